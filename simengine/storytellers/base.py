@@ -1,0 +1,127 @@
+"""The storyteller seam: who proposes what happens, and who tells it.
+
+A storyteller implements two async methods. ``propose`` turns a scene and an
+intent into a :class:`~simengine.world.ops.Proposal` (wire format v1);
+``narrate`` streams prose about what the engine accepted. Everything else
+(name resolution, rules, repair, commit) is the engine's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from simengine.world.ops import Proposal
+from simengine.world.rules import Violation
+from simengine.world.state import WorldState
+
+BeatKind = Literal["player", "npc", "world"]
+Phase = Literal["decide", "narrate", "repair"]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a beat is about: a player's words, or an NPC or world beat.
+
+    Attributes:
+        kind: who drives the beat.
+        actor: the acting entity id (None for a world event).
+        text: the player's words, untrusted; empty for NPC and world beats.
+        seed: a per-beat seed drawn from the session's RNG.
+    """
+
+    kind: BeatKind
+    actor: str | None = None
+    text: str = ""
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RecentEvent:
+    """A committed event as a scene remembers it."""
+
+    tick: int
+    actor: str | None
+    summary: str
+    involves: tuple[str, ...] = ()
+
+
+@dataclass
+class Scene:
+    """Bounded context for one beat.
+
+    ``prefix`` is stable across calls (instructions, world bible) so a server can
+    reuse its KV cache; ``context`` is the changing part. ``ids`` lists every
+    entity id the scene shows, which canon resolves against first.
+    """
+
+    focus: str | None
+    location: str | None
+    ids: list[str]
+    prefix: str
+    context: str
+    tick: int
+    state: WorldState = field(repr=False)
+    recent: list[RecentEvent] = field(default_factory=list)
+
+
+@dataclass
+class CallRecord:
+    """One model call, as the save's ``calls`` table keeps it."""
+
+    storyteller: str
+    model: str | None
+    phase: Phase
+    request: Any
+    response: Any
+    accepted: bool | None = None
+    violations: list[str] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class StorytellerError(Exception):
+    """A storyteller could not produce a proposal; ``reason`` says why, for people."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@runtime_checkable
+class Storyteller(Protocol):
+    """Anything that proposes and narrates."""
+
+    name: str
+
+    async def propose(
+        self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
+    ) -> Proposal: ...
+
+    def narrate(
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+    ) -> AsyncIterator[str]: ...
+
+    def drain_calls(self) -> list[CallRecord]: ...
+
+
+def propose_sync(
+    teller: Storyteller, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
+) -> Proposal:
+    """Blocking ``propose`` for scripts and tests."""
+    return asyncio.run(teller.propose(scene, intent, feedback))
+
+
+def narrate_sync(
+    teller: Storyteller, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+) -> str:
+    """Blocking ``narrate``: the whole text at once."""
+
+    async def collect() -> str:
+        return "".join([chunk async for chunk in teller.narrate(scene, accepted, rejected)])
+
+    return asyncio.run(collect())

@@ -1,0 +1,579 @@
+"""The hard rules: what no proposal may do, whoever wrote it.
+
+``check(proposal, state, turn)`` walks the ops in order against a *view* of the
+state as the proposal would leave it so far (an overlay: the state itself is
+never touched) and returns every :class:`Violation` it finds. Each violation
+names its rule, the op it is about and a message fit to send back to a model.
+
+Rule ids:
+
+=====================  ==========================================================
+``ref.unknown``        a reference that names no entity
+``kind.mismatch``      an op on the wrong kind of entity (moving an item ...)
+``travel.adjacent``    a move to a place not connected to where the mover is
+``dead.act``           the dead act, move, change, gain items or die again
+``attr.unknown``       an attribute the world does not define for that kind
+``attr.type``          a value of the wrong type, or ``set`` on a number
+``attr.bounds``        a value outside the attribute's min and max
+``attr.protected``     a protected attribute changed by an event
+``currency.conserved`` a conserved attribute's adjustments do not sum to zero
+``price.unpaid``       a priced item leaves its holder without payment to them
+``name.unique``        a second living entity of a kind with the same name
+``creativity.budget``  more inventions than the world's creativity allows
+``create.invalid``     a new entity without a valid id or place
+``containment.cycle``  a thing put inside itself
+``relation.kind``      a relation kind the world does not know
+``scope.player``       a player turn reaching beyond the player's scene
+=====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from simengine.world.ops import (
+    Adjust,
+    Connect,
+    Create,
+    Kill,
+    Move,
+    Op,
+    Proposal,
+    Relate,
+    SetAttr,
+    Transfer,
+    Unrelate,
+    op_label,
+    references,
+)
+from simengine.world.spec import PRICE_ATTRIBUTE, SLUG_PATTERN, AttributeDef
+from simengine.world.state import WorldState, normalize_name
+
+RULE_IDS = (
+    "ref.unknown",
+    "kind.mismatch",
+    "travel.adjacent",
+    "dead.act",
+    "attr.unknown",
+    "attr.type",
+    "attr.bounds",
+    "attr.protected",
+    "currency.conserved",
+    "price.unpaid",
+    "name.unique",
+    "creativity.budget",
+    "create.invalid",
+    "containment.cycle",
+    "relation.kind",
+    "scope.player",
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule. ``str(v)`` is the message a model gets back for repair."""
+
+    rule: str
+    op_index: int | None
+    message: str
+    op_name: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = "proposal" if self.op_index is None else op_label(self.op_index, self)
+        hint = f" (did you mean: {', '.join(self.suggestions)}?)" if self.suggestions else ""
+        return f"{where}: {self.message}{hint}"
+
+    @property
+    def op(self) -> str | None:  # lets op_label read the op name
+        return self.op_name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "op_index": self.op_index,
+            "message": str(self),
+            "suggestions": list(self.suggestions),
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Whose beat a proposal belongs to: the player's, an NPC's or the world's."""
+
+    kind: Literal["player", "npc", "world"] = "world"
+    actor: str | None = None
+
+
+def invention_budget(creativity: float) -> int:
+    """How many new entities one proposal may invent: 0 at creativity 0, 4 at 1."""
+    return math.floor(creativity * 4 + 1e-9)
+
+
+class _View:
+    """The state as the ops checked so far would leave it. Reads through to the state."""
+
+    def __init__(self, state: WorldState):
+        self.s = state
+        self.holders: dict[str, str] = {}
+        self.dead: set[str] = set()
+        self.attrs: dict[tuple[str, str], Any] = {}
+        self.new: dict[str, dict[str, Any]] = {}
+        self.links: set[tuple[str, str]] = set()
+
+    def exists(self, e: str) -> bool:
+        return e in self.new or e in self.s
+
+    def kind(self, e: str) -> str | None:
+        return self.new[e]["kind"] if e in self.new else self.s.kind(e)
+
+    def name(self, e: str) -> str:
+        return self.new[e]["name"] if e in self.new else self.s.name(e)
+
+    def alive(self, e: str) -> bool:
+        if e in self.dead:
+            return False
+        return True if e in self.new else self.s.is_alive(e)
+
+    def holder(self, e: str) -> str | None:
+        if e in self.holders:
+            return self.holders[e]
+        if e in self.new:
+            return self.new[e].get("at")
+        return self.s.holder(e)
+
+    def location_of(self, e: str) -> str | None:
+        seen: set[str] = set()
+        current: str | None = e
+        while current is not None and current not in seen:
+            seen.add(current)
+            if self.kind(current) == "location":
+                return current
+            current = self.holder(current)
+        return None
+
+    def within(self, e: str, container: str) -> bool:
+        current: str | None = container
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            if current == e:
+                return True
+            seen.add(current)
+            current = self.holder(current)
+        return False
+
+    def connected(self, a: str, b: str) -> bool:
+        if (a, b) in self.links or (b, a) in self.links:
+            return True
+        if a in self.new and self.new[a].get("at") == b:
+            return True
+        if b in self.new and self.new[b].get("at") == a:
+            return True
+        return a in self.s and b in self.s and b in self.s.exits(a)
+
+    def attr(self, e: str, a: str) -> Any:
+        if (e, a) in self.attrs:
+            return self.attrs[(e, a)]
+        if e in self.new:
+            return self.new[e]["attributes"].get(a)
+        return self.s.attr(e, a)
+
+    def price(self, item: str) -> float:
+        value = self.attr(item, PRICE_ATTRIBUTE)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return 0
+        return value
+
+
+def _type_ok(d: AttributeDef, value: Any) -> bool:
+    if d.type == "bool":
+        return isinstance(value, bool)
+    if d.type == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if d.type == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _fmt(n: Any) -> str:
+    return str(int(n)) if isinstance(n, float) and n.is_integer() else str(n)
+
+
+class _Checker:
+    def __init__(self, proposal: Proposal, state: WorldState, turn: Turn):
+        self.p = proposal
+        self.s = state
+        self.turn = turn
+        self.v = _View(state)
+        self.defs = state.attribute_defs()
+        self.currency = state.currency
+        self.out: list[Violation] = []
+        self.i: int | None = None
+        self.op_name: str | None = None
+
+    # --------------------------------------------------------------- helpers
+    def fail(self, rule: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        self.out.append(Violation(rule, self.i, message, self.op_name, suggestions))
+
+    def dead_since(self, e: str) -> str:
+        if e in self.v.dead:
+            return f"'{e}' dies earlier in this proposal"
+        tick = self.s.entity(e).get("died_tick")
+        return f"'{e}' is dead since tick {tick}" if tick is not None else f"'{e}' is dead"
+
+    def known(self, e: str, *kinds: str) -> bool:
+        """Reference check: exists and, if kinds are given, is one of them."""
+        if not self.v.exists(e):
+            self.fail(
+                "ref.unknown",
+                f"'{e}' is not a known entity",
+                tuple(self.s.closest(e, kind=kinds[0] if len(kinds) == 1 else None)),
+            )
+            return False
+        if kinds and self.v.kind(e) not in kinds:
+            self.fail(
+                "kind.mismatch", f"'{e}' is a {self.v.kind(e)}, expected {' or '.join(kinds)}"
+            )
+            return False
+        return True
+
+    def living(self, e: str, doing: str) -> bool:
+        if self.v.kind(e) == "character" and not self.v.alive(e):
+            self.fail("dead.act", f"{self.dead_since(e)} and cannot {doing}")
+            return False
+        return True
+
+    def attribute(self, e: str, name: str) -> AttributeDef | None:
+        d = self.defs.get(name)
+        kind = self.v.kind(e)
+        if d is None:
+            known = ", ".join(sorted(n for n, x in self.defs.items() if kind in x.kinds)) or "none"
+            self.fail("attr.unknown", f"no attribute '{name}' in this world (for {kind}: {known})")
+            return None
+        if kind not in d.kinds:
+            self.fail("attr.unknown", f"attribute '{name}' does not apply to a {kind}")
+            return None
+        if d.protected:
+            self.fail("attr.protected", f"'{name}' of '{e}' is protected and never changes")
+            return None
+        return d
+
+    def bounds(self, e: str, name: str, d: AttributeDef, value: Any) -> bool:
+        if d.min is not None and value < d.min:
+            self.fail("attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, below {_fmt(d.min)}")
+            return False
+        if d.max is not None and value > d.max:
+            self.fail("attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, above {_fmt(d.max)}")
+            return False
+        return True
+
+    # ------------------------------------------------------------------ ops
+    def run(self) -> list[Violation]:
+        self.check_actor()
+        if self.turn.kind == "player":
+            self.scope = self.player_scope()
+        creates = 0
+        budget = invention_budget(float(self.s.world.get("creativity", 0.5)))
+        for i, op in enumerate(self.p.ops):
+            self.i, self.op_name = i, op.op
+            if self.turn.kind == "player":
+                self.check_scope(op)
+            if isinstance(op, Create):
+                creates += 1
+                if creates > budget:
+                    self.fail(
+                        "creativity.budget",
+                        f"this world allows {budget} invention(s) per beat; invent less",
+                    )
+                    continue
+            getattr(self, f"op_{op.op}")(op)
+        self.i = self.op_name = None
+        self.check_currency()
+        if self.turn.kind == "player":
+            self.check_consent()
+        return self.out
+
+    def check_actor(self) -> None:
+        actor = self.p.actor
+        if actor is None:
+            return
+        if actor not in self.s:
+            self.fail("ref.unknown", f"actor '{actor}' is not a known entity",
+                      tuple(self.s.closest(actor, kind="character")))
+            return
+        if self.turn.kind == "player" and self.turn.actor and actor != self.turn.actor:
+            self.fail("scope.player", f"a player turn is acted by '{self.turn.actor}', not '{actor}'")
+        if self.s.kind(actor) == "character" and not self.s.is_alive(actor):
+            self.fail("dead.act", f"{self.dead_since(actor)} and cannot act")
+
+    def op_move(self, op: Move) -> None:
+        if not (self.known(op.entity, "character") & self.known(op.to, "location")):
+            return
+        if not self.living(op.entity, "move"):
+            return
+        here = self.v.location_of(op.entity)
+        travel = self.s.world.get("travel", "adjacent")
+        if travel == "adjacent" and here is not None and here != op.to:
+            if not self.v.connected(here, op.to):
+                exits = ", ".join(self.s.exits(here)) if here in self.s else ""
+                self.fail(
+                    "travel.adjacent",
+                    f"'{op.to}' is not reachable from '{here}' in one move (exits: {exits or 'none'})",
+                )
+                return
+        self.v.holders[op.entity] = op.to
+
+    def op_transfer(self, op: Transfer) -> None:
+        if not (self.known(op.item, "item") & self.known(op.to, "location", "character", "item")):
+            return
+        if not self.living(op.to, "receive items"):
+            return
+        if self.v.within(op.item, op.to):
+            self.fail("containment.cycle", f"'{op.item}' cannot go inside '{op.to}', which it holds")
+            return
+        self.v.holders[op.item] = op.to
+
+    def op_adjust(self, op: Adjust) -> None:
+        if not self.known(op.entity) or not self.living(op.entity, "change"):
+            return
+        d = self.attribute(op.entity, op.attribute)
+        if d is None:
+            return
+        if not d.numeric:
+            self.fail("attr.type", f"'{op.attribute}' is a {d.type}; use set, not adjust")
+            return
+        if not math.isfinite(op.by) or (d.type == "int" and not float(op.by).is_integer()):
+            self.fail("attr.type", f"'{op.attribute}' is an {d.type}; 'by' {op.by} does not fit")
+            return
+        current = self.v.attr(op.entity, op.attribute)
+        if current is None:
+            current = d.default if d.default is not None else 0
+        new = current + (int(op.by) if d.type == "int" else op.by)
+        if self.bounds(op.entity, op.attribute, d, new):
+            self.v.attrs[(op.entity, op.attribute)] = new
+
+    def op_set(self, op: SetAttr) -> None:
+        if not self.known(op.entity) or not self.living(op.entity, "change"):
+            return
+        d = self.attribute(op.entity, op.attribute)
+        if d is None:
+            return
+        if d.numeric:
+            self.fail("attr.type", f"'{op.attribute}' is a number; use adjust with 'by'")
+            return
+        if not _type_ok(d, op.value):
+            self.fail("attr.type", f"'{op.attribute}' takes a {d.type}, not {op.value!r}")
+            return
+        self.v.attrs[(op.entity, op.attribute)] = op.value
+
+    def op_relate(self, op: Relate | Unrelate) -> None:
+        ok = self.known(op.source) & self.known(op.target)
+        if op.relation not in self.s.relation_kinds or op.relation in ("at", "connects"):
+            self.fail(
+                "relation.kind",
+                f"unknown relation '{op.relation}' (known: {', '.join(self.s.relation_kinds)})",
+            )
+            return
+        if ok:
+            self.living(op.source, "change their relations")
+
+    op_unrelate = op_relate
+
+    def op_connect(self, op: Connect) -> None:
+        if self.known(op.source, "location") & self.known(op.target, "location"):
+            if op.source == op.target:
+                self.fail("kind.mismatch", "a place cannot connect to itself")
+            else:
+                self.v.links.add((op.source, op.target))
+
+    def op_kill(self, op: Kill) -> None:
+        if self.known(op.entity, "character") and self.living(op.entity, "die again"):
+            self.v.dead.add(op.entity)
+
+    def op_create(self, op: Create) -> None:
+        e = op.entity
+        if not e.id or not re.match(SLUG_PATTERN, e.id):
+            self.fail("create.invalid", f"a new entity needs a slug id, got {e.id!r}")
+            return
+        if self.v.exists(e.id):
+            self.fail("create.invalid", f"id '{e.id}' is already taken")
+            return
+        need_at = {"character": ("location",), "item": ("location", "character", "item"),
+                   "location": ("location",), "faction": ()}[e.kind]
+        if e.at is None and e.kind in ("character", "item"):
+            self.fail("create.invalid", f"a new {e.kind} needs 'at' (where it is)")
+            return
+        if e.at is not None:
+            if not need_at:
+                self.fail("create.invalid", "a faction has no place ('at')")
+                return
+            if not self.known(e.at, *need_at):
+                return
+            if not self.living(e.at, "receive items"):
+                return
+        key = normalize_name(e.name)
+        clash = [x for x in self.s.living_named(e.name, e.kind)] + [
+            x for x, n in self.v.new.items()
+            if n["kind"] == e.kind and normalize_name(n["name"]) == key
+        ]
+        if clash:
+            self.fail("name.unique", f"a living {e.kind} is already named '{e.name}' ('{clash[0]}')")
+            return
+        for name, value in e.attributes.items():
+            d = self.defs.get(name)
+            if d is None or e.kind not in d.kinds:
+                self.fail("attr.unknown", f"no attribute '{name}' for a {e.kind} in this world")
+                return
+            if not _type_ok(d, value):
+                self.fail("attr.type", f"'{name}' takes a {d.type}, not {value!r}")
+                return
+            if d.conserved and value != (d.default or 0):
+                self.fail("currency.conserved",
+                          f"'{name}' is conserved: a new {e.kind} starts with {_fmt(d.default or 0)}")
+                return
+            if d.numeric and not self.bounds(e.id, name, d, value):
+                return
+        self.v.new[e.id] = {"kind": e.kind, "name": e.name, "at": e.at,
+                            "attributes": dict(e.attributes)}
+
+    # ------------------------------------------------------- whole-proposal
+    def adjustments(self, attribute: str) -> list[tuple[int, Adjust]]:
+        return [
+            (i, op) for i, op in enumerate(self.p.ops)
+            if isinstance(op, Adjust) and op.attribute == attribute
+        ]
+
+    def check_currency(self) -> None:
+        for name, d in self.defs.items():
+            if not d.conserved:
+                continue
+            adj = self.adjustments(name)
+            total = sum(op.by for _, op in adj)
+            if adj and abs(total) > 1e-9:
+                self.i, self.op_name = adj[-1][0], "adjust"
+                self.fail(
+                    "currency.conserved",
+                    f"'{name}' is conserved: adjustments must sum to 0, these sum to {_fmt(total)}"
+                    " (money only changes hands)",
+                )
+                self.i = self.op_name = None
+        self.check_prices()
+
+    def check_prices(self) -> None:
+        cur = self.currency
+        if not cur:
+            return
+        paid: dict[str, float] = defaultdict(float)
+        for _, op in self.adjustments(cur):
+            paid[op.entity] += op.by
+        # Replay holders in order so an item is priced against whoever held it then.
+        holders: dict[str, str | None] = {}
+        owed: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
+        for i, op in enumerate(self.p.ops):
+            if not isinstance(op, Transfer) or op.item not in self.s:
+                continue
+            holder = holders.get(op.item, self.s.holder(op.item))
+            holders[op.item] = op.to
+            price = self.s.price(op.item)
+            if (price > 0 and holder and holder != op.to
+                    and self.s.kind(holder) == "character" and self.s.is_alive(holder)):
+                owed[holder].append((i, op.item, price))
+        for holder, items in owed.items():
+            due = sum(p for _, _, p in items)
+            if paid[holder] + 1e-9 < due:
+                i, item, price = items[-1]
+                self.i, self.op_name = i, "transfer"
+                names = ", ".join(f"'{it}' ({_fmt(p)})" for _, it, p in items)
+                self.fail(
+                    "price.unpaid",
+                    f"{names} cost {_fmt(due)} {cur} in all, but '{holder}' is paid "
+                    f"{_fmt(max(paid[holder], 0))}; pay the holder in the same proposal",
+                )
+                self.i = self.op_name = None
+
+    # -------------------------------------------------------------- players
+    def player_scope(self) -> set[str]:
+        player = self.turn.actor or self.s.player
+        if player is None or player not in self.s:
+            return set()
+        here = self.s.where(player)
+        scope = {player}
+        if here:
+            scope.add(here)
+            stack = list(self.s.contents(here))
+            while stack:
+                e = stack.pop()
+                if e not in scope:
+                    scope.add(e)
+                    stack.extend(self.s.contents(e))
+        stack = list(self.s.contents(player))
+        while stack:
+            e = stack.pop()
+            scope.add(e)
+            stack.extend(self.s.contents(e))
+        self.here = here
+        return scope
+
+    def check_scope(self, op: Op) -> None:
+        scope = self.scope | set(self.v.new)
+        if isinstance(op, Create):
+            refs = [e for e in [op.entity.at] if e]
+            if op.entity.kind == "location":
+                refs = []
+            for name in op.entity.attributes:
+                d = self.defs.get(name)
+                if name == PRICE_ATTRIBUTE or (d and (d.protected or d.conserved)):
+                    self.fail("scope.player",
+                              f"a player cannot bring '{name}' into being with their words")
+        elif isinstance(op, Move):
+            refs = [op.entity]  # where they may go is the travel rule's business
+        else:
+            refs = [value for _, value in references(op)]
+        for ref in refs:
+            if ref not in scope and self.v.exists(ref):
+                self.fail(
+                    "scope.player",
+                    f"'{ref}' is not in the player's scene; a player turn only touches the "
+                    "player's character, the place they stand in and who and what is there",
+                )
+
+    def check_consent(self) -> None:
+        """Others give nothing away on a player's say-so: only trades for value."""
+        player = self.turn.actor or self.s.player
+        cur = self.currency
+        received_value: dict[str, float] = defaultdict(float)
+        for i, op in enumerate(self.p.ops):
+            if not isinstance(op, Transfer) or op.item not in self.s:
+                continue
+            holder = self.s.holder(op.item)
+            if op.to in self.s and self.s.kind(op.to) == "character":
+                received_value[op.to] += self.s.price(op.item)
+            if (holder and holder != player and holder != op.to
+                    and self.s.kind(holder) == "character" and self.s.is_alive(holder)
+                    and self.s.price(op.item) <= 0):
+                self.i, self.op_name = i, "transfer"
+                self.fail("scope.player",
+                          f"'{holder}' holds '{op.item}'; a player cannot take it on their say-so")
+        self.i = self.op_name = None
+        if not cur:
+            return
+        net: dict[str, float] = defaultdict(float)
+        last: dict[str, int] = {}
+        for i, op in self.adjustments(cur):
+            net[op.entity] += op.by
+            last[op.entity] = i
+        for who, change in net.items():
+            if who != player and change < 0 and received_value[who] + 1e-9 < -change:
+                self.i, self.op_name = last[who], "adjust"
+                self.fail("scope.player",
+                          f"'{who}' does not part with {_fmt(-change)} {cur} on a player's say-so")
+        self.i = self.op_name = None
+
+
+def check(proposal: Proposal, state: WorldState, turn: Turn | None = None) -> list[Violation]:
+    """Every rule the proposal breaks, in op order. Never mutates ``state``."""
+    return _Checker(proposal, state, turn or Turn()).run()

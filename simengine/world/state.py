@@ -1,0 +1,454 @@
+"""``WorldState``: the world as a typed graph.
+
+Nodes are entities (``id``, ``kind``, ``name``, ``description``, ``alive``,
+``origin``, ``attributes`` ...); edges are relations keyed by their name. ``at``
+is containment (character -> location; item -> location or character) and
+``connects`` is a passage, stored both ways. Callers ask questions through
+methods, never by poking at the graph.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import difflib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import networkx as nx
+
+from simengine.world.ops import (
+    Adjust,
+    Connect,
+    Create,
+    Kill,
+    Move,
+    Op,
+    Relate,
+    SetAttr,
+    Transfer,
+    Unrelate,
+)
+from simengine.world.spec import PRICE_ATTRIBUTE, AttributeDef, WorldSpec
+
+AT = "at"
+CONNECTS = "connects"
+STRUCTURAL = (AT, CONNECTS)
+_ARTICLES = re.compile(r"^(the|a|an)\s+")
+_NON_WORD = re.compile(r"[^\w\s'-]+")
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case, strip punctuation and a leading article: how names are compared."""
+    text = _NON_WORD.sub(" ", name.lower()).strip()
+    text = re.sub(r"\s+", " ", text)
+    return _ARTICLES.sub("", text).strip()
+
+
+class StateError(ValueError):
+    """An op could not be applied (only raised for ops that never passed ``check``)."""
+
+
+class WorldState:
+    """The world at one moment: a ``networkx.MultiDiGraph`` with game-level queries."""
+
+    def __init__(self, graph: nx.MultiDiGraph):
+        self.graph = graph
+        self._names: dict[str, dict[str, list[str]]] | None = None
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_spec(cls, spec: WorldSpec) -> WorldState:
+        """Build the initial state of a world file (assumed validated)."""
+        g = nx.MultiDiGraph()
+        g.graph.update(
+            world=spec.world.model_dump(mode="json"),
+            attributes={k: d.model_dump(mode="json") for k, d in spec.attributes.items()},
+            relation_kinds=spec.relation_kinds,
+            currency=spec.currency,
+            player=spec.player.character if spec.player else None,
+            tick=0,
+        )
+        defs = spec.attributes
+
+        def attrs_for(kind: str, given: dict[str, Any]) -> dict[str, Any]:
+            out = {
+                name: d.default
+                for name, d in defs.items()
+                if kind in d.kinds and d.default is not None
+            }
+            out.update(given)
+            return out
+
+        for section, kind in (
+            ("locations", "location"),
+            ("characters", "character"),
+            ("items", "item"),
+            ("factions", "faction"),
+        ):
+            for e in getattr(spec, section):
+                data: dict[str, Any] = {
+                    "id": e.id,
+                    "kind": kind,
+                    "name": e.name,
+                    "description": e.description,
+                    "aliases": list(e.aliases),
+                    "alive": getattr(e, "alive", True) if kind == "character" else None,
+                    "origin": "authored",
+                    "origin_event": None,
+                    "attributes": attrs_for(kind, dict(e.attributes)),
+                }
+                if kind == "character":
+                    data["traits"] = list(e.traits)
+                    data["goals"] = list(e.goals)
+                    data["died_tick"] = None if e.alive else 0
+                g.add_node(e.id, **data)
+        for loc in spec.locations:
+            for other in loc.connects:
+                g.add_edge(loc.id, other, key=CONNECTS, relation=CONNECTS)
+                g.add_edge(other, loc.id, key=CONNECTS, relation=CONNECTS)
+        for e in [*spec.characters, *spec.items]:
+            g.add_edge(e.id, e.at, key=AT, relation=AT)
+        for r in spec.relations:
+            g.add_edge(r.source, r.target, key=r.relation, relation=r.relation)
+        return cls(g)
+
+    # ----------------------------------------------------------- world facts
+    @property
+    def world(self) -> dict[str, Any]:
+        return self.graph.graph["world"]
+
+    @property
+    def tick(self) -> int:
+        return self.graph.graph["tick"]
+
+    @tick.setter
+    def tick(self, value: int) -> None:
+        self.graph.graph["tick"] = value
+
+    @property
+    def player(self) -> str | None:
+        return self.graph.graph.get("player")
+
+    @property
+    def currency(self) -> str | None:
+        return self.graph.graph.get("currency")
+
+    @property
+    def relation_kinds(self) -> list[str]:
+        return self.graph.graph["relation_kinds"]
+
+    def attribute_defs(self) -> dict[str, AttributeDef]:
+        return {k: AttributeDef(**v) for k, v in self.graph.graph["attributes"].items()}
+
+    def attribute_def(self, name: str) -> AttributeDef | None:
+        raw = self.graph.graph["attributes"].get(name)
+        return AttributeDef(**raw) if raw is not None else None
+
+    # -------------------------------------------------------------- entities
+    def __contains__(self, entity_id: object) -> bool:
+        return entity_id in self.graph
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def entity(self, entity_id: str) -> dict[str, Any]:
+        """The node data of an entity (read it, do not mutate it)."""
+        return self.graph.nodes[entity_id]
+
+    def kind(self, entity_id: str) -> str | None:
+        node = self.graph.nodes.get(entity_id)
+        return node["kind"] if node else None
+
+    def name(self, entity_id: str) -> str:
+        node = self.graph.nodes.get(entity_id)
+        return node["name"] if node else entity_id
+
+    def is_alive(self, entity_id: str) -> bool:
+        node = self.graph.nodes.get(entity_id)
+        return bool(node) and node.get("alive") is not False
+
+    def attr(self, entity_id: str, attribute: str, default: Any = None) -> Any:
+        return self.graph.nodes[entity_id]["attributes"].get(attribute, default)
+
+    def price(self, item_id: str) -> float:
+        value = self.attr(item_id, PRICE_ATTRIBUTE, 0) if item_id in self.graph else 0
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+    def entities(self, kind: str | None = None) -> Iterator[str]:
+        for node_id, data in self.graph.nodes(data=True):
+            if kind is None or data["kind"] == kind:
+                yield node_id
+
+    def characters(self, alive: bool | None = None) -> list[str]:
+        return [
+            c for c in self.entities("character") if alive is None or self.is_alive(c) == alive
+        ]
+
+    # ------------------------------------------------------------ containment
+    def holder(self, entity_id: str) -> str | None:
+        """The direct container of a character or item (a location, or a character)."""
+        for _, target, key in self.graph.out_edges(entity_id, keys=True):
+            if key == AT:
+                return target
+        return None
+
+    def where(self, entity_id: str) -> str | None:
+        """The location an entity is in, following holders (an item in a pocket)."""
+        if self.kind(entity_id) == "location":
+            return entity_id
+        seen = set()
+        current: str | None = entity_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            if self.kind(current) == "location":
+                return current
+            current = self.holder(current)
+        return None
+
+    def contents(self, container: str) -> list[str]:
+        """Everything directly at a location or carried by a character, in id order."""
+        return sorted(
+            source
+            for source, _, key in self.graph.in_edges(container, keys=True)
+            if key == AT
+        )
+
+    def present_at(self, location: str) -> list[str]:
+        """Characters and items directly at a location."""
+        return self.contents(location)
+
+    def people_at(self, location: str, alive: bool | None = True) -> list[str]:
+        return [
+            e
+            for e in self.contents(location)
+            if self.kind(e) == "character" and (alive is None or self.is_alive(e) == alive)
+        ]
+
+    def things_at(self, location: str) -> list[str]:
+        return [e for e in self.contents(location) if self.kind(e) == "item"]
+
+    def inventory(self, character: str) -> list[str]:
+        return [e for e in self.contents(character) if self.kind(e) == "item"]
+
+    def exits(self, location: str) -> list[str]:
+        return sorted(
+            target
+            for _, target, key in self.graph.out_edges(location, keys=True)
+            if key == CONNECTS
+        )
+
+    def is_within(self, entity_id: str, container: str) -> bool:
+        """True when ``container`` holds ``entity_id``, directly or through others."""
+        current = self.holder(entity_id)
+        seen = set()
+        while current is not None and current not in seen:
+            if current == container:
+                return True
+            seen.add(current)
+            current = self.holder(current)
+        return False
+
+    # -------------------------------------------------------------- relations
+    def relations(self, entity_id: str | None = None) -> list[tuple[str, str, str]]:
+        """Social and other non-structural relations, (source, relation, target)."""
+        if entity_id is None:
+            edges: Iterable = self.graph.edges(keys=True)
+        else:
+            edges = [
+                *self.graph.out_edges(entity_id, keys=True),
+                *self.graph.in_edges(entity_id, keys=True),
+            ]
+        return sorted({(s, k, t) for s, t, k in edges if k not in STRUCTURAL})
+
+    def has_relation(self, source: str, relation: str, target: str) -> bool:
+        return self.graph.has_edge(source, target, key=relation)
+
+    def neighbourhood(self, entity_id: str, k: int = 1) -> set[str]:
+        """Every entity within ``k`` hops of ``entity_id``, edges taken both ways."""
+        frontier = {entity_id}
+        seen = {entity_id}
+        for _ in range(k):
+            nxt: set[str] = set()
+            for node in frontier:
+                nxt.update(self.graph.successors(node))
+                nxt.update(self.graph.predecessors(node))
+            frontier = nxt - seen
+            seen |= frontier
+            if not frontier:
+                break
+        return seen
+
+    # ------------------------------------------------------------------ names
+    def name_index(self) -> dict[str, dict[str, list[str]]]:
+        """normalized name or alias -> kind -> ids. Built once, kept up to date."""
+        if self._names is None:
+            index: dict[str, dict[str, list[str]]] = {}
+            for node_id in self.graph.nodes:
+                self._index_node(index, node_id)
+            self._names = index
+        return self._names
+
+    def _index_node(self, index: dict[str, dict[str, list[str]]], node_id: str) -> None:
+        data = self.graph.nodes[node_id]
+        keys = {normalize_name(data["name"]), normalize_name(node_id.replace("-", " "))}
+        keys.update(normalize_name(a) for a in data.get("aliases", []))
+        for key in keys:
+            if key:
+                index.setdefault(key, {}).setdefault(data["kind"], []).append(node_id)
+
+    def living_named(self, name: str, kind: str) -> list[str]:
+        """Living entities of ``kind`` whose name (not alias) matches ``name``."""
+        key = normalize_name(name)
+        return [
+            e
+            for e in self.name_index().get(key, {}).get(kind, [])
+            if self.is_alive(e) and normalize_name(self.name(e)) == key
+        ]
+
+    def closest(
+        self, text: str, *, kind: str | None = None, among: Iterable[str] | None = None, n: int = 3
+    ) -> list[str]:
+        """Ids whose names come closest to ``text``: suggestions for a model or author."""
+        key = normalize_name(text)
+        if among is not None:
+            candidates = {normalize_name(self.name(e)): e for e in among if e in self.graph}
+            candidates.update({normalize_name(e.replace("-", " ")): e for e in among if e in self.graph})
+            if kind:
+                candidates = {k: e for k, e in candidates.items() if self.kind(e) == kind}
+            names = list(candidates)
+            lookup = lambda k: [candidates[k]]  # noqa: E731
+        else:
+            index = self.name_index()
+            names = [k for k, by_kind in index.items() if kind is None or kind in by_kind]
+            lookup = lambda k: [  # noqa: E731
+                e for kd, ids in index[k].items() if kind is None or kd == kind for e in ids
+            ]
+        out: list[str] = []
+        for match in difflib.get_close_matches(key, names, n=n, cutoff=0.5):
+            for e in lookup(match):
+                if e not in out:
+                    out.append(e)
+        return out[:n]
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, ops: Iterable[Op], *, tick: int | None = None, event_id: Any = None) -> None:
+        """Apply resolved, checked ops in order. Mutates this state."""
+        if tick is not None:
+            self.tick = tick
+        for op in ops:
+            self._apply_one(op, event_id)
+
+    def _apply_one(self, op: Op, event_id: Any) -> None:
+        g = self.graph
+        if isinstance(op, Create):
+            e = op.entity
+            if not e.id or e.id in g:
+                raise StateError(f"create needs a new id, got {e.id!r}")
+            defs = self.attribute_defs()
+            attributes = {
+                n: d.default for n, d in defs.items() if e.kind in d.kinds and d.default is not None
+            }
+            attributes.update(e.attributes)
+            data: dict[str, Any] = {
+                "id": e.id,
+                "kind": e.kind,
+                "name": e.name,
+                "description": e.description,
+                "aliases": [],
+                "alive": True if e.kind == "character" else None,
+                "origin": "invented",
+                "origin_event": event_id,
+                "attributes": attributes,
+            }
+            if e.kind == "character":
+                data.update(traits=[], goals=[], died_tick=None)
+            g.add_node(e.id, **data)
+            if e.at:
+                if e.kind == "location":
+                    self._connect(e.id, e.at)
+                else:
+                    g.add_edge(e.id, e.at, key=AT, relation=AT)
+            if self._names is not None:
+                self._index_node(self._names, e.id)
+        elif isinstance(op, Move | Transfer):
+            subject = op.entity if isinstance(op, Move) else op.item
+            self._need(subject, op.to)
+            old = self.holder(subject)
+            if old is not None:
+                g.remove_edge(subject, old, key=AT)
+            g.add_edge(subject, op.to, key=AT, relation=AT)
+        elif isinstance(op, Adjust):
+            self._need(op.entity)
+            attrs = g.nodes[op.entity]["attributes"]
+            current = attrs.get(op.attribute)
+            if current is None:
+                d = self.attribute_def(op.attribute)
+                current = d.default if d and d.default is not None else 0
+            attrs[op.attribute] = current + op.by
+        elif isinstance(op, SetAttr):
+            self._need(op.entity)
+            g.nodes[op.entity]["attributes"][op.attribute] = op.value
+        elif isinstance(op, Relate):
+            self._need(op.source, op.target)
+            g.add_edge(op.source, op.target, key=op.relation, relation=op.relation)
+        elif isinstance(op, Unrelate):
+            if g.has_edge(op.source, op.target, key=op.relation):
+                g.remove_edge(op.source, op.target, key=op.relation)
+        elif isinstance(op, Connect):
+            self._need(op.source, op.target)
+            self._connect(op.source, op.target)
+        elif isinstance(op, Kill):
+            self._need(op.entity)
+            g.nodes[op.entity]["alive"] = False
+            g.nodes[op.entity]["died_tick"] = self.tick
+            g.nodes[op.entity]["cause_of_death"] = op.cause
+        else:  # pragma: no cover - the union is closed
+            raise StateError(f"unknown op {op!r}")
+
+    def _connect(self, a: str, b: str) -> None:
+        for s, t in ((a, b), (b, a)):
+            if not self.graph.has_edge(s, t, key=CONNECTS):
+                self.graph.add_edge(s, t, key=CONNECTS, relation=CONNECTS)
+
+    def _need(self, *ids: str) -> None:
+        for entity_id in ids:
+            if entity_id not in self.graph:
+                raise StateError(f"unknown entity {entity_id!r}")
+
+    # ------------------------------------------------------- copy, equality
+    def copy(self) -> WorldState:
+        return WorldState(_copy.deepcopy(self.graph))
+
+    def to_node_link(self) -> dict[str, Any]:
+        """The state as node-link JSON data (``edges`` key, ``relation`` per edge)."""
+        data = nx.node_link_data(self.graph, edges="edges")
+        data["graph"] = _copy.deepcopy(data["graph"])
+        data["nodes"] = [_copy.deepcopy(n) for n in data["nodes"]]
+        return data
+
+    @classmethod
+    def from_node_link(cls, data: dict[str, Any]) -> WorldState:
+        graph = nx.node_link_graph(
+            _copy.deepcopy(data), directed=True, multigraph=True, edges="edges"
+        )
+        return cls(graph)
+
+    def _canonical(self) -> tuple:
+        nodes = sorted(
+            (n, json.dumps(d, sort_keys=True, default=str)) for n, d in self.graph.nodes(data=True)
+        )
+        edges = sorted(self.graph.edges(keys=True))
+        graph = json.dumps(self.graph.graph, sort_keys=True, default=str)
+        return nodes, edges, graph
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WorldState):
+            return NotImplemented
+        return self._canonical() == other._canonical()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<WorldState {self.world.get('id')} tick={self.tick} entities={len(self)}>"
