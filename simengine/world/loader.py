@@ -1,11 +1,451 @@
-"""Loading world files (placeholder, being replaced by the full loader)."""
+"""Loading world files, with errors a person can act on.
+
+``load_world`` reports every problem in a file at once, each with the file,
+the line (of the TOML syntax error, or of the offending key or table) and the
+field path, and what was expected. Nothing here raises anything but
+:class:`WorldFileError` for a bad file.
+"""
+
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from simengine.world.spec import WorldSpec
+from pydantic import BaseModel, ValidationError
+
+from simengine.world.spec import (
+    ENTITY_SECTIONS,
+    AttributeDef,
+    CharacterSpec,
+    FactionSpec,
+    ItemSpec,
+    LocationSpec,
+    PlayerSpec,
+    RelationSpec,
+    StorytellerSpec,
+    WorldMeta,
+    WorldSpec,
+)
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class WorldProblem:
+    """One thing wrong with a world file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class WorldFileError(Exception):
+    """A world file that cannot be loaded; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[WorldProblem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+# ---------------------------------------------------------------- locations
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\")(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"))*)\s*=")
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip('"') for part in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", key))
+
+
+class LineMap:
+    """Where tables and keys sit in a TOML text, keyed like pydantic error locations."""
+
+    def __init__(self, text: str):
+        self.lines: dict[Loc, int] = {}
+        counters: Counter[tuple[str, ...]] = Counter()
+        table: Loc = ()
+        in_multiline = False
+        for number, raw in enumerate(text.splitlines(), start=1):
+            quotes = raw.count('"""') + raw.count("'''")
+            if in_multiline:
+                if quotes % 2 == 1:
+                    in_multiline = False
+                continue
+            header = _HEADER.match(raw)
+            if header and not raw.lstrip().startswith("#"):
+                parts = _split_key(header.group(2))
+                if header.group(1) == "[[":
+                    index = counters[parts]
+                    counters[parts] += 1
+                    table = (*parts, index)
+                else:
+                    table = parts
+                self.lines.setdefault(table, number)
+                continue
+            key = _KEY.match(raw)
+            if key:
+                self.lines.setdefault((*table, *_split_key(key.group(1))), number)
+                if quotes % 2 == 1:
+                    in_multiline = True
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of ``loc``, or of its nearest enclosing key or table."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            # An array of tables is keyed with its index: [[x]] is ("x", 0).
+            inside = [n for key, n in self.lines.items() if key[: len(loc)] == loc]
+            if inside:
+                return min(inside)
+            loc = loc[:-1]
+        return None
+
+
+def path_text(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# ------------------------------------------------------------- schema errors
+_SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "world": WorldMeta,
+    "storyteller": StorytellerSpec,
+    "player": PlayerSpec,
+    "locations": LocationSpec,
+    "characters": CharacterSpec,
+    "items": ItemSpec,
+    "factions": FactionSpec,
+    "relations": RelationSpec,
+}
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The pydantic model whose fields an (unknown) key at ``loc`` was meant for."""
+    parent = loc[:-1]
+    if not parent:
+        return WorldSpec
+    if parent[0] == "attributes":
+        return AttributeDef if len(parent) == 2 else None
+    model = _SECTION_MODELS.get(str(parent[0]))
+    if model is None:
+        return None
+    depth = 2 if parent[0] in ENTITY_SECTIONS or parent[0] == "relations" else 1
+    return model if len(parent) == depth else None
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _describe(err: dict[str, Any], attribute_names: list[str]) -> str:
+    kind, loc, given = err["type"], tuple(err["loc"]), err.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        options = list(model.model_fields) if model else []
+        allowed = f" (allowed: {', '.join(options)})" if options else ""
+        return f"unknown key '{loc[-1]}'{_did_you_mean(str(loc[-1]), options)}{allowed}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"ids are slugs: lower-case letters, digits, '-' and '_', starting with a letter "
+            f"or digit (got {given!r})"
+        )
+    if kind == "literal_error":
+        return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {given!r})"
+    msg = err["msg"]
+    return f"{msg[0].lower()}{msg[1:]} (got {given!r})"
+
+
+def _schema_problems(
+    exc: ValidationError, prefix: Loc, file: str, lines: LineMap
+) -> list[WorldProblem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = (*prefix, *err["loc"])
+        err = {**err, "loc": loc}
+        # For a union of value types pydantic reports one error per member: keep one.
+        if err["type"] in ("bool_type", "int_type", "float_type", "string_type") and len(loc) > 1:
+            if isinstance(loc[-1], str) and loc[-1] in ("bool", "int", "float", "str"):
+                loc = loc[:-1]
+                err = {**err, "loc": loc, "msg": "Input should be a bool, a number or a string"}
+        out.append(WorldProblem(file, lines.line_of(loc), path_text(loc), _describe(err, [])))
+    return list(dict.fromkeys(out))  # the value-type union can repeat itself
+
+
+def _validate_partial(
+    raw: dict[str, Any], file: str, lines: LineMap
+) -> tuple[WorldSpec | None, list[WorldProblem], set[str], dict[str, list[int]]]:
+    """Validate section by section so one bad entry does not hide the others' problems.
+
+    Returns the spec built from what validated, the schema problems, the ids of
+    every entry written in the file (valid or not) so references to a broken entry
+    are not reported twice, and for each section the file positions of the entries kept.
+    """
+    problems: list[WorldProblem] = []
+    written_ids = {
+        str(e["id"])
+        for section in (*ENTITY_SECTIONS,)
+        for e in (raw.get(section) or [])
+        if isinstance(e, dict) and "id" in e
+    }
+    top = {k: v for k, v in raw.items() if k not in (*ENTITY_SECTIONS, "relations")}
+    lists: dict[str, list] = {}
+    for section in (*ENTITY_SECTIONS, "relations"):
+        value = raw.get(section, [])
+        if not isinstance(value, list):
+            problems.append(
+                WorldProblem(file, lines.line_of((section,)), section,
+                             f"expected a list of tables ([[{section}]])")
+            )
+            value = []
+        model = _SECTION_MODELS[section]
+        good = []
+        for index, entry in enumerate(value):
+            try:
+                good.append(model.model_validate(entry))
+            except ValidationError as exc:
+                problems.extend(_schema_problems(exc, (section, index), file, lines))
+                good.append(None)
+        lists[section] = good
+    spec = None
+    try:
+        spec = WorldSpec.model_validate(top)
+    except ValidationError as exc:
+        problems.extend(_schema_problems(exc, (), file, lines))
+        # Keep going with the defaults so the entity checks below still run.
+        try:
+            spec = WorldSpec.model_validate(
+                {"world": {"id": "x", "name": "x"}, **{
+                    k: v for k, v in top.items()
+                    if k not in {str(e["loc"][0]) for e in exc.errors()}
+                }}
+            )
+        except ValidationError:
+            spec = None
+    if spec is None:
+        return None, problems, written_ids, {}
+    for section, entries in lists.items():
+        setattr(spec, section, [e for e in entries if e is not None])
+    positions = {
+        section: [i for i, e in enumerate(entries) if e is not None]
+        for section, entries in lists.items()
+    }
+    return spec, problems, written_ids, positions
+
+
+# ----------------------------------------------------------- semantic errors
+class _Semantics:
+    def __init__(
+        self,
+        spec: WorldSpec,
+        file: str,
+        lines: LineMap,
+        written: set[str],
+        positions: dict[str, list[int]],
+    ):
+        self.spec = spec
+        self.file = file
+        self.lines = lines
+        self.written = written
+        self.positions = positions
+        self.out: list[WorldProblem] = []
+        self.kind_of: dict[str, str] = {}
+
+    def add(self, loc: Loc, message: str) -> None:
+        self.out.append(WorldProblem(self.file, self.lines.line_of(loc), path_text(loc), message))
+
+    def loc(self, section: str, index: int, *rest: str | int) -> Loc:
+        positions = self.positions.get(section)
+        original = positions[index] if positions else index
+        return (section, original, *rest)
+
+    def run(self) -> list[WorldProblem]:
+        self.ids()
+        self.attribute_defs()
+        self.references()
+        self.cycles()
+        self.attribute_values()
+        self.names()
+        return self.out
+
+    def ids(self) -> None:
+        first: dict[str, Loc] = {}
+        for section, kind in ENTITY_SECTIONS.items():
+            for i, e in enumerate(getattr(self.spec, section)):
+                loc = self.loc(section, i, "id")
+                if e.id in first:
+                    self.add(loc, f"duplicate id '{e.id}' (first used at {path_text(first[e.id])}, "
+                                  f"line {self.lines.line_of(first[e.id])})")
+                    continue
+                first[e.id] = loc
+                self.kind_of[e.id] = kind
+
+    def attribute_defs(self) -> None:
+        for name, d in self.spec.attributes.items():
+            loc: Loc = ("attributes", name)
+            if d.min is not None and d.max is not None and d.min > d.max:
+                self.add((*loc, "min"), f"min {d.min} is greater than max {d.max}")
+            if (d.conserved or d.min is not None or d.max is not None) and not d.numeric:
+                what = "conserved" if d.conserved else "min/max"
+                self.add((*loc, "type"), f"{what} needs a numeric type (int or float), not {d.type}")
+            if d.default is not None:
+                problem = _value_problem(d, d.default)
+                if problem:
+                    self.add((*loc, "default"), f"default {problem}")
+        cur = self.spec.world.currency
+        if cur and (cur not in self.spec.attributes or not self.spec.attributes[cur].conserved):
+            self.add(("world", "currency"),
+                     f"currency '{cur}' must name a conserved attribute in [attributes]")
+
+    def ref(self, loc: Loc, target: str, allowed: tuple[str, ...], hint: str = "") -> None:
+        kind = self.kind_of.get(target)
+        what = " or ".join(allowed) if len(allowed) < 4 else "entity"
+        if kind is None:
+            if target in self.written:
+                return  # the target itself is broken and already reported
+            options = sorted(e for e, k in self.kind_of.items() if k in allowed)
+            self.add(loc, f"unknown {what} '{target}'{hint}{_did_you_mean(target, options)}")
+        elif kind not in allowed:
+            self.add(loc, f"'{target}' is a {kind}; expected a {what}{hint}")
+
+    def references(self) -> None:
+        s = self.spec
+        for i, loc_ in enumerate(s.locations):
+            for j, other in enumerate(loc_.connects):
+                if other == loc_.id:
+                    self.add(self.loc("locations", i, "connects", j), "a place cannot connect to itself")
+                else:
+                    self.ref(self.loc("locations", i, "connects"), other, ("location",), "location")
+        for i, c in enumerate(s.characters):
+            self.ref(self.loc("characters", i, "at"), c.at, ("location",),
+                     " (characters stand in locations)")
+        for i, it in enumerate(s.items):
+            self.ref(self.loc("items", i, "at"), it.at, ("location", "character", "item"))
+        for i, r in enumerate(s.relations):
+            for field in ("source", "target"):
+                self.ref(self.loc("relations", i, field), getattr(r, field),
+                         ("character", "location", "item", "faction"))
+        if s.player:
+            self.ref(("player", "character"), s.player.character, ("character",))
+            dead = {c.id for c in s.characters if not c.alive}
+            if s.player.character in dead:
+                self.add(("player", "character"), f"the player '{s.player.character}' is dead")
+
+    def cycles(self) -> None:
+        holder = {it.id: it.at for it in self.spec.items}
+        for i, it in enumerate(self.spec.items):
+            seen = [it.id]
+            current = it.at
+            while current in holder:  # an item inside an item inside ...
+                if current in seen:
+                    chain = " -> ".join([*seen, current])
+                    if it.id == min(seen):  # report each cycle once
+                        self.add(self.loc("items", i, "at"), f"containment cycle: {chain}")
+                    break
+                seen.append(current)
+                current = holder[current]
+            if it.at == it.id:
+                self.add(self.loc("items", i, "at"), f"'{it.id}' cannot be inside itself")
+
+    def attribute_values(self) -> None:
+        defs = self.spec.attributes
+        for section, kind in ENTITY_SECTIONS.items():
+            for i, e in enumerate(getattr(self.spec, section)):
+                for name, value in e.attributes.items():
+                    loc = self.loc(section, i, "attributes", name)
+                    d = defs.get(name)
+                    if d is None:
+                        self.add(loc, f"attribute '{name}' is not defined in [attributes]"
+                                      f"{_did_you_mean(name, list(defs))}")
+                    elif kind not in d.kinds:
+                        self.add(loc, f"attribute '{name}' is defined for {', '.join(d.kinds)}, "
+                                      f"not for a {kind} (add it to kinds)")
+                    else:
+                        problem = _value_problem(d, value)
+                        if problem:
+                            self.add(loc, problem)
+
+    def names(self) -> None:
+        for section, kind in ENTITY_SECTIONS.items():
+            seen: dict[str, str] = {}
+            for i, e in enumerate(getattr(self.spec, section)):
+                if not getattr(e, "alive", True):
+                    continue
+                key = e.name.strip().lower()
+                if key in seen:
+                    self.add(self.loc(section, i, "name"),
+                             f"two living {section} are named '{e.name}' ('{seen[key]}' and "
+                             f"'{e.id}'); names must be unique")
+                else:
+                    seen[key] = e.id
+
+
+def _value_problem(d: AttributeDef, value: Any) -> str | None:
+    types = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}[d.type]
+    if isinstance(value, bool) and d.type != "bool" or not isinstance(value, types):
+        article = "an" if d.type == "int" else "a"
+        return f"expected {article} {d.type}, got {value!r}"
+    if d.numeric:
+        if d.min is not None and value < d.min:
+            return f"{value} is below the minimum {d.min:g}"
+        if d.max is not None and value > d.max:
+            return f"{value} is above the maximum {d.max:g}"
+    return None
+
+
+# ---------------------------------------------------------------- entry points
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def parse_world(text: str, file: str = "<world>") -> WorldSpec:
+    """Parse and check a world file's text. Raises WorldFileError listing every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POS.search(message)
+        line = int(match.group(1)) if match else getattr(exc, "lineno", None)
+        message = _TOML_POS.sub("", message).strip()
+        col = f" (column {match.group(2)})" if match else ""
+        raise WorldFileError([WorldProblem(file, line, "", f"TOML syntax: {message}{col}")]) from None
+    lines = LineMap(text)
+    spec, problems, written, positions = _validate_partial(raw, file, lines)
+    if spec is not None:
+        problems.extend(_Semantics(spec, file, lines, written, positions).run())
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0))
+        raise WorldFileError(problems)
+    assert spec is not None
+    return spec
 
 
 def load_world(path: str | Path) -> WorldSpec:
-    return WorldSpec.model_validate(tomllib.loads(Path(path).read_text()))
+    """Load a world file. Raises WorldFileError (never anything else) for a bad file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorldFileError([WorldProblem(str(p), None, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise WorldFileError([WorldProblem(str(p), None, "", "is a directory, not a world file")]) from None
+    except UnicodeDecodeError as exc:
+        raise WorldFileError(
+            [WorldProblem(str(p), None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
+    except OSError as exc:
+        raise WorldFileError([WorldProblem(str(p), None, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_world(text, str(p))

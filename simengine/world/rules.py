@@ -223,7 +223,9 @@ class _Checker:
         if e in self.v.dead:
             return f"'{e}' dies earlier in this proposal"
         tick = self.s.entity(e).get("died_tick")
-        return f"'{e}' is dead since tick {tick}" if tick is not None else f"'{e}' is dead"
+        if tick is None:
+            return f"'{e}' is dead (since before the story began)"
+        return f"'{e}' is dead since tick {tick}"
 
     def known(self, e: str, *kinds: str) -> bool:
         """Reference check: exists and, if kinds are given, is one of them."""

@@ -102,7 +102,7 @@ class WorldState:
                 if kind == "character":
                     data["traits"] = list(e.traits)
                     data["goals"] = list(e.goals)
-                    data["died_tick"] = None if e.alive else 0
+                    data["died_tick"] = None  # authored dead died before the story began
                 g.add_node(e.id, **data)
         for loc in spec.locations:
             for other in loc.connects:
@@ -433,6 +433,8 @@ class WorldState:
         graph = nx.node_link_graph(
             _copy.deepcopy(data), directed=True, multigraph=True, edges="edges"
         )
+        for node_id, node in graph.nodes(data=True):
+            node["id"] = node_id  # node_link_graph takes the id out of the node data
         return cls(graph)
 
     def _canonical(self) -> tuple:

@@ -1,0 +1,21 @@
+"""The ``simengine`` command: a click group of thin commands over the library."""
+
+from __future__ import annotations
+
+import click
+
+from simengine import __version__
+from simengine.cli.world import new, validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="simengine")
+def main() -> None:
+    """simengine: worlds where models propose and the code disposes.
+
+    Example: simengine validate worlds/*.toml
+    """
+
+
+main.add_command(validate)
+main.add_command(new)

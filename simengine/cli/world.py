@@ -1,0 +1,74 @@
+"""World-file commands: ``validate`` and ``new``."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from simengine.world.loader import WorldFileError, load_world
+from simengine.world.spec import SLUG_PATTERN
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="Print only the problems.")
+def validate(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Check world files and print every problem with its file, line and field.
+
+    Exits 0 when every file is valid, 1 otherwise.
+
+    Example: simengine validate worlds/*.toml
+    """
+    bad = 0
+    for path in paths:
+        try:
+            spec = load_world(path)
+        except WorldFileError as exc:
+            bad += 1
+            for problem in exc.problems:
+                click.secho(str(problem), fg="red", err=True)
+            continue
+        if not quiet:
+            counts = ", ".join(
+                f"{len(getattr(spec, s))} {s}" for s in ("locations", "characters", "items", "factions")
+            )
+            click.echo(f"{path}: ok ({spec.world.name}: {counts})")
+    if bad:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=None,
+    help="Where to write it (default: worlds/ID.toml).",
+)
+def new(name: str, output: Path | None) -> None:
+    """Write a small, valid, commented starter world to edit.
+
+    NAME is the world's display name; its id is NAME as a slug. Refuses to
+    overwrite an existing file.
+
+    Example: simengine new "The Salt Marsh"
+    """
+    world_id = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if not re.match(SLUG_PATTERN, world_id):
+        raise click.BadParameter("give the world a name with at least one letter or digit")
+    target = output or Path("worlds") / f"{world_id}.toml"
+    if target.exists():
+        raise click.ClickException(f"{target} already exists; choose another name or --output")
+    template = resources.files("simengine.world").joinpath("starter.toml").read_text("utf-8")
+    safe_name = name.replace("\\", "\\\\").replace('"', '\\"')
+    text = template.replace("{id}", world_id).replace("{name}", safe_name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(target, "x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise click.ClickException(f"{target} already exists") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
+    click.echo(f"wrote {target}; check it with: simengine validate {target}")

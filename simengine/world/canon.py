@@ -1,0 +1,314 @@
+"""Canon: turning a model's words into the world's ids, and welcome inventions into entities.
+
+A proposal names things loosely ("the old lantern", "Silas", "teh market").
+``resolve`` maps each reference to an id: exact ids first, then names and aliases
+(case, punctuation and leading articles ignored), then small typos; within the
+scene first, then the whole world. A name that still matches nothing, in a role
+that implies it exists (someone arrives, something is found, a place is
+discovered) and within the world's creativity budget, becomes a ``create`` op
+with a fresh id. Anything else becomes a ``ref.unknown`` violation carrying the
+closest known names, for the model to repair.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from simengine.world.ops import (
+    Connect,
+    Create,
+    Move,
+    NewEntity,
+    Op,
+    Proposal,
+    Relate,
+    Transfer,
+)
+from simengine.world.rules import Turn, Violation, invention_budget
+from simengine.world.state import WorldState, normalize_name
+
+ANY = ("character", "location", "item", "faction")
+
+#: The kinds a reference in each (op, field) may name.
+FIELD_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("move", "entity"): ("character",),
+    ("move", "to"): ("location",),
+    ("transfer", "item"): ("item",),
+    ("transfer", "to"): ("character", "location", "item"),
+    ("kill", "entity"): ("character",),
+    ("connect", "source"): ("location",),
+    ("connect", "target"): ("location",),
+}
+
+#: (op, field) roles where an unknown name implies the thing exists: what to invent.
+INVENTIVE: dict[tuple[str, str], str] = {
+    ("move", "entity"): "character",  # someone arrives
+    ("move", "to"): "location",  # a place is discovered
+    ("transfer", "item"): "item",  # something is found
+    ("relate", "target"): "character",  # someone is met
+    ("connect", "target"): "location",  # a passage to somewhere new
+}
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count once)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def is_typo(a: str, b: str) -> bool:
+    """A small typo: one slip in a name of 4+ letters, two in one of 9+."""
+    allowed = 2 if min(len(a), len(b)) >= 9 else 1 if min(len(a), len(b)) >= 4 else 0
+    return allowed > 0 and edit_distance(a, b) <= allowed
+
+
+def slugify(name: str, fallback: str = "thing") -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", normalize_name(name).replace("'", "")).strip("-")
+    return (slug or fallback)[:48].strip("-") or fallback
+
+
+@dataclass
+class Resolution:
+    """A proposal with every reference resolved, plus what canon decided."""
+
+    proposal: Proposal
+    violations: list[Violation] = field(default_factory=list)
+    invented: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+class Resolver:
+    """Resolves names against a state, the scene first."""
+
+    def __init__(self, state: WorldState, scene: Iterable[str] | None = None):
+        self.state = state
+        self.scene = set(scene or ())
+        self.pending: dict[str, tuple[str, str]] = {}  # normalized name -> (id, kind)
+        self.taken: set[str] = set()
+
+    def add_pending(self, entity_id: str, name: str, kind: str) -> None:
+        self.pending[normalize_name(name)] = (entity_id, kind)
+        self.pending[entity_id] = (entity_id, kind)
+        self.taken.add(entity_id)
+
+    def fresh_id(self, name: str, kind: str) -> str:
+        base = slugify(name, kind)
+        candidate, n = base, 2
+        while candidate in self.state or candidate in self.taken:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+    def _pick(self, ids: list[str]) -> list[str]:
+        """Prefer the living, then those in the scene."""
+        living = [e for e in ids if self.state.is_alive(e)] or ids
+        local = [e for e in living if e in self.scene]
+        return local or living
+
+    def lookup(self, text: str, kinds: tuple[str, ...] = ANY) -> tuple[str | None, list[str]]:
+        """(id or None, candidates): the id ``text`` names, or the closest candidates."""
+        text = str(text).strip()
+        if not text:
+            return None, []
+        if text in self.pending and self.pending[text][1] in kinds:
+            return self.pending[text][0], []
+        if text in self.state and self.state.kind(text) in kinds:
+            return text, []
+        key = normalize_name(text)
+        if key in self.pending and self.pending[key][1] in kinds:
+            return self.pending[key][0], []
+        index = self.state.name_index()
+        for candidate_key in (key, key.replace("-", " "), key.replace(" ", "-")):
+            by_kind = index.get(candidate_key, {})
+            ids = sorted(e for k in kinds for e in by_kind.get(k, []))
+            if ids:
+                picked = self._pick(ids)
+                if len(picked) == 1:
+                    return picked[0], []
+                return None, picked[:3]
+        # Small typos: the scene first, then the whole world.
+        local = {
+            normalize_name(self.state.name(e)): e
+            for e in sorted(self.scene)
+            if e in self.state and self.state.kind(e) in kinds
+        }
+        for close in difflib.get_close_matches(key, list(local), n=3, cutoff=0.6):
+            if is_typo(key, close):
+                return local[close], []
+        names = [k for k, by_kind in index.items() if any(kd in by_kind for kd in kinds)]
+        typos = [c for c in difflib.get_close_matches(key, names, n=3, cutoff=0.6) if is_typo(key, c)]
+        if len(typos) == 1:
+            picked = self._pick(sorted(e for k in kinds for e in index[typos[0]].get(k, [])))
+            if len(picked) == 1:
+                return picked[0], []
+        return None, self.state.closest(text, kind=kinds[0] if len(kinds) == 1 else None)
+
+
+class _Canonizer:
+    def __init__(self, proposal: Proposal, state: WorldState, turn: Turn, scene):
+        self.p = proposal
+        self.s = state
+        self.turn = turn
+        self.r = Resolver(state, scene)
+        self.res = Resolution(proposal)
+        self.budget = invention_budget(float(state.world.get("creativity", 0.5)))
+        self.creates = sum(isinstance(op, Create) for op in proposal.ops)
+        self.ops: list[Op] = []
+
+    def fail(self, index: int | None, op: str | None, message: str, suggestions=()) -> None:
+        self.res.violations.append(
+            Violation("ref.unknown", index, message, op, tuple(suggestions))
+        )
+
+    def invent(self, name: str, kind: str, at: str | None) -> str | None:
+        """A create op for a welcome invention, or None when the budget is spent."""
+        if self.creates >= self.budget:
+            return None
+        if kind in ("character", "item") and at is None:
+            return None
+        name = " ".join(str(name).split())[:80]
+        if not name or not re.search(r"\w", name):
+            return None
+        entity_id = self.r.fresh_id(name, kind)
+        self.ops.append(
+            Create(entity=NewEntity(id=entity_id, kind=kind, name=_title(name, kind), at=at))
+        )
+        self.r.add_pending(entity_id, name, kind)
+        self.creates += 1
+        self.res.invented.append(entity_id)
+        return entity_id
+
+    def where_of(self, entity_id: str | None) -> str | None:
+        if entity_id is None:
+            return None
+        if entity_id in self.s:
+            return self.s.where(entity_id)
+        for op in self.ops:
+            if isinstance(op, Create) and op.entity.id == entity_id:
+                return op.entity.at if op.entity.kind != "location" else entity_id
+        return None
+
+    def run(self) -> Resolution:
+        actor = self.p.actor
+        if actor is not None:
+            found, candidates = self.r.lookup(actor, ("character",))
+            if found is None and actor in self.s:
+                found = actor  # a non-character actor is the rules' business
+            if found is None:
+                self.fail(None, None, f"actor '{actor}' is not a known character", candidates)
+            actor = found or actor
+        for index, op in enumerate(self.p.ops):
+            self.resolve_op(index, op, actor)
+        self.res.proposal = Proposal(actor=actor, summary=self.p.summary, ops=self.ops)
+        return self.res
+
+    def ref(self, index: int, op: Op, field_name: str, *, creating: str | None = None,
+            at: str | None = None) -> str | None:
+        value = getattr(op, field_name)
+        kinds = FIELD_KINDS.get((op.op, field_name), ANY)
+        found, candidates = self.r.lookup(value, kinds)
+        if found is not None:
+            if found != value:
+                self.res.names[str(value)] = found
+            return found
+        if creating:
+            new = self.invent(value, creating, at)
+            if new is not None:
+                return new
+        spent = " (this world's creativity budget allows no more inventions)" if creating else ""
+        self.fail(index, op.op, f"'{value}' is not a known {' or '.join(kinds)}{spent}", candidates)
+        return None
+
+    def resolve_op(self, index: int, op: Op, actor: str | None) -> None:
+        if isinstance(op, Create):
+            e = op.entity
+            at = e.at
+            if at is not None:
+                kinds = {"location": ("location",), "character": ("location",)}.get(
+                    e.kind, ("location", "character", "item")
+                )
+                at, candidates = self.r.lookup(at, kinds)
+                if at is None:
+                    self.fail(index, "create", f"'{e.at}' is not a known {' or '.join(kinds)}",
+                              candidates)
+                    return
+            wanted = e.id if e.id and e.id not in self.s and e.id not in self.r.taken else None
+            entity_id = wanted if wanted and wanted == slugify(wanted) else self.r.fresh_id(e.name, e.kind)
+            self.r.add_pending(entity_id, e.name, e.kind)
+            self.res.invented.append(entity_id)
+            self.ops.append(Create(entity=e.model_copy(update={"id": entity_id, "at": at})))
+            return
+        if isinstance(op, Move):
+            to_known, _ = self.r.lookup(op.to, ("location",))
+            mover_known, _ = self.r.lookup(op.entity, ("character",))
+            if mover_known is None and to_known is not None:
+                # Someone new arrives: they come into being where they arrive.
+                self.ref(index, op, "entity", creating="character", at=to_known)
+                return
+            entity = self.ref(index, op, "entity")
+            origin = self.where_of(entity)
+            to = self.ref(index, op, "to", creating="location", at=origin)
+            if entity and to:
+                self.ops.append(Move(entity=entity, to=to))
+            return
+        if isinstance(op, Transfer):
+            to = self.ref(index, op, "to")
+            if to is None:
+                return
+            item_known, _ = self.r.lookup(op.item, ("item",))
+            if item_known is None:
+                # Something is found: it comes into being in the hands it lands in.
+                self.ref(index, op, "item", creating="item", at=to)
+                return
+            self.ops.append(Transfer(item=item_known, to=to))
+            return
+        if isinstance(op, Relate):
+            source = self.ref(index, op, "source")
+            target = self.ref(index, op, "target", creating="character", at=self.where_of(source))
+            if source and target:
+                self.ops.append(op.model_copy(update={"source": source, "target": target}))
+            return
+        if isinstance(op, Connect):
+            source = self.ref(index, op, "source")
+            target = self.ref(index, op, "target", creating="location", at=source)
+            if source and target:
+                if not any(isinstance(o, Create) and o.entity.id == target for o in self.ops):
+                    self.ops.append(Connect(source=source, target=target))
+            return
+        fields = {"adjust": ("entity",), "set": ("entity",), "kill": ("entity",),
+                  "unrelate": ("source", "target")}[op.op]
+        resolved = {f: self.ref(index, op, f) for f in fields}
+        if all(resolved.values()):
+            self.ops.append(op.model_copy(update=resolved))
+
+
+def _title(name: str, kind: str) -> str:
+    """Models often write new names in lower case; people and places get capitals."""
+    if kind in ("character", "location", "faction") and name == name.lower():
+        return " ".join(w[:1].upper() + w[1:] for w in name.split())
+    return name
+
+
+def resolve(
+    proposal: Proposal,
+    state: WorldState,
+    turn: Turn | None = None,
+    scene: Iterable[str] | None = None,
+) -> Resolution:
+    """Resolve a proposal's names to ids and canonize welcome inventions.
+
+    Ops whose references cannot be resolved are left out of the resolved proposal
+    and reported as ``ref.unknown`` violations (with suggestions) against their
+    original op index, so a model can repair them.
+    """
+    return _Canonizer(proposal, state, turn or Turn(), scene).run()

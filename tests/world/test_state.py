@@ -1,0 +1,81 @@
+"""WorldState: queries, apply, copy and the node-link round trip."""
+
+from __future__ import annotations
+
+import json
+
+from simengine.world.ops import Adjust, Connect, Create, Kill, Move, NewEntity, Relate, Transfer
+from simengine.world.state import WorldState
+
+
+def test_queries(state: WorldState):
+    assert state.where("mara") == "dock"
+    assert state.holder("ship") == "merchant"
+    assert state.where("ship") == "dock"  # in the merchant's hands, on the dock
+    assert set(state.present_at("dock")) == {"mara", "merchant", "rope"}
+    assert state.people_at("dock") == ["mara", "merchant"]
+    assert state.people_at("market") == []  # silas is dead
+    assert state.people_at("market", alive=None) == ["silas"]
+    assert state.inventory("merchant") == ["lantern", "ship"]
+    assert state.exits("dock") == ["market"]
+    assert state.exits("market") == ["dock", "vault-road"]  # connects is two-way
+    assert state.relations("merchant") == [("mara", "knows", "merchant"),
+                                           ("merchant", "member_of", "guild")]
+    assert state.neighbourhood("mara", 1) == {"mara", "dock", "merchant"}
+    assert "market" in state.neighbourhood("mara", 2)
+    assert state.attr("mara", "gold") == 20
+    assert state.attr("mara", "health") == 100  # the definition's default
+    assert not state.is_alive("silas")
+    assert state.player == "mara" and state.currency == "gold"
+    assert state.price("ship") == 500 and state.price("rope") == 0
+
+
+def test_apply_changes_the_world(state: WorldState):
+    state.apply(
+        [
+            Move(entity="mara", to="market"),
+            Transfer(item="lantern", to="mara"),
+            Adjust(entity="mara", attribute="gold", by=-5),
+            Adjust(entity="merchant", attribute="gold", by=5),
+            Relate(source="mara", relation="friend_of", target="merchant"),
+            Create(entity=NewEntity(id="cove", kind="location", name="Hidden Cove", at="market")),
+            Connect(source="vault", target="dock"),
+            Kill(entity="merchant", cause="a fall"),
+        ],
+        tick=3,
+        event_id=7,
+    )
+    assert state.where("mara") == "market"
+    assert state.inventory("mara") == ["lantern"]
+    assert state.attr("mara", "gold") == 15 and state.attr("merchant", "gold") == 105
+    assert state.has_relation("mara", "friend_of", "merchant")
+    assert "cove" in state.exits("market") and state.entity("cove")["origin"] == "invented"
+    assert state.entity("cove")["origin_event"] == 7
+    assert "dock" in state.exits("vault")
+    assert not state.is_alive("merchant") and state.entity("merchant")["died_tick"] == 3
+    assert state.tick == 3
+
+
+def test_copy_is_independent(state: WorldState):
+    twin = state.copy()
+    twin.apply([Adjust(entity="mara", attribute="gold", by=-5)])
+    assert state.attr("mara", "gold") == 20
+    assert twin != state
+
+
+def test_node_link_round_trip_gives_an_equal_state(state: WorldState):
+    state.apply([Move(entity="mara", to="market"), Kill(entity="merchant")], tick=2)
+    data = json.loads(json.dumps(state.to_node_link()))
+    again = WorldState.from_node_link(data)
+    assert again == state
+    assert again.where("mara") == "market" and not again.is_alive("merchant")
+    assert again.exits("market") == state.exits("market")
+    node = next(n for n in data["nodes"] if n["id"] == "mara")
+    assert {"id", "kind", "name", "alive", "origin", "attributes"} <= set(node)
+    relations = {e["relation"] for e in data["edges"]}
+    assert {"at", "connects", "knows"} <= relations
+
+
+def test_names_are_found_by_name_and_alias(state: WorldState):
+    assert state.living_named("the gull", "item") == ["ship"]
+    assert state.closest("Osvin", kind="character")[0] == "merchant"
