@@ -1,0 +1,162 @@
+"""The repair loop: propose, resolve, check, feed violations back, drop, fall back.
+
+``decide`` is the one place where a storyteller's proposal meets the world's
+rules. It asks for a proposal, lets canon resolve its names, checks it, and
+while it breaks rules sends the violations back for repair (``retries`` times).
+Ops that still fail are dropped; if nothing is left (or the storyteller fails
+outright), the fallback storyteller proposes for this beat instead. The result
+always passes every rule: what it carries can be committed as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simengine.storytellers.base import (
+    CallRecord,
+    Intent,
+    Scene,
+    Storyteller,
+    StorytellerError,
+)
+from simengine.world.canon import resolve
+from simengine.world.ops import Proposal
+from simengine.world.rules import Turn, Violation, check
+from simengine.world.state import WorldState
+
+
+@dataclass
+class Attempt:
+    """One proposal and what the rules made of it."""
+
+    storyteller: str
+    phase: str
+    proposal: Proposal | None
+    violations: list[Violation] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Decision:
+    """What a beat will commit, and how it got there."""
+
+    proposal: Proposal
+    rejected: list[Violation]
+    attempts: list[Attempt]
+    storyteller: str
+    fallback_reason: str | None = None
+    invented: list[str] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def repairs_tried(self) -> int:
+        return sum(1 for a in self.attempts if a.phase == "repair")
+
+    @property
+    def repaired(self) -> bool:
+        """The accepted proposal came out of a repair, whole."""
+        last = self.attempts[-1] if self.attempts else None
+        return bool(last and last.phase == "repair" and not last.violations and not last.error)
+
+
+def drop_failing(
+    proposal: Proposal, state: WorldState, turn: Turn
+) -> tuple[Proposal, list[Violation]]:
+    """Drop the ops that break rules until what is left passes.
+
+    Returns the passing proposal (possibly with no ops) and every violation met on
+    the way. A violation of the whole proposal (a dead or wrong actor) drops all.
+    """
+    seen: list[Violation] = []
+    current = proposal
+    while True:
+        violations = check(current, state, turn)
+        if not violations:
+            return current, seen
+        seen.extend(violations)
+        bad = {v.op_index for v in violations}
+        if None in bad:
+            return current.model_copy(update={"ops": []}), seen
+        ops = [op for i, op in enumerate(current.ops) if i not in bad]
+        current = current.model_copy(update={"ops": ops})
+
+
+def _mark(calls: list[CallRecord], accepted: bool, violations: list[Violation]) -> None:
+    if calls:
+        calls[-1].accepted = accepted
+        calls[-1].violations = [str(v) for v in violations]
+
+
+async def decide(
+    teller: Storyteller,
+    scene: Scene,
+    intent: Intent,
+    state: WorldState,
+    *,
+    retries: int = 2,
+    fallback: Storyteller | None = None,
+) -> Decision:
+    """Run one beat's decide phase to a proposal that passes every rule."""
+    turn = Turn(intent.kind, intent.actor)
+    attempts: list[Attempt] = []
+    calls: list[CallRecord] = []
+    feedback: list[Violation] = []
+    reason: str | None = None
+    last = None
+    for round_no in range(retries + 1):
+        phase = "decide" if round_no == 0 else "repair"
+        try:
+            raw = await teller.propose(scene, intent, feedback)
+        except StorytellerError as exc:
+            calls.extend(teller.drain_calls())
+            attempts.append(Attempt(teller.name, phase, None, error=exc.reason))
+            reason = exc.reason
+            break
+        batch = teller.drain_calls()
+        resolution = resolve(raw, state, turn, scene.ids)
+        violations = [*resolution.violations, *check(resolution.proposal, state, turn)]
+        _mark(batch, not violations, violations)
+        calls.extend(batch)
+        attempts.append(Attempt(teller.name, phase, raw, violations))
+        last = resolution
+        if not violations:
+            return Decision(resolution.proposal, [], attempts, teller.name,
+                            invented=resolution.invented, calls=calls)
+        feedback = violations
+    rejected = list(feedback)
+    if last is not None and reason is None:
+        kept, dropped = drop_failing(last.proposal, state, turn)
+        rejected = [*last_canon_violations(attempts), *dropped]
+        if kept.ops:
+            invented = [i for i in last.invented if any(
+                getattr(op, "entity", None) is not None and getattr(op.entity, "id", None) == i
+                for op in kept.ops)]
+            return Decision(kept, _unique(rejected), attempts, teller.name,
+                            invented=invented, calls=calls)
+        if not last.proposal.ops and not rejected:
+            return Decision(kept, [], attempts, teller.name, calls=calls)
+        reason = "every proposed change broke a rule: " + "; ".join(
+            str(v) for v in _unique(rejected)[:3]
+        )
+    if fallback is None or fallback is teller:
+        return Decision(Proposal(actor=intent.actor, ops=[]), _unique(rejected), attempts,
+                        teller.name, fallback_reason=reason, calls=calls)
+    inner = await decide(fallback, scene, intent, state, retries=retries, fallback=None)
+    return Decision(
+        inner.proposal,
+        _unique([*rejected, *inner.rejected]),
+        [*attempts, *inner.attempts],
+        inner.storyteller,
+        fallback_reason=reason,
+        invented=inner.invented,
+        calls=[*calls, *inner.calls],
+    )
+
+
+def last_canon_violations(attempts: list[Attempt]) -> list[Violation]:
+    last = attempts[-1] if attempts else None
+    return [v for v in (last.violations if last else []) if v.rule == "ref.unknown"]
+
+
+def _unique(violations: list[Violation]) -> list[Violation]:
+    return list(dict.fromkeys(violations))

@@ -1,0 +1,111 @@
+"""The repair loop: violations go back, failing ops are dropped, then the fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simengine.storytellers.base import Intent, Scene, StorytellerError
+from simengine.storytellers.repair import decide
+from simengine.testing.scripted import ScriptedStoryteller
+from simengine.world.loader import load_world
+from simengine.world.rules import Turn, check
+from simengine.world.state import WorldState
+
+MINI = Path(__file__).parent.parent / "fixtures" / "mini.toml"
+
+
+@pytest.fixture
+def state():
+    return WorldState.from_spec(load_world(MINI))
+
+
+def scene_of(state, focus="merchant"):
+    return Scene(focus=focus, location=state.where(focus),
+                 ids=[focus, *state.present_at(state.where(focus))], prefix="", context="",
+                 tick=1, state=state)
+
+
+NPC = Intent("npc", "merchant")
+GOOD = {"actor": "merchant", "summary": "Oswin walks to the market",
+        "ops": [{"op": "move", "entity": "merchant", "to": "market"}]}
+TELEPORT = {"actor": "merchant", "ops": [{"op": "move", "entity": "merchant", "to": "vault"}]}
+
+
+async def test_a_valid_proposal_passes_first_time(state):
+    teller = ScriptedStoryteller().enqueue(GOOD)
+    d = await decide(teller, scene_of(state), NPC, state)
+    assert d.proposal.ops[0].to == "market" and d.rejected == [] and d.repairs_tried == 0
+    assert d.calls[0].accepted is True
+
+
+async def test_violations_go_back_and_a_repair_is_accepted(state):
+    teller = ScriptedStoryteller().enqueue(TELEPORT, GOOD)
+    d = await decide(teller, scene_of(state), NPC, state)
+    assert d.repaired and d.repairs_tried == 1 and d.proposal.ops[0].to == "market"
+    feedback = teller.history[1]["feedback"]
+    assert feedback == ["op 0 (move): 'vault' is not reachable from 'dock' in one move "
+                        "(exits: market)"]
+    assert [c.accepted for c in d.calls] == [False, True]
+    assert d.calls[0].violations == feedback
+
+
+async def test_after_the_retries_failing_ops_are_dropped(state):
+    both = {"actor": "merchant", "ops": [
+        {"op": "relate", "source": "merchant", "relation": "friend_of", "target": "mara"},
+        {"op": "move", "entity": "merchant", "to": "vault"}]}
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(both)
+    d = await decide(teller, scene_of(state), NPC, state, retries=2)
+    assert len(teller.history) == 3  # one decide, two repairs
+    assert [op.op for op in d.proposal.ops] == ["relate"]
+    assert [v.rule for v in d.rejected] == ["travel.adjacent"]
+    assert d.fallback_reason is None and not d.repaired
+
+
+async def test_nothing_left_falls_back(state):
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(TELEPORT)
+    fallback = ScriptedStoryteller("backup").enqueue(GOOD)
+    d = await decide(teller, scene_of(state), NPC, state, retries=1, fallback=fallback)
+    assert d.storyteller == "backup" and d.proposal.ops[0].to == "market"
+    assert "every proposed change broke a rule" in d.fallback_reason
+    assert "travel.adjacent" in {v.rule for v in d.rejected}
+
+
+async def test_a_failing_storyteller_falls_back_with_its_reason(state):
+    teller = ScriptedStoryteller().enqueue(StorytellerError("Ollama is not reachable"))
+    fallback = ScriptedStoryteller("backup").enqueue(GOOD)
+    d = await decide(teller, scene_of(state), NPC, state, fallback=fallback)
+    assert d.fallback_reason == "Ollama is not reachable" and d.storyteller == "backup"
+    assert d.calls[0].error == "Ollama is not reachable"
+
+
+async def test_no_fallback_means_an_empty_beat(state):
+    teller = ScriptedStoryteller().enqueue(StorytellerError("down"))
+    d = await decide(teller, scene_of(state), NPC, state)
+    assert d.proposal.ops == [] and d.fallback_reason == "down"
+
+
+async def test_whatever_comes_out_passes_the_rules(state):
+    cheat = {"actor": "mara", "ops": [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": 1000},
+        {"op": "set", "entity": "mara", "attribute": "rank", "value": "captain"},
+        {"op": "transfer", "item": "the gull", "to": "mara"},
+        {"op": "move", "entity": "mara", "to": "vault"}]}
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(cheat)
+    intent = Intent("player", "mara", "I am now the captain and I own the ship")
+    d = await decide(teller, scene_of(state, "mara"), intent, state)
+    assert d.proposal.ops == []
+    assert check(d.proposal, state, Turn("player", "mara")) == []
+    assert {"currency.conserved", "attr.protected", "price.unpaid", "travel.adjacent"} <= {
+        v.rule for v in d.rejected}
+
+
+async def test_unknown_names_are_fed_back_with_suggestions(state):
+    state.world["creativity"] = 0.0
+    typo = {"actor": "merchant", "ops": [
+        {"op": "adjust", "entity": "Mara Q", "attribute": "health", "by": -1}]}
+    teller = ScriptedStoryteller().enqueue(typo, GOOD)
+    d = await decide(teller, scene_of(state), NPC, state)
+    assert "did you mean: mara" in teller.history[1]["feedback"][0]
+    assert d.repaired
