@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from simengine import __version__
+from simengine.cli.run import run
+from simengine.cli.saves import saves
 from simengine.cli.world import new, validate
 
 
@@ -19,3 +21,5 @@ def main() -> None:
 
 main.add_command(validate)
 main.add_command(new)
+main.add_command(run)
+main.add_command(saves)

@@ -1,0 +1,350 @@
+"""``Session``: one game. A world state, a save and a storyteller, ticking.
+
+``step()`` advances one tick: the scheduler picks the beats (the player's
+intent, reactions in the player's scene, people elsewhere acting, now and then
+a world event) and each goes propose -> canon -> check -> repair -> apply ->
+commit -> narrate. Subscribers (the CLI, the TUI) hear every narration chunk and
+every committed event as it happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simengine.sim.metrics import Metrics
+from simengine.sim.narrate import describe
+from simengine.store import Save
+from simengine.store.events import Event
+from simengine.storytellers.base import Intent, RecentEvent, Storyteller
+from simengine.storytellers.procedural import ProceduralStoryteller
+from simengine.storytellers.repair import Decision, decide
+from simengine.storytellers.scene import TokenEstimator, build_scene
+from simengine.world.ops import Create, Op, references
+from simengine.world.spec import WorldSpec
+from simengine.world.state import WorldState
+
+RECENT_KEEP = 40
+MAX_PLAYER_TEXT = 2000
+
+
+# ------------------------------------------------------------------ messages
+@dataclass(frozen=True)
+class BeatStarted:
+    tick: int
+    kind: str
+    actor: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class NarrationChunk:
+    event_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Committed:
+    """An event is in the save; ``decision`` says how it got there."""
+
+    event: Event
+    decision: Decision
+    narration: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something for the player to know that is not part of the story."""
+
+    text: str
+    level: str = "info"  # info, warning, error
+
+
+Message = BeatStarted | NarrationChunk | Committed | Notice
+
+
+@dataclass
+class TickResult:
+    tick: int
+    events: list[Committed] = field(default_factory=list)
+
+
+def _seed_for(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class Session:
+    """One game: state + save + storyteller, and the tick pipeline.
+
+    Args:
+        save: an open, writable save.
+        storyteller: who proposes and narrates.
+        seed: the session's seed (default: the one the save remembers, or the world's).
+        fallback: the storyteller for a beat the main one cannot tell (default: procedural).
+        narrate: narrate each event (headless runs may turn it off; the summary stands in).
+        retries: repair rounds per beat.
+        budget_tokens: the scene's size.
+    """
+
+    def __init__(
+        self,
+        save: Save,
+        storyteller: Storyteller | None = None,
+        *,
+        seed: int | None = None,
+        fallback: Storyteller | None = None,
+        narrate: bool = True,
+        retries: int = 2,
+        budget_tokens: int = 1500,
+        npc_rate: float | None = None,
+        world_event_rate: float | None = None,
+        max_npc_beats: int = 3,
+        storyteller_note: str = "",
+    ):
+        self.save = save
+        remembered = save.get_meta("seed")
+        self.seed = seed if seed is not None else (
+            remembered if remembered is not None else save.spec.world.seed
+        )
+        if remembered is None:
+            save.set_meta("seed", self.seed)
+        self.storyteller: Storyteller = storyteller or ProceduralStoryteller(seed=self.seed)
+        self.fallback = fallback or (
+            self.storyteller if isinstance(self.storyteller, ProceduralStoryteller)
+            else ProceduralStoryteller(seed=self.seed)
+        )
+        self.storyteller_note = storyteller_note
+        self.narrate_events = narrate
+        self.retries = retries
+        self.budget_tokens = budget_tokens
+        self.estimator = TokenEstimator()
+        st = save.spec.storyteller
+        self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
+        self.world_event_rate = st.world_event_rate if world_event_rate is None else world_event_rate
+        self.max_npc_beats = max_npc_beats
+        self.metrics = Metrics.from_dict(save.get_meta("metrics"))
+        self._subscribers: list[Callable[[Message], Any]] = []
+        self._reload()
+
+    # ------------------------------------------------------------ opening
+    @classmethod
+    def new(
+        cls, spec: WorldSpec, path: str | Path, *, branch: str = "main", **kwargs: Any
+    ) -> Session:
+        """Start a new game of ``spec`` in a new save at ``path``."""
+        return cls(Save.create(path, spec, branch=branch), **kwargs)
+
+    @classmethod
+    def load(cls, path: str | Path, *, branch: str | None = None, **kwargs: Any) -> Session:
+        """Continue the game in a save (on ``branch``, or where it was left)."""
+        save = Save.open(path)
+        try:
+            if branch is not None:
+                if branch not in save.branches():
+                    save.fork(branch)
+                save.switch(branch)
+            return cls(save, **kwargs)
+        except BaseException:
+            save.close()
+            raise
+
+    def close(self) -> None:
+        self.save.set_meta("metrics", self.metrics.to_dict())
+        self.save.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _reload(self) -> None:
+        """Re-read the head state and recent events (after open, undo, fork, switch)."""
+        self.state: WorldState = self.save.state()
+        log = self.save.log(limit=RECENT_KEEP)
+        self.recent: deque[RecentEvent] = deque(
+            (self._recent(e) for e in log), maxlen=RECENT_KEEP
+        )
+        self.tick = log[-1].tick if log else 0
+        self.state.tick = self.tick
+
+    @staticmethod
+    def _recent(e: Event) -> RecentEvent:
+        involved = {e.actor} if e.actor else set()
+        for op in e.ops:
+            involved.update(v for _, v in references(op))
+            if isinstance(op, Create) and op.entity.id:
+                involved.add(op.entity.id)
+        return RecentEvent(e.tick, e.actor, e.summary, tuple(sorted(involved)))
+
+    # ----------------------------------------------------------- listening
+    def subscribe(self, callback: Callable[[Message], Any]) -> Callable[[], None]:
+        """Hear every message; returns a function that stops listening."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _publish(self, message: Message) -> None:
+        for callback in list(self._subscribers):
+            callback(message)
+
+    # ------------------------------------------------------------- facts
+    @property
+    def player(self) -> str | None:
+        return self.state.player if self.state.player in self.state else None
+
+    @property
+    def branch(self) -> str:
+        return self.save.current_branch
+
+    def branches(self) -> dict[str, int | None]:
+        return self.save.branches()
+
+    # ---------------------------------------------------------- the tick
+    def plan(self, tick: int, player_text: str | None) -> list[Intent]:
+        """The beats of one tick, in commit order. Deterministic in (seed, tick, state)."""
+        rng = random.Random(_seed_for(self.seed, "schedule", tick, self._salt()))
+        beats: list[Intent] = []
+        player = self.player
+        alive_player = player is not None and self.state.is_alive(player)
+        if player_text is not None and alive_player:
+            beats.append(Intent("player", player, player_text[:MAX_PLAYER_TEXT],
+                                rng.randrange(2**31)))
+            here = self.state.where(player)
+            others = [c for c in self.state.people_at(here) if c != player] if here else []
+            if others:
+                beats.append(Intent("npc", rng.choice(others), "", rng.randrange(2**31)))
+        acted = {b.actor for b in beats}
+        npcs = [c for c in sorted(self.state.characters(alive=True)) if c != player and c not in acted]
+        movers = [c for c in npcs if rng.random() < self.npc_rate]
+        rng.shuffle(movers)
+        for actor in sorted(movers[: self.max_npc_beats]):
+            beats.append(Intent("npc", actor, "", rng.randrange(2**31)))
+        if rng.random() < self.world_event_rate:
+            beats.append(Intent("world", None, "", rng.randrange(2**31)))
+        return beats
+
+    def _salt(self) -> int:
+        return int(self.save.get_meta(f"salt:{self.branch}:{self.tick + 1}", 0) or 0)
+
+    async def step(self, player_text: str | None = None) -> TickResult:
+        """Advance one tick. ``player_text`` is the player's action, if any."""
+        tick = self.tick + 1
+        result = TickResult(tick)
+        for intent in self.plan(tick, player_text):
+            if intent.actor is not None and not self.state.is_alive(intent.actor):
+                continue  # died earlier this tick
+            committed = await self._beat(tick, intent)
+            result.events.append(committed)
+        self.tick = tick
+        self.state.tick = tick
+        self.metrics.ticks += 1
+        self.save.set_meta("metrics", self.metrics.to_dict())
+        return result
+
+    async def act(self, text: str) -> TickResult:
+        """A player turn: the player's words, then the world answers."""
+        return await self.step(text)
+
+    async def wait(self, n: int = 1) -> list[TickResult]:
+        """Let ``n`` ticks pass with no player action."""
+        return [await self.step() for _ in range(n)]
+
+    async def _beat(self, tick: int, intent: Intent) -> Committed:
+        started = time.perf_counter()
+        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
+        scene = build_scene(self.state, intent, list(self.recent), budget_tokens=self.budget_tokens,
+                            estimator=self.estimator, tick=tick)
+        decision = await decide(self.storyteller, scene, intent, self.state,
+                                retries=self.retries, fallback=self.fallback)
+        proposal = decision.proposal
+        summary = proposal.summary.strip() or describe(proposal.ops, self.state, intent)
+        if decision.rejected and intent.kind == "player" and not proposal.ops:
+            summary = f"{self.state.name(intent.actor)} tries, but nothing comes of it"
+        event = self.save.append(
+            tick=tick, kind=intent.kind, ops=proposal.ops, actor=proposal.actor or intent.actor,
+            intent=intent.text, summary=summary, storyteller=decision.storyteller,
+            calls=decision.calls,
+        )
+        self.state.apply(proposal.ops, tick=tick, event_id=event.id)
+        self.recent.append(self._recent(event))
+        self.metrics.count_decision(decision, intent.kind)
+        if decision.fallback_reason:
+            self._publish(Notice(f"{decision.storyteller} told this beat: "
+                                 f"{decision.fallback_reason}", "warning"))
+        narration = ""
+        if self.narrate_events:
+            teller = self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
+            narration = await self._narrate(teller, scene, event, decision)
+        self.metrics.engine_seconds += time.perf_counter() - started
+        committed = Committed(event, decision, narration)
+        self._publish(committed)
+        return committed
+
+    async def _narrate(self, teller: Storyteller, scene, event: Event, decision: Decision) -> str:
+        accepted = decision.proposal.model_copy(update={"summary": event.summary})
+        parts: list[str] = []
+        async for chunk in self._chunks(teller, scene, accepted, decision):
+            parts.append(chunk)
+            self._publish(NarrationChunk(event.id, chunk))
+        calls = teller.drain_calls()
+        if not parts and teller is not self.fallback:
+            # The model's narration failed: tell it plainly rather than not at all.
+            async for chunk in self._chunks(self.fallback, scene, accepted, decision):
+                parts.append(chunk)
+                self._publish(NarrationChunk(event.id, chunk))
+        text = "".join(parts).strip() or event.summary
+        self.metrics.count_calls(calls)
+        self.save.set_narration(event.id, text, calls=calls)
+        return text
+
+    @staticmethod
+    async def _chunks(teller, scene, accepted, decision) -> AsyncIterator[str]:
+        async for chunk in teller.narrate(scene, accepted, decision.rejected):
+            yield chunk
+
+    # ---------------------------------------------------------- timelines
+    def undo(self, n: int = 1) -> None:
+        """Take back the last ``n`` ticks (every beat of each); nothing is deleted."""
+        log = self.save.log()
+        ticks = sorted({e.tick for e in log})
+        if not ticks:
+            return
+        keep_ticks = ticks[: max(len(ticks) - n, 0)]
+        beats = sum(1 for e in log if e.tick not in keep_ticks)
+        self.save.undo(beats)
+        self._reload()
+
+    def fork(self, name: str, at: int | None = None) -> None:
+        """Start a branch ``name`` at an event (default: here) and switch to it."""
+        if at is None:
+            self.save.fork(name)
+        else:
+            self.save.fork(name, at=at)
+        self.save.switch(name)
+        self._reload()
+
+    def switch(self, name: str) -> None:
+        self.save.switch(name)
+        self._reload()
+
+    async def regenerate(self) -> TickResult:
+        """Undo the last tick and tell it again, differently."""
+        if self.tick == 0:
+            return await self.step()
+        log = self.save.log()
+        last = log[-1]
+        player_beat = next((e for e in log if e.tick == last.tick and e.kind == "player"), None)
+        self.undo(1)
+        key = f"salt:{self.branch}:{self.tick + 1}"
+        self.save.set_meta(key, int(self.save.get_meta(key, 0) or 0) + 1)
+        salt = self.save.get_meta(key)
+        if isinstance(self.storyteller, ProceduralStoryteller):
+            self.storyteller.seed = _seed_for(self.seed, "regenerate", salt) % (2**31)
+        return await self.step(player_beat.intent if player_beat else None)
