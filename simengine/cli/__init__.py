@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from simengine import __version__
+from simengine.cli.batch import batch
 from simengine.cli.run import run
 from simengine.cli.saves import saves
 from simengine.cli.world import new, validate
@@ -22,4 +23,5 @@ def main() -> None:
 main.add_command(validate)
 main.add_command(new)
 main.add_command(run)
+main.add_command(batch)
 main.add_command(saves)

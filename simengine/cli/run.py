@@ -18,7 +18,15 @@ from simengine.cli.common import (
     storyteller_options,
 )
 from simengine.sim.run import load_script, run_ticks
-from simengine.sim.session import BeatStarted, Committed, Message, NarrationChunk, Notice, Session
+from simengine.sim.session import (
+    BeatStarted,
+    Committed,
+    Message,
+    NarrationChunk,
+    Notice,
+    Session,
+    TickResult,
+)
 
 
 class StoryPrinter:
@@ -58,6 +66,12 @@ class StoryPrinter:
                 click.secho(f"  ! not accepted: {v}", fg="yellow")
         elif isinstance(m, Notice):
             click.secho(f"  [{m.text}]", fg="yellow" if m.level != "info" else "blue", err=True)
+
+    def tick_done(self, result: TickResult) -> None:
+        if not self.as_json and not result.events:
+            unit = self.s.save.spec.world.tick
+            click.secho(f"\n— {unit} {result.tick} —", fg="cyan", bold=True)
+            click.echo(f"  (a quiet {unit})")
 
 
 def summary_lines(session: Session, ran: int) -> list[str]:
@@ -123,7 +137,8 @@ def run(source: str, ticks: int, script: Path | None, save_path: Path | None,
     previous = signal.signal(signal.SIGINT, ask_stop)
     ran = -1
     try:
-        ran = asyncio.run(run_ticks(session, ticks, steps, should_stop=lambda: stop["asked"]))
+        ran = asyncio.run(run_ticks(session, ticks, steps, should_stop=lambda: stop["asked"],
+                                    on_tick=printer.tick_done))
         lines = summary_lines(session, ran)
     except KeyboardInterrupt:
         lines = ["stopped; every committed tick is in the save"]

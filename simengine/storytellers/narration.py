@@ -1,0 +1,452 @@
+"""Templated narration of accepted proposals, for the procedural storyteller.
+
+Narration reads only the *accepted* ops (and the scene), never what was merely
+proposed, so it cannot tell a rejected change as if it happened. The ops are
+classified into an archetype (a trade is a pair of currency adjustments and a
+transfer, a discovery is a created place ...); a template for it is filled with
+names, places, descriptions and traits from the world. Ops no archetype covers
+get a plain sentence each. Rejections add one sentence saying it failed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from simengine.storytellers.base import Scene
+from simengine.storytellers.namegen import style_of
+from simengine.world.ops import (
+    Adjust,
+    Connect,
+    Create,
+    Kill,
+    Move,
+    Op,
+    Proposal,
+    Relate,
+    SetAttr,
+    Transfer,
+    Unrelate,
+)
+from simengine.world.state import normalize_name
+
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "wander": (
+        "{actor} leaves {here} behind and walks to {dest}: {dest_gloss}.",
+        "With nothing more to keep them in {here}, {actor} sets off for {dest}.",
+        "{actor}, {actor_trait} as ever, drifts over to {dest}, {dest_gloss}.",
+        "The way to {dest} is short, and {actor} takes it. {dest_gloss}.",
+        "Footsteps fade from {here}: {actor} is bound for {dest}.",
+        "{actor} turns up in {dest} a little later, still thinking of {here}.",
+    ),
+    "meet": (
+        "In {here}, {actor} and {other} meet properly for the first time and trade names.",
+        "{actor} nods to {other}, {other_gloss}; by the end of it they know each other's names.",
+        "{other} catches {actor}'s eye across {here}, and introductions follow.",
+        "{actor}, {actor_trait}, falls into talk with a stranger: {other}.",
+        "Strangers a moment ago, {actor} and {other} now know one another.",
+    ),
+    "talk": (
+        "{actor} and {other} talk a while in {here}, about nothing much and everything.",
+        "{actor} leans close to {other} and speaks low; {other} listens.",
+        "Words pass between {actor} and {other}: news, rumour, a complaint or two.",
+        "{other} has something to say, and {actor}, {actor_trait}, lets them say it.",
+        "In {here}, {here_gloss}, {actor} passes the time with {other}.",
+    ),
+    "trade": (
+        "{buyer} counts out {price} {currency} for {seller}, and {item} changes hands.",
+        "After some haggling, {seller} lets {item} go to {buyer} for {price} {currency}.",
+        "{buyer} weighs {item} ({item_gloss}), then pays {seller} {price} {currency} for it.",
+        "Coins change hands in {here}: {seller} is {price} {currency} richer, and {buyer} "
+        "now owns {item}.",
+        "{seller} drives a hard bargain, but {buyer} walks off with {item}, {price} "
+        "{currency} lighter.",
+    ),
+    "quarrel": (
+        "Harsh words fly between {actor} and {other} in {here}.",
+        "{actor}, {actor_trait}, takes offence at something {other} says, and neither "
+        "backs down.",
+        "An old grievance flares: {actor} and {other} part on bad terms.",
+        "{other} turns away from {actor} with a curse; the quarrel will be remembered.",
+        "Voices rise in {here}, {actor} against {other}, until the whole place is listening.",
+    ),
+    "befriend": (
+        "{actor} and {other} share a laugh in {here}, and something like friendship begins.",
+        "{actor} does {other} a small kindness; {other} does not forget it.",
+        "By the time they part, {actor} and {other} are friends.",
+        "{other}, {other_trait}, finds in {actor} an unexpected ally.",
+        "In {here}, {here_gloss}, {actor} and {other} discover they like one another.",
+    ),
+    "find": (
+        "{actor} spots {item} in {here} and keeps it.",
+        "Half hidden in {here}, {item} catches {actor}'s eye: {item_gloss}.",
+        "{actor} stoops and picks up {item}.",
+        "Something lies at {actor}'s feet: {item}. {actor} keeps it.",
+        "{actor}, {actor_trait}, turns {item} over and decides it is worth keeping.",
+    ),
+    "arrive": (
+        "A newcomer comes into {here}: {newcomer}, {newcomer_gloss}.",
+        "{newcomer} arrives, {newcomer_gloss}, and looks around {here} as if expecting "
+        "someone.",
+        "The road, or the wind, brings {newcomer} into {here}.",
+        "Nobody in {here} has seen {newcomer} before: {newcomer_gloss}.",
+        "{newcomer} turns up in {here} with a story nobody has asked for yet.",
+    ),
+    "discover": (
+        "{actor} finds a way out of {here} nobody had bothered with, and it leads to "
+        "{place}: {place_gloss}.",
+        "Beyond {here} lies a place no one had spoken of, {place}. {actor} goes to see it.",
+        "{actor}, {actor_trait}, pushes past the edge of the known and comes upon {place}.",
+        "A new path leads from {here} to {place}, {place_gloss}.",
+        "{place}: {actor} is the first to set foot there in living memory.",
+    ),
+    "found": (
+        "Beyond {here}, a way opens to a place nobody had mapped: {place}, {place_gloss}.",
+        "The edge of the known shifts: past {here} lies {place}.",
+        "Word comes of {place}, reached from {here}: {place_gloss}.",
+        "Someone marks a new path on the old maps, from {here} to {place}.",
+        "{place} was always there, past {here}; today it is found.",
+    ),
+    "fall_ill": (
+        "{actor} goes pale and has to sit down; something is wrong.",
+        "A fever takes hold of {actor} in {here}.",
+        "{actor}, usually so {actor_trait}, is laid low by a sudden sickness.",
+        "{actor} wakes aching and weak, and {here} seems to sway.",
+        "Whatever is going around {here} has found {actor}.",
+    ),
+    "die": (
+        "{actor} dies in {here}. It was {cause}.",
+        "{cause} takes {actor}; {here} is quieter for it.",
+        "In {here}, {actor} breathes a last breath. {cause}, they say.",
+        "{actor}, {actor_trait} to the end, is gone: {cause}.",
+        "News spreads through {here}: {actor} is dead, of {cause}.",
+    ),
+    "weather": (
+        "Over {here}, {weather}.",
+        "For a while nothing happens in {here} but this: {weather}.",
+        "{weather}. In {here}, people look up and then go on.",
+        "The world turns: {weather}, and {here} waits it out.",
+        "Somewhere past {here}, {weather}; the story holds its breath.",
+    ),
+    "look": (
+        "{actor} looks around {here}: {here_gloss}.",
+        "{actor} takes a moment in {here}, and nothing much changes.",
+        "{actor} pauses. {here} is {here_gloss}.",
+        "{actor}, {actor_trait}, waits and watches.",
+        "Time passes in {here}; {actor} keeps their own counsel.",
+    ),
+    "give": (
+        "{actor} hands {item} to {other}.",
+        "{other} accepts {item} from {actor}.",
+        "{actor} presses {item} into {other}'s hands.",
+        "With a shrug, {actor} gives {item} away to {other}.",
+        "{item} passes from {actor} to {other}.",
+    ),
+    "drop": (
+        "{actor} sets {item} down in {here}.",
+        "{actor} leaves {item} lying in {here}.",
+        "{item} is left behind in {here}; {actor} has no more use for it.",
+        "{actor} drops {item}.",
+        "With a soft clatter, {item} ends up on the ground in {here}.",
+    ),
+}
+
+FAILURE: tuple[str, ...] = (
+    "But it comes to nothing: {reason}.",
+    "The attempt fails: {reason}.",
+    "It does not happen, because {reason}.",
+    "The world will not have it: {reason}.",
+    "Nothing comes of it, for {reason}.",
+)
+
+_FALLBACK_GLOSS = {
+    "location": "a place with little to say for itself",
+    "item": "an ordinary thing",
+    "character": "a face few would remember",
+}
+_ILL = ("health", "hp", "vitality", "vigour", "vigor", "stamina", "wellbeing")
+_HOSTILE = ("rival_of", "enemy_of", "distrusts", "fears")
+_FRIENDLY = ("friend_of", "loves", "trusts")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_QUOTED_ID = re.compile(r"'([a-z0-9][a-z0-9_-]*)'")
+
+
+class _Slots(dict):
+    """Template values; a slot nobody filled reads as something vague, never a KeyError."""
+
+    def __missing__(self, key: str) -> str:
+        return "someone" if key in ("actor", "other", "buyer", "seller", "newcomer") else \
+            "something"
+
+
+@dataclass
+class Beat:
+    """What an accepted proposal amounts to, for telling."""
+
+    archetype: str
+    slots: dict[str, str]
+    covered: set[int] = field(default_factory=set)
+
+
+def gloss(
+    description: str,
+    kind: str | None = None,
+    limit: int = 120,
+    proper: Callable[[str], bool] = lambda word: False,
+) -> str:
+    """A description as a phrase to drop mid-sentence: first sentence, no full stop.
+
+    ``proper(word)`` says whether a capitalised first word is a name to keep.
+    """
+    text = " ".join((description or "").split())
+    first = _SENTENCE.split(text, maxsplit=1)[0].rstrip(".!? ") if text else ""
+    if len(first) > limit:
+        # Cut at the last clause boundary that leaves a phrase, else at a word.
+        head_ = first[:limit]
+        cut = max(head_.rfind(mark) for mark in (", ", "; ", ": ", " — ", " - ", " ("))
+        first = head_[:cut] if cut >= 25 else head_.rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    if not first:
+        return _FALLBACK_GLOSS.get(kind or "", "nothing remarkable")
+    head = first.split(" ", 1)[0]
+    # "Trestle tables under ..." reads mid-sentence as "trestle tables under ...";
+    # a name ("Silas's stall") or an acronym keeps its capitals.
+    if head in ("A", "An", "The", "Some") or (
+        head[1:].islower() and head.isalpha() and not proper(head)
+    ):
+        first = first[0].lower() + first[1:]
+    return first
+
+
+def ref(name: str, kind: str | None) -> str:
+    """A name as it reads mid-sentence: ``the Net Loft``, ``the brass button``, ``Mara``."""
+    lowered = name.lower()
+    for article in ("the ", "a ", "an "):
+        if lowered.startswith(article):
+            return article + name[len(article):]
+    if kind == "item":
+        return f"the {name}"
+    if kind == "location":
+        words = name.split()
+        if len(words) > 1 and not words[0].endswith("'s") and not any(c.isdigit() for c in name):
+            return f"the {name}"
+    return name
+
+
+class _Teller:
+    """Looks up names and glosses for an accepted proposal, before or after it applies."""
+
+    def __init__(self, scene: Scene, accepted: Proposal):
+        self.scene = scene
+        self.s = scene.state
+        self.new = {op.entity.id: op.entity for op in accepted.ops
+                    if isinstance(op, Create) and op.entity.id}
+
+    def kind(self, e: str | None) -> str | None:
+        if e in self.new:
+            return self.new[e].kind
+        return self.s.kind(e) if e else None
+
+    def name(self, e: str | None) -> str:
+        if not e:
+            return "someone"
+        if e in self.new:
+            return ref(self.new[e].name, self.new[e].kind)
+        if e in self.s:
+            return ref(self.s.name(e), self.s.kind(e))
+        return e
+
+    def gloss(self, e: str | None) -> str:
+        if e in self.new:
+            return gloss(self.new[e].description, self.new[e].kind)
+        if e and e in self.s:
+            return gloss(self.s.entity(e).get("description", ""), self.s.kind(e),
+                         proper=lambda w: normalize_name(w) in self.s.name_index())
+        return "nothing remarkable"
+
+    def trait(self, e: str | None) -> str:
+        traits = self.s.entity(e).get("traits") if e and e in self.s else None
+        return str(traits[0]) if traits else "watchful"
+
+    def person(self, role: str, e: str | None) -> dict[str, str]:
+        return {role: self.name(e), f"{role}_trait": self.trait(e), f"{role}_gloss": self.gloss(e)}
+
+    def place(self, role: str, e: str | None) -> dict[str, str]:
+        return {role: self.name(e), f"{role}_gloss": self.gloss(e)}
+
+
+def classify(scene: Scene, accepted: Proposal, rejected: bool = False) -> Beat:
+    """The archetype an accepted proposal amounts to, with the slots to tell it."""
+    t = _Teller(scene, accepted)
+    s = scene.state
+    ops = list(accepted.ops)
+    actor = accepted.actor
+    here = scene.location or (s.where(actor) if actor in s else None)
+    base = _Slots({**t.person("actor", actor), **t.place("here", here)})
+
+    def beat(archetype: str, covered: set[int], **slots: str) -> Beat:
+        return Beat(archetype, _Slots({**base, **slots}), covered)
+
+    idx = {i: op for i, op in enumerate(ops)}
+    for i, op in idx.items():
+        if isinstance(op, Kill):
+            cause = op.cause.strip() or "no cause anyone can name"
+            return beat("die", {i}, **t.person("actor", op.entity), cause=cause)
+    for i, op in idx.items():
+        if isinstance(op, Create) and op.entity.kind == "location":
+            covered = {i} | {j for j, o in idx.items()
+                             if isinstance(o, Move) and o.to == op.entity.id}
+            mover = next((o.entity for j, o in idx.items() if j in covered and j != i), actor)
+            return beat("discover" if mover else "found", covered, **t.person("actor", mover),
+                        **t.place("here", op.entity.at or here), **t.place("place", op.entity.id))
+    for i, op in idx.items():
+        if isinstance(op, Create) and op.entity.kind == "character":
+            return beat("arrive", {i}, **t.person("newcomer", op.entity.id),
+                        **t.place("here", op.entity.at or here))
+    for i, op in idx.items():
+        if isinstance(op, Create) and op.entity.kind == "item":
+            finder = op.entity.at if t.kind(op.entity.at) == "character" else actor
+            return beat("find", {i}, **t.person("actor", finder), item=t.name(op.entity.id),
+                        item_gloss=t.gloss(op.entity.id))
+    currency = s.currency
+    pays = [(i, op) for i, op in idx.items()
+            if isinstance(op, Adjust) and op.attribute == currency]
+    for i, op in idx.items():
+        if not isinstance(op, Transfer) or t.kind(op.to) != "character":
+            continue
+        if pays:
+            paid = sum(-o.by for _, o in pays if o.entity == op.to)
+            seller = next((o.entity for _, o in pays if o.by > 0 and o.entity != op.to), None)
+            if seller and paid > 0:
+                covered = {i} | {j for j, _ in pays}
+                return beat("trade", covered, **t.person("buyer", op.to),
+                            **t.person("seller", seller), item=t.name(op.item),
+                            item_gloss=t.gloss(op.item), price=_num(paid),
+                            currency=currency or "coin")
+        giver = actor if actor and actor != op.to else None
+        if giver:
+            return beat("give", {i}, **t.person("actor", giver), **t.person("other", op.to),
+                        item=t.name(op.item))
+        return beat("find", {i}, **t.person("actor", op.to), item=t.name(op.item),
+                    item_gloss=t.gloss(op.item))
+    for i, op in idx.items():
+        if isinstance(op, Transfer) and t.kind(op.to) == "location":
+            return beat("drop", {i}, item=t.name(op.item), **t.place("here", op.to))
+    for archetype, kinds in (("befriend", _FRIENDLY), ("quarrel", _HOSTILE), ("meet", ("knows",))):
+        hits = {i for i, op in idx.items() if isinstance(op, Relate) and op.relation in kinds}
+        if hits:
+            first = idx[min(hits)]
+            assert isinstance(first, Relate)
+            covered = hits | {j for j, o in idx.items() if isinstance(o, Unrelate)}
+            if archetype == "quarrel":
+                covered |= {j for j, o in idx.items() if isinstance(o, Adjust) and o.by < 0
+                            and o.entity == first.source and o.attribute != currency}
+            return beat(archetype, covered, **t.person("actor", first.source),
+                        **t.person("other", first.target))
+    for i, op in idx.items():
+        if isinstance(op, Adjust) and op.attribute in _ILL and op.by < 0:
+            return beat("fall_ill", {i}, **t.person("actor", op.entity))
+    for i, op in idx.items():
+        if isinstance(op, Move):
+            origin = here if here != op.to else None
+            return beat("wander", {i}, **t.person("actor", op.entity),
+                        **t.place("here", origin), **t.place("dest", op.to))
+    if ops:
+        return beat("look", set())
+    if actor is None:
+        return beat("weather", set(), weather=_weather_in(scene, accepted.summary))
+    # Nothing was accepted of an attempt: tell the actor in the place, not the summary.
+    other = None if rejected else _named_in(scene, accepted.summary, exclude=actor)
+    if other:
+        return beat("talk", set(), **t.person("other", other))
+    return beat("look", set())
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _weather_in(scene: Scene, summary: str) -> str:
+    options = style_of(scene.state).weather
+    low = summary.lower()
+    for phrase in options:
+        if phrase in low:
+            return phrase
+    return options[len(summary) % len(options)]
+
+
+def _named_in(scene: Scene, summary: str, exclude: str | None) -> str | None:
+    """The first person present in the scene whose name the summary mentions."""
+    s = scene.state
+    low = summary.lower()
+    best: tuple[int, str] | None = None
+    where = scene.location
+    for e in sorted(s.people_at(where, alive=None)) if where in s else []:
+        if e == exclude:
+            continue
+        pos = low.find(s.name(e).lower())
+        if pos >= 0 and (best is None or pos < best[0]):
+            best = (pos, e)
+    return best[1] if best else None
+
+
+def op_sentence(t: _Teller, op: Op) -> str:
+    """A plain sentence for one op no archetype covered."""
+    if isinstance(op, Move):
+        return f"{t.name(op.entity)} goes to {t.name(op.to)}."
+    if isinstance(op, Transfer):
+        return f"{t.name(op.item)} ends up with {t.name(op.to)}."
+    if isinstance(op, Adjust):
+        word = "rises" if op.by > 0 else "falls"
+        return f"The {op.attribute} of {t.name(op.entity)} {word} by {_num(abs(op.by))}."
+    if isinstance(op, SetAttr):
+        return f"The {op.attribute} of {t.name(op.entity)} is now {op.value}."
+    if isinstance(op, Relate):
+        rel = op.relation.replace("_", " ")
+        return f"{t.name(op.source)} now {rel} {t.name(op.target)}."
+    if isinstance(op, Unrelate):
+        rel = op.relation.replace("_", " ")
+        return f"{t.name(op.source)} is no longer bound to {t.name(op.target)} ({rel})."
+    if isinstance(op, Connect):
+        return f"A way opens between {t.name(op.source)} and {t.name(op.target)}."
+    if isinstance(op, Create):
+        return f"{t.name(op.entity.id)} comes into the story."
+    if isinstance(op, Kill):
+        return f"{t.name(op.entity)} dies."
+    return ""
+
+
+def reason_text(scene: Scene, violation: object) -> str:
+    """A violation's message with ids swapped for names, ready to sit mid-sentence."""
+    message = str(getattr(violation, "message", violation) or "the rules forbid it")
+    s = scene.state
+
+    def name(match: re.Match[str]) -> str:
+        e = match.group(1)
+        return ref(s.name(e), s.kind(e)) if e in s else match.group(0)
+
+    # The first clause says what went wrong; what follows a ';' is advice for a model.
+    text = _QUOTED_ID.sub(name, message.split("; ")[0]).strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text else "the rules forbid it"
+
+
+def tell(
+    scene: Scene, accepted: Proposal, rejected: Sequence[object], rng: random.Random
+) -> list[str]:
+    """The sentences telling an accepted proposal (and, briefly, what was rejected)."""
+    b = classify(scene, accepted, rejected=bool(rejected))
+    text = rng.choice(TEMPLATES[b.archetype]).format_map(b.slots)
+    sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
+    t = _Teller(scene, accepted)
+    extra = [op_sentence(t, op) for i, op in enumerate(accepted.ops) if i not in b.covered]
+    sentences += [_cap(x) for x in extra if x][:4]
+    if rejected:
+        reason = reason_text(scene, rejected[0])
+        sentences.append(_cap(rng.choice(FAILURE).format_map(_Slots(reason=reason))))
+    return sentences
+
+
+def _cap(sentence: str) -> str:
+    sentence = sentence.strip()
+    return sentence[:1].upper() + sentence[1:]

@@ -1,0 +1,472 @@
+"""Scenes: bounded context for one beat, built from the world graph.
+
+A scene has a stable ``prefix`` (the world bible, attribute definitions,
+relation kinds, the wire format and the hard rules; identical for every call in
+one world, so a server can reuse its KV cache) and a changing ``context`` (the
+tick, the focus, their place, who and what is there, relations, the k-hop
+neighbourhood and recent events). Every section is capped and the whole stops
+growing at a token budget, so a scene in a world of 10,000 entities is about as
+long as one in a world of 100.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from simengine.storytellers.base import Intent, RecentEvent, Scene
+from simengine.world.rules import invention_budget
+from simengine.world.spec import PRICE_ATTRIBUTE
+from simengine.world.state import WorldState
+
+# Hard caps per section (entries), whatever the budget.
+MAX_LAWS = 12
+MAX_ATTRIBUTES = 24
+MAX_RELATION_KINDS = 40
+MAX_EXITS = 12
+MAX_INVENTORY = 12
+MAX_PEOPLE = 16
+MAX_THINGS = 16
+MAX_RELATIONS = 16
+MAX_NEARBY = 40
+MAX_RECENT = 10
+MAX_BFS_VISITS = 600
+MAX_CARRIED = 3
+#: Share of the context budget held back for recent events before the neighbourhood fills it.
+RECENT_SHARE = 0.3
+
+
+@dataclass
+class TokenEstimator:
+    """Estimates tokens from characters; calibrated from a server's prompt token counts.
+
+    Attributes:
+        chars_per_token: the current ratio (4.0 is a fair guess for English and BPE).
+        samples: how many calibrations went into the ratio.
+    """
+
+    chars_per_token: float = 4.0
+    samples: int = 0
+    min_ratio: float = 1.5
+    max_ratio: float = 8.0
+
+    def estimate(self, text: str) -> int:
+        """Estimated tokens of ``text`` (rounded up)."""
+        return math.ceil(len(text) / self.chars_per_token) if text else 0
+
+    def calibrate(self, chars: int, prompt_eval_count: int) -> None:
+        """Fold one observation (prompt characters, Ollama's ``prompt_eval_count``) in.
+
+        A running mean for the first few samples, then an exponential moving average;
+        each observation is clamped to a sane ratio so one odd reply cannot skew it.
+        """
+        if chars <= 0 or prompt_eval_count <= 0:
+            return
+        observed = min(max(chars / prompt_eval_count, self.min_ratio), self.max_ratio)
+        alpha = max(1.0 / (self.samples + 1), 0.2)
+        ratio = (1 - alpha) * self.chars_per_token + alpha * observed
+        self.chars_per_token = min(max(ratio, self.min_ratio), self.max_ratio)
+        self.samples += 1
+
+
+def clip(text: object, limit: int) -> str:
+    """One line of at most ``limit`` characters, cut at a word where it can."""
+    flat = " ".join(str(text or "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def _fmt_num(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# ------------------------------------------------------------------ prefix
+def world_prefix(state: WorldState) -> str:
+    """The stable part of every prompt in this world: no tick, no focus, no entity lists."""
+    w = state.world
+    travel = w.get("travel", "adjacent")
+    budget = invention_budget(float(w.get("creativity", 0.5)))
+    currency = state.currency
+    out = [
+        "You are the storyteller of a simulated world. You propose what happens as typed "
+        "operations; the engine's rules decide what becomes true.",
+        "",
+        f"# World: {clip(w.get('name'), 120)}",
+    ]
+    if w.get("premise"):
+        out.append(f"Premise: {clip(w['premise'], 1200)}")
+    if w.get("tone"):
+        out.append(f"Tone: {clip(w['tone'], 300)}")
+    out.append(f"One tick of story time is one {clip(w.get('tick', 'hour'), 40)}.")
+    laws = list(w.get("laws") or [])[:MAX_LAWS]
+    if laws:
+        out.append("Laws of this world (honour them in what you propose and tell; "
+                   "no code checks them for you):")
+        out.extend(f"- {clip(law, 300)}" for law in laws)
+    out += ["", "# Attributes"]
+    defs = sorted(state.attribute_defs().items())[:MAX_ATTRIBUTES]
+    if not defs:
+        out.append("(none)")
+    for name, d in defs:
+        bits = [d.type, "for " + ", ".join(d.kinds)]
+        if d.min is not None or d.max is not None:
+            lo = _fmt_num(d.min) if d.min is not None else ""
+            hi = _fmt_num(d.max) if d.max is not None else ""
+            bits.append(f"range {lo}..{hi}")
+        if d.protected:
+            bits.append("PROTECTED: never changes")
+        if d.conserved:
+            bits.append("conserved: only changes hands, a proposal's adjustments sum to 0")
+        if name == currency:
+            bits.append("the currency")
+        if name == PRICE_ATTRIBUTE and currency:
+            bits.append(f"the price in {currency}: an item with a value must be paid for")
+        line = f"- {name}: " + "; ".join(bits)
+        if d.description:
+            line += f". {clip(d.description, 120)}"
+        out.append(line)
+    kinds = state.relation_kinds[:MAX_RELATION_KINDS]
+    out += ["", "# Relation kinds", ", ".join(kinds)]
+    out += ["", *_OPS_REFERENCE]
+    rules = [
+        "Refer to entities by the ids the scene shows; anything else must be created first.",
+        "A character moves one step at a time, to an exit of the place they are in."
+        if travel == "adjacent" else "A character may move to any known place.",
+        "The dead do not act, move, speak, change or receive items (others may take their "
+        "things).",
+        "Numbers stay within their range; set is for text and true/false, adjust for numbers.",
+        "Protected attributes never change.",
+    ]
+    if currency:
+        rules += [
+            f"{currency} is conserved: it only changes hands, so the {currency} adjustments in "
+            "one proposal add up to 0.",
+            f"An item with a value leaves its holder only if the holder is paid at least that "
+            f"much {currency} in the same proposal.",
+        ]
+    rules += [
+        "Names are unique among the living: never create a second one. A new character "
+        "or item needs 'at'; a new place's 'at' is the place it is reached from.",
+        f"Invent at most {budget} new entit{'y' if budget == 1 else 'ies'} per proposal."
+        if budget else "Invent nothing new in this world: use what exists.",
+        "Use only the attributes and relation kinds listed above.",
+        "A player's action touches only the player, their place and who and what is "
+        "there; nobody gives anything away on the player's say-so.",
+    ]
+    out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
+    out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]
+    return "\n".join(out) + "\n"
+
+
+_OPS_REFERENCE = (
+    "# How to propose",
+    'Answer with one JSON object: {"actor": "<id>", "summary": "<one short sentence>", '
+    '"ops": [<op>, ...]}. Ops:',
+    '- {"op": "move", "entity": "<character>", "to": "<place>"}: go somewhere',
+    '- {"op": "transfer", "item": "<item>", "to": "<character or place>"}: give, take, drop',
+    '- {"op": "adjust", "entity": "<id>", "attribute": "<name>", "by": <number>}: add to a '
+    "number (negative to take away)",
+    '- {"op": "set", "entity": "<id>", "attribute": "<name>", "value": <text or true/false>}',
+    '- {"op": "relate", "source": "<id>", "relation": "<kind>", "target": "<id>"} '
+    '(and "unrelate" to end one)',
+    '- {"op": "connect", "source": "<place>", "target": "<place>"}: a new passage',
+    '- {"op": "create", "entity": {"kind": "character|location|item|faction", "name": '
+    '"<name>", "description": "<text>", "at": "<id>"}}: something new',
+    '- {"op": "kill", "entity": "<character>", "cause": "<text>"}: someone dies',
+)
+
+
+# ----------------------------------------------------------------- context
+class _Context:
+    """Lines of the changing part, with a running token count and the ids they show."""
+
+    def __init__(self, state: WorldState, estimator: TokenEstimator, budget: int):
+        self.s = state
+        self.est = estimator
+        self.budget = budget
+        self.used = 0
+        self.lines: list[str] = []
+        self.ids: list[str] = []
+        self._seen: set[str] = set()
+
+    def cost(self, lines: Iterable[str]) -> int:
+        return sum(self.est.estimate(line + "\n") for line in lines)
+
+    def fits(self, lines: Sequence[str]) -> bool:
+        return self.used + self.cost(lines) <= self.budget
+
+    def add(self, lines: Sequence[str], ids: Iterable[str] = (), force: bool = False) -> bool:
+        """Append ``lines`` if they fit (or ``force``); record the ids they show."""
+        if not force and not self.fits(lines):
+            return False
+        self.lines.extend(lines)
+        self.used += self.cost(lines)
+        self.show(*ids)
+        return True
+
+    def show(self, *ids: str | None) -> None:
+        for e in ids:
+            if e and e in self.s and e not in self._seen:
+                self._seen.add(e)
+                self.ids.append(e)
+
+    def section(self, header: str, entries: Sequence[tuple[str, Sequence[str]]],
+                limit: int, total: int | None = None) -> None:
+        """A header and as many ``(line, ids)`` entries as the cap and budget allow."""
+        if not entries:
+            return
+        first_line, first_ids = entries[0]
+        if not self.add([header, first_line], first_ids):
+            return
+        shown = 1
+        for line, ids in entries[1:limit]:
+            if not self.add([line], ids):
+                break
+            shown += 1
+        rest = (total if total is not None else len(entries)) - shown
+        if rest > 0:
+            self.add([f"  (and {rest} more)"])
+
+    # -------------------------------------------------------- descriptions
+    def label(self, e: str) -> str:
+        return f"{e} ({clip(self.s.name(e), 60)})"
+
+    def priced(self, e: str) -> str:
+        price = self.s.price(e)
+        if price and self.s.currency:
+            return f"{e} ({clip(self.s.name(e), 60)}, value {_fmt_num(price)} {self.s.currency})"
+        return self.label(e)
+
+    def entry(
+        self, e: str, *, where: bool = False, carrying: bool = False
+    ) -> tuple[str, list[str]]:
+        s = self.s
+        node = s.entity(e)
+        bits = [f"- {e}: {clip(node['name'], 60)}"]
+        kind = node["kind"]
+        tags = [] if kind in ("character", "item") and not where else [kind]
+        if kind == "character" and not s.is_alive(e):
+            tags.append("DEAD")
+        price = s.price(e) if kind == "item" else 0
+        if price and s.currency:
+            tags.append(f"value {_fmt_num(price)} {s.currency}")
+        ids = [e]
+        holder = s.holder(e) if where and kind in ("character", "item") else None
+        if holder:
+            tags.append(f"at {holder}")
+            ids.append(holder)
+        if tags:
+            bits.append(f" [{', '.join(tags)}]")
+        if node.get("description"):
+            bits.append(f" — {clip(node['description'], 100).rstrip('.')}")
+        if carrying and kind == "character":
+            held = s.inventory(e)
+            if held:
+                shown = held[:MAX_CARRIED]
+                more = f" and {len(held) - len(shown)} more" if len(held) > len(shown) else ""
+                bits.append(f"; carries {', '.join(self.priced(i) for i in shown)}{more}")
+                ids.extend(shown)
+        return "".join(bits), ids
+
+    def attributes(self, e: str) -> str:
+        attrs = self.s.entity(e).get("attributes") or {}
+        shown = [f"{k} {_fmt_num(v)}" for k, v in sorted(attrs.items())[:12]]
+        return ", ".join(shown)
+
+
+def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
+    """Entities within ``k`` hops of ``starts`` in breadth-first, id-sorted order."""
+    order: list[str] = []
+    seen, frontier = set(starts), list(starts)
+    g = state.graph
+    for _ in range(k):
+        nxt: list[str] = []
+        for node in frontier:
+            for other in sorted({*g.successors(node), *g.predecessors(node)}):
+                if other not in seen:
+                    seen.add(other)
+                    nxt.append(other)
+                    order.append(other)
+            if len(seen) >= MAX_BFS_VISITS:
+                return order
+        frontier = nxt
+        if not frontier:
+            break
+    return order
+
+
+def pick_location(state: WorldState, seed: int) -> str | None:
+    """A location chosen deterministically from a beat's seed (for world beats)."""
+    locations = sorted(state.entities("location"))
+    return locations[seed % len(locations)] if locations else None
+
+
+def build_scene(
+    state: WorldState,
+    intent: Intent,
+    recent: Sequence[RecentEvent] = (),
+    *,
+    budget_tokens: int = 1500,
+    k: int = 2,
+    estimator: TokenEstimator | None = None,
+    location: str | None = None,
+    tick: int | None = None,
+) -> Scene:
+    """The scene for one beat, within ``budget_tokens`` (estimated) for prefix + context.
+
+    The focus and its place are always shown (each capped); everything else is
+    added only while it fits, so a prefix that alone fills the budget leaves
+    just those two.
+
+    Args:
+        state: the world now.
+        intent: the beat; its actor (or the player, or a location picked from its
+            seed for a world beat) is the focus.
+        recent: committed events, any order; those involving the focus or its place
+            are shown newest first.
+        budget_tokens: the target size of prefix + context.
+        k: how many hops of neighbourhood to consider around the focus.
+        estimator: the token estimator (calibrated ones give better fits).
+        location: the focus place of a world beat, instead of one picked from the seed.
+        tick: the tick to show (default: the state's).
+    """
+    est = estimator or TokenEstimator()
+    prefix = world_prefix(state)
+    now = state.tick if tick is None else tick
+    focus: str | None = intent.actor if intent.actor in state else None
+    if focus is None and intent.kind == "player" and state.player in state:
+        focus = state.player
+    if focus is None:
+        here = location if location in state else pick_location(state, intent.seed)
+        focus = here
+    else:
+        here = state.where(focus)
+    ctx = _Context(state, est, budget_tokens - est.estimate(prefix))
+    ctx.add([f"# Scene at tick {now}"], force=True)
+    if focus is not None and focus != here:
+        _focus_section(ctx, focus)
+    if here is not None:
+        _place_section(ctx, here, focus)
+    if focus is not None:
+        _relations_section(ctx, focus)
+    shown_recent = _select_recent(recent, focus, here)
+    recent_lines = [f"- tick {ev.tick}: {clip(ev.summary, 200)}" for ev in shown_recent]
+    reserve = min(ctx.cost(["# Recent events (newest first)", *recent_lines]),
+                  int(max(ctx.budget - ctx.used, 0) * RECENT_SHARE))
+    if focus is not None:
+        ctx.budget -= reserve
+        _nearby_section(ctx, focus, here, k)
+        ctx.budget += reserve
+    kept: list[RecentEvent] = []
+    if recent_lines and ctx.add(["# Recent events (newest first)", recent_lines[0]]):
+        kept.append(shown_recent[0])
+        for ev, line in zip(shown_recent[1:], recent_lines[1:], strict=True):
+            if not ctx.add([line]):
+                break
+            kept.append(ev)
+    return Scene(
+        focus=focus,
+        location=here,
+        ids=ctx.ids,
+        prefix=prefix,
+        context="\n".join(ctx.lines) + "\n",
+        tick=now,
+        state=state,
+        recent=kept,
+    )
+
+
+def _focus_section(ctx: _Context, focus: str) -> None:
+    s = ctx.s
+    node = s.entity(focus)
+    head = f"# Focus: {ctx.label(focus)}, {node['kind']}"
+    if node["kind"] == "character" and not s.is_alive(focus):
+        head += " — DEAD"
+    lines = [head]
+    if node.get("description"):
+        lines.append(clip(node["description"], 300))
+    if node.get("traits"):
+        lines.append("Traits: " + clip(", ".join(node["traits"]), 160))
+    if node.get("goals"):
+        lines.append("Goals: " + clip("; ".join(node["goals"]), 200))
+    attrs = ctx.attributes(focus)
+    if attrs:
+        lines.append(f"Attributes: {attrs}")
+    ctx.add(lines, [focus], force=True)
+    carried = s.inventory(focus)
+    if carried:
+        items = [ctx.entry(e) for e in carried]
+        ctx.section("Carrying:", items, MAX_INVENTORY)
+
+
+def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
+    s = ctx.s
+    node = s.entity(here)
+    lines = [f"# Place: {ctx.label(here)}"]
+    if node.get("description"):
+        lines.append(clip(node["description"], 300))
+    exits = s.exits(here)
+    shown = exits[:MAX_EXITS]
+    more = f" (and {len(exits) - len(shown)} more)" if len(exits) > len(shown) else ""
+    lines.append("Exits: " + (", ".join(ctx.label(e) for e in shown) or "none") + more)
+    ctx.add(lines, [here, *shown], force=True)
+    people = [e for e in s.people_at(here, alive=None) if e != focus]
+    # The living first: they are who a beat can involve.
+    people.sort(key=lambda e: (not s.is_alive(e), e))
+    entries = [ctx.entry(e, carrying=True) for e in people[:MAX_PEOPLE]]
+    ctx.section("People here:", entries, MAX_PEOPLE,
+                total=len(people))
+    things = s.things_at(here)
+    ctx.section("Things here:", [ctx.entry(e) for e in things[:MAX_THINGS]], MAX_THINGS,
+                total=len(things))
+
+
+def _relations_section(ctx: _Context, focus: str) -> None:
+    rels = ctx.s.relations(focus)
+    entries = [
+        (f"- {ctx.label(src)} {rel} {ctx.label(dst)}", [src, dst])
+        for src, rel, dst in rels[:MAX_RELATIONS]
+    ]
+    ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
+
+
+def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:
+    # Hops count from the focus and from the place it stands in, so whoever is in
+    # the next room is as near as what the focus's friends carry.
+    shown = set(ctx.ids)
+    entries = []
+    for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
+        if e in shown or ctx.s.kind(e) is None:
+            continue
+        entries.append(ctx.entry(e, where=True))
+        if len(entries) >= MAX_NEARBY:
+            break
+    ctx.section("Nearby (beyond this place):", entries, MAX_NEARBY)
+
+
+def _select_recent(
+    recent: Sequence[RecentEvent], focus: str | None, here: str | None
+) -> list[RecentEvent]:
+    wanted = {e for e in (focus, here) if e}
+    hits = [
+        (i, ev) for i, ev in enumerate(recent)
+        if ev.actor in wanted or wanted.intersection(ev.involves)
+    ]
+    # Newest first; among events of one tick, the later one in the list is newer.
+    hits.sort(key=lambda pair: (-pair[1].tick, -pair[0]))
+    return [ev for _, ev in hits[:MAX_RECENT]]
+
+
+__all__ = [
+    "TokenEstimator",
+    "build_scene",
+    "clip",
+    "pick_location",
+    "world_prefix",
+]
