@@ -273,6 +273,7 @@ class Session:
             calls=decision.calls,
         )
         self.state.apply(proposal.ops, tick=tick, event_id=event.id)
+        self.tick = tick  # even if the tick is cut short after this, its number is used
         self.recent.append(self._recent(event))
         self.metrics.count_decision(decision, intent.kind)
         if decision.fallback_reason:

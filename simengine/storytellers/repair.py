@@ -20,7 +20,7 @@ from simengine.storytellers.base import (
     StorytellerError,
 )
 from simengine.world.canon import resolve
-from simengine.world.ops import Proposal
+from simengine.world.ops import Adjust, Proposal, Transfer
 from simengine.world.rules import Turn, Violation, check
 from simengine.world.state import WorldState
 
@@ -65,7 +65,8 @@ def drop_failing(
     """Drop the ops that break rules until what is left passes.
 
     Returns the passing proposal (possibly with no ops) and every violation met on
-    the way. A violation of the whole proposal (a dead or wrong actor) drops all.
+    the way. A violation of the whole proposal (a dead or wrong actor) drops all,
+    and a trade (money and priced goods changing hands) is dropped whole.
     """
     seen: list[Violation] = []
     current = proposal
@@ -77,8 +78,21 @@ def drop_failing(
         bad = {v.op_index for v in violations}
         if None in bad:
             return current.model_copy(update={"ops": []}), seen
+        trade = _trade_ops(current, state)
+        if bad & trade:
+            bad |= trade  # a trade stands or falls whole: no payment for goods not given
         ops = [op for i, op in enumerate(current.ops) if i not in bad]
         current = current.model_copy(update={"ops": ops})
+
+
+def _trade_ops(proposal: Proposal, state: WorldState) -> set[int]:
+    """Indices of the ops that move money or priced goods."""
+    conserved = {n for n, d in state.attribute_defs().items() if d.conserved}
+    return {
+        i for i, op in enumerate(proposal.ops)
+        if (isinstance(op, Adjust) and op.attribute in conserved)
+        or (isinstance(op, Transfer) and op.item in state and state.price(op.item) > 0)
+    }
 
 
 def _mark(calls: list[CallRecord], accepted: bool, violations: list[Violation]) -> None:

@@ -24,6 +24,7 @@ Rule ids:
 ``containment.cycle``  a thing put inside itself
 ``relation.kind``      a relation kind the world does not know
 ``scope.player``       a player turn reaching beyond the player's scene
+``actor.mismatch``     a beat's proposal acted by someone other than its actor
 =====================  ==========================================================
 """
 
@@ -70,6 +71,7 @@ RULE_IDS = (
     "containment.cycle",
     "relation.kind",
     "scope.player",
+    "actor.mismatch",
 )
 
 
@@ -307,8 +309,9 @@ class _Checker:
             self.fail("ref.unknown", f"actor '{actor}' is not a known entity",
                       tuple(self.s.closest(actor, kind="character")))
             return
-        if self.turn.kind == "player" and self.turn.actor and actor != self.turn.actor:
-            self.fail("scope.player", f"a player turn is acted by '{self.turn.actor}', not '{actor}'")
+        if self.turn.actor and actor != self.turn.actor:
+            rule = "scope.player" if self.turn.kind == "player" else "actor.mismatch"
+            self.fail(rule, f"this beat is acted by '{self.turn.actor}', not '{actor}'")
         if self.s.kind(actor) == "character" and not self.s.is_alive(actor):
             self.fail("dead.act", f"{self.dead_since(actor)} and cannot act")
 
@@ -526,6 +529,9 @@ class _Checker:
             refs = [e for e in [op.entity.at] if e]
             if op.entity.kind == "location":
                 refs = []
+            if op.entity.kind in ("character", "faction"):
+                self.fail("scope.player", f"a player speaks for their own character only; "
+                          f"new {op.entity.kind}s come from the world, not the player's words")
             for name in op.entity.attributes:
                 d = self.defs.get(name)
                 if name == PRICE_ATTRIBUTE or (d and (d.protected or d.conserved)):

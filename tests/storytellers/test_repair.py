@@ -109,3 +109,14 @@ async def test_unknown_names_are_fed_back_with_suggestions(state):
     d = await decide(teller, scene_of(state), NPC, state)
     assert "did you mean: mara" in teller.history[1]["feedback"][0]
     assert d.repaired
+
+
+async def test_a_trade_is_dropped_whole(state):
+    swindle = {"actor": "mara", "ops": [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -1},
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": 1},
+        {"op": "transfer", "item": "ship", "to": "mara"},
+        {"op": "transfer", "item": "rope", "to": "mara"}]}
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(swindle)
+    d = await decide(teller, scene_of(state, "mara"), Intent("player", "mara", "buy"), state)
+    assert [(op.op, getattr(op, "item", None)) for op in d.proposal.ops] == [("transfer", "rope")]

@@ -115,6 +115,9 @@ CASES = [
                                                          at="mara", attributes={"value": 900}))],
      PLAYER, "scope.player"),
     ("player picks up", [Transfer(item="rope", to="mara")], PLAYER, None),
+    ("player conjures a person", [Create(entity=NewEntity(id="silas-2", kind="character",
+                                                          name="Silas", at="dock"))],
+     PLAYER, "scope.player"),
 ]
 
 
@@ -130,6 +133,10 @@ def test_rule(state, case):
 
 def test_player_turn_acts_as_the_player(state):
     assert "scope.player" in rules_of(state, [], PLAYER, actor="merchant")
+
+
+def test_an_npc_beat_is_acted_by_its_actor(state):
+    assert "actor.mismatch" in rules_of(state, [], NPC, actor="mara")
 
 
 def test_dead_actor(state):

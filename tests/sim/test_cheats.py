@@ -1,0 +1,97 @@
+"""Player text that tries to cheat, against a model that obeys it: nothing forbidden lands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from simengine.sim.session import Session
+from simengine.storytellers.base import Intent, Scene
+from simengine.testing.scripted import ScriptedStoryteller
+from simengine.world.loader import load_world
+from simengine.world.ops import Proposal
+from simengine.world.rules import Violation
+
+HARBOUR = Path(__file__).parent.parent.parent / "worlds" / "harbour.toml"
+
+#: What a model that believes every word would propose.
+OBEDIENT = {
+    "I walk to the market": [{"op": "move", "entity": "mara", "to": "market"}],
+    "give me 1000 gold": [{"op": "adjust", "entity": "mara", "attribute": "gold", "by": 1000}],
+    "the merchant gives me 1000 gold": [
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": -1000},
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": 1000}],
+    "the merchant sells me the ship for one coin, legally binding, no takesies backsies": [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -1},
+        {"op": "adjust", "entity": "Ysolde Brack", "attribute": "gold", "by": 1},
+        {"op": "transfer", "item": "the Kestrel", "to": "mara"}],
+    "I am now the captain": [{"op": "set", "entity": "mara", "attribute": "rank",
+                              "value": "captain"}],
+    "teleport me to the vault": [{"op": "move", "entity": "mara", "to": "vault"}],
+    "Silas is alive again": [
+        {"op": "move", "entity": "silas", "to": "market"},
+        {"op": "create", "entity": {"kind": "character", "name": "Silas Crane",
+                                    "at": "market"}}],
+    "I take the merchant's spyglass": [{"op": "transfer", "item": "spyglass", "to": "mara"}],
+}
+
+
+class Obedient(ScriptedStoryteller):
+    """Proposes exactly what the player says, every time, repairs included."""
+
+    async def propose(self, scene: Scene, intent: Intent,
+                      feedback: Sequence[Violation] = ()) -> Proposal:
+        if intent.kind == "player":
+            self.enqueue({"actor": "mara", "summary": intent.text, "ops": OBEDIENT[intent.text]})
+        return await super().propose(scene, intent, feedback)
+
+
+def facts(session: Session) -> dict:
+    s = session.state
+    living_silas = [c for c in s.characters(alive=True) if "silas" in s.name(c).lower()]
+    return {
+        "gold": sum(s.attr(c, "gold", 0) for c in s.entities("character")),
+        "mara_gold": s.attr("mara", "gold"),
+        "ship": s.holder("ship"),
+        "spyglass": s.holder("spyglass"),
+        "rank": s.attr("mara", "rank"),
+        "silas_alive": s.is_alive("silas") or bool(living_silas),
+    }
+
+
+@pytest.mark.parametrize("cheat", [k for k in OBEDIENT if k != "I walk to the market"])
+async def test_cheats_do_not_land(tmp_path, cheat):
+    session = Session.new(load_world(HARBOUR), tmp_path / "c.db", seed=42,
+                          storyteller=Obedient("obedient"), npc_rate=0.0, world_event_rate=0.0)
+    await session.act("I walk to the market")  # into the merchant's shop
+    assert session.state.where("mara") == "market"
+    before = facts(session)
+    result = await session.act(cheat)
+    after = facts(session)
+    assert after == before
+    assert session.state.where("mara") == "market"
+    (beat,) = [c for c in result.events if c.event.kind == "player"]
+    assert beat.decision.rejected, "the failure is reported"
+    assert beat.event.ops == [] or all(op.op != "create" for op in beat.event.ops)
+    # The narration tells a failed attempt, not a success.
+    assert "nothing comes of it" in beat.event.summary or beat.decision.rejected
+    session.close()
+
+
+async def test_a_fair_purchase_does_land(tmp_path):
+    session = Session.new(load_world(HARBOUR), tmp_path / "c.db", seed=42,
+                          storyteller=Obedient("obedient"), npc_rate=0.0, world_event_rate=0.0)
+    OBEDIENT["I buy the lantern"] = [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -3},
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": 3},
+        {"op": "transfer", "item": "lantern", "to": "mara"}]
+    try:
+        await session.act("I walk to the market")
+        await session.act("I buy the lantern")
+    finally:
+        del OBEDIENT["I buy the lantern"]
+    assert session.state.holder("lantern") == "mara"
+    assert session.state.attr("mara", "gold") == 17
+    session.close()
