@@ -6,6 +6,7 @@ import click
 
 from simengine import __version__
 from simengine.cli.batch import batch
+from simengine.cli.models import doctor, models
 from simengine.cli.run import run
 from simengine.cli.saves import saves
 from simengine.cli.world import new, validate
@@ -24,4 +25,6 @@ main.add_command(validate)
 main.add_command(new)
 main.add_command(run)
 main.add_command(batch)
+main.add_command(models)
+main.add_command(doctor)
 main.add_command(saves)

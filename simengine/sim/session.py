@@ -125,6 +125,7 @@ class Session:
         self.retries = retries
         self.budget_tokens = budget_tokens
         self.estimator = TokenEstimator()
+        self.storyteller = self.storyteller  # hooks up token calibration
         st = save.spec.storyteller
         self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
         self.world_event_rate = st.world_event_rate if world_event_rate is None else world_event_rate
@@ -183,6 +184,17 @@ class Session:
             if isinstance(op, Create) and op.entity.id:
                 involved.add(op.entity.id)
         return RecentEvent(e.tick, e.actor, e.summary, tuple(sorted(involved)))
+
+    @property
+    def storyteller(self) -> Storyteller:
+        return self._storyteller
+
+    @storyteller.setter
+    def storyteller(self, teller: Storyteller) -> None:
+        self._storyteller = teller
+        if hasattr(teller, "on_prompt_tokens") and hasattr(self, "estimator"):
+            # Ollama reports real prompt sizes: scenes are then cut to the true budget.
+            teller.on_prompt_tokens = self.estimator.calibrate
 
     # ----------------------------------------------------------- listening
     def subscribe(self, callback: Callable[[Message], Any]) -> Callable[[], None]:

@@ -1,0 +1,351 @@
+"""The Ollama storyteller, on the official ``ollama`` client.
+
+``propose`` makes one *decide* call: the scene's messages, a JSON schema built
+for this scene as ``format``, low temperature, ``stream=False``; the reply is
+parsed tolerantly and validated. ``narrate`` streams prose at a higher
+temperature. Transport failures (no server, 500/503, an error line mid-stream,
+a dropped connection, a timeout) are retried with exponential backoff; a reply
+that is not a proposal gets one re-ask with the parse error. What still fails
+raises :class:`~simengine.storytellers.base.StorytellerError` with a message a
+person can act on, and the engine falls back to the procedural storyteller for
+that beat. Every HTTP call becomes a :class:`CallRecord` (``drain_calls``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from ollama import AsyncClient, ResponseError
+
+from simengine.storytellers.base import CallRecord, Intent, Phase, Scene, StorytellerError
+from simengine.storytellers.prompts import (
+    ReplyInvalid,
+    decide_messages,
+    narrate_messages,
+    parse_proposal,
+    proposal_schema,
+    reask_text,
+    repair_messages,
+)
+from simengine.world.ops import Proposal
+from simengine.world.rules import Violation
+
+DEFAULT_MODEL = "qwen2.5:3b"
+DEFAULT_HOST = "http://127.0.0.1:11434"
+# What counts as a failed exchange rather than a bug in our code: refused or
+# dropped connections (OSError, httpx), HTTP and stream errors (ResponseError),
+# and replies the client cannot read (pydantic/json errors are ValueErrors).
+_EXCHANGE_ERRORS = (OSError, ResponseError, httpx.HTTPError, httpx.StreamError, ValueError)
+
+
+_TLS: ssl.SSLContext | None = None
+
+
+def _tls() -> ssl.SSLContext:
+    global _TLS
+    if _TLS is None:
+        _TLS = httpx.create_ssl_context()
+    return _TLS
+
+
+def normalise_host(host: str | None) -> str:
+    """``host:port`` or a URL -> ``scheme://host:port`` (the way the client reads it)."""
+    host = (host or "").strip()
+    if not host:
+        return DEFAULT_HOST
+    scheme, sep, rest = host.partition("://")
+    if sep:
+        default_port = 443 if scheme == "https" else 80
+    else:
+        scheme, rest, default_port = "http", host, 11434
+    netloc, _, path = rest.partition("/")
+    if netloc.startswith(":"):
+        netloc = "127.0.0.1" + netloc
+    if ":" not in netloc.rsplit("]", 1)[-1]:  # no port (IPv6 addresses come in brackets)
+        netloc = f"{netloc}:{default_port}"
+    path = path.strip("/")
+    return f"{scheme}://{netloc}" + (f"/{path}" if path else "")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed exchange, classified: what to tell a person, and whether to retry."""
+
+    reason: str
+    retryable: bool
+
+
+def classify(exc: BaseException, host: str, model: str, timeout: float | None) -> Failure:
+    """Turn a client exception into a :class:`Failure` with a fix in its message."""
+    if isinstance(exc, ResponseError):
+        status, err = exc.status_code, exc.error
+        if status == 404:
+            return Failure(f"model '{model}' is not pulled on {host} — run `ollama pull {model}`",
+                           False)
+        if status == 503:
+            return Failure(f"Ollama at {host} is busy (503: {err}) — try again, or keep fewer "
+                           "requests in flight", True)
+        if status == -1:
+            return Failure(f"Ollama failed mid-reply at {host}: {err}", True)
+        if status >= 500:
+            return Failure(f"Ollama at {host} failed ({status}: {err})", True)
+        return Failure(f"Ollama at {host} refused the request ({status}: {err})", False)
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure(f"Ollama at {host} did not answer within {timeout:g} s — the model may "
+                       "still be loading; raise `timeout` in [storyteller] or use a smaller model",
+                       True)
+    if isinstance(exc, ConnectionError | httpx.ConnectError):
+        return Failure(f"Ollama is not reachable at {host} — start it with `ollama serve` "
+                       "(or point OLLAMA_HOST at a running server)", True)
+    if isinstance(exc, httpx.TransportError | httpx.StreamError | OSError):
+        return Failure(f"the connection to Ollama at {host} dropped mid-reply "
+                       f"({type(exc).__name__}: {exc})", True)
+    return Failure(f"Ollama at {host} sent a reply the client could not read "
+                   f"({type(exc).__name__}: {exc})", True)
+
+
+class OllamaStoryteller:
+    """Proposes and narrates through an Ollama server.
+
+    Args:
+        model: the model name (default: ``SIMENGINE_MODEL`` or ``qwen2.5:3b``).
+        host: the server (default: ``OLLAMA_HOST`` or ``http://127.0.0.1:11434``).
+        options: extra Ollama options; they win over the ones set here.
+        keep_alive: how long the server keeps the model loaded ("10m", seconds).
+        timeout: seconds per request (the client's default is to wait forever).
+        retries: retries of a failed exchange (so ``retries + 1`` tries).
+        backoff: first retry delay in seconds, doubled each retry.
+        seed: a fixed sampling seed; by default each decide call uses the
+            beat's ``intent.seed``, so the session's seed decides the story.
+        decide_temperature: temperature of decide and repair calls.
+        temperature: temperature of narrate calls.
+        num_ctx: the context window asked for (servers default to 2048-4096).
+        reasks: re-asks after a reply that is not a proposal.
+        on_prompt_tokens: called with (prompt characters, ``prompt_eval_count``)
+            after each call, to calibrate a token estimator.
+        recorder: a cassette recorder (:mod:`simengine.storytellers.replay`).
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        host: str | None = None,
+        options: dict[str, Any] | None = None,
+        keep_alive: str | float | None = "10m",
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        seed: int | None = None,
+        *,
+        decide_temperature: float = 0.2,
+        temperature: float = 0.8,
+        num_ctx: int = 4096,
+        reasks: int = 1,
+        on_prompt_tokens: Callable[[int, int], Any] | None = None,
+        recorder: Any = None,
+    ):
+        self.model = model or os.environ.get("SIMENGINE_MODEL") or DEFAULT_MODEL
+        self.host = normalise_host(host or os.environ.get("OLLAMA_HOST"))
+        self.options = dict(options or {})
+        self.keep_alive = keep_alive
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.seed = seed
+        self.decide_temperature = decide_temperature
+        self.temperature = temperature
+        self.num_ctx = num_ctx
+        self.reasks = reasks
+        self.on_prompt_tokens = on_prompt_tokens
+        self.recorder = recorder
+        self.name = f"ollama:{self.model}"
+        self.last_error: str | None = None
+        self._calls: list[CallRecord] = []
+        # The raw reply a repair call sends back, per beat: beats may be in
+        # flight together, so "the last reply" must be the last one of *this* beat.
+        self._replies: OrderedDict[Intent, str] = OrderedDict()
+
+    @classmethod
+    def from_config(cls, config: Any, **kwargs: Any) -> OllamaStoryteller:
+        """Build from an :class:`~simengine.storytellers.config.OllamaConfig`."""
+        values = dict(model=config.model, host=config.host, keep_alive=config.keep_alive,
+                      timeout=config.timeout, decide_temperature=config.decide_temperature,
+                      temperature=config.temperature, num_ctx=config.num_ctx)
+        values.update(kwargs)
+        return cls(**values)
+
+    def __repr__(self) -> str:
+        return f"<OllamaStoryteller {self.model} at {self.host}>"
+
+    # --------------------------------------------------------------- public
+    def drain_calls(self) -> list[CallRecord]:
+        calls, self._calls = self._calls, []
+        return calls
+
+    async def propose(
+        self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
+    ) -> Proposal:
+        """One decide (or, with ``feedback``, repair) exchange -> a validated proposal."""
+        phase: Phase = "repair" if feedback else "decide"
+        if feedback:
+            messages = repair_messages(scene, intent, feedback, self._replies.get(intent))
+        else:
+            messages = decide_messages(scene, intent)
+        schema = proposal_schema(scene, intent)
+        seed = self.seed if self.seed is not None else intent.seed
+        options = self._options(self.decide_temperature, seed)
+        try:
+            proposal, raw = await self._decide(phase, messages, schema, options)
+        except StorytellerError as exc:
+            self.last_error = exc.reason
+            self._record_exchange(phase, messages, schema, {"error": exc.reason})
+            raise
+        self.last_error = None
+        self._remember(intent, raw)
+        self._record_exchange(phase, messages, schema, {"content": raw})
+        return proposal
+
+    async def narrate(
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+    ) -> AsyncIterator[str]:
+        """Stream prose about what was accepted. On failure, stop and record why."""
+        messages = narrate_messages(scene, accepted, rejected)
+        seed = self.seed if self.seed is not None else (
+            zlib.crc32(messages[-1]["content"].encode()) & 0x7FFFFFFF
+        )
+        options = self._options(self.temperature, seed)
+        request = self._request(messages, None, options, stream=True)
+        chunks: list[str] = []
+        error: str | None = None
+        for attempt in range(self.retries + 1):
+            started = time.perf_counter()
+            final: Any = None
+            try:
+                async with self._client() as client:
+                    stream = await client.chat(model=self.model, messages=messages, stream=True,
+                                               options=options, keep_alive=self.keep_alive)
+                    async for part in stream:
+                        text = part.message.content or ""
+                        if text:
+                            chunks.append(text)
+                            yield text
+                        if part.done:
+                            final = part
+            except _EXCHANGE_ERRORS as exc:
+                failure = classify(exc, self.host, self.model, self.timeout)
+                error = failure.reason
+                self._record("narrate", request, "".join(chunks) or None, started, error=error)
+                # Once prose has been shown it cannot be taken back: never retry then.
+                if chunks or not failure.retryable or attempt == self.retries:
+                    break
+                await asyncio.sleep(self.backoff * 2**attempt)
+                continue
+            error = None
+            self._record("narrate", request, "".join(chunks), started, final=final)
+            break
+        self.last_error = error
+        self._record_exchange("narrate", messages, None, {"chunks": chunks, "error": error})
+
+    # ------------------------------------------------------------ internals
+    def _client(self) -> AsyncClient:
+        # A client per exchange: an httpx pool is bound to one event loop, and
+        # callers (propose_sync, tests, the TUI's workers) may use several.
+        # The TLS context is shared: building one costs ~20 ms a client.
+        return AsyncClient(host=self.host, timeout=self.timeout, verify=_tls())
+
+    def _options(self, temperature: float, seed: int) -> dict[str, Any]:
+        # A plain dict: ollama.Options silently drops fields it does not declare.
+        options: dict[str, Any] = {"temperature": temperature, "seed": seed,
+                                   "num_ctx": self.num_ctx}
+        options.update(self.options)
+        return options
+
+    def _request(self, messages: list[dict[str, str]], schema: dict[str, Any] | None,
+                 options: dict[str, Any], stream: bool) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.model, "messages": messages, "stream": stream,
+                                   "options": options, "keep_alive": self.keep_alive}
+        if schema is not None:
+            request["format"] = schema
+        return request
+
+    def _remember(self, intent: Intent, raw: str) -> None:
+        self._replies[intent] = raw
+        self._replies.move_to_end(intent)
+        while len(self._replies) > 64:
+            self._replies.popitem(last=False)
+
+    async def _decide(self, phase: Phase, messages: list[dict[str, str]],
+                      schema: dict[str, Any], options: dict[str, Any]) -> tuple[Proposal, str]:
+        reasks = 0
+        while True:
+            content, record = await self._chat(phase, messages, schema, options)
+            try:
+                return parse_proposal(content), content
+            except ReplyInvalid as exc:
+                record.accepted = False
+                record.error = f"invalid reply: {exc.reason}"
+                if reasks >= self.reasks:
+                    raise StorytellerError(
+                        f"{self.model} did not return a valid proposal "
+                        f"({reasks + 1} tries): {exc.reason}"
+                    ) from None
+                reasks += 1
+                messages = [*messages, {"role": "assistant", "content": content},
+                            {"role": "user", "content": reask_text(exc.reason)}]
+
+    async def _chat(self, phase: Phase, messages: list[dict[str, str]], schema: dict[str, Any],
+                    options: dict[str, Any]) -> tuple[str, CallRecord]:
+        """One non-streamed chat exchange with bounded retries."""
+        request = self._request(messages, schema, options, stream=False)
+        for attempt in range(self.retries + 1):
+            started = time.perf_counter()
+            try:
+                async with self._client() as client:
+                    reply = await client.chat(model=self.model, messages=messages, format=schema,
+                                              options=options, keep_alive=self.keep_alive,
+                                              stream=False)
+            except _EXCHANGE_ERRORS as exc:
+                failure = classify(exc, self.host, self.model, self.timeout)
+                self._record(phase, request, None, started, error=failure.reason)
+                if not failure.retryable or attempt == self.retries:
+                    tries = f" (after {attempt + 1} tries)" if attempt else ""
+                    raise StorytellerError(failure.reason + tries) from None
+                await asyncio.sleep(self.backoff * 2**attempt)
+                continue
+            content = reply.message.content or ""
+            return content, self._record(phase, request, content, started, final=reply)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(self, phase: Phase, request: dict[str, Any], response: Any, started: float,
+                *, final: Any = None, error: str | None = None) -> CallRecord:
+        record = CallRecord(
+            storyteller=self.name,
+            model=self.model,
+            phase=phase,
+            request=request,
+            response=response,
+            prompt_tokens=getattr(final, "prompt_eval_count", None),
+            completion_tokens=getattr(final, "eval_count", None),
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            error=error,
+        )
+        self._calls.append(record)
+        if self.on_prompt_tokens and record.prompt_tokens:
+            chars = sum(len(m["content"]) for m in request["messages"])
+            self.on_prompt_tokens(chars, record.prompt_tokens)
+        return record
+
+    def _record_exchange(self, phase: Phase, messages: list[dict[str, str]],
+                         schema: dict[str, Any] | None, reply: dict[str, Any]) -> None:
+        if self.recorder is not None:
+            self.recorder.record(phase, messages, schema, reply, by=self.name)
+

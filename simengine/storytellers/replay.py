@@ -1,0 +1,233 @@
+"""Cassettes: record a run's model exchanges, and answer from them later.
+
+A cassette is a JSONL file. The first line is a header
+(``{"cassette": 1, "storyteller": "ollama:qwen2.5:3b", ...}``); every other
+line is one storyteller-level exchange, in the order it finished:
+
+``{"n": 3, "phase": "decide", "digest": "...", "by": "...", "messages": [...],
+"reply": {"content": "..."}}``
+
+``reply`` is ``{"content": raw text}`` for a decide/repair that produced a
+proposal, ``{"error": reason}`` for one that failed (so a replay fails at the
+same beat and the engine falls back the same way), and ``{"chunks": [...],
+"error": reason or null}`` for a narration. ``digest`` hashes the phase, the
+messages and the schema, so a replay notices when it is asked something the
+recording never was.
+
+:class:`ReplayStoryteller` answers ``propose`` and ``narrate`` from a cassette
+with no server. It builds the same messages as the Ollama storyteller, takes
+the first unused exchange with the same digest (normally the next one; a later
+one when beats in flight finished in another order) and raises
+:class:`~simengine.storytellers.base.StorytellerError` on a mismatch or when
+the cassette runs out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from simengine.storytellers.base import CallRecord, Intent, Phase, Scene, StorytellerError
+from simengine.storytellers.prompts import (
+    ReplyInvalid,
+    decide_messages,
+    narrate_messages,
+    parse_proposal,
+    proposal_schema,
+    repair_messages,
+)
+from simengine.world.ops import Proposal
+from simengine.world.rules import Violation
+
+CASSETTE_VERSION = 1
+
+
+def request_digest(phase: str, messages: list[dict[str, str]], schema: Any = None) -> str:
+    """A short, stable hash of what a storyteller asked."""
+    blob = json.dumps({"phase": phase, "messages": messages, "format": schema},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class CassetteRecorder:
+    """Appends each exchange to a JSONL cassette as it finishes.
+
+    Args:
+        path: the cassette file; created (with its parent folder) or truncated.
+        storyteller: the recorded storyteller's name, for the header (else the
+            ``by`` of the first exchange).
+        model: the model, for the header.
+        append: add to an existing cassette instead of starting a new one.
+    """
+
+    def __init__(self, path: str | Path, storyteller: str | None = None, *,
+                 model: str | None = None, append: bool = False):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.storyteller = storyteller
+        self.model = model
+        self.count = 0
+        self._lock = threading.Lock()
+        self._header_written = append and self.path.exists() and self.path.stat().st_size > 0
+        if self._header_written:
+            self.count = sum(1 for _ in _exchanges(self.path))
+        else:
+            self.path.write_text("", encoding="utf-8")
+
+    def record(self, phase: str, messages: list[dict[str, str]], schema: Any,
+               reply: dict[str, Any], *, by: str | None = None) -> None:
+        """Write one exchange (thread-safe; flushed at once so a crash keeps it)."""
+        with self._lock:
+            lines = []
+            if not self._header_written:
+                self.storyteller = self.storyteller or by
+                lines.append({"cassette": CASSETTE_VERSION, "storyteller": self.storyteller,
+                              "model": self.model})
+                self._header_written = True
+            lines.append({"n": self.count, "phase": phase,
+                          "digest": request_digest(phase, messages, schema), "by": by,
+                          "messages": messages, "reply": reply})
+            self.count += 1
+            with self.path.open("a", encoding="utf-8") as f:
+                for line in lines:
+                    f.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _exchanges(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise StorytellerError(f"cassette {path} line {i} is not JSON: {exc.msg}") from None
+        if isinstance(entry, dict) and "phase" in entry:
+            out.append(entry)
+    return out
+
+
+def read_cassette(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(header, exchanges) of a cassette file."""
+    p = Path(path)
+    if not p.exists():
+        raise StorytellerError(f"no cassette at {p} — record one with `--record {p}`")
+    header: dict[str, Any] = {}
+    first = p.read_text(encoding="utf-8").split("\n", 1)[0]
+    if first.strip():
+        try:
+            head = json.loads(first)
+        except json.JSONDecodeError:
+            head = {}
+        if isinstance(head, dict) and "cassette" in head:
+            if head["cassette"] != CASSETTE_VERSION:
+                raise StorytellerError(
+                    f"cassette {p} is version {head['cassette']}; this simengine reads "
+                    f"version {CASSETTE_VERSION}"
+                )
+            header = head
+    return header, _exchanges(p)
+
+
+def _first_difference(recorded: list[dict[str, str]], asked: list[dict[str, str]]) -> str:
+    old = "\n".join(f"{m.get('role')}: {m.get('content')}" for m in recorded).splitlines()
+    new = "\n".join(f"{m.get('role')}: {m.get('content')}" for m in asked).splitlines()
+    for line in difflib.unified_diff(old, new, lineterm="", n=0):
+        if line.startswith(("-", "+")) and not line.startswith(("---", "+++")):
+            return line[:160]
+    return "(same text, different schema)"
+
+
+class ReplayStoryteller:
+    """Answers from a recorded cassette, with no server.
+
+    Args:
+        path: the cassette.
+        name: the name events are told under (default: the recorded
+            storyteller's, so a replayed event log matches the original).
+        strict: a request whose digest matches no unused exchange is an error;
+            with ``strict=False`` the next exchange of that phase answers anyway.
+    """
+
+    def __init__(self, path: str | Path, *, name: str | None = None, strict: bool = True):
+        self.path = Path(path)
+        self.header, self.exchanges = read_cassette(self.path)
+        self.name = name or self.header.get("storyteller") or "replay"
+        self.strict = strict
+        self._used = [False] * len(self.exchanges)
+        self._calls: list[CallRecord] = []
+        self._replies: OrderedDict[Intent, str] = OrderedDict()
+
+    @property
+    def remaining(self) -> int:
+        return self._used.count(False)
+
+    def drain_calls(self) -> list[CallRecord]:
+        calls, self._calls = self._calls, []
+        return calls
+
+    def _take(self, phase: str, messages: list[dict[str, str]], schema: Any) -> dict[str, Any]:
+        digest = request_digest(phase, messages, schema)
+        unused = [i for i, used in enumerate(self._used) if not used]
+        if not unused:
+            raise StorytellerError(
+                f"cassette {self.path} is exhausted: all {len(self.exchanges)} exchanges were "
+                f"replayed and a {phase} call asked for one more — the run went further than "
+                "the recording"
+            )
+        match = next((i for i in unused if self.exchanges[i].get("digest") == digest), None)
+        if match is None and not self.strict:
+            match = next((i for i in unused if self.exchanges[i].get("phase") == phase), None)
+        if match is None:
+            head = self.exchanges[unused[0]]
+            diff = _first_difference(head.get("messages") or [], messages)
+            raise StorytellerError(
+                f"cassette {self.path} does not match this run at exchange {head.get('n')}: "
+                f"recorded a {head.get('phase')} call, asked a {phase} call with a different "
+                f"request (first difference: {diff}) — the world, seed or prompts changed"
+            )
+        self._used[match] = True
+        entry = self.exchanges[match]
+        self._calls.append(CallRecord(storyteller="replay", model=self.header.get("model"),
+                                      phase=phase, request={"digest": digest, "n": entry.get("n")},
+                                      response=entry.get("reply"), latency_ms=0.0,
+                                      error=(entry.get("reply") or {}).get("error")))
+        return entry.get("reply") or {}
+
+    async def propose(
+        self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
+    ) -> Proposal:
+        phase: Phase = "repair" if feedback else "decide"
+        if feedback:
+            messages = repair_messages(scene, intent, feedback, self._replies.get(intent))
+        else:
+            messages = decide_messages(scene, intent)
+        reply = self._take(phase, messages, proposal_schema(scene, intent))
+        if reply.get("error"):
+            raise StorytellerError(reply["error"])
+        content = reply.get("content")
+        if not isinstance(content, str):
+            raise StorytellerError(f"cassette {self.path}: a {phase} exchange without content")
+        try:
+            proposal = parse_proposal(content)
+        except ReplyInvalid as exc:  # only a hand-edited cassette gets here
+            raise StorytellerError(
+                f"cassette {self.path}: recorded reply invalid: {exc.reason}"
+            ) from None
+        self._replies[intent] = content
+        while len(self._replies) > 64:
+            self._replies.popitem(last=False)
+        return proposal
+
+    async def narrate(
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+    ) -> AsyncIterator[str]:
+        reply = self._take("narrate", narrate_messages(scene, accepted, rejected), None)
+        for chunk in reply.get("chunks") or []:
+            yield chunk
