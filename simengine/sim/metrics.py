@@ -17,7 +17,8 @@ class Metrics:
     ticks: int = 0
     events: Counter = field(default_factory=Counter)  # by kind: player, npc, world
     ops_accepted: int = 0
-    ops_rejected: Counter = field(default_factory=Counter)  # by rule id
+    ops_rejected: Counter = field(default_factory=Counter)  # every violation met, by rule id
+    ops_dropped: int = 0  # ops still failing after the repairs, left out of the commit
     proposals: int = 0
     valid_first_try: int = 0
     repairs_tried: int = 0
@@ -37,8 +38,10 @@ class Metrics:
         if first and not first.violations and not first.error:
             self.valid_first_try += 1
         self.ops_accepted += len(d.proposal.ops)
-        for v in d.rejected:
-            self.ops_rejected[v.rule] += 1
+        for attempt in d.attempts:
+            for v in attempt.violations:
+                self.ops_rejected[v.rule] += 1
+        self.ops_dropped += len(d.rejected)
         self.repairs_tried += d.repairs_tried
         self.repairs_succeeded += int(d.repaired)
         self.inventions += len(d.invented)

@@ -1,0 +1,658 @@
+"""``Save``: one game's memory in one SQLite file.
+
+The file holds the world spec, every committed event as a tree, named branches
+(each a head event), snapshots every N events of a path, and a log of every
+model call. Nothing is ever deleted: undo moves a branch head back, fork adds a
+branch at any event. The initial state (before any event) is kept as node-link
+JSON in ``meta.initial``, so replay never depends on how a later simengine
+builds a world from its spec.
+
+Crash safety comes from SQLite: WAL mode, ``synchronous=FULL`` and one
+transaction per event (row, calls, snapshot and branch head together). A
+writable open also takes the save's write lock (:mod:`simengine.store.lock`);
+read-only opens take no lock, write nothing, and work while a game writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from sqlite_utils import Database
+
+import simengine
+from simengine.store.check import verify
+from simengine.store.errors import (
+    BadEvent,
+    NoSuchBranch,
+    NoSuchEvent,
+    NotASave,
+    SaveCorrupt,
+    SaveError,
+    SaveExists,
+    SaveNotFound,
+    SaveReadOnly,
+    SaveTooOld,
+)
+from simengine.store.events import (
+    EVENT_KINDS,
+    Event,
+    call_from_row,
+    call_row,
+    event_from_row,
+    now,
+    ops_json,
+    parse_ops,
+)
+from simengine.store.files import ENGINE, check_header, connect, db_error, read_meta, validate
+from simengine.store.lock import WriteLock
+from simengine.store.schema import SCHEMA_VERSION, migrations
+from simengine.world.ops import WIRE_VERSION
+from simengine.world.spec import WorldSpec
+from simengine.world.state import StateError, WorldState
+
+DEFAULT_SNAPSHOT_EVERY = 50
+#: ``fork(at=HEAD)``: fork at the current branch's head.
+HEAD: Literal["head"] = "head"
+#: Meta keys the store owns; ``set_meta`` refuses them.
+RESERVED_META = frozenset(
+    {
+        "engine",
+        "engine_version",
+        "schema_version",
+        "wire_version",
+        "world_id",
+        "spec",
+        "initial",
+        "snapshot_every",
+        "current_branch",
+        "created_at",
+    }
+)
+_BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_EVENT_COLUMNS = (
+    "id, parent_id, depth, tick, actor, kind, intent, summary, ops, narration, storyteller, "
+    "created_at"
+)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _sqlite_errors(method: _F) -> _F:
+    """Turn SQLite's complaints about a damaged file into a :class:`SaveError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Save, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.DatabaseError as err:
+            raise db_error(self.path, err) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Save:
+    """An open save file. Use :meth:`create` or :meth:`open`, then :meth:`close` (or ``with``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        db: Database,
+        meta: dict[str, Any],
+        *,
+        readonly: bool,
+        lock: WriteLock | None,
+    ):
+        self.path = path
+        self.readonly = readonly
+        self._db = db
+        self._lock = lock
+        self._meta = meta
+        self.spec = WorldSpec.model_validate(meta["spec"])
+        self.snapshot_every = int(meta.get("snapshot_every") or DEFAULT_SNAPSHOT_EVERY)
+        self._initial: dict[str, Any] = meta["initial"]
+        self.closed = False
+        # One remembered state (event id, state), private: callers get copies. It
+        # sits at the head after an append, so the next append replays nothing.
+        self._cache: tuple[int, WorldState] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        spec: WorldSpec,
+        *,
+        branch: str = "main",
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> Save:
+        """Write a new save for ``spec`` and open it for writing.
+
+        The file is built under a temporary name and linked into place, so a
+        crash never leaves a half-made save and an existing file is never replaced.
+
+        Raises:
+            SaveExists: there is already a file at ``path``.
+        """
+        path = Path(path)
+        if path.exists():
+            raise SaveExists(f"{path} already exists; pick another name or open it.", path)
+        if snapshot_every < 1:
+            raise ValueError("snapshot_every must be at least 1")
+        _check_branch_name(branch)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = Database(connect(tmp), execute_plugins=False)
+            try:
+                db.enable_wal()
+                with db.atomic():
+                    migrations.apply(db)
+                    stamp = now()
+                    meta = {
+                        "engine": ENGINE,
+                        "engine_version": simengine.__version__,
+                        "schema_version": SCHEMA_VERSION,
+                        "wire_version": WIRE_VERSION,
+                        "world_id": spec.world.id,
+                        "spec": spec.model_dump(mode="json"),
+                        "initial": WorldState.from_spec(spec).to_node_link(),
+                        "snapshot_every": snapshot_every,
+                        "current_branch": branch,
+                        "created_at": stamp,
+                        "last_played": None,
+                    }
+                    db["meta"].insert_all(
+                        {"key": k, "value": json.dumps(v)} for k, v in meta.items()
+                    )
+                    db["branches"].insert({"name": branch, "head": None, "created_at": stamp})
+            finally:
+                db.close()
+            try:
+                os.link(tmp, path)  # fails, rather than overwrites, if path appeared meanwhile
+            except FileExistsError as err:
+                raise SaveExists(f"{path} already exists; pick another name.", path) from err
+            except OSError:  # a filesystem without hard links
+                if path.exists():
+                    raise SaveExists(f"{path} already exists; pick another name.", path) from None
+                os.replace(tmp, path)
+        except (OSError, sqlite3.Error) as err:
+            raise SaveError(f"cannot create a save at {path}: {err}", path) from err
+        finally:
+            for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Save:
+        """Open a save, checking it is one before anything could write to it.
+
+        Raises:
+            SaveNotFound, NotASave, SaveCorrupt, SaveTooNew, SaveTooOld, SaveInUse.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise SaveNotFound(
+                f"no save at {path}; `simengine saves list` shows the saves there are.", path
+            )
+        if not path.is_file():
+            raise NotASave(f"{path} is a directory, not a save file.", path)
+        check_header(path)
+        meta, pending = validate(path)
+        if readonly:
+            if pending:
+                raise SaveTooOld(
+                    f"{path} was written by an older simengine (save schema "
+                    f"{meta['schema_version']}); open it once for writing to upgrade it.",
+                    path,
+                )
+            db = Database(connect(path, readonly=True), execute_plugins=False)
+            return cls(path, db, meta, readonly=True, lock=None)
+        lock = WriteLock.acquire(path)
+        try:
+            db = Database(connect(path), execute_plugins=False)
+            try:
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA synchronous = FULL")
+                db.enable_wal()
+                if pending:
+                    with db.atomic():
+                        migrations.apply(db)
+                        _put_meta(db, "schema_version", SCHEMA_VERSION)
+                    meta, _ = read_meta(db, path)
+            except sqlite3.DatabaseError as err:
+                db.close()
+                raise db_error(path, err) from err
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, db, meta, readonly=False, lock=lock)
+
+    def close(self) -> None:
+        """Close the file and let go of the write lock (idempotent). Later calls on
+        this object fail with sqlite3's "Cannot operate on a closed database"."""
+        if not self.closed:
+            self._db.close()
+            self.closed = True
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        self._cache = None
+
+    def __enter__(self) -> Save:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.readonly else "writable"
+        return f"<Save {self.path} world={self.spec.world.id} {mode}>"
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Save]:
+        """Several reads that see one moment of the save (one read transaction),
+        even while another process appends."""
+        with self._db.atomic():
+            yield self
+
+    @property
+    def db(self) -> Database:
+        """The sqlite-utils Database (for tests and tools; writes belong to this class)."""
+        return self._db
+
+    # ------------------------------------------------------------------ meta
+    @_sqlite_errors
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """A value from ``meta`` (JSON-decoded), or ``default``."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    @_sqlite_errors
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-able value in ``meta`` (sessions keep metrics there)."""
+        self._writable()
+        if key in RESERVED_META:
+            raise ValueError(f"meta key {key!r} belongs to the store")
+        with self._db.atomic():
+            _put_meta(self._db, key, value)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._meta["schema_version"])
+
+    @property
+    def current_branch(self) -> str:
+        """The branch play continues on (kept in ``meta``, so it survives reopening)."""
+        return self.get_meta("current_branch")
+
+    # -------------------------------------------------------------- branches
+    @_sqlite_errors
+    def branches(self) -> dict[str, int | None]:
+        """Every branch and its head event id (None: still at the initial state)."""
+        rows = self._db.execute("SELECT name, head FROM branches ORDER BY created_at, name")
+        return {name: head for name, head in rows}
+
+    def head(self, branch: str | None = None) -> int | None:
+        """The head event id of ``branch`` (default: the current branch)."""
+        name = branch or self.current_branch
+        heads = self.branches()
+        if name not in heads:
+            close = difflib.get_close_matches(name, list(heads), n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise NoSuchBranch(
+                f"{self.path} has no branch {name!r} (it has: {', '.join(heads)}).{hint}",
+                self.path,
+            )
+        return heads[name]
+
+    @_sqlite_errors
+    def fork(self, name: str, at: int | None | Literal["head"] = HEAD) -> int | None:
+        """Start branch ``name`` at event ``at`` (None: the initial state; default:
+        the current head). Does not switch to it. Returns the new branch's head."""
+        self._writable()
+        _check_branch_name(name)
+        point = self.head() if at == HEAD else at
+        if point is not None:
+            self.event(point)  # raises NoSuchEvent
+        with self._db.atomic():
+            if name in self.branches():
+                raise SaveError(f"{self.path} already has a branch {name!r}.", self.path)
+            self._db["branches"].insert({"name": name, "head": point, "created_at": now()})
+        return point
+
+    @_sqlite_errors
+    def switch(self, name: str) -> None:
+        """Make ``name`` the current branch."""
+        self._writable()
+        self.head(name)  # raises NoSuchBranch
+        with self._db.atomic():
+            _put_meta(self._db, "current_branch", name)
+
+    @_sqlite_errors
+    def undo(self, n: int = 1, branch: str | None = None) -> int | None:
+        """Move a branch head ``n`` events back; nothing is deleted. Returns the new head."""
+        self._writable()
+        if n < 0:
+            raise ValueError("cannot undo a negative number of events")
+        name = branch or self.current_branch
+        head = self.head(name)
+        if n == 0:
+            return head
+        depth = self.event(head).depth if head is not None else 0
+        if n > depth:
+            raise SaveError(
+                f"branch {name!r} of {self.path} has only {depth} event(s); cannot undo {n}.",
+                self.path,
+            )
+        chain = self._chain(head, limit=n + 1)
+        target = chain[n]["id"] if n < len(chain) else None
+        with self._db.atomic():
+            self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [target, name])
+        return target
+
+    # ---------------------------------------------------------------- events
+    @_sqlite_errors
+    def event(self, event_id: int) -> Event:
+        """One event by id."""
+        row = self._db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", [event_id]
+        ).fetchone()
+        if row is None:
+            raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
+        return event_from_row(dict(zip(_EVENT_COLUMNS.split(", "), row, strict=True)), self.path)
+
+    @_sqlite_errors
+    def events(self) -> list[Event]:
+        """Every event of every branch, oldest first."""
+        return [
+            event_from_row(row, self.path)
+            for row in self._db.query(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY id")
+        ]
+
+    @_sqlite_errors
+    def event_count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    @_sqlite_errors
+    def log(self, branch: str | None = None, *, limit: int | None = None) -> list[Event]:
+        """The events from the initial state to a branch's head, oldest first
+        (only the last ``limit`` when given)."""
+        head = self.head(branch)
+        if head is None or limit == 0:
+            return []
+        return [event_from_row(row, self.path) for row in reversed(self._chain(head, limit))]
+
+    @_sqlite_errors
+    def append(
+        self,
+        *,
+        tick: int,
+        kind: str,
+        ops: Iterable[Any] = (),
+        actor: str | None = None,
+        intent: str = "",
+        summary: str = "",
+        narration: str = "",
+        storyteller: str = "",
+        calls: Iterable[Any] = (),
+        branch: str | None = None,
+    ) -> Event:
+        """Commit one event (and its model calls) to a branch, in one transaction.
+
+        The event's ops are replayed on the state at the branch head before the
+        commit, so a save only ever holds events it can replay.
+
+        Raises:
+            BadEvent: an invalid field or call, or ops that do not apply.
+        """
+        self._writable()
+        if kind not in EVENT_KINDS:
+            raise BadEvent(f"event kind must be one of {', '.join(EVENT_KINDS)}, not {kind!r}")
+        if isinstance(tick, bool) or not isinstance(tick, int) or tick < 0:
+            raise BadEvent(f"event tick must be a whole number >= 0, not {tick!r}")
+        parsed = parse_ops(ops)
+        name = branch or self.current_branch
+        rows = [call_row(c, None) for c in calls]  # validated before anything is written
+        stamp = now()
+        try:
+            with self._db.atomic():
+                parent = self.head(name)
+                depth = (self.event(parent).depth if parent is not None else 0) + 1
+                state = self._state(parent, mutable=True)
+                cur = self._db.execute(
+                    "INSERT INTO events (parent_id, depth, tick, actor, kind, intent, summary,"
+                    " ops, narration, storyteller, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        parent,
+                        depth,
+                        tick,
+                        actor,
+                        kind,
+                        intent,
+                        summary,
+                        ops_json(parsed),
+                        narration,
+                        storyteller,
+                        stamp,
+                    ],
+                )
+                event_id = cur.lastrowid
+                try:
+                    state.apply(parsed, tick=tick, event_id=event_id)
+                except StateError as err:
+                    raise BadEvent(
+                        f"the event's ops do not apply at the head of {name!r}: {err}"
+                    ) from err
+                if depth % self.snapshot_every == 0:
+                    self._db["snapshots"].insert(
+                        {"event_id": event_id, "state": json.dumps(state.to_node_link())}
+                    )
+                if rows:
+                    self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
+                self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
+                _put_meta(self._db, "last_played", stamp)
+        except BaseException:
+            self._cache = None  # the remembered state may hold the ops of a rolled-back event
+            raise
+        self._cache = (event_id, state)
+        return Event(
+            id=event_id,
+            parent_id=parent,
+            depth=depth,
+            tick=tick,
+            actor=actor,
+            kind=kind,
+            intent=intent,
+            summary=summary,
+            ops=parsed,
+            narration=narration,
+            storyteller=storyteller,
+            created_at=stamp,
+        )
+
+    @_sqlite_errors
+    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = ()) -> None:
+        """Fill in an event's narration (written after the commit) and log its calls."""
+        self._writable()
+        self.event(event_id)
+        rows = [call_row(c, event_id) for c in calls]
+        with self._db.atomic():
+            self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])
+            if rows:
+                self._db["calls"].insert_all(rows)
+
+    @_sqlite_errors
+    def record_calls(self, calls: Iterable[Any], event_id: int | None = None) -> None:
+        """Log model calls that belong to no committed event (or to ``event_id``)."""
+        self._writable()
+        if event_id is not None:
+            self.event(event_id)
+        rows = [call_row(c, event_id) for c in calls]
+        if rows:
+            with self._db.atomic():
+                self._db["calls"].insert_all(rows)
+
+    @_sqlite_errors
+    def calls(self, event_id: int | None = None) -> list[dict[str, Any]]:
+        """Logged model calls (all, or one event's), JSON columns decoded."""
+        if event_id is None:
+            rows = self._db.query("SELECT * FROM calls ORDER BY id")
+        else:
+            rows = self._db.query("SELECT * FROM calls WHERE event_id = ? ORDER BY id", [event_id])
+        return [call_from_row(r) for r in rows]
+
+    # ----------------------------------------------------------------- state
+    def initial_state(self) -> WorldState:
+        """The world before any event."""
+        return WorldState.from_node_link(self._initial)
+
+    def state_at(self, event_id: int | None, *, use_snapshots: bool = True) -> WorldState:
+        """The world right after ``event_id`` (None: the initial state).
+
+        Loads the nearest snapshot on the way back to the root and replays the
+        ops after it, so the cost is bounded by ``snapshot_every``. The caller
+        owns the returned state. ``use_snapshots=False`` replays from the
+        initial state (for checks).
+        """
+        if not use_snapshots:
+            state = self.initial_state()
+            if event_id is not None:
+                self._replay(state, self._chain(event_id))
+            return state
+        return self._state(event_id, mutable=False)
+
+    def state(self, branch: str | None = None) -> WorldState:
+        """The world at a branch's head (default: the current branch)."""
+        return self.state_at(self.head(branch))
+
+    @_sqlite_errors
+    def _state(self, event_id: int | None, *, mutable: bool) -> WorldState:
+        """The state after ``event_id``; ``mutable=True`` hands out the remembered
+        state itself (append advances it), otherwise the caller gets a copy."""
+        if event_id is None:
+            return self.initial_state()
+        cached = self._cache
+        if cached is not None and cached[0] == event_id:
+            if not mutable:
+                return cached[1].copy()
+            self._cache = None
+            return cached[1]
+        chain = self._chain(event_id, stop=cached[0] if cached else None, snapshots=True)
+        oldest = chain[-1]
+        if cached is not None and oldest["id"] == cached[0]:
+            # Walk on from the remembered state; it stops being remembered meanwhile,
+            # so a failed replay cannot leave it half-advanced.
+            self._cache = None
+            state, chain = cached[1], chain[:-1]
+        elif oldest["has_snapshot"]:
+            snapshot = self.snapshot(oldest["id"])
+            assert snapshot is not None  # snapshots are never deleted
+            state, chain = snapshot, chain[:-1]
+        else:
+            state = self.initial_state()
+        self._replay(state, chain)
+        if mutable:
+            return state
+        self._cache = (event_id, state)
+        return state.copy()
+
+    def _replay(self, state: WorldState, chain: list[dict[str, Any]]) -> None:
+        """Apply the ops of ``chain`` (newest first, as :meth:`_chain` gives it) in order."""
+        for row in reversed(chain):
+            event = event_from_row(row, self.path)
+            try:
+                state.apply(event.ops, tick=event.tick, event_id=event.id)
+            except StateError as err:
+                raise SaveCorrupt(
+                    f"event #{event.id} in {self.path} does not replay ({err}); "
+                    "the save is damaged.",
+                    self.path,
+                ) from err
+
+    def _chain(
+        self,
+        event_id: int,
+        limit: int | None = None,
+        *,
+        stop: int | None = None,
+        snapshots: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Event rows from ``event_id`` back towards the root, newest first.
+
+        The walk ends at the root, after ``limit`` rows, at the ``stop`` event,
+        or (with ``snapshots``) at the first event that has a snapshot, so the
+        nearest snapshot costs at most ``snapshot_every`` rows to find.
+        """
+        rows = list(
+            self._db.query(
+                """
+                WITH RECURSIVE chain(id, parent_id, n, has_snapshot) AS (
+                    SELECT e.id, e.parent_id, 1,
+                           EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
+                    FROM events e WHERE e.id = :id
+                    UNION ALL
+                    SELECT e.id, e.parent_id, c.n + 1,
+                           EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
+                    FROM events e JOIN chain c ON e.id = c.parent_id
+                    WHERE (:limit IS NULL OR c.n < :limit)
+                      AND NOT (:snapshots AND c.has_snapshot)
+                      AND c.id IS NOT :stop
+                )
+                SELECT e.*, c.n, c.has_snapshot FROM chain c JOIN events e ON e.id = c.id
+                ORDER BY c.n
+                """,
+                {"id": event_id, "limit": limit, "stop": stop, "snapshots": int(snapshots)},
+            )
+        )
+        if not rows:
+            raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
+        return rows
+
+    # ---------------------------------------------------------------- checks
+    @_sqlite_errors
+    def snapshot(self, event_id: int) -> WorldState | None:
+        """The stored snapshot after ``event_id``, if one was taken there."""
+        row = self._db.execute(
+            "SELECT state FROM snapshots WHERE event_id = ?", [event_id]
+        ).fetchone()
+        return WorldState.from_node_link(json.loads(row[0])) if row else None
+
+    @_sqlite_errors
+    def verify(self) -> list[str]:
+        """Problems a full check finds (see :func:`simengine.store.check.verify`);
+        an empty list means the save is sound. Linear in the save's size."""
+        return verify(self)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise SaveReadOnly(
+                f"{self.path} is open read-only; open it without --readonly to change it.",
+                self.path,
+            )
+
+
+# -------------------------------------------------------------------- helpers
+def _put_meta(db: Database, key: str, value: Any) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, json.dumps(value)],
+    )
+
+
+def _check_branch_name(name: str) -> None:
+    if not isinstance(name, str) or not _BRANCH.match(name):
+        raise SaveError(
+            f"{name!r} is not a usable branch name: use letters, digits, '-', '_' or '.'"
+        )

@@ -1,0 +1,127 @@
+"""A small world, deterministic beats and a writer process for the store tests.
+
+Run as a script (``python storekit.py write SAVE SEED``) it is the child of the
+kill test: it opens the save, prints ``ready`` and then appends, undoes and
+forks forever, each change its own transaction, until it is killed.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+from simengine.store import Save
+from simengine.world.ops import Adjust, Move, Transfer
+from simengine.world.spec import WorldSpec
+
+WORLD = {
+    "world": {"id": "hollow", "name": "Hollow Crossing", "premise": "A ford, an inn, a mill."},
+    "attributes": {"gold": {"type": "int", "min": 0, "default": 0, "conserved": True}},
+    "locations": [
+        {"id": "ford", "name": "The Ford", "connects": ["inn"]},
+        {"id": "inn", "name": "The Inn", "connects": ["ford", "mill"]},
+        {"id": "mill", "name": "The Mill", "connects": ["inn"]},
+    ],
+    "characters": [
+        {"id": "mara", "name": "Mara", "at": "inn", "attributes": {"gold": 20}},
+        {"id": "silas", "name": "Silas", "at": "inn", "attributes": {"gold": 10}},
+    ],
+    "items": [{"id": "lantern", "name": "a brass lantern", "at": "inn"}],
+    "player": {"character": "mara"},
+}
+ROUTE = ("inn", "mill", "inn", "ford")
+CALLS_PER_BEAT = 2
+
+
+def make_spec() -> WorldSpec:
+    return WorldSpec.model_validate(WORLD)
+
+
+def beat_ops(n: int) -> list:
+    """The ops of the beat at depth ``n``: a walk, a payment, the lantern changes hands."""
+    mover = "mara" if n % 2 else "silas"
+    payer, payee = ("mara", "silas") if n % 3 else ("silas", "mara")
+    return [
+        Move(entity=mover, to=ROUTE[n % len(ROUTE)]),
+        Adjust(entity=payer, attribute="gold", by=-1),
+        Adjust(entity=payee, attribute="gold", by=1),
+        Transfer(item="lantern", to=mover),
+    ]
+
+
+def beat_calls(n: int) -> list[dict]:
+    return [
+        {
+            "storyteller": "procedural",
+            "model": None,
+            "phase": "decide",
+            "request": {"beat": n},
+            "response": {"ops": len(beat_ops(n))},
+            "accepted": True,
+            "violations": [],
+            "prompt_tokens": 10 * n,
+            "completion_tokens": n,
+            "latency_ms": 1.5,
+        },
+        {
+            "storyteller": "procedural",
+            "phase": "narrate",
+            "request": {"beat": n},
+            "response": f"Beat {n} is told.",
+            "accepted": True,
+        },
+    ][:CALLS_PER_BEAT]
+
+
+def append_beat(save: Save, n: int, *, branch: str | None = None):
+    """Append the beat for depth ``n`` (its content is a function of ``n`` alone)."""
+    return save.append(
+        tick=n,
+        kind="player" if n % 2 == 0 else "npc",
+        actor="silas" if n % 2 == 0 else "mara",
+        intent=f"beat {n}",
+        summary=f"Beat {n} happens.",
+        ops=beat_ops(n),
+        narration=f"Beat {n} is told.",
+        storyteller="procedural",
+        calls=beat_calls(n),
+        branch=branch,
+    )
+
+
+def add_beats(save: Save, count: int, *, branch: str | None = None) -> list:
+    """Append ``count`` beats to a branch, continuing from its head's depth."""
+    events = []
+    for _ in range(count):
+        head = save.head(branch)
+        depth = save.event(head).depth if head is not None else 0
+        events.append(append_beat(save, depth + 1, branch=branch))
+    return events
+
+
+def write_forever(path: str, seed: int) -> None:
+    rng = random.Random(seed)
+    save = Save.open(path)
+    print("ready", flush=True)
+    forks = 0
+    while True:
+        roll = rng.random()
+        head = save.head()
+        depth = save.event(head).depth if head is not None else 0
+        if roll < 0.08 and depth > 2:
+            save.undo(rng.randint(1, 2))
+        elif roll < 0.12:
+            forks += 1
+            name = f"f{seed}-{forks}"
+            save.fork(name)
+            save.switch(name)
+        else:
+            append_beat(save, depth + 1)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["write"]:
+        write_forever(sys.argv[2], int(sys.argv[3]))
+    else:
+        sys.exit(f"usage: {Path(__file__).name} write SAVE SEED")

@@ -1,0 +1,297 @@
+"""The save's library API: create, append, state, branches, undo, fork, calls, meta."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from storekit import CALLS_PER_BEAT, add_beats, append_beat, beat_ops
+
+from simengine.store import (
+    SCHEMA_VERSION,
+    BadEvent,
+    Event,
+    NoSuchBranch,
+    NoSuchEvent,
+    Save,
+    SaveError,
+    SaveExists,
+    SaveReadOnly,
+)
+from simengine.store import save as save_module
+from simengine.store.schema import MIGRATION_NAMES
+from simengine.world.ops import Create, Move, NewEntity
+from simengine.world.state import WorldState
+
+
+def test_create_records_spec_initial_state_and_schema(save, spec):
+    assert save.spec == spec
+    assert save.schema_version == SCHEMA_VERSION == len(MIGRATION_NAMES)
+    assert save.get_meta("schema_version") == SCHEMA_VERSION
+    assert save.get_meta("engine") == "simengine"
+    assert save.branches() == {"main": None}
+    assert save.current_branch == "main"
+    assert save.state() == WorldState.from_spec(spec)
+    applied = [r["name"] for r in save.db.query("SELECT name FROM _sqlite_migrations ORDER BY id")]
+    assert applied == MIGRATION_NAMES
+    assert save.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert set(save.db.table_names()) >= {"meta", "events", "branches", "snapshots", "calls"}
+
+
+def test_create_refuses_to_overwrite(tmp_path, spec):
+    target = tmp_path / "taken.db"
+    target.write_text("precious")
+    with pytest.raises(SaveExists, match="already exists"):
+        Save.create(target, spec)
+    assert target.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.db"]
+
+
+def test_append_returns_event_and_reopens_identically(save, tmp_path):
+    event = append_beat(save, 1)
+    assert isinstance(event, Event)
+    assert (event.id, event.parent_id, event.depth, event.tick) == (1, None, 1, 1)
+    assert event.ops == beat_ops(1)
+    save.close()
+    with Save.open(tmp_path / "game.db") as again:
+        assert again.event(1) == event
+        assert again.log() == [event]
+        assert again.head() == 1
+
+
+def test_ops_are_stored_as_wire_format_json(save):
+    append_beat(save, 1)
+    raw = save.db.execute("SELECT ops FROM events WHERE id = 1").fetchone()[0]
+    assert json.loads(raw) == [op.model_dump(mode="json") for op in beat_ops(1)]
+    assert json.loads(raw)[0] == {"op": "move", "entity": "mara", "to": "mill"}
+
+
+def test_state_at_every_event_equals_full_replay(save):
+    events = add_beats(save, 23)
+    state = WorldState.from_node_link(save.initial_state().to_node_link())
+    for event in events:
+        state.apply(event.ops, tick=event.tick, event_id=event.id)
+        assert save.state_at(event.id) == state
+        assert save.state_at(event.id, use_snapshots=False) == state
+    assert save.state() == state
+    assert save.state_at(None) == save.initial_state()
+
+
+def test_snapshots_every_n_events_along_a_path(save):
+    add_beats(save, 12)
+    snaps = [r[0] for r in save.db.execute("SELECT event_id FROM snapshots ORDER BY 1")]
+    assert snaps == [5, 10]
+    stored = WorldState.from_node_link(
+        json.loads(save.db.execute("SELECT state FROM snapshots WHERE event_id = 10").fetchone()[0])
+    )
+    assert stored == save.state_at(10, use_snapshots=False)
+
+
+def test_state_at_replays_at_most_snapshot_every_events(save, monkeypatch):
+    add_beats(save, 23)
+    save._cache = None  # as after opening
+    replayed = []
+    real = WorldState.apply
+
+    def counting(self, ops, **kw):
+        replayed.append(kw.get("event_id"))
+        return real(self, ops, **kw)
+
+    monkeypatch.setattr(WorldState, "apply", counting)
+    save.state_at(23)
+    assert replayed == [21, 22, 23]  # from the snapshot at 20
+    replayed.clear()
+    save.state_at(23)
+    assert replayed == []  # remembered
+
+
+def test_returned_states_are_the_callers_own(save):
+    add_beats(save, 3)
+    mine = save.state()
+    mine.apply([Move(entity="mara", to="mill")])
+    assert save.state() != mine
+    assert save.state() == save.state_at(3, use_snapshots=False)
+
+
+def test_calls_are_logged_with_their_event(save):
+    append_beat(save, 1)
+    calls = save.calls(1)
+    assert len(calls) == CALLS_PER_BEAT
+    first = calls[0]
+    assert first["phase"] == "decide" and first["accepted"] is True
+    assert first["request"] == {"beat": 1} and first["violations"] == []
+    assert first["prompt_tokens"] == 10 and first["latency_ms"] == 1.5
+    assert calls[1]["response"] == "Beat 1 is told."
+    save.record_calls([{"phase": "decide", "error": "model timed out"}])
+    assert save.calls()[-1]["event_id"] is None
+    assert save.calls()[-1]["error"] == "model timed out"
+
+
+def test_calls_accept_dataclass_records(save):
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class CallRecord:  # the storytellers' record, field for field
+        storyteller: str
+        model: str | None
+        phase: str
+        request: object
+        response: object
+        accepted: bool | None = None
+        violations: list = field(default_factory=list)
+
+    save.append(tick=1, kind="world", calls=[CallRecord("ollama", "qwen", "decide", {}, "{}")])
+    assert save.calls(1)[0]["model"] == "qwen"
+
+
+def test_set_narration_after_commit(save):
+    event = save.append(tick=1, kind="npc", actor="mara", ops=beat_ops(1))
+    save.set_narration(event.id, "Mara walks to the mill.", calls=[{"phase": "narrate"}])
+    assert save.event(event.id).narration == "Mara walks to the mill."
+    assert [c["phase"] for c in save.calls(event.id)] == ["narrate"]
+
+
+def test_bad_events_are_refused_and_nothing_is_written(save):
+    append_beat(save, 1)
+    before = save.event_count(), len(save.calls()), save.head()
+    with pytest.raises(BadEvent, match="do not apply"):
+        save.append(tick=2, kind="npc", ops=[Move(entity="ghost", to="inn")])
+    with pytest.raises(BadEvent, match="kind"):
+        save.append(tick=2, kind="god", ops=[])
+    with pytest.raises(BadEvent, match="wire format"):
+        save.append(tick=2, kind="npc", ops=[{"op": "teleport", "entity": "mara"}])
+    with pytest.raises(BadEvent, match="call record"):
+        save.append(tick=2, kind="npc", ops=[], calls=[{"phase": "decide", "modle": "x"}])
+    assert (save.event_count(), len(save.calls()), save.head()) == before
+    append_beat(save, 2)  # the remembered state was not spoiled by the failures
+    assert save.verify() == []
+
+
+def test_append_is_one_transaction(save, monkeypatch):
+    append_beat(save, 1)
+    real = save_module._put_meta
+
+    def fail_late(db, key, value):
+        if key == "last_played":
+            raise RuntimeError("disk on fire")
+        return real(db, key, value)
+
+    monkeypatch.setattr(save_module, "_put_meta", fail_late)
+    with pytest.raises(RuntimeError):
+        append_beat(save, 2)
+    assert save.event_count() == 1
+    assert save.head() == 1
+    assert len(save.calls()) == CALLS_PER_BEAT
+    monkeypatch.setattr(save_module, "_put_meta", real)
+    append_beat(save, 2)
+    assert save.verify() == []
+
+
+def test_created_entities_remember_their_event(save):
+    event = save.append(
+        tick=1,
+        kind="world",
+        ops=[Create(entity=NewEntity(id="wren", kind="character", name="Wren", at="ford"))],
+    )
+    assert save.state().entity("wren")["origin_event"] == event.id
+    assert save.state_at(event.id, use_snapshots=False).entity("wren")["origin_event"] == 1
+
+
+def test_undo_moves_head_back_and_deletes_nothing(save):
+    add_beats(save, 6)
+    assert save.undo() == 5
+    assert save.undo(2) == 3
+    assert [e.id for e in save.log()] == [1, 2, 3]
+    assert save.event_count() == 6
+    assert save.state() == save.state_at(3)
+    assert save.undo(3) is None
+    assert save.state() == save.initial_state()
+    with pytest.raises(SaveError, match="only 0 event"):
+        save.undo()
+
+
+def test_append_after_undo_starts_a_sibling(save):
+    add_beats(save, 4)
+    save.undo(2)
+    event = append_beat(save, 3)
+    assert event.parent_id == 2 and event.id == 5
+    assert [e.id for e in save.log()] == [1, 2, 5]
+    assert save.verify() == []
+
+
+def test_fork_and_switch(save):
+    add_beats(save, 6)
+    assert save.fork("alt", at=3) == 3
+    assert save.branches() == {"main": 6, "alt": 3}
+    assert save.current_branch == "main"
+    save.switch("alt")
+    assert save.current_branch == "alt"
+    add_beats(save, 2)
+    assert [e.id for e in save.log()] == [1, 2, 3, 7, 8]
+    assert [e.id for e in save.log("main")] == [1, 2, 3, 4, 5, 6]
+    assert save.fork("start", at=None) is None
+    assert save.fork("here") == 8  # default: the current head
+    with pytest.raises(SaveError, match="already has a branch"):
+        save.fork("alt")
+    with pytest.raises(NoSuchEvent):
+        save.fork("nowhere", at=99)
+    with pytest.raises(SaveError, match="branch name"):
+        save.fork("no spaces")
+    with pytest.raises(NoSuchBranch, match="Did you mean: main"):
+        save.switch("mian")
+    assert save.verify() == []
+
+
+def test_current_branch_survives_reopening(save, tmp_path):
+    save.fork("alt")
+    save.switch("alt")
+    save.close()
+    with Save.open(tmp_path / "game.db", readonly=True) as again:
+        assert again.current_branch == "alt"
+
+
+def test_log_limit(save):
+    add_beats(save, 8)
+    assert [e.id for e in save.log(limit=3)] == [6, 7, 8]
+    assert save.log(limit=0) == []
+
+
+def test_readonly_save_refuses_writes_and_writes_nothing(save, tmp_path):
+    add_beats(save, 3)
+    save.close()
+    path = tmp_path / "game.db"
+    before = path.read_bytes()
+    with Save.open(path, readonly=True) as ro:
+        assert ro.state() == ro.state_at(3, use_snapshots=False)
+        for attempt in (
+            lambda: append_beat(ro, 4),
+            lambda: ro.undo(),
+            lambda: ro.fork("x"),
+            lambda: ro.switch("main"),
+            lambda: ro.set_meta("metrics", {}),
+        ):
+            with pytest.raises(SaveReadOnly, match="read-only"):
+                attempt()
+    assert path.read_bytes() == before
+
+
+def test_meta_for_sessions(save):
+    save.set_meta("metrics", {"beats": 3, "repairs": [1, 2]})
+    assert save.get_meta("metrics") == {"beats": 3, "repairs": [1, 2]}
+    assert save.get_meta("absent", 7) == 7
+    with pytest.raises(ValueError):
+        save.set_meta("schema_version", 99)
+
+
+def test_store_imports_only_the_world_layer():
+    # click is not listed: sqlite-utils itself imports it.
+    code = (
+        "import sys, simengine.store, simengine.store.export; "
+        "bad = [m for m in sys.modules if m.startswith(('simengine.storytellers', "
+        "'simengine.sim', 'simengine.cli', 'simengine.tui', 'textual', 'ollama'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
