@@ -33,7 +33,8 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
             continue
         if not quiet:
             counts = ", ".join(
-                f"{len(getattr(spec, s))} {s}" for s in ("locations", "characters", "items", "factions")
+                f"{len(getattr(spec, s))} {s}"
+                for s in ("locations", "characters", "items", "factions")
             )
             click.echo(f"{path}: ok ({spec.world.name}: {counts})")
     if bad:
@@ -43,7 +44,10 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
 @click.command()
 @click.argument("name")
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), default=None,
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Where to write it (default: worlds/ID.toml).",
 )
 def new(name: str, output: Path | None) -> None:

@@ -146,7 +146,9 @@ class Resolver:
             if is_typo(key, close):
                 return local[close], []
         names = [k for k, by_kind in index.items() if any(kd in by_kind for kd in kinds)]
-        typos = [c for c in difflib.get_close_matches(key, names, n=3, cutoff=0.6) if is_typo(key, c)]
+        typos = [
+            c for c in difflib.get_close_matches(key, names, n=3, cutoff=0.6) if is_typo(key, c)
+        ]
         if len(typos) == 1:
             picked = self._pick(sorted(e for k in kinds for e in index[typos[0]].get(k, [])))
             if len(picked) == 1:
@@ -166,9 +168,7 @@ class _Canonizer:
         self.ops: list[Op] = []
 
     def fail(self, index: int | None, op: str | None, message: str, suggestions=()) -> None:
-        self.res.violations.append(
-            Violation("ref.unknown", index, message, op, tuple(suggestions))
-        )
+        self.res.violations.append(Violation("ref.unknown", index, message, op, tuple(suggestions)))
 
     def invent(self, name: str, kind: str, at: str | None) -> str | None:
         """A create op for a welcome invention, or None when the budget is spent."""
@@ -212,8 +212,15 @@ class _Canonizer:
         self.res.proposal = Proposal(actor=actor, summary=self.p.summary, ops=self.ops)
         return self.res
 
-    def ref(self, index: int, op: Op, field_name: str, *, creating: str | None = None,
-            at: str | None = None) -> str | None:
+    def ref(
+        self,
+        index: int,
+        op: Op,
+        field_name: str,
+        *,
+        creating: str | None = None,
+        at: str | None = None,
+    ) -> str | None:
         value = getattr(op, field_name)
         kinds = FIELD_KINDS.get((op.op, field_name), ANY)
         found, candidates = self.r.lookup(value, kinds)
@@ -239,11 +246,14 @@ class _Canonizer:
                 )
                 at, candidates = self.r.lookup(at, kinds)
                 if at is None:
-                    self.fail(index, "create", f"'{e.at}' is not a known {' or '.join(kinds)}",
-                              candidates)
+                    self.fail(
+                        index, "create", f"'{e.at}' is not a known {' or '.join(kinds)}", candidates
+                    )
                     return
             wanted = e.id if e.id and e.id not in self.s and e.id not in self.r.taken else None
-            entity_id = wanted if wanted and wanted == slugify(wanted) else self.r.fresh_id(e.name, e.kind)
+            entity_id = (
+                wanted if wanted and wanted == slugify(wanted) else self.r.fresh_id(e.name, e.kind)
+            )
             self.r.add_pending(entity_id, e.name, e.kind)
             self.res.invented.append(entity_id)
             self.ops.append(Create(entity=e.model_copy(update={"id": entity_id, "at": at})))
@@ -285,8 +295,12 @@ class _Canonizer:
                 if not any(isinstance(o, Create) and o.entity.id == target for o in self.ops):
                     self.ops.append(Connect(source=source, target=target))
             return
-        fields = {"adjust": ("entity",), "set": ("entity",), "kill": ("entity",),
-                  "unrelate": ("source", "target")}[op.op]
+        fields = {
+            "adjust": ("entity",),
+            "set": ("entity",),
+            "kill": ("entity",),
+            "unrelate": ("source", "target"),
+        }[op.op]
         resolved = {f: self.ref(index, op, f) for f in fields}
         if all(resolved.values()):
             self.ops.append(op.model_copy(update=resolved))

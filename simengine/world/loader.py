@@ -59,11 +59,15 @@ class WorldFileError(Exception):
 
 # ---------------------------------------------------------------- locations
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\")(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"))*)\s*=")
+_KEY = re.compile(
+    r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\")(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"))*)\s*="
+)
 
 
 def _split_key(key: str) -> tuple[str, ...]:
-    return tuple(part.strip().strip('"') for part in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", key))
+    return tuple(
+        part.strip().strip('"') for part in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", key)
+    )
 
 
 class LineMap:
@@ -208,8 +212,12 @@ def _validate_partial(
         value = raw.get(section, [])
         if not isinstance(value, list):
             problems.append(
-                WorldProblem(file, lines.line_of((section,)), section,
-                             f"expected a list of tables ([[{section}]])")
+                WorldProblem(
+                    file,
+                    lines.line_of((section,)),
+                    section,
+                    f"expected a list of tables ([[{section}]])",
+                )
             )
             value = []
         model = _SECTION_MODELS[section]
@@ -229,10 +237,14 @@ def _validate_partial(
         # Keep going with the defaults so the entity checks below still run.
         try:
             spec = WorldSpec.model_validate(
-                {"world": {"id": "x", "name": "x"}, **{
-                    k: v for k, v in top.items()
-                    if k not in {str(e["loc"][0]) for e in exc.errors()}
-                }}
+                {
+                    "world": {"id": "x", "name": "x"},
+                    **{
+                        k: v
+                        for k, v in top.items()
+                        if k not in {str(e["loc"][0]) for e in exc.errors()}
+                    },
+                }
             )
         except ValidationError:
             spec = None
@@ -288,8 +300,11 @@ class _Semantics:
             for i, e in enumerate(getattr(self.spec, section)):
                 loc = self.loc(section, i, "id")
                 if e.id in first:
-                    self.add(loc, f"duplicate id '{e.id}' (first used at {path_text(first[e.id])}, "
-                                  f"line {self.lines.line_of(first[e.id])})")
+                    self.add(
+                        loc,
+                        f"duplicate id '{e.id}' (first used at {path_text(first[e.id])}, "
+                        f"line {self.lines.line_of(first[e.id])})",
+                    )
                     continue
                 first[e.id] = loc
                 self.kind_of[e.id] = kind
@@ -301,15 +316,19 @@ class _Semantics:
                 self.add((*loc, "min"), f"min {d.min} is greater than max {d.max}")
             if (d.conserved or d.min is not None or d.max is not None) and not d.numeric:
                 what = "conserved" if d.conserved else "min/max"
-                self.add((*loc, "type"), f"{what} needs a numeric type (int or float), not {d.type}")
+                self.add(
+                    (*loc, "type"), f"{what} needs a numeric type (int or float), not {d.type}"
+                )
             if d.default is not None:
                 problem = _value_problem(d, d.default)
                 if problem:
                     self.add((*loc, "default"), f"default {problem}")
         cur = self.spec.world.currency
         if cur and (cur not in self.spec.attributes or not self.spec.attributes[cur].conserved):
-            self.add(("world", "currency"),
-                     f"currency '{cur}' must name a conserved attribute in [attributes]")
+            self.add(
+                ("world", "currency"),
+                f"currency '{cur}' must name a conserved attribute in [attributes]",
+            )
 
     def ref(self, loc: Loc, target: str, allowed: tuple[str, ...], hint: str = "") -> None:
         kind = self.kind_of.get(target)
@@ -327,18 +346,27 @@ class _Semantics:
         for i, loc_ in enumerate(s.locations):
             for j, other in enumerate(loc_.connects):
                 if other == loc_.id:
-                    self.add(self.loc("locations", i, "connects", j), "a place cannot connect to itself")
+                    self.add(
+                        self.loc("locations", i, "connects", j), "a place cannot connect to itself"
+                    )
                 else:
                     self.ref(self.loc("locations", i, "connects"), other, ("location",), "location")
         for i, c in enumerate(s.characters):
-            self.ref(self.loc("characters", i, "at"), c.at, ("location",),
-                     " (characters stand in locations)")
+            self.ref(
+                self.loc("characters", i, "at"),
+                c.at,
+                ("location",),
+                " (characters stand in locations)",
+            )
         for i, it in enumerate(s.items):
             self.ref(self.loc("items", i, "at"), it.at, ("location", "character", "item"))
         for i, r in enumerate(s.relations):
             for field in ("source", "target"):
-                self.ref(self.loc("relations", i, field), getattr(r, field),
-                         ("character", "location", "item", "faction"))
+                self.ref(
+                    self.loc("relations", i, field),
+                    getattr(r, field),
+                    ("character", "location", "item", "faction"),
+                )
         if s.player:
             self.ref(("player", "character"), s.player.character, ("character",))
             dead = {c.id for c in s.characters if not c.alive}
@@ -369,11 +397,17 @@ class _Semantics:
                     loc = self.loc(section, i, "attributes", name)
                     d = defs.get(name)
                     if d is None:
-                        self.add(loc, f"attribute '{name}' is not defined in [attributes]"
-                                      f"{_did_you_mean(name, list(defs))}")
+                        self.add(
+                            loc,
+                            f"attribute '{name}' is not defined in [attributes]"
+                            f"{_did_you_mean(name, list(defs))}",
+                        )
                     elif kind not in d.kinds:
-                        self.add(loc, f"attribute '{name}' is defined for {', '.join(d.kinds)}, "
-                                      f"not for a {kind} (add it to kinds)")
+                        self.add(
+                            loc,
+                            f"attribute '{name}' is defined for {', '.join(d.kinds)}, "
+                            f"not for a {kind} (add it to kinds)",
+                        )
                     else:
                         problem = _value_problem(d, value)
                         if problem:
@@ -387,9 +421,11 @@ class _Semantics:
                     continue
                 key = e.name.strip().lower()
                 if key in seen:
-                    self.add(self.loc(section, i, "name"),
-                             f"two living {section} are named '{e.name}' ('{seen[key]}' and "
-                             f"'{e.id}'); names must be unique")
+                    self.add(
+                        self.loc(section, i, "name"),
+                        f"two living {section} are named '{e.name}' ('{seen[key]}' and "
+                        f"'{e.id}'); names must be unique",
+                    )
                 else:
                     seen[key] = e.id
 
@@ -421,13 +457,15 @@ def parse_world(text: str, file: str = "<world>") -> WorldSpec:
         line = int(match.group(1)) if match else getattr(exc, "lineno", None)
         message = _TOML_POS.sub("", message).strip()
         col = f" (column {match.group(2)})" if match else ""
-        raise WorldFileError([WorldProblem(file, line, "", f"TOML syntax: {message}{col}")]) from None
+        raise WorldFileError(
+            [WorldProblem(file, line, "", f"TOML syntax: {message}{col}")]
+        ) from None
     lines = LineMap(text)
     spec, problems, written, positions = _validate_partial(raw, file, lines)
     if spec is not None:
         problems.extend(_Semantics(spec, file, lines, written, positions).run())
     if problems:
-        problems.sort(key=lambda p: (p.line or 0))
+        problems.sort(key=lambda p: p.line or 0)
         raise WorldFileError(problems)
     assert spec is not None
     return spec
@@ -441,11 +479,15 @@ def load_world(path: str | Path) -> WorldSpec:
     except FileNotFoundError:
         raise WorldFileError([WorldProblem(str(p), None, "", "no such file")]) from None
     except IsADirectoryError:
-        raise WorldFileError([WorldProblem(str(p), None, "", "is a directory, not a world file")]) from None
+        raise WorldFileError(
+            [WorldProblem(str(p), None, "", "is a directory, not a world file")]
+        ) from None
     except UnicodeDecodeError as exc:
         raise WorldFileError(
             [WorldProblem(str(p), None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
         ) from None
     except OSError as exc:
-        raise WorldFileError([WorldProblem(str(p), None, "", f"cannot read: {exc.strerror}")]) from None
+        raise WorldFileError(
+            [WorldProblem(str(p), None, "", f"cannot read: {exc.strerror}")]
+        ) from None
     return parse_world(text, str(p))

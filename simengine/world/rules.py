@@ -268,10 +268,14 @@ class _Checker:
 
     def bounds(self, e: str, name: str, d: AttributeDef, value: Any) -> bool:
         if d.min is not None and value < d.min:
-            self.fail("attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, below {_fmt(d.min)}")
+            self.fail(
+                "attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, below {_fmt(d.min)}"
+            )
             return False
         if d.max is not None and value > d.max:
-            self.fail("attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, above {_fmt(d.max)}")
+            self.fail(
+                "attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, above {_fmt(d.max)}"
+            )
             return False
         return True
 
@@ -306,8 +310,11 @@ class _Checker:
         if actor is None:
             return
         if actor not in self.s:
-            self.fail("ref.unknown", f"actor '{actor}' is not a known entity",
-                      tuple(self.s.closest(actor, kind="character")))
+            self.fail(
+                "ref.unknown",
+                f"actor '{actor}' is not a known entity",
+                tuple(self.s.closest(actor, kind="character")),
+            )
             return
         if self.turn.actor and actor != self.turn.actor:
             rule = "scope.player" if self.turn.kind == "player" else "actor.mismatch"
@@ -338,7 +345,9 @@ class _Checker:
         if not self.living(op.to, "receive items"):
             return
         if self.v.within(op.item, op.to):
-            self.fail("containment.cycle", f"'{op.item}' cannot go inside '{op.to}', which it holds")
+            self.fail(
+                "containment.cycle", f"'{op.item}' cannot go inside '{op.to}', which it holds"
+            )
             return
         self.v.holders[op.item] = op.to
 
@@ -407,8 +416,12 @@ class _Checker:
         if self.v.exists(e.id):
             self.fail("create.invalid", f"id '{e.id}' is already taken")
             return
-        need_at = {"character": ("location",), "item": ("location", "character", "item"),
-                   "location": ("location",), "faction": ()}[e.kind]
+        need_at = {
+            "character": ("location",),
+            "item": ("location", "character", "item"),
+            "location": ("location",),
+            "faction": (),
+        }[e.kind]
         if e.at is None and e.kind in ("character", "item"):
             self.fail("create.invalid", f"a new {e.kind} needs 'at' (where it is)")
             return
@@ -422,11 +435,14 @@ class _Checker:
                 return
         key = normalize_name(e.name)
         clash = [x for x in self.s.living_named(e.name, e.kind)] + [
-            x for x, n in self.v.new.items()
+            x
+            for x, n in self.v.new.items()
             if n["kind"] == e.kind and normalize_name(n["name"]) == key
         ]
         if clash:
-            self.fail("name.unique", f"a living {e.kind} is already named '{e.name}' ('{clash[0]}')")
+            self.fail(
+                "name.unique", f"a living {e.kind} is already named '{e.name}' ('{clash[0]}')"
+            )
             return
         for name, value in e.attributes.items():
             d = self.defs.get(name)
@@ -437,18 +453,25 @@ class _Checker:
                 self.fail("attr.type", f"'{name}' takes a {d.type}, not {value!r}")
                 return
             if d.conserved and value != (d.default or 0):
-                self.fail("currency.conserved",
-                          f"'{name}' is conserved: a new {e.kind} starts with {_fmt(d.default or 0)}")
+                self.fail(
+                    "currency.conserved",
+                    f"'{name}' is conserved: a new {e.kind} starts with {_fmt(d.default or 0)}",
+                )
                 return
             if d.numeric and not self.bounds(e.id, name, d, value):
                 return
-        self.v.new[e.id] = {"kind": e.kind, "name": e.name, "at": e.at,
-                            "attributes": dict(e.attributes)}
+        self.v.new[e.id] = {
+            "kind": e.kind,
+            "name": e.name,
+            "at": e.at,
+            "attributes": dict(e.attributes),
+        }
 
     # ------------------------------------------------------- whole-proposal
     def adjustments(self, attribute: str) -> list[tuple[int, Adjust]]:
         return [
-            (i, op) for i, op in enumerate(self.p.ops)
+            (i, op)
+            for i, op in enumerate(self.p.ops)
             if isinstance(op, Adjust) and op.attribute == attribute
         ]
 
@@ -484,8 +507,13 @@ class _Checker:
             holder = holders.get(op.item, self.s.holder(op.item))
             holders[op.item] = op.to
             price = self.s.price(op.item)
-            if (price > 0 and holder and holder != op.to
-                    and self.s.kind(holder) == "character" and self.s.is_alive(holder)):
+            if (
+                price > 0
+                and holder
+                and holder != op.to
+                and self.s.kind(holder) == "character"
+                and self.s.is_alive(holder)
+            ):
                 owed[holder].append((i, op.item, price))
         for holder, items in owed.items():
             due = sum(p for _, _, p in items)
@@ -530,13 +558,18 @@ class _Checker:
             if op.entity.kind == "location":
                 refs = []
             if op.entity.kind in ("character", "faction"):
-                self.fail("scope.player", f"a player speaks for their own character only; "
-                          f"new {op.entity.kind}s come from the world, not the player's words")
+                self.fail(
+                    "scope.player",
+                    f"a player speaks for their own character only; "
+                    f"new {op.entity.kind}s come from the world, not the player's words",
+                )
             for name in op.entity.attributes:
                 d = self.defs.get(name)
                 if name == PRICE_ATTRIBUTE or (d and (d.protected or d.conserved)):
-                    self.fail("scope.player",
-                              f"a player cannot bring '{name}' into being with their words")
+                    self.fail(
+                        "scope.player",
+                        f"a player cannot bring '{name}' into being with their words",
+                    )
         elif isinstance(op, Move):
             refs = [op.entity]  # where they may go is the travel rule's business
         else:
@@ -560,12 +593,19 @@ class _Checker:
             holder = self.s.holder(op.item)
             if op.to in self.s and self.s.kind(op.to) == "character":
                 received_value[op.to] += self.s.price(op.item)
-            if (holder and holder != player and holder != op.to
-                    and self.s.kind(holder) == "character" and self.s.is_alive(holder)
-                    and self.s.price(op.item) <= 0):
+            if (
+                holder
+                and holder != player
+                and holder != op.to
+                and self.s.kind(holder) == "character"
+                and self.s.is_alive(holder)
+                and self.s.price(op.item) <= 0
+            ):
                 self.i, self.op_name = i, "transfer"
-                self.fail("scope.player",
-                          f"'{holder}' holds '{op.item}'; a player cannot take it on their say-so")
+                self.fail(
+                    "scope.player",
+                    f"'{holder}' holds '{op.item}'; a player cannot take it on their say-so",
+                )
         self.i = self.op_name = None
         if not cur:
             return
@@ -577,8 +617,10 @@ class _Checker:
         for who, change in net.items():
             if who != player and change < 0 and received_value[who] + 1e-9 < -change:
                 self.i, self.op_name = last[who], "adjust"
-                self.fail("scope.player",
-                          f"'{who}' does not part with {_fmt(-change)} {cur} on a player's say-so")
+                self.fail(
+                    "scope.player",
+                    f"'{who}' does not part with {_fmt(-change)} {cur} on a player's say-so",
+                )
         self.i = self.op_name = None
 
 

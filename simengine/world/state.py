@@ -182,9 +182,7 @@ class WorldState:
                 yield node_id
 
     def characters(self, alive: bool | None = None) -> list[str]:
-        return [
-            c for c in self.entities("character") if alive is None or self.is_alive(c) == alive
-        ]
+        return [c for c in self.entities("character") if alive is None or self.is_alive(c) == alive]
 
     # ------------------------------------------------------------ containment
     def holder(self, entity_id: str) -> str | None:
@@ -210,9 +208,7 @@ class WorldState:
     def contents(self, container: str) -> list[str]:
         """Everything directly at a location or carried by a character, in id order."""
         return sorted(
-            source
-            for source, _, key in self.graph.in_edges(container, keys=True)
-            if key == AT
+            source for source, _, key in self.graph.in_edges(container, keys=True) if key == AT
         )
 
     def present_at(self, location: str) -> list[str]:
@@ -314,7 +310,9 @@ class WorldState:
         key = normalize_name(text)
         if among is not None:
             candidates = {normalize_name(self.name(e)): e for e in among if e in self.graph}
-            candidates.update({normalize_name(e.replace("-", " ")): e for e in among if e in self.graph})
+            candidates.update(
+                {normalize_name(e.replace("-", " ")): e for e in among if e in self.graph}
+            )
             if kind:
                 candidates = {k: e for k, e in candidates.items() if self.kind(e) == kind}
             names = list(candidates)

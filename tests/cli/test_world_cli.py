@@ -22,14 +22,16 @@ def test_validate_accepts_valid_worlds():
 def test_validate_reports_every_problem_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        (FIXTURES / "mini.toml").read_text()
+        (FIXTURES / "mini.toml")
+        .read_text()
         .replace('at = "dock"', 'at = "dokc"', 1)
         .replace("creativity = 0.5", "creativty = 0.5")
     )
     broken = tmp_path / "syntax.toml"
     broken.write_text("[world\nid = 1\n")
-    result = CliRunner().invoke(main, ["validate", str(bad), str(broken),
-                                       str(FIXTURES / "mini.toml")])
+    result = CliRunner().invoke(
+        main, ["validate", str(bad), str(broken), str(FIXTURES / "mini.toml")]
+    )
     assert result.exit_code == 1
     out = result.output
     assert "Traceback" not in out

@@ -68,12 +68,18 @@ def test_a_place_is_discovered_and_reached(state):
 def test_something_is_found(state):
     res = resolve(Proposal(ops=[Transfer(item="a brass key", to="merchant")]), state, NPC)
     (op,) = res.proposal.ops
-    assert op.entity.kind == "item" and op.entity.at == "merchant" and op.entity.name == "a brass key"
+    assert (
+        op.entity.kind == "item" and op.entity.at == "merchant" and op.entity.name == "a brass key"
+    )
 
 
 def test_later_ops_refer_to_the_new_name(state):
-    p = Proposal(ops=[Move(entity="Ivo", to="dock"),
-                      Relate(source="merchant", relation="knows", target="Ivo")])
+    p = Proposal(
+        ops=[
+            Move(entity="Ivo", to="dock"),
+            Relate(source="merchant", relation="knows", target="Ivo"),
+        ]
+    )
     res = resolve(p, state, NPC)
     assert res.proposal.ops[1] == Relate(source="merchant", relation="knows", target="ivo")
     assert len(res.invented) == 1
@@ -100,8 +106,12 @@ def test_unknown_names_in_non_inventive_roles_are_violations(state):
 def test_explicit_creates_get_fresh_ids(state):
     from simengine.world.ops import NewEntity
 
-    p = Proposal(ops=[Create(entity=NewEntity(kind="character", name="Mara", at="dock")),
-                      Create(entity=NewEntity(id="market", kind="item", name="Crate", at="Dock"))])
+    p = Proposal(
+        ops=[
+            Create(entity=NewEntity(kind="character", name="Mara", at="dock")),
+            Create(entity=NewEntity(id="market", kind="item", name="Crate", at="Dock")),
+        ]
+    )
     res = resolve(p, state, NPC)
     ids = [op.entity.id for op in res.proposal.ops]
     assert ids[0] not in state and ids[1] not in state and ids[0] != ids[1]

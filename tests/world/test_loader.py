@@ -33,61 +33,191 @@ def test_the_fixture_world_is_valid():
 # Each case: (description, the edit, the field path expected, a phrase in the message,
 # the line text the problem must point at).
 CASES = [
-    ("bad toml", lambda t: t.replace("[[locations]]", "[[locations]", 1), "", "TOML syntax",
-     "[[locations]"),
-    ("wrong type", lambda t: t.replace('creativity = 0.5', 'creativity = "lots"'),
-     "world.creativity", "valid number", "creativity ="),
-    ("out of range knob", lambda t: t.replace('creativity = 0.5', 'creativity = 3'),
-     "world.creativity", "less than or equal to 1", "creativity ="),
-    ("unknown key", lambda t: t.replace('creativity = 0.5', 'creativty = 0.5'),
-     "world.creativty", "did you mean 'creativity'", "creativty"),
-    ("unknown table", lambda t: t + '\n[[charaters]]\nid = "x"\n', "charaters",
-     "did you mean 'characters'", "[[charaters]]"),
-    ("unknown entity key", lambda t: t.replace('name = "Oswin"', 'name = "Oswin"\nmood = "sly"'),
-     "characters[1].mood", "unknown key 'mood'", 'mood = "sly"'),
-    ("bad travel", lambda t: t.replace('creativity = 0.5', 'creativity = 0.5\ntravel = "teleport"'),
-     "world.travel", "adjacent", 'travel = "teleport"'),
-    ("duplicate id", lambda t: t.replace('id = "vault-road"', 'id = "market"'),
-     "locations[2].id", "duplicate id 'market'", 'id = "market"'),
-    ("unknown at", lambda t: t.replace('at = "dock"', 'at = "dokc"', 1), "characters[0].at",
-     "did you mean 'dock'", 'at = "dokc"'),
-    ("unknown connects", lambda t: t.replace('connects = ["market"]', 'connects = ["markt"]'),
-     "locations[0].connects", "unknown location 'markt'", "connects ="),
-    ("unknown relation target", lambda t: t.replace('target = "guild"', 'target = "gild"'),
-     "relations[0].target", "unknown entity 'gild'", 'target = "gild"'),
-    ("unknown player", lambda t: t.replace('character = "mara"', 'character = "marra"'),
-     "player.character", "did you mean 'mara'", 'character = "marra"'),
-    ("character in a character", lambda t: t.replace('at = "dock"', 'at = "merchant"', 1),
-     "characters[0].at", "expected a location", 'at = "merchant"'),
-    ("containment cycle", lambda t: t.replace('at = "merchant"\nattributes = { value = 500 }',
-                                              'at = "lantern"\nattributes = { value = 500 }')
-     .replace('at = "merchant"\nattributes = { value = 5 }', 'at = "ship"\nattributes = { value = 5 }'),
-     "items[1].at", "containment cycle: lantern -> ship -> lantern", 'at = "ship"'),
-    ("value below min", lambda t: t.replace("value = 500", "value = -3"),
-     "items[0].attributes.value", "below the minimum 0", "value = -3"),
-    ("value above max", lambda t: t.replace("attributes = { gold = 100 }",
-                                            "attributes = { gold = 100, health = 150 }"),
-     "characters[1].attributes.health", "above the maximum 100", "health = 150"),
-    ("value of wrong type", lambda t: t.replace("gold = 100", 'gold = "lots"'),
-     "characters[1].attributes.gold", "expected an int", 'gold = "lots"'),
-    ("undefined attribute", lambda t: t.replace("gold = 100", "gold = 100, charm = 3"),
-     "characters[1].attributes.charm", "not defined", "charm = 3"),
-    ("attribute for the wrong kind", lambda t: t.replace("attributes = { value = 5 }",
-                                                         "attributes = { value = 5, gold = 1 }"),
-     "items[1].attributes.gold", "not for a item", "gold = 1"),
-    ("same name twice", lambda t: t.replace('name = "Oswin"', 'name = "Mara"'),
-     "characters[1].name", "two living characters are named 'Mara'", 'name = "Mara"'),
-    ("not a slug", lambda t: t.replace('id = "rope"', 'id = "Old Rope"'),
-     "items[2].id", "ids are slugs", 'id = "Old Rope"'),
-    ("missing name", lambda t: t.replace('name = "Oswin"\n', ''), "characters[1].name",
-     "required field is missing", "[[characters]]"),
-    ("min above max", lambda t: t.replace("min = 0\nmax = 100", "min = 100\nmax = 0"),
-     "attributes.health.min", "greater than max", "min = 100"),
-    ("currency not conserved", lambda t: t.replace('creativity = 0.5', 'creativity = 0.5\ncurrency = "rank"'),
-     "world.currency", "conserved attribute", 'currency = "rank"'),
-    ("dead player", lambda t: t.replace('attributes = { gold = 20, rank = "deckhand" }',
-                                        'alive = false\nattributes = { gold = 20, rank = "deckhand" }'),
-     "player.character", "is dead", 'character = "mara"'),
+    (
+        "bad toml",
+        lambda t: t.replace("[[locations]]", "[[locations]", 1),
+        "",
+        "TOML syntax",
+        "[[locations]",
+    ),
+    (
+        "wrong type",
+        lambda t: t.replace("creativity = 0.5", 'creativity = "lots"'),
+        "world.creativity",
+        "valid number",
+        "creativity =",
+    ),
+    (
+        "out of range knob",
+        lambda t: t.replace("creativity = 0.5", "creativity = 3"),
+        "world.creativity",
+        "less than or equal to 1",
+        "creativity =",
+    ),
+    (
+        "unknown key",
+        lambda t: t.replace("creativity = 0.5", "creativty = 0.5"),
+        "world.creativty",
+        "did you mean 'creativity'",
+        "creativty",
+    ),
+    (
+        "unknown table",
+        lambda t: t + '\n[[charaters]]\nid = "x"\n',
+        "charaters",
+        "did you mean 'characters'",
+        "[[charaters]]",
+    ),
+    (
+        "unknown entity key",
+        lambda t: t.replace('name = "Oswin"', 'name = "Oswin"\nmood = "sly"'),
+        "characters[1].mood",
+        "unknown key 'mood'",
+        'mood = "sly"',
+    ),
+    (
+        "bad travel",
+        lambda t: t.replace("creativity = 0.5", 'creativity = 0.5\ntravel = "teleport"'),
+        "world.travel",
+        "adjacent",
+        'travel = "teleport"',
+    ),
+    (
+        "duplicate id",
+        lambda t: t.replace('id = "vault-road"', 'id = "market"'),
+        "locations[2].id",
+        "duplicate id 'market'",
+        'id = "market"',
+    ),
+    (
+        "unknown at",
+        lambda t: t.replace('at = "dock"', 'at = "dokc"', 1),
+        "characters[0].at",
+        "did you mean 'dock'",
+        'at = "dokc"',
+    ),
+    (
+        "unknown connects",
+        lambda t: t.replace('connects = ["market"]', 'connects = ["markt"]'),
+        "locations[0].connects",
+        "unknown location 'markt'",
+        "connects =",
+    ),
+    (
+        "unknown relation target",
+        lambda t: t.replace('target = "guild"', 'target = "gild"'),
+        "relations[0].target",
+        "unknown entity 'gild'",
+        'target = "gild"',
+    ),
+    (
+        "unknown player",
+        lambda t: t.replace('character = "mara"', 'character = "marra"'),
+        "player.character",
+        "did you mean 'mara'",
+        'character = "marra"',
+    ),
+    (
+        "character in a character",
+        lambda t: t.replace('at = "dock"', 'at = "merchant"', 1),
+        "characters[0].at",
+        "expected a location",
+        'at = "merchant"',
+    ),
+    (
+        "containment cycle",
+        lambda t: t.replace(
+            'at = "merchant"\nattributes = { value = 500 }',
+            'at = "lantern"\nattributes = { value = 500 }',
+        ).replace(
+            'at = "merchant"\nattributes = { value = 5 }', 'at = "ship"\nattributes = { value = 5 }'
+        ),
+        "items[1].at",
+        "containment cycle: lantern -> ship -> lantern",
+        'at = "ship"',
+    ),
+    (
+        "value below min",
+        lambda t: t.replace("value = 500", "value = -3"),
+        "items[0].attributes.value",
+        "below the minimum 0",
+        "value = -3",
+    ),
+    (
+        "value above max",
+        lambda t: t.replace(
+            "attributes = { gold = 100 }", "attributes = { gold = 100, health = 150 }"
+        ),
+        "characters[1].attributes.health",
+        "above the maximum 100",
+        "health = 150",
+    ),
+    (
+        "value of wrong type",
+        lambda t: t.replace("gold = 100", 'gold = "lots"'),
+        "characters[1].attributes.gold",
+        "expected an int",
+        'gold = "lots"',
+    ),
+    (
+        "undefined attribute",
+        lambda t: t.replace("gold = 100", "gold = 100, charm = 3"),
+        "characters[1].attributes.charm",
+        "not defined",
+        "charm = 3",
+    ),
+    (
+        "attribute for the wrong kind",
+        lambda t: t.replace("attributes = { value = 5 }", "attributes = { value = 5, gold = 1 }"),
+        "items[1].attributes.gold",
+        "not for a item",
+        "gold = 1",
+    ),
+    (
+        "same name twice",
+        lambda t: t.replace('name = "Oswin"', 'name = "Mara"'),
+        "characters[1].name",
+        "two living characters are named 'Mara'",
+        'name = "Mara"',
+    ),
+    (
+        "not a slug",
+        lambda t: t.replace('id = "rope"', 'id = "Old Rope"'),
+        "items[2].id",
+        "ids are slugs",
+        'id = "Old Rope"',
+    ),
+    (
+        "missing name",
+        lambda t: t.replace('name = "Oswin"\n', ""),
+        "characters[1].name",
+        "required field is missing",
+        "[[characters]]",
+    ),
+    (
+        "min above max",
+        lambda t: t.replace("min = 0\nmax = 100", "min = 100\nmax = 0"),
+        "attributes.health.min",
+        "greater than max",
+        "min = 100",
+    ),
+    (
+        "currency not conserved",
+        lambda t: t.replace("creativity = 0.5", 'creativity = 0.5\ncurrency = "rank"'),
+        "world.currency",
+        "conserved attribute",
+        'currency = "rank"',
+    ),
+    (
+        "dead player",
+        lambda t: t.replace(
+            'attributes = { gold = 20, rank = "deckhand" }',
+            'alive = false\nattributes = { gold = 20, rank = "deckhand" }',
+        ),
+        "player.character",
+        "is dead",
+        'character = "mara"',
+    ),
 ]
 
 
@@ -109,13 +239,18 @@ def test_broken_world_names_line_and_field(case):
 
 def test_every_problem_is_reported_in_one_go():
     text = (
-        GOOD.replace('creativity = 0.5', 'creativty = 0.5')
+        GOOD.replace("creativity = 0.5", "creativty = 0.5")
         .replace('at = "dock"', 'at = "dokc"', 1)
         .replace("value = 500", "value = -3")
         .replace('id = "rope"', 'id = "Old Rope"')
     )
     paths = {p.path for p in problems_of(text)}
-    assert {"world.creativty", "characters[0].at", "items[0].attributes.value", "items[2].id"} <= paths
+    assert {
+        "world.creativty",
+        "characters[0].at",
+        "items[0].attributes.value",
+        "items[2].id",
+    } <= paths
 
 
 def test_a_broken_entry_does_not_cause_phantom_reference_errors():
@@ -140,5 +275,7 @@ def test_missing_file_and_directory_and_binary(tmp_path):
 
 
 def test_laws_may_be_prose_or_a_list():
-    prose = GOOD.replace('creativity = 0.5', 'creativity = 0.5\nlaws = """\nNo one lies.\nThe tide rules.\n"""')
+    prose = GOOD.replace(
+        "creativity = 0.5", 'creativity = 0.5\nlaws = """\nNo one lies.\nThe tide rules.\n"""'
+    )
     assert parse_world(prose).world.laws == ["No one lies.", "The tide rules."]

@@ -20,27 +20,53 @@ from simengine.world.ops import (
 from simengine.world.rules import Turn, check
 from simengine.world.state import WorldState
 
-IDS = ["mara", "merchant", "silas", "dock", "market", "vault-road", "vault", "ship", "lantern",
-       "rope", "guild", "nowhere"]
+IDS = [
+    "mara",
+    "merchant",
+    "silas",
+    "dock",
+    "market",
+    "vault-road",
+    "vault",
+    "ship",
+    "lantern",
+    "rope",
+    "guild",
+    "nowhere",
+]
 ATTRS = ["gold", "health", "rank", "mood", "value", "charm"]
 
 ref = st.sampled_from(IDS)
 ops = st.one_of(
     st.builds(Move, entity=ref, to=ref),
     st.builds(Transfer, item=ref, to=ref),
-    st.builds(Adjust, entity=ref, attribute=st.sampled_from(ATTRS),
-              by=st.integers(min_value=-150, max_value=150)),
-    st.builds(SetAttr, entity=ref, attribute=st.sampled_from(ATTRS),
-              value=st.one_of(st.text(max_size=5), st.integers(-5, 5), st.booleans())),
-    st.builds(Relate, source=ref, relation=st.sampled_from(["knows", "friend_of", "hates"]),
-              target=ref),
+    st.builds(
+        Adjust,
+        entity=ref,
+        attribute=st.sampled_from(ATTRS),
+        by=st.integers(min_value=-150, max_value=150),
+    ),
+    st.builds(
+        SetAttr,
+        entity=ref,
+        attribute=st.sampled_from(ATTRS),
+        value=st.one_of(st.text(max_size=5), st.integers(-5, 5), st.booleans()),
+    ),
+    st.builds(
+        Relate, source=ref, relation=st.sampled_from(["knows", "friend_of", "hates"]), target=ref
+    ),
     st.builds(Connect, source=ref, target=ref),
     st.builds(Kill, entity=ref),
-    st.builds(Create, entity=st.builds(
-        NewEntity, id=st.sampled_from(["ivo", "cove", "mara", None]),
-        kind=st.sampled_from(["character", "item", "location", "faction"]),
-        name=st.sampled_from(["Ivo", "Cove", "Mara", "Rope"]), at=st.one_of(st.none(), ref),
-        attributes=st.sampled_from([{}, {"gold": 0}, {"gold": 5}, {"health": 50}])),
+    st.builds(
+        Create,
+        entity=st.builds(
+            NewEntity,
+            id=st.sampled_from(["ivo", "cove", "mara", None]),
+            kind=st.sampled_from(["character", "item", "location", "faction"]),
+            name=st.sampled_from(["Ivo", "Cove", "Mara", "Rope"]),
+            at=st.one_of(st.none(), ref),
+            attributes=st.sampled_from([{}, {"gold": 0}, {"gold": 5}, {"health": 50}]),
+        ),
     ),
 )
 turns = st.sampled_from([Turn("npc", "merchant"), Turn("player", "mara"), Turn("world")])

@@ -45,13 +45,26 @@ CASES = [
     ("the dead walk", [Move(entity="silas", to="dock")], NPC, "dead.act"),
     ("the dead gain items", [Transfer(item="rope", to="silas")], NPC, "dead.act"),
     ("the dead die again", [Kill(entity="silas")], NPC, "dead.act"),
-    ("the dead change", [SetAttr(entity="silas", attribute="mood", value="angry")], NPC, "dead.act"),
-    ("take from the dead", [Transfer(item="rope", to="market"), Transfer(item="rope", to="mara")],
-     NPC, None),
+    (
+        "the dead change",
+        [SetAttr(entity="silas", attribute="mood", value="angry")],
+        NPC,
+        "dead.act",
+    ),
+    (
+        "take from the dead",
+        [Transfer(item="rope", to="market"), Transfer(item="rope", to="mara")],
+        NPC,
+        None,
+    ),
     ("killed then moved", [Kill(entity="mara"), Move(entity="mara", to="market")], NPC, "dead.act"),
     ("unknown attribute", [Adjust(entity="mara", attribute="charm", by=1)], NPC, "attr.unknown"),
-    ("attribute of another kind", [Adjust(entity="rope", attribute="gold", by=1)], NPC,
-     "attr.unknown"),
+    (
+        "attribute of another kind",
+        [Adjust(entity="rope", attribute="gold", by=1)],
+        NPC,
+        "attr.unknown",
+    ),
     ("adjust a string", [Adjust(entity="mara", attribute="mood", by=1)], NPC, "attr.type"),
     ("set a number", [SetAttr(entity="mara", attribute="health", value=5)], NPC, "attr.type"),
     ("set a wrong type", [SetAttr(entity="mara", attribute="mood", value=True)], NPC, "attr.type"),
@@ -60,64 +73,179 @@ CASES = [
     ("above max", [Adjust(entity="mara", attribute="health", by=1)], NPC, "attr.bounds"),
     ("within bounds", [Adjust(entity="mara", attribute="health", by=-30)], NPC, None),
     ("set a string", [SetAttr(entity="mara", attribute="mood", value="wary")], NPC, None),
-    ("protected", [SetAttr(entity="mara", attribute="rank", value="captain")], NPC,
-     "attr.protected"),
-    ("money from nowhere", [Adjust(entity="mara", attribute="gold", by=1000)], NPC,
-     "currency.conserved"),
-    ("money changes hands", [Adjust(entity="merchant", attribute="gold", by=-10),
-                             Adjust(entity="mara", attribute="gold", by=10)], NPC, None),
-    ("overdraft", [Adjust(entity="mara", attribute="gold", by=-21),
-                   Adjust(entity="merchant", attribute="gold", by=21)], NPC, "attr.bounds"),
+    (
+        "protected",
+        [SetAttr(entity="mara", attribute="rank", value="captain")],
+        NPC,
+        "attr.protected",
+    ),
+    (
+        "money from nowhere",
+        [Adjust(entity="mara", attribute="gold", by=1000)],
+        NPC,
+        "currency.conserved",
+    ),
+    (
+        "money changes hands",
+        [
+            Adjust(entity="merchant", attribute="gold", by=-10),
+            Adjust(entity="mara", attribute="gold", by=10),
+        ],
+        NPC,
+        None,
+    ),
+    (
+        "overdraft",
+        [
+            Adjust(entity="mara", attribute="gold", by=-21),
+            Adjust(entity="merchant", attribute="gold", by=21),
+        ],
+        NPC,
+        "attr.bounds",
+    ),
     ("a fair purchase", buy("lantern", 5), PLAYER, None),
     ("underpaid", buy("ship", 1), PLAYER, "price.unpaid"),
     ("unpaid", [Transfer(item="lantern", to="mara")], NPC, "price.unpaid"),
-    ("paid to the wrong person", [Adjust(entity="mara", attribute="gold", by=-5),
-                                  Adjust(entity="silas", attribute="gold", by=5),
-                                  Transfer(item="lantern", to="mara")], NPC, "price.unpaid"),
-    ("a new person", [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo", at="dock"))],
-     NPC, None),
-    ("a new person with no place",
-     [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo"))], NPC, "create.invalid"),
-    ("a new person in a person",
-     [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo", at="mara"))], NPC,
-     "kind.mismatch"),
-    ("a taken id", [Create(entity=NewEntity(id="mara", kind="character", name="Ivo", at="dock"))],
-     NPC, "create.invalid"),
-    ("a second Mara", [Create(entity=NewEntity(id="mara-2", kind="character", name="mara",
-                                               at="dock"))], NPC, "name.unique"),
-    ("a dead name may return",
-     [Create(entity=NewEntity(id="silas-2", kind="character", name="Silas", at="dock"))], NPC, None),
-    ("minted money", [Create(entity=NewEntity(id="purse", kind="item", name="Purse", at="dock",
-                                              attributes={"gold": 0}))], NPC, "attr.unknown"),
-    ("rich newcomer", [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo", at="dock",
-                                               attributes={"gold": 500}))], NPC,
-     "currency.conserved"),
-    ("too many inventions", [Create(entity=NewEntity(id=f"n{i}", kind="item", name=f"Nail {i}",
-                                                     at="dock")) for i in range(3)], NPC,
-     "creativity.budget"),
+    (
+        "paid to the wrong person",
+        [
+            Adjust(entity="mara", attribute="gold", by=-5),
+            Adjust(entity="silas", attribute="gold", by=5),
+            Transfer(item="lantern", to="mara"),
+        ],
+        NPC,
+        "price.unpaid",
+    ),
+    (
+        "a new person",
+        [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo", at="dock"))],
+        NPC,
+        None,
+    ),
+    (
+        "a new person with no place",
+        [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo"))],
+        NPC,
+        "create.invalid",
+    ),
+    (
+        "a new person in a person",
+        [Create(entity=NewEntity(id="ivo", kind="character", name="Ivo", at="mara"))],
+        NPC,
+        "kind.mismatch",
+    ),
+    (
+        "a taken id",
+        [Create(entity=NewEntity(id="mara", kind="character", name="Ivo", at="dock"))],
+        NPC,
+        "create.invalid",
+    ),
+    (
+        "a second Mara",
+        [Create(entity=NewEntity(id="mara-2", kind="character", name="mara", at="dock"))],
+        NPC,
+        "name.unique",
+    ),
+    (
+        "a dead name may return",
+        [Create(entity=NewEntity(id="silas-2", kind="character", name="Silas", at="dock"))],
+        NPC,
+        None,
+    ),
+    (
+        "minted money",
+        [
+            Create(
+                entity=NewEntity(
+                    id="purse", kind="item", name="Purse", at="dock", attributes={"gold": 0}
+                )
+            )
+        ],
+        NPC,
+        "attr.unknown",
+    ),
+    (
+        "rich newcomer",
+        [
+            Create(
+                entity=NewEntity(
+                    id="ivo", kind="character", name="Ivo", at="dock", attributes={"gold": 500}
+                )
+            )
+        ],
+        NPC,
+        "currency.conserved",
+    ),
+    (
+        "too many inventions",
+        [
+            Create(entity=NewEntity(id=f"n{i}", kind="item", name=f"Nail {i}", at="dock"))
+            for i in range(3)
+        ],
+        NPC,
+        "creativity.budget",
+    ),
     ("a thing inside itself", [Transfer(item="rope", to="rope")], NPC, "containment.cycle"),
-    ("an unknown relation", [Relate(source="mara", relation="adores", target="merchant")], NPC,
-     "relation.kind"),
-    ("a known relation", [Relate(source="mara", relation="friend_of", target="merchant")], NPC,
-     None),
+    (
+        "an unknown relation",
+        [Relate(source="mara", relation="adores", target="merchant")],
+        NPC,
+        "relation.kind",
+    ),
+    (
+        "a known relation",
+        [Relate(source="mara", relation="friend_of", target="merchant")],
+        NPC,
+        None,
+    ),
     ("a passage to itself", [Connect(source="dock", target="dock")], NPC, "kind.mismatch"),
-    ("a new passage, then the move", [Connect(source="dock", target="vault"),
-                                      Move(entity="mara", to="vault")], NPC, None),
+    (
+        "a new passage, then the move",
+        [Connect(source="dock", target="vault"), Move(entity="mara", to="vault")],
+        NPC,
+        None,
+    ),
     ("player reaches elsewhere", [Kill(entity="silas")], PLAYER, "scope.player"),
     ("player takes a gift", [Transfer(item="lantern", to="mara")], PLAYER, "price.unpaid"),
-    ("player robs", [Adjust(entity="merchant", attribute="gold", by=-50),
-                     Adjust(entity="mara", attribute="gold", by=50)], PLAYER, "scope.player"),
-    ("player sells", [Adjust(entity="merchant", attribute="gold", by=-5),
-                      Adjust(entity="mara", attribute="gold", by=5),
-                      Transfer(item="rope", to="mara"), Transfer(item="rope", to="merchant")],
-     PLAYER, "scope.player"),
-    ("player invents treasure", [Create(entity=NewEntity(id="gem", kind="item", name="Gem",
-                                                         at="mara", attributes={"value": 900}))],
-     PLAYER, "scope.player"),
+    (
+        "player robs",
+        [
+            Adjust(entity="merchant", attribute="gold", by=-50),
+            Adjust(entity="mara", attribute="gold", by=50),
+        ],
+        PLAYER,
+        "scope.player",
+    ),
+    (
+        "player sells",
+        [
+            Adjust(entity="merchant", attribute="gold", by=-5),
+            Adjust(entity="mara", attribute="gold", by=5),
+            Transfer(item="rope", to="mara"),
+            Transfer(item="rope", to="merchant"),
+        ],
+        PLAYER,
+        "scope.player",
+    ),
+    (
+        "player invents treasure",
+        [
+            Create(
+                entity=NewEntity(
+                    id="gem", kind="item", name="Gem", at="mara", attributes={"value": 900}
+                )
+            )
+        ],
+        PLAYER,
+        "scope.player",
+    ),
     ("player picks up", [Transfer(item="rope", to="mara")], PLAYER, None),
-    ("player conjures a person", [Create(entity=NewEntity(id="silas-2", kind="character",
-                                                          name="Silas", at="dock"))],
-     PLAYER, "scope.player"),
+    (
+        "player conjures a person",
+        [Create(entity=NewEntity(id="silas-2", kind="character", name="Silas", at="dock"))],
+        PLAYER,
+        "scope.player",
+    ),
 ]
 
 
@@ -140,13 +268,20 @@ def test_an_npc_beat_is_acted_by_its_actor(state):
 
 
 def test_dead_actor(state):
-    assert "dead.act" in [v.rule for v in check(Proposal(actor="silas"), state, Turn("npc", "silas"))]
+    assert "dead.act" in [
+        v.rule for v in check(Proposal(actor="silas"), state, Turn("npc", "silas"))
+    ]
 
 
 def test_violation_message_names_the_op_and_the_tick(state):
     state.apply([Kill(entity="merchant")], tick=14)
-    p = Proposal(ops=[Move(entity="mara", to="market"), Move(entity="mara", to="dock"),
-                      Move(entity="merchant", to="market")])
+    p = Proposal(
+        ops=[
+            Move(entity="mara", to="market"),
+            Move(entity="mara", to="dock"),
+            Move(entity="merchant", to="market"),
+        ]
+    )
     (v,) = check(p, state, NPC)
     assert str(v) == "op 2 (move): 'merchant' is dead since tick 14 and cannot move"
     assert v.op_index == 2 and v.rule == "dead.act"
@@ -165,6 +300,15 @@ def test_anywhere_travel(state):
 
 def test_check_does_not_mutate(state):
     before = state.copy()
-    check(Proposal(ops=[Move(entity="mara", to="market"), Kill(entity="mara"),
-                        *buy("ship", 500, buyer="merchant", seller="mara")]), state, NPC)
+    check(
+        Proposal(
+            ops=[
+                Move(entity="mara", to="market"),
+                Kill(entity="mara"),
+                *buy("ship", 500, buyer="merchant", seller="mara"),
+            ]
+        ),
+        state,
+        NPC,
+    )
     assert state == before

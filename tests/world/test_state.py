@@ -19,8 +19,10 @@ def test_queries(state: WorldState):
     assert state.inventory("merchant") == ["lantern", "ship"]
     assert state.exits("dock") == ["market"]
     assert state.exits("market") == ["dock", "vault-road"]  # connects is two-way
-    assert state.relations("merchant") == [("mara", "knows", "merchant"),
-                                           ("merchant", "member_of", "guild")]
+    assert state.relations("merchant") == [
+        ("mara", "knows", "merchant"),
+        ("merchant", "member_of", "guild"),
+    ]
     assert state.neighbourhood("mara", 1) == {"mara", "dock", "merchant"}
     assert "market" in state.neighbourhood("mara", 2)
     assert state.attr("mara", "gold") == 20
