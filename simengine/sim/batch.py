@@ -51,6 +51,15 @@ def finished_ticks(path: Path) -> int | None:
         return None
 
 
+def _on_sigint(callback: Callable[[], None]) -> Any:
+    """Call ``callback`` on Ctrl-C (main thread only); returns the handler it replaced."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, lambda *_: callback())
+
+
 def _ignore_sigint() -> None:
     # The parent decides when runs stop (between ticks); workers ignore Ctrl-C.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -65,6 +74,8 @@ def run_one(
     from simengine.sim.tellers import choose
     from simengine.world.loader import load_world
 
+    if stop.is_set():  # queued before Ctrl-C, reached after it: leave it for a resume
+        return _row(plan, "not started")
     spec = load_world(world)
     choice = choose(storyteller, spec=spec, seed=plan.seed, model=model, host=host)
     kwargs = dict(seed=plan.seed, storyteller=choice.storyteller, fallback=choice.fallback,
@@ -82,22 +93,25 @@ def run_one(
         done = session.tick >= ticks
         if done:
             session.save.set_meta(FINISHED, session.tick)
-        return {"run": plan.index, "seed": plan.seed, "save": str(plan.save),
-                "status": "done" if done else "stopped", "ticks": session.tick,
-                "storyteller": choice.why, "wall_seconds": round(time.perf_counter() - started, 3),
-                "metrics": session.metrics.to_dict()}
+        return _row(plan, "done" if done else "stopped", session.tick, choice.why,
+                    time.perf_counter() - started, session.metrics.to_dict())
     finally:
         session.close()
+
+
+def _row(plan: RunPlan, status: str, ticks: int = 0, storyteller: str = "",
+         wall: float = 0.0, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One run's line in the report."""
+    return {"run": plan.index, "seed": plan.seed, "save": str(plan.save), "status": status,
+            "ticks": ticks, "storyteller": storyteller, "wall_seconds": round(wall, 3),
+            "metrics": metrics or {}}
 
 
 def _row_from_save(plan: RunPlan) -> dict[str, Any]:
     from simengine.store import Save
 
     with Save.open(plan.save, readonly=True) as save:
-        return {"run": plan.index, "seed": plan.seed, "save": str(plan.save),
-                "status": "skipped", "ticks": save.get_meta(FINISHED),
-                "storyteller": "", "wall_seconds": 0.0,
-                "metrics": save.get_meta("metrics") or {}}
+        return _row(plan, "skipped", save.get_meta(FINISHED), metrics=save.get_meta("metrics"))
 
 
 @dataclass
@@ -144,6 +158,7 @@ def run_batch(
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         progress, stop = manager.Queue(), manager.Event()
+        previous = None
         pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx,
                                    initializer=_ignore_sigint)
         try:
@@ -152,20 +167,29 @@ def run_batch(
                             progress, stop)
                 for p in todo
             }
+            # Ctrl-C sets a flag rather than raising wherever the main thread happens to
+            # be (a KeyboardInterrupt inside a manager proxy call would wedge it).
+            asked = {"stop": False}
+            previous = _on_sigint(lambda: asked.__setitem__("stop", True))
             while pending:
-                try:
-                    finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    _drain(progress, on_progress)
-                    for future in finished:
-                        row = future.result()
-                        rows[row["run"]] = row
-                except KeyboardInterrupt:
-                    # Ctrl-C: runs stop after their current tick; what finished is kept.
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                _drain(progress, on_progress)
+                for future in finished:
+                    row = future.result()
+                    rows[row["run"]] = row
+                if asked["stop"] and not interrupted:
+                    # Runs stop after their current tick; what finished is kept, and
+                    # runs that had not started yet are not started.
                     interrupted = True
                     stop.set()
+                    pending = {f for f in pending if not f.cancel()}
             _drain(progress, on_progress)
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             pool.shutdown(wait=True, cancel_futures=True)
+    for p in plans:
+        rows.setdefault(p.index, _row(p, "not started"))
     result = _report(spec.world.id, [rows[i] for i in sorted(rows)], out, interrupted,
                      time.perf_counter() - started, run_count=runs, ticks=ticks, seed=seed,
                      storyteller=storyteller)

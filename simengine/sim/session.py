@@ -26,7 +26,7 @@ from simengine.storytellers.base import Intent, RecentEvent, Storyteller
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
-from simengine.world.ops import Create, Op, references
+from simengine.world.ops import Create, references
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
 
