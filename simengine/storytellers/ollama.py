@@ -29,12 +29,10 @@ from ollama import AsyncClient, ResponseError
 from simengine.storytellers.base import CallRecord, Intent, Phase, Scene, StorytellerError
 from simengine.storytellers.prompts import (
     ReplyInvalid,
-    decide_messages,
     narrate_messages,
     parse_proposal,
-    proposal_schema,
+    propose_request,
     reask_text,
-    repair_messages,
 )
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
@@ -195,12 +193,8 @@ class OllamaStoryteller:
         self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
     ) -> Proposal:
         """One decide (or, with ``feedback``, repair) exchange -> a validated proposal."""
-        phase: Phase = "repair" if feedback else "decide"
-        if feedback:
-            messages = repair_messages(scene, intent, feedback, self._replies.get(intent))
-        else:
-            messages = decide_messages(scene, intent)
-        schema = proposal_schema(scene, intent)
+        phase, messages, schema = propose_request(scene, intent, feedback,
+                                                  self._replies.get(intent))
         seed = self.seed if self.seed is not None else intent.seed
         options = self._options(self.decide_temperature, seed)
         try:

@@ -483,3 +483,14 @@ def parse_proposal(text: str) -> Proposal:
         return Proposal.model_validate(data)
     except ValidationError as exc:
         raise ReplyInvalid(f"the JSON does not fit the proposal format: {_errors(exc)}") from None
+
+
+def propose_request(
+    scene: Scene, intent: Intent, feedback: Sequence[Violation] = (), previous: str | None = None
+) -> tuple[str, list[dict[str, str]], dict[str, Any]]:
+    """(phase, messages, schema) of a decide call, or of a repair call when there is feedback."""
+    if feedback:
+        return "repair", repair_messages(scene, intent, feedback, previous), proposal_schema(
+            scene, intent
+        )
+    return "decide", decide_messages(scene, intent), proposal_schema(scene, intent)

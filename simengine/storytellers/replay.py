@@ -33,14 +33,12 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from simengine.storytellers.base import CallRecord, Intent, Phase, Scene, StorytellerError
+from simengine.storytellers.base import CallRecord, Intent, Scene, StorytellerError
 from simengine.storytellers.prompts import (
     ReplyInvalid,
-    decide_messages,
     narrate_messages,
     parse_proposal,
-    proposal_schema,
-    repair_messages,
+    propose_request,
 )
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
@@ -203,12 +201,9 @@ class ReplayStoryteller:
     async def propose(
         self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
     ) -> Proposal:
-        phase: Phase = "repair" if feedback else "decide"
-        if feedback:
-            messages = repair_messages(scene, intent, feedback, self._replies.get(intent))
-        else:
-            messages = decide_messages(scene, intent)
-        reply = self._take(phase, messages, proposal_schema(scene, intent))
+        phase, messages, schema = propose_request(scene, intent, feedback,
+                                                  self._replies.get(intent))
+        reply = self._take(phase, messages, schema)
         if reply.get("error"):
             raise StorytellerError(reply["error"])
         content = reply.get("content")
