@@ -36,19 +36,41 @@ def friendly_errors() -> Iterator[None]:
 
 def storyteller_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--storyteller, --model, --host, --seed, --record: who tells the story."""
-    for option in reversed([
-        click.option("--storyteller", "-s", "storyteller", default=None,
-                     help="auto, ollama, procedural or replay:FILE "
-                          "(default: the world file's, else procedural)."),
-        click.option("--model", "-m", default=None,
-                     help="Ollama model (default: $SIMENGINE_MODEL, the world's, qwen2.5:3b)."),
-        click.option("--host", default=None,
-                     help="Ollama server (default: $OLLAMA_HOST, http://127.0.0.1:11434)."),
-        click.option("--seed", type=int, default=None,
-                     help="Seed (default: the save's, else the world's)."),
-        click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Write every model exchange to this JSONL cassette."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--storyteller",
+                "-s",
+                "storyteller",
+                default=None,
+                help="auto, ollama, procedural or replay:FILE "
+                "(default: the world file's, else procedural).",
+            ),
+            click.option(
+                "--model",
+                "-m",
+                default=None,
+                help="Ollama model (default: $SIMENGINE_MODEL, the world's, qwen2.5:3b).",
+            ),
+            click.option(
+                "--host",
+                default=None,
+                help="Ollama server (default: $OLLAMA_HOST, http://127.0.0.1:11434).",
+            ),
+            click.option(
+                "--seed",
+                type=int,
+                default=None,
+                help="Seed (default: the save's, else the world's).",
+            ),
+            click.option(
+                "--record",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Write every model exchange to this JSONL cassette.",
+            ),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -84,9 +106,15 @@ def open_or_start(
         directory = saves_dir_of(saves_dir)
         path = save_path or _unique_save(directory, f"{spec.world.id}-{run_seed}")
         choice = _choose(storyteller, spec, run_seed, model, host, record)
-        session = Session.new(spec, path, branch=branch or "main", seed=run_seed,
-                              narrate=narrate, storyteller=choice.storyteller,
-                              fallback=choice.fallback)
+        session = Session.new(
+            spec,
+            path,
+            branch=branch or "main",
+            seed=run_seed,
+            narrate=narrate,
+            storyteller=choice.storyteller,
+            fallback=choice.fallback,
+        )
         return session, choice.why
     path = resolve_save(source, saves_dir)
     session = Session.load(path, branch=branch, seed=seed, narrate=narrate)
@@ -102,5 +130,6 @@ def saves_dir_of(override: Path | None) -> Path:
 
 
 def _choose(kind, spec, seed, model, host, record) -> TellerChoice:
-    return choose(kind or spec.storyteller.kind, spec=spec, seed=seed, model=model, host=host,
-                  record=record)
+    return choose(
+        kind or spec.storyteller.kind, spec=spec, seed=seed, model=model, host=host, record=record
+    )

@@ -27,6 +27,8 @@ from simengine.sim.session import (
     Session,
     TickResult,
 )
+from simengine.store import SaveError
+from simengine.storytellers.base import StorytellerError
 
 
 class StoryPrinter:
@@ -41,8 +43,11 @@ class StoryPrinter:
     def __call__(self, m: Message) -> None:
         if self.as_json:
             if isinstance(m, Committed):
-                row = {**m.event.wire(), "narration": m.narration or m.event.summary,
-                       "rejected": [v.to_dict() for v in m.decision.rejected]}
+                row = {
+                    **m.event.wire(),
+                    "narration": m.narration or m.event.summary,
+                    "rejected": [v.to_dict() for v in m.decision.rejected],
+                }
                 click.echo(json.dumps(row, ensure_ascii=False))
             return
         if isinstance(m, BeatStarted):
@@ -96,20 +101,43 @@ def summary_lines(session: Session, ran: int) -> list[str]:
 
 @click.command()
 @click.argument("source")
-@click.option("--ticks", "-n", type=click.IntRange(0, 1_000_000), default=10, show_default=True,
-              help="How many ticks to run.")
-@click.option("--script", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Player turns, one a line ('#' comments, '/wait N').")
-@click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Where to write the save (default: a new file in the saves dir).")
+@click.option(
+    "--ticks",
+    "-n",
+    type=click.IntRange(0, 1_000_000),
+    default=10,
+    show_default=True,
+    help="How many ticks to run.",
+)
+@click.option(
+    "--script",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Player turns, one a line ('#' comments, '/wait N').",
+)
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the save (default: a new file in the saves dir).",
+)
 @click.option("--branch", default=None, help="Branch to play on (a new one is forked if needed).")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines, not prose.")
 @click.option("--no-narrate", is_flag=True, help="Skip narration (the summary stands in).")
 @storyteller_options
 @saves_dir_option
-def run(source: str, ticks: int, script: Path | None, save_path: Path | None,
-        branch: str | None, as_json: bool, no_narrate: bool, saves_dir: Path | None,
-        **teller: Any) -> None:
+def run(
+    source: str,
+    ticks: int,
+    script: Path | None,
+    save_path: Path | None,
+    branch: str | None,
+    as_json: bool,
+    no_narrate: bool,
+    saves_dir: Path | None,
+    **teller: Any,
+) -> None:
     """Run a world or a save headless, printing the story as it streams.
 
     SOURCE is a world file (a new save is made) or a save (the game goes on).
@@ -119,8 +147,14 @@ def run(source: str, ticks: int, script: Path | None, save_path: Path | None,
     """
     with friendly_errors():
         steps = load_script(script) if script else None
-        session, why = open_or_start(source, save_path=save_path, branch=branch,
-                                     saves_dir=saves_dir, narrate=not no_narrate, **teller)
+        session, why = open_or_start(
+            source,
+            save_path=save_path,
+            branch=branch,
+            saves_dir=saves_dir,
+            narrate=not no_narrate,
+            **teller,
+        )
     printer = StoryPrinter(session, as_json)
     session.subscribe(printer)
     if not as_json:
@@ -131,17 +165,21 @@ def run(source: str, ticks: int, script: Path | None, save_path: Path | None,
         if stop["asked"]:
             raise KeyboardInterrupt
         stop["asked"] = True
-        click.secho("\n[stopping after this tick; Ctrl-C again to stop now]", fg="yellow",
-                    err=True)
+        click.secho("\n[stopping after this tick; Ctrl-C again to stop now]", fg="yellow", err=True)
 
     previous = signal.signal(signal.SIGINT, ask_stop)
     ran = -1
     try:
-        ran = asyncio.run(run_ticks(session, ticks, steps, should_stop=lambda: stop["asked"],
-                                    on_tick=printer.tick_done))
+        ran = asyncio.run(
+            run_ticks(
+                session, ticks, steps, should_stop=lambda: stop["asked"], on_tick=printer.tick_done
+            )
+        )
         lines = summary_lines(session, ran)
     except KeyboardInterrupt:
         lines = ["stopped; every committed tick is in the save"]
+    except (SaveError, StorytellerError) as exc:
+        raise click.ClickException(f"{exc} (every tick before this one is in the save)") from None
     finally:
         signal.signal(signal.SIGINT, previous)
         session.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -58,21 +59,24 @@ def new(name: str, output: Path | None) -> None:
 
     Example: simengine new "The Salt Marsh"
     """
-    world_id = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    if not re.match(SLUG_PATTERN, world_id):
+    world_id = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-")
+    if not re.match(SLUG_PATTERN, world_id) or not name.strip():
         raise click.BadParameter("give the world a name with at least one letter or digit")
+    if len(name) > 120:
+        raise click.BadParameter("keep the name under 120 characters")
     target = output or Path("worlds") / f"{world_id}.toml"
-    if target.exists():
-        raise click.ClickException(f"{target} already exists; choose another name or --output")
     template = resources.files("simengine.world").joinpath("starter.toml").read_text("utf-8")
-    safe_name = name.replace("\\", "\\\\").replace('"', '\\"')
+    # A JSON string body is a valid TOML basic string body (quotes, backslashes, controls).
+    safe_name = json.dumps(name.strip(), ensure_ascii=False)[1:-1]
     text = template.replace("{id}", world_id).replace("{name}", safe_name)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "x", encoding="utf-8") as fh:
             fh.write(text)
     except FileExistsError:
-        raise click.ClickException(f"{target} already exists") from None
+        raise click.ClickException(
+            f"{target} already exists; choose another name or --output"
+        ) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
     click.echo(f"wrote {target}; check it with: simengine validate {target}")

@@ -26,6 +26,18 @@ from simengine.sim.metrics import Metrics
 FINISHED = "batch_finished_ticks"
 
 
+def check_kind(kind: str) -> None:
+    """Refuse an unknown storyteller before any worker starts."""
+    from simengine.storytellers.base import StorytellerError
+
+    if kind not in ("auto", "ollama", "procedural") and not (
+        kind.startswith("replay:") and len(kind) > len("replay:")
+    ):
+        raise StorytellerError(
+            f"unknown storyteller '{kind}' — use auto, ollama, procedural or replay:FILE"
+        )
+
+
 @dataclass(frozen=True)
 class RunPlan:
     index: int
@@ -34,8 +46,9 @@ class RunPlan:
 
 
 def plan_runs(world_id: str, runs: int, seed: int, out: Path) -> list[RunPlan]:
-    return [RunPlan(i, seed + i, out / f"{world_id}-run{i:03d}-seed{seed + i}.db")
-            for i in range(runs)]
+    return [
+        RunPlan(i, seed + i, out / f"{world_id}-run{i:03d}-seed{seed + i}.db") for i in range(runs)
+    ]
 
 
 def finished_ticks(path: Path) -> int | None:
@@ -66,8 +79,15 @@ def _ignore_sigint() -> None:
 
 
 def run_one(
-    world: str, plan: RunPlan, ticks: int, storyteller: str, model: str | None,
-    host: str | None, narrate: bool, progress: Any, stop: Any,
+    world: str,
+    plan: RunPlan,
+    ticks: int,
+    storyteller: str,
+    model: str | None,
+    host: str | None,
+    narrate: bool,
+    progress: Any,
+    stop: Any,
 ) -> dict[str, Any]:
     """One run in a worker: start or resume its save and tick to ``ticks``."""
     from simengine.sim.session import Session
@@ -78,8 +98,9 @@ def run_one(
         return _row(plan, "not started")
     spec = load_world(world)
     choice = choose(storyteller, spec=spec, seed=plan.seed, model=model, host=host)
-    kwargs = dict(seed=plan.seed, storyteller=choice.storyteller, fallback=choice.fallback,
-                  narrate=narrate)
+    kwargs = dict(
+        seed=plan.seed, storyteller=choice.storyteller, fallback=choice.fallback, narrate=narrate
+    )
     started = time.perf_counter()
     if plan.save.exists():
         session = Session.load(plan.save, **kwargs)
@@ -93,18 +114,37 @@ def run_one(
         done = session.tick >= ticks
         if done:
             session.save.set_meta(FINISHED, session.tick)
-        return _row(plan, "done" if done else "stopped", session.tick, choice.why,
-                    time.perf_counter() - started, session.metrics.to_dict())
+        return _row(
+            plan,
+            "done" if done else "stopped",
+            session.tick,
+            choice.why,
+            time.perf_counter() - started,
+            session.metrics.to_dict(),
+        )
     finally:
         session.close()
 
 
-def _row(plan: RunPlan, status: str, ticks: int = 0, storyteller: str = "",
-         wall: float = 0.0, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+def _row(
+    plan: RunPlan,
+    status: str,
+    ticks: int = 0,
+    storyteller: str = "",
+    wall: float = 0.0,
+    metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One run's line in the report."""
-    return {"run": plan.index, "seed": plan.seed, "save": str(plan.save), "status": status,
-            "ticks": ticks, "storyteller": storyteller, "wall_seconds": round(wall, 3),
-            "metrics": metrics or {}}
+    return {
+        "run": plan.index,
+        "seed": plan.seed,
+        "save": str(plan.save),
+        "status": status,
+        "ticks": ticks,
+        "storyteller": storyteller,
+        "wall_seconds": round(wall, 3),
+        "metrics": metrics or {},
+    }
 
 
 def _row_from_save(plan: RunPlan) -> dict[str, Any]:
@@ -141,6 +181,7 @@ def run_batch(
     from simengine.world.loader import load_world
 
     spec = load_world(world)  # fail fast, in the parent, on a bad world file
+    check_kind(storyteller)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plans = plan_runs(spec.world.id, runs, seed, out)
@@ -159,14 +200,18 @@ def run_batch(
     with ctx.Manager() as manager:
         progress, stop = manager.Queue(), manager.Event()
         previous = None
-        pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx,
-                                   initializer=_ignore_sigint)
+        pool = ProcessPoolExecutor(
+            max_workers=max(1, jobs), mp_context=ctx, initializer=_ignore_sigint
+        )
         try:
-            pending = {
-                pool.submit(run_one, str(world), p, ticks, storyteller, model, host, narrate,
-                            progress, stop)
-                for p in todo
-            }
+            plan_of = {}
+            pending = set()
+            for p in todo:
+                future = pool.submit(
+                    run_one, str(world), p, ticks, storyteller, model, host, narrate, progress, stop
+                )
+                plan_of[future] = p
+                pending.add(future)
             # Ctrl-C sets a flag rather than raising wherever the main thread happens to
             # be (a KeyboardInterrupt inside a manager proxy call would wedge it).
             asked = {"stop": False}
@@ -175,7 +220,10 @@ def run_batch(
                 finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 _drain(progress, on_progress)
                 for future in finished:
-                    row = future.result()
+                    try:
+                        row = future.result()
+                    except Exception as exc:  # one broken run does not sink the batch
+                        row = _row(plan_of[future], f"error: {_reason(exc)}")
                     rows[row["run"]] = row
                 if asked["stop"] and not interrupted:
                     # Runs stop after their current tick; what finished is kept, and
@@ -190,10 +238,22 @@ def run_batch(
             pool.shutdown(wait=True, cancel_futures=True)
     for p in plans:
         rows.setdefault(p.index, _row(p, "not started"))
-    result = _report(spec.world.id, [rows[i] for i in sorted(rows)], out, interrupted,
-                     time.perf_counter() - started, run_count=runs, ticks=ticks, seed=seed,
-                     storyteller=storyteller)
+    result = _report(
+        spec.world.id,
+        [rows[i] for i in sorted(rows)],
+        out,
+        interrupted,
+        time.perf_counter() - started,
+        run_count=runs,
+        ticks=ticks,
+        seed=seed,
+        storyteller=storyteller,
+    )
     return result
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
 
 
 def _drain(queue: Any, on_progress: Callable[[int, int], None] | None) -> None:
@@ -206,14 +266,26 @@ def _drain(queue: Any, on_progress: Callable[[int, int], None] | None) -> None:
             on_progress(index, tick)
 
 
-def _report(world_id: str, rows: list[dict[str, Any]], out: Path, interrupted: bool,
-            wall: float, **settings: Any) -> BatchResult:
+def _report(
+    world_id: str,
+    rows: list[dict[str, Any]],
+    out: Path,
+    interrupted: bool,
+    wall: float,
+    **settings: Any,
+) -> BatchResult:
     totals = Metrics()
     for row in rows:
         totals = totals + Metrics.from_dict(row["metrics"])
     total_dict = totals.to_dict()
-    report = {"world": world_id, **settings, "interrupted": interrupted,
-              "wall_seconds": round(wall, 3), "runs": rows, "totals": total_dict}
+    report = {
+        "world": world_id,
+        **settings,
+        "interrupted": interrupted,
+        "wall_seconds": round(wall, 3),
+        "runs": rows,
+        "totals": total_dict,
+    }
     tmp = out / "report.json.tmp"
     tmp.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(out / "report.json")

@@ -44,8 +44,12 @@ def describe(ops: list[Op], state: WorldState, intent: Intent | None = None) -> 
             parts.append(f"a way opens between {n(op.source)} and {n(op.target)}")
         elif isinstance(op, Create):
             e = op.entity
-            verb = {"character": "arrives", "location": "is discovered", "item": "turns up",
-                    "faction": "forms"}[e.kind]
+            verb = {
+                "character": "arrives",
+                "location": "is discovered",
+                "item": "turns up",
+                "faction": "forms",
+            }[e.kind]
             parts.append(f"{e.name} {verb}")
         elif isinstance(op, Kill):
             parts.append(f"{n(op.entity)} dies" + (f" ({op.cause})" if op.cause else ""))

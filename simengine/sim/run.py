@@ -39,12 +39,15 @@ def parse_script(text: str, name: str = "script") -> list[Step]:
         if line.startswith("/"):
             match = _WAIT.match(line)
             if not match:
-                raise ScriptError(f"{name}:{number}: unknown command {line.split()[0]!r} "
-                                  "(scripts know /wait N)")
+                raise ScriptError(
+                    f"{name}:{number}: unknown command {line.split()[0]!r} (scripts know /wait N)"
+                )
             count = match.group(1) or "1"
             if not count.isdigit() or not 1 <= int(count) <= 10_000:
-                raise ScriptError(f"{name}:{number}: /wait takes a whole number of ticks, "
-                                  f"1 to 10000 (got {count!r})")
+                raise ScriptError(
+                    f"{name}:{number}: /wait takes a whole number of ticks, "
+                    f"1 to 10000 (got {count!r})"
+                )
             steps.append(Step(None, int(count)))
         else:
             steps.append(Step(line))

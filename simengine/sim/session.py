@@ -13,7 +13,7 @@ import hashlib
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
 from simengine.store.events import Event
-from simengine.storytellers.base import Intent, RecentEvent, Storyteller
+from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
@@ -110,14 +110,17 @@ class Session:
     ):
         self.save = save
         remembered = save.get_meta("seed")
-        self.seed = seed if seed is not None else (
-            remembered if remembered is not None else save.spec.world.seed
+        self.seed = (
+            seed
+            if seed is not None
+            else (remembered if remembered is not None else save.spec.world.seed)
         )
         if remembered is None:
             save.set_meta("seed", self.seed)
         self.storyteller: Storyteller = storyteller or ProceduralStoryteller(seed=self.seed)
         self.fallback = fallback or (
-            self.storyteller if isinstance(self.storyteller, ProceduralStoryteller)
+            self.storyteller
+            if isinstance(self.storyteller, ProceduralStoryteller)
             else ProceduralStoryteller(seed=self.seed)
         )
         self.storyteller_note = storyteller_note
@@ -128,7 +131,9 @@ class Session:
         self.storyteller = self.storyteller  # hooks up token calibration
         st = save.spec.storyteller
         self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
-        self.world_event_rate = st.world_event_rate if world_event_rate is None else world_event_rate
+        self.world_event_rate = (
+            st.world_event_rate if world_event_rate is None else world_event_rate
+        )
         self.max_npc_beats = max_npc_beats
         self.metrics = Metrics.from_dict(save.get_meta("metrics"))
         self._subscribers: list[Callable[[Message], Any]] = []
@@ -170,11 +175,19 @@ class Session:
         """Re-read the head state and recent events (after open, undo, fork, switch)."""
         self.state: WorldState = self.save.state()
         log = self.save.log(limit=RECENT_KEEP)
-        self.recent: deque[RecentEvent] = deque(
-            (self._recent(e) for e in log), maxlen=RECENT_KEEP
-        )
-        self.tick = log[-1].tick if log else 0
+        self.recent: deque[RecentEvent] = deque((self._recent(e) for e in log), maxlen=RECENT_KEEP)
+        last = log[-1].tick if log else 0
+        # Quiet ticks commit no event; the clock remembers them, valid for its head only.
+        clock = self.save.get_meta(f"clock:{self.branch}") or {}
+        if clock.get("head") == self.save.head() and clock.get("tick", -1) >= last:
+            last = clock["tick"]
+        self.tick = last
         self.state.tick = self.tick
+
+    def _set_clock(self, tick: int) -> None:
+        self.tick = tick
+        self.state.tick = tick
+        self.save.set_meta(f"clock:{self.branch}", {"tick": tick, "head": self.save.head()})
 
     @staticmethod
     def _recent(e: Event) -> RecentEvent:
@@ -226,14 +239,17 @@ class Session:
         player = self.player
         alive_player = player is not None and self.state.is_alive(player)
         if player_text is not None and alive_player:
-            beats.append(Intent("player", player, player_text[:MAX_PLAYER_TEXT],
-                                rng.randrange(2**31)))
+            beats.append(
+                Intent("player", player, player_text[:MAX_PLAYER_TEXT], rng.randrange(2**31))
+            )
             here = self.state.where(player)
             others = [c for c in self.state.people_at(here) if c != player] if here else []
             if others:
                 beats.append(Intent("npc", rng.choice(others), "", rng.randrange(2**31)))
         acted = {b.actor for b in beats}
-        npcs = [c for c in sorted(self.state.characters(alive=True)) if c != player and c not in acted]
+        npcs = [
+            c for c in sorted(self.state.characters(alive=True)) if c != player and c not in acted
+        ]
         movers = [c for c in npcs if rng.random() < self.npc_rate]
         rng.shuffle(movers)
         for actor in sorted(movers[: self.max_npc_beats]):
@@ -254,8 +270,7 @@ class Session:
                 continue  # died earlier this tick
             committed = await self._beat(tick, intent)
             result.events.append(committed)
-        self.tick = tick
-        self.state.tick = tick
+        self._set_clock(tick)
         self.metrics.ticks += 1
         self.save.set_meta("metrics", self.metrics.to_dict())
         return result
@@ -271,17 +286,39 @@ class Session:
     async def _beat(self, tick: int, intent: Intent) -> Committed:
         started = time.perf_counter()
         self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
-        scene = build_scene(self.state, intent, list(self.recent), budget_tokens=self.budget_tokens,
-                            estimator=self.estimator, tick=tick)
-        decision = await decide(self.storyteller, scene, intent, self.state,
-                                retries=self.retries, fallback=self.fallback)
+        scene = build_scene(
+            self.state,
+            intent,
+            list(self.recent),
+            budget_tokens=self.budget_tokens,
+            estimator=self.estimator,
+            tick=tick,
+        )
+        decision = await decide(
+            self.storyteller,
+            scene,
+            intent,
+            self.state,
+            retries=self.retries,
+            fallback=self.fallback,
+        )
         proposal = decision.proposal
-        summary = proposal.summary.strip() or describe(proposal.ops, self.state, intent)
-        if decision.rejected and intent.kind == "player" and not proposal.ops:
-            summary = f"{self.state.name(intent.actor)} tries, but nothing comes of it"
+        if decision.rejected:
+            # Part of what was proposed did not happen: the model's own summary may tell
+            # of it, so the event says only what was committed.
+            summary = describe(proposal.ops, self.state, intent)
+            if not proposal.ops and intent.actor:
+                summary = f"{self.state.name(intent.actor)} tries, but nothing comes of it"
+        else:
+            summary = proposal.summary.strip() or describe(proposal.ops, self.state, intent)
         event = self.save.append(
-            tick=tick, kind=intent.kind, ops=proposal.ops, actor=proposal.actor or intent.actor,
-            intent=intent.text, summary=summary, storyteller=decision.storyteller,
+            tick=tick,
+            kind=intent.kind,
+            ops=proposal.ops,
+            actor=proposal.actor or intent.actor,
+            intent=intent.text,
+            summary=summary,
+            storyteller=decision.storyteller,
             calls=decision.calls,
         )
         self.state.apply(proposal.ops, tick=tick, event_id=event.id)
@@ -289,59 +326,69 @@ class Session:
         self.recent.append(self._recent(event))
         self.metrics.count_decision(decision, intent.kind)
         if decision.fallback_reason:
-            self._publish(Notice(f"{decision.storyteller} told this beat: "
-                                 f"{decision.fallback_reason}", "warning"))
-        narration = ""
+            self._publish(
+                Notice(
+                    f"{decision.storyteller} told this beat: {decision.fallback_reason}", "warning"
+                )
+            )
+        narration, calls = "", []
         if self.narrate_events:
-            teller = self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
-            narration = await self._narrate(teller, scene, event, decision)
-        self.metrics.engine_seconds += time.perf_counter() - started
+            teller = (
+                self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
+            )
+            narration, calls = await self._narrate(teller, scene, event, decision)
+        in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
+        self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
         committed = Committed(event, decision, narration)
         self._publish(committed)
         return committed
 
-    async def _narrate(self, teller: Storyteller, scene, event: Event, decision: Decision) -> str:
+    async def _narrate(
+        self, teller: Storyteller, scene, event: Event, decision: Decision
+    ) -> tuple[str, list]:
+        """Stream the narration of a committed event; returns it and the calls it took."""
         accepted = decision.proposal.model_copy(update={"summary": event.summary})
-        parts: list[str] = []
-        async for chunk in self._chunks(teller, scene, accepted, decision):
-            parts.append(chunk)
-            self._publish(NarrationChunk(event.id, chunk))
+        parts = await self._tell(teller, scene, accepted, decision, event.id)
         calls = teller.drain_calls()
         if not parts and teller is not self.fallback:
             # The model's narration failed: tell it plainly rather than not at all.
-            async for chunk in self._chunks(self.fallback, scene, accepted, decision):
-                parts.append(chunk)
-                self._publish(NarrationChunk(event.id, chunk))
+            parts = await self._tell(self.fallback, scene, accepted, decision, event.id)
         text = "".join(parts).strip() or event.summary
         self.metrics.count_calls(calls)
         self.save.set_narration(event.id, text, calls=calls)
-        return text
+        return text, calls
 
-    @staticmethod
-    async def _chunks(teller, scene, accepted, decision) -> AsyncIterator[str]:
-        async for chunk in teller.narrate(scene, accepted, decision.rejected):
-            yield chunk
+    async def _tell(self, teller, scene, accepted, decision, event_id: int) -> list[str]:
+        parts: list[str] = []
+        try:
+            async for chunk in teller.narrate(scene, accepted, decision.rejected):
+                parts.append(chunk)
+                self._publish(NarrationChunk(event_id, chunk))
+        except StorytellerError as exc:
+            self._publish(Notice(f"narration cut short: {exc.reason}", "warning"))
+        return parts
 
     # ---------------------------------------------------------- timelines
     def undo(self, n: int = 1) -> None:
         """Take back the last ``n`` ticks (every beat of each); nothing is deleted."""
-        log = self.save.log()
-        ticks = sorted({e.tick for e in log})
-        if not ticks:
-            return
-        keep_ticks = ticks[: max(len(ticks) - n, 0)]
-        beats = sum(1 for e in log if e.tick not in keep_ticks)
-        self.save.undo(beats)
+        target = max(self.tick - max(n, 0), 0)
+        beats = sum(1 for e in self.save.log() if e.tick > target)
+        if beats:
+            self.save.undo(beats)
         self._reload()
+        self._set_clock(target)
 
     def fork(self, name: str, at: int | None = None) -> None:
         """Start a branch ``name`` at an event (default: here) and switch to it."""
+        tick = self.tick
         if at is None:
             self.save.fork(name)
         else:
             self.save.fork(name, at=at)
         self.save.switch(name)
         self._reload()
+        if at is None:
+            self._set_clock(tick)  # the new branch starts at this very moment
 
     def switch(self, name: str) -> None:
         self.save.switch(name)
@@ -351,13 +398,13 @@ class Session:
         """Undo the last tick and tell it again, differently."""
         if self.tick == 0:
             return await self.step()
-        log = self.save.log()
-        last = log[-1]
-        player_beat = next((e for e in log if e.tick == last.tick and e.kind == "player"), None)
+        tick = self.tick
+        player_beat = next(
+            (e for e in self.save.log(limit=RECENT_KEEP) if e.tick == tick and e.kind == "player"),
+            None,
+        )
         self.undo(1)
-        key = f"salt:{self.branch}:{self.tick + 1}"
+        # A new salt for this tick on this branch: the schedule and every beat's seed change.
+        key = f"salt:{self.branch}:{tick}"
         self.save.set_meta(key, int(self.save.get_meta(key, 0) or 0) + 1)
-        salt = self.save.get_meta(key)
-        if isinstance(self.storyteller, ProceduralStoryteller):
-            self.storyteller.seed = _seed_for(self.seed, "regenerate", salt) % (2**31)
         return await self.step(player_beat.intent if player_beat else None)

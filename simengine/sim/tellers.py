@@ -40,7 +40,7 @@ def choose(
     teller, why = asyncio.run(
         choose_storyteller(kind, config, seed, ProceduralStoryteller, record=record)
     )
-    fallback = teller if isinstance(teller, ProceduralStoryteller) else ProceduralStoryteller(
-        seed=seed
+    fallback = (
+        teller if isinstance(teller, ProceduralStoryteller) else ProceduralStoryteller(seed=seed)
     )
     return TellerChoice(teller, fallback, why)

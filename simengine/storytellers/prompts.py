@@ -473,6 +473,8 @@ def parse_proposal(text: str) -> Proposal:
         data = json.loads(candidate)
     except json.JSONDecodeError as exc:
         raise ReplyInvalid(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except (ValueError, RecursionError):  # a number of thousands of digits, absurd nesting
+        raise ReplyInvalid("not usable JSON (a number or nesting far too large)") from None
     if not isinstance(data, dict):  # pragma: no cover - _first_object returns an object
         raise ReplyInvalid("the reply must be one JSON object")
     if isinstance(data.get("ops"), list):

@@ -89,7 +89,8 @@ def _trade_ops(proposal: Proposal, state: WorldState) -> set[int]:
     """Indices of the ops that move money or priced goods."""
     conserved = {n for n, d in state.attribute_defs().items() if d.conserved}
     return {
-        i for i, op in enumerate(proposal.ops)
+        i
+        for i, op in enumerate(proposal.ops)
         if (isinstance(op, Adjust) and op.attribute in conserved)
         or (isinstance(op, Transfer) and op.item in state and state.price(op.item) > 0)
     }
@@ -128,33 +129,54 @@ async def decide(
             break
         batch = teller.drain_calls()
         resolution = resolve(raw, state, turn, scene.ids)
-        violations = [*resolution.violations, *check(resolution.proposal, state, turn)]
+        violations = [
+            *resolution.violations,
+            *resolution.as_sent(check(resolution.proposal, state, turn)),
+        ]
         _mark(batch, not violations, violations)
         calls.extend(batch)
         attempts.append(Attempt(teller.name, phase, raw, violations))
         last = resolution
         if not violations:
-            return Decision(resolution.proposal, [], attempts, teller.name,
-                            invented=resolution.invented, calls=calls)
+            return Decision(
+                resolution.proposal,
+                [],
+                attempts,
+                teller.name,
+                invented=resolution.invented,
+                calls=calls,
+            )
         feedback = violations
     rejected = list(feedback)
     if last is not None and reason is None:
         kept, dropped = drop_failing(last.proposal, state, turn)
         rejected = [*last_canon_violations(attempts), *dropped]
         if kept.ops:
-            invented = [i for i in last.invented if any(
-                getattr(op, "entity", None) is not None and getattr(op.entity, "id", None) == i
-                for op in kept.ops)]
-            return Decision(kept, _unique(rejected), attempts, teller.name,
-                            invented=invented, calls=calls)
+            invented = [
+                i
+                for i in last.invented
+                if any(
+                    getattr(op, "entity", None) is not None and getattr(op.entity, "id", None) == i
+                    for op in kept.ops
+                )
+            ]
+            return Decision(
+                kept, _unique(rejected), attempts, teller.name, invented=invented, calls=calls
+            )
         if not last.proposal.ops and not rejected:
             return Decision(kept, [], attempts, teller.name, calls=calls)
         reason = "every proposed change broke a rule: " + "; ".join(
             str(v) for v in _unique(rejected)[:3]
         )
     if fallback is None or fallback is teller:
-        return Decision(Proposal(actor=intent.actor, ops=[]), _unique(rejected), attempts,
-                        teller.name, fallback_reason=reason, calls=calls)
+        return Decision(
+            Proposal(actor=intent.actor, ops=[]),
+            _unique(rejected),
+            attempts,
+            teller.name,
+            fallback_reason=reason,
+            calls=calls,
+        )
     inner = await decide(fallback, scene, intent, state, retries=retries, fallback=None)
     return Decision(
         inner.proposal,

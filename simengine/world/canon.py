@@ -12,6 +12,7 @@ closest known names, for the model to repair.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable
@@ -86,6 +87,16 @@ class Resolution:
     violations: list[Violation] = field(default_factory=list)
     invented: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    #: For each resolved op, the index of the op it came from in the proposal as sent.
+    origin: list[int] = field(default_factory=list)
+
+    def as_sent(self, violations: list[Violation]) -> list[Violation]:
+        """Violations of the resolved proposal, numbered as the model numbered its ops."""
+        return [
+            v if v.op_index is None or v.op_index >= len(self.origin)
+            else dataclasses.replace(v, op_index=self.origin[v.op_index])
+            for v in violations
+        ]
 
 
 class Resolver:
@@ -209,6 +220,7 @@ class _Canonizer:
             actor = found or actor
         for index, op in enumerate(self.p.ops):
             self.resolve_op(index, op, actor)
+            self.res.origin.extend([index] * (len(self.ops) - len(self.res.origin)))
         self.res.proposal = Proposal(actor=actor, summary=self.p.summary, ops=self.ops)
         return self.res
 

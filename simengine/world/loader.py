@@ -31,6 +31,7 @@ from simengine.world.spec import (
     WorldMeta,
     WorldSpec,
 )
+from simengine.world.state import STRUCTURAL, normalize_name
 
 Loc = tuple[str | int, ...]
 
@@ -323,6 +324,13 @@ class _Semantics:
                 problem = _value_problem(d, d.default)
                 if problem:
                     self.add((*loc, "default"), f"default {problem}")
+                elif d.conserved and d.default != 0:
+                    self.add((*loc, "default"), "a conserved attribute starts at 0 for "
+                             "newcomers (money only changes hands): make the default 0")
+        for j, kind in enumerate(self.spec.world.relation_kinds):
+            if kind in STRUCTURAL:
+                self.add(("world", "relation_kinds", j), f"'{kind}' is built in (placement "
+                         "and passages); relation kinds are for how entities stand to each other")
         cur = self.spec.world.currency
         if cur and (cur not in self.spec.attributes or not self.spec.attributes[cur].conserved):
             self.add(
@@ -350,7 +358,7 @@ class _Semantics:
                         self.loc("locations", i, "connects", j), "a place cannot connect to itself"
                     )
                 else:
-                    self.ref(self.loc("locations", i, "connects"), other, ("location",), "location")
+                    self.ref(self.loc("locations", i, "connects"), other, ("location",))
         for i, c in enumerate(s.characters):
             self.ref(
                 self.loc("characters", i, "at"),
@@ -361,6 +369,11 @@ class _Semantics:
         for i, it in enumerate(s.items):
             self.ref(self.loc("items", i, "at"), it.at, ("location", "character", "item"))
         for i, r in enumerate(s.relations):
+            if r.relation in STRUCTURAL:
+                hint = "characters' and items' `at`" if r.relation == "at" else "`connects`"
+                self.add(self.loc("relations", i, "relation"),
+                         f"'{r.relation}' is not a relation kind; use {hint} instead")
+                continue
             for field in ("source", "target"):
                 self.ref(
                     self.loc("relations", i, field),
@@ -414,12 +427,16 @@ class _Semantics:
                             self.add(loc, problem)
 
     def names(self) -> None:
-        for section, kind in ENTITY_SECTIONS.items():
+        for section in ENTITY_SECTIONS:
             seen: dict[str, str] = {}
             for i, e in enumerate(getattr(self.spec, section)):
                 if not getattr(e, "alive", True):
                     continue
-                key = e.name.strip().lower()
+                key = normalize_name(e.name)
+                if not key:
+                    self.add(self.loc(section, i, "name"),
+                             f"the name {e.name!r} has no letters or digits")
+                    continue
                 if key in seen:
                     self.add(
                         self.loc(section, i, "name"),

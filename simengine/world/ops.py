@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, StringConstraints, TypeAdapter
 
-from simengine.world.spec import AttrValue, Kind, Strict
+from simengine.world.spec import AttrValue, BoundedInt, FiniteFloat, Kind, Strict
 
 WIRE_VERSION = 1
+
+#: A reference: an entity id, or a name for canon to resolve.
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+Amount = BoundedInt | FiniteFloat
 
 
 class NewEntity(Strict):
@@ -23,55 +27,55 @@ class NewEntity(Strict):
     id: str | None = None
     kind: Kind
     name: str = Field(min_length=1, max_length=80)
-    description: str = ""
-    at: str | None = None
-    attributes: dict[str, AttrValue] = Field(default_factory=dict)
+    description: str = Field("", max_length=1000)
+    at: Ref | None = None
+    attributes: dict[str, AttrValue] = Field(default_factory=dict, max_length=32)
 
 
 class Move(Strict):
     op: Literal["move"] = "move"
-    entity: str
-    to: str
+    entity: Ref
+    to: Ref
 
 
 class Transfer(Strict):
     op: Literal["transfer"] = "transfer"
-    item: str
-    to: str
+    item: Ref
+    to: Ref
 
 
 class Adjust(Strict):
     op: Literal["adjust"] = "adjust"
-    entity: str
-    attribute: str
-    by: int | float
+    entity: Ref
+    attribute: Ref
+    by: Amount
 
 
 class SetAttr(Strict):
     op: Literal["set"] = "set"
-    entity: str
-    attribute: str
+    entity: Ref
+    attribute: Ref
     value: AttrValue
 
 
 class Relate(Strict):
     op: Literal["relate"] = "relate"
-    source: str
-    relation: str
-    target: str
+    source: Ref
+    relation: Ref
+    target: Ref
 
 
 class Unrelate(Strict):
     op: Literal["unrelate"] = "unrelate"
-    source: str
-    relation: str
-    target: str
+    source: Ref
+    relation: Ref
+    target: Ref
 
 
 class Connect(Strict):
     op: Literal["connect"] = "connect"
-    source: str
-    target: str
+    source: Ref
+    target: Ref
 
 
 class Create(Strict):
@@ -81,8 +85,8 @@ class Create(Strict):
 
 class Kill(Strict):
     op: Literal["kill"] = "kill"
-    entity: str
-    cause: str = ""
+    entity: Ref
+    cause: str = Field("", max_length=200)
 
 
 Op = Annotated[
@@ -111,7 +115,7 @@ REFERENCE_FIELDS: dict[str, tuple[str, ...]] = {
 class Proposal(Strict):
     """What a storyteller proposes for one beat."""
 
-    actor: str | None = None
+    actor: Ref | None = None
     summary: str = Field("", max_length=400)
     ops: list[Op] = Field(default_factory=list, max_length=24)
 

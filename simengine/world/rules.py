@@ -18,6 +18,7 @@ Rule ids:
 ``attr.protected``     a protected attribute changed by an event
 ``currency.conserved`` a conserved attribute's adjustments do not sum to zero
 ``price.unpaid``       a priced item leaves its holder without payment to them
+``price.fixed``        a price changed by someone other than the one holding the thing
 ``name.unique``        a second living entity of a kind with the same name
 ``creativity.budget``  more inventions than the world's creativity allows
 ``create.invalid``     a new entity without a valid id or place
@@ -65,6 +66,7 @@ RULE_IDS = (
     "attr.protected",
     "currency.conserved",
     "price.unpaid",
+    "price.fixed",
     "name.unique",
     "creativity.budget",
     "create.invalid",
@@ -111,6 +113,10 @@ class Turn:
     actor: str | None = None
 
 
+_VERBS = {"move": "move", "kill": "kill", "set": "change", "adjust": "change",
+          "relate": "speak for", "unrelate": "speak for"}
+
+
 def invention_budget(creativity: float) -> int:
     """How many new entities one proposal may invent: 0 at creativity 0, 4 at 1."""
     return math.floor(creativity * 4 + 1e-9)
@@ -147,6 +153,20 @@ class _View:
         if e in self.new:
             return self.new[e].get("at")
         return self.s.holder(e)
+
+    def owner(self, e: str) -> str | None:
+        """The character holding ``e``, directly or through containers, if any."""
+        seen: set[str] = set()
+        current = self.holder(e)
+        while current is not None and current not in seen:
+            seen.add(current)
+            kind = self.kind(current)
+            if kind == "character":
+                return current
+            if kind != "item":
+                return None
+            current = self.holder(current)
+        return None
 
     def location_of(self, e: str) -> str | None:
         seen: set[str] = set()
@@ -216,6 +236,9 @@ class _Checker:
         self.out: list[Violation] = []
         self.i: int | None = None
         self.op_name: str | None = None
+        self.moved: set[str] = set()
+        self.here: str | None = None
+        self.scope: set[str] = set()
 
     # --------------------------------------------------------------- helpers
     def fail(self, rule: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
@@ -265,6 +288,18 @@ class _Checker:
             self.fail("attr.protected", f"'{name}' of '{e}' is protected and never changes")
             return None
         return d
+
+    def may_reprice(self, e: str, attribute: str) -> bool:
+        """A price changes only by its owner's own beat (or the world's)."""
+        if attribute != PRICE_ATTRIBUTE or self.v.kind(e) != "item":
+            return True
+        owner = self.v.owner(e)
+        if owner is None or not self.v.alive(owner) or self.turn.kind == "world":
+            return True
+        if owner == self.turn.actor:
+            return True
+        self.fail("price.fixed", f"only '{owner}', who holds '{e}', can change its price")
+        return False
 
     def bounds(self, e: str, name: str, d: AttributeDef, value: Any) -> bool:
         if d.min is not None and value < d.min:
@@ -329,6 +364,10 @@ class _Checker:
             return
         here = self.v.location_of(op.entity)
         travel = self.s.world.get("travel", "adjacent")
+        if travel == "adjacent" and op.entity in self.moved:
+            self.fail("travel.adjacent", f"'{op.entity}' already moved this beat; one step a beat")
+            return
+        self.moved.add(op.entity)
         if travel == "adjacent" and here is not None and here != op.to:
             if not self.v.connected(here, op.to):
                 exits = ", ".join(self.s.exits(here)) if here in self.s else ""
@@ -342,7 +381,8 @@ class _Checker:
     def op_transfer(self, op: Transfer) -> None:
         if not (self.known(op.item, "item") & self.known(op.to, "location", "character", "item")):
             return
-        if not self.living(op.to, "receive items"):
+        owner = self.v.owner(op.to) if self.v.kind(op.to) == "item" else op.to
+        if owner is not None and not self.living(owner, "receive items"):
             return
         if self.v.within(op.item, op.to):
             self.fail(
@@ -360,8 +400,10 @@ class _Checker:
         if not d.numeric:
             self.fail("attr.type", f"'{op.attribute}' is a {d.type}; use set, not adjust")
             return
-        if not math.isfinite(op.by) or (d.type == "int" and not float(op.by).is_integer()):
-            self.fail("attr.type", f"'{op.attribute}' is an {d.type}; 'by' {op.by} does not fit")
+        if d.type == "int" and not (isinstance(op.by, int) or float(op.by).is_integer()):
+            self.fail("attr.type", f"'{op.attribute}' is an int; 'by' {op.by} does not fit")
+            return
+        if not self.may_reprice(op.entity, op.attribute):
             return
         current = self.v.attr(op.entity, op.attribute)
         if current is None:
@@ -381,6 +423,8 @@ class _Checker:
             return
         if not _type_ok(d, op.value):
             self.fail("attr.type", f"'{op.attribute}' takes a {d.type}, not {op.value!r}")
+            return
+        if not self.may_reprice(op.entity, op.attribute):
             return
         self.v.attrs[(op.entity, op.attribute)] = op.value
 
@@ -491,6 +535,39 @@ class _Checker:
                 self.i = self.op_name = None
         self.check_prices()
 
+    def worth(self, item: str) -> float:
+        """What moving ``item`` hands over: its price and the prices of what is inside."""
+        total, stack, seen = 0.0, [item], set()
+        while stack:
+            e = stack.pop()
+            if e in seen or e not in self.s:
+                continue
+            seen.add(e)
+            total += self.s.price(e)
+            stack.extend(self.s.contents(e))
+        return total
+
+    def changes_of_hands(self) -> list[tuple[int, str, str | None, str | None]]:
+        """(op index, item, owner before, owner after) for every transfer, in order.
+
+        Owners are characters, found through containers: a pearl in a chest in the
+        merchant's hands is the merchant's.
+        """
+        replay = _View(self.s)
+        out = []
+        for i, op in enumerate(self.p.ops):
+            if isinstance(op, Create) and op.entity.id:
+                e = op.entity
+                replay.new[e.id] = {"kind": e.kind, "name": e.name, "at": e.at,
+                                    "attributes": dict(e.attributes)}
+            if not isinstance(op, Transfer) or not replay.exists(op.item):
+                continue
+            before = replay.owner(op.item)
+            replay.holders[op.item] = op.to
+            after = op.to if replay.kind(op.to) == "character" else replay.owner(op.item)
+            out.append((i, op.item, before, after))
+        return out
+
     def check_prices(self) -> None:
         cur = self.currency
         if not cur:
@@ -498,23 +575,13 @@ class _Checker:
         paid: dict[str, float] = defaultdict(float)
         for _, op in self.adjustments(cur):
             paid[op.entity] += op.by
-        # Replay holders in order so an item is priced against whoever held it then.
-        holders: dict[str, str | None] = {}
         owed: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
-        for i, op in enumerate(self.p.ops):
-            if not isinstance(op, Transfer) or op.item not in self.s:
-                continue
-            holder = holders.get(op.item, self.s.holder(op.item))
-            holders[op.item] = op.to
-            price = self.s.price(op.item)
-            if (
-                price > 0
-                and holder
-                and holder != op.to
-                and self.s.kind(holder) == "character"
-                and self.s.is_alive(holder)
-            ):
-                owed[holder].append((i, op.item, price))
+        for i, item, before, after in self.changes_of_hands():
+            if before is None or before == after or not self.s.is_alive(before):
+                continue  # nobody's, unchanged, or the dead's: nobody to pay
+            price = self.worth(item)
+            if price > 0:
+                owed[before].append((i, item, price))
         for holder, items in owed.items():
             due = sum(p for _, _, p in items)
             if paid[holder] + 1e-9 < due:
@@ -553,9 +620,11 @@ class _Checker:
 
     def check_scope(self, op: Op) -> None:
         scope = self.scope | set(self.v.new)
+        player = self.turn.actor or self.s.player
         if isinstance(op, Create):
             refs = [e for e in [op.entity.at] if e]
-            if op.entity.kind == "location":
+            if op.entity.kind == "location" and op.entity.at != self.here:
+                self.fail("scope.player", "a place a player finds opens off where they stand")
                 refs = []
             if op.entity.kind in ("character", "faction"):
                 self.fail(
@@ -581,30 +650,33 @@ class _Checker:
                     f"'{ref}' is not in the player's scene; a player turn only touches the "
                     "player's character, the place they stand in and who and what is there",
                 )
+        # Other people are the world's to move: a player's words do not make them go,
+        # die, change, or feel anything (money changing hands is the consent check's).
+        subject = {"move": "entity", "kill": "entity", "set": "entity", "adjust": "entity",
+                   "relate": "source", "unrelate": "source"}.get(op.op)
+        other = getattr(op, subject) if subject else None
+        if (other is not None and other != player and self.v.kind(other) == "character"
+                and self.v.alive(other)
+                and not (isinstance(op, Adjust) and self.defs.get(op.attribute)
+                         and self.defs[op.attribute].conserved)):
+            self.fail("scope.player",
+                      f"'{other}' is not the player's to {_VERBS[op.op]}; "
+                      "others answer for themselves in their own beats")
 
     def check_consent(self) -> None:
         """Others give nothing away on a player's say-so: only trades for value."""
         player = self.turn.actor or self.s.player
         cur = self.currency
         received_value: dict[str, float] = defaultdict(float)
-        for i, op in enumerate(self.p.ops):
-            if not isinstance(op, Transfer) or op.item not in self.s:
-                continue
-            holder = self.s.holder(op.item)
-            if op.to in self.s and self.s.kind(op.to) == "character":
-                received_value[op.to] += self.s.price(op.item)
-            if (
-                holder
-                and holder != player
-                and holder != op.to
-                and self.s.kind(holder) == "character"
-                and self.s.is_alive(holder)
-                and self.s.price(op.item) <= 0
-            ):
+        for i, item, before, after in self.changes_of_hands():
+            if before == player and after is not None and after != player:
+                received_value[after] += self.worth(item)  # the player's goods, paid for
+            if (before is not None and before not in (player, after)
+                    and self.s.is_alive(before) and self.worth(item) <= 0):
                 self.i, self.op_name = i, "transfer"
                 self.fail(
                     "scope.player",
-                    f"'{holder}' holds '{op.item}'; a player cannot take it on their say-so",
+                    f"'{before}' holds '{item}'; a player cannot take it on their say-so",
                 )
         self.i = self.op_name = None
         if not cur:

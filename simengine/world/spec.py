@@ -16,7 +16,10 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 Kind = Literal["character", "location", "item", "faction"]
 KINDS: tuple[str, ...] = ("character", "location", "item", "faction")
-AttrValue = bool | int | float | str
+#: Numbers a world or a model may write: finite, and small enough to add up exactly.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+BoundedInt = Annotated[int, Field(ge=-(10**15), le=10**15)]
+AttrValue = bool | BoundedInt | FiniteFloat | Annotated[str, StringConstraints(max_length=500)]
 
 #: Relation kinds every world understands; a world file may add its own.
 DEFAULT_RELATION_KINDS: tuple[str, ...] = (
@@ -86,9 +89,11 @@ class StorytellerSpec(Strict):
 class AttributeDef(Strict):
     """An ``[attributes.NAME]`` definition: type, bounds and what may change it."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     type: Literal["int", "float", "str", "bool"]
-    min: float | None = None
-    max: float | None = None
+    min: FiniteFloat | None = None
+    max: FiniteFloat | None = None
     default: AttrValue | None = None
     protected: bool = False
     conserved: bool = False

@@ -55,7 +55,18 @@ class WorldState:
 
     def __init__(self, graph: nx.MultiDiGraph):
         self.graph = graph
+        # networkx's own node dict: the hot lookups (kind, name, is_alive) read it
+        # directly, skipping NodeView's Mapping layer, which costs several times more.
+        self._node: dict[str, dict[str, Any]] = graph._node
         self._names: dict[str, dict[str, list[str]]] | None = None
+        # Indexes derived from the nodes, built on first use and kept up to date by
+        # apply(): nodes are never removed and never change kind, so only create and
+        # kill touch them. Without them a 100,000-entity world is scanned every beat.
+        self._by_kind: dict[str, dict[str, None]] | None = None
+        self._living: list[str] | None = None
+        self._dead: list[str] | None = None
+        self._sorted: dict[str, tuple[str, ...]] = {}
+        self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -140,11 +151,20 @@ class WorldState:
         return self.graph.graph["relation_kinds"]
 
     def attribute_defs(self) -> dict[str, AttributeDef]:
-        return {k: AttributeDef(**v) for k, v in self.graph.graph["attributes"].items()}
+        return dict(self._attribute_defs())
 
     def attribute_def(self, name: str) -> AttributeDef | None:
-        raw = self.graph.graph["attributes"].get(name)
-        return AttributeDef(**raw) if raw is not None else None
+        return self._attribute_defs().get(name)
+
+    def _attribute_defs(self) -> dict[str, AttributeDef]:
+        # Built once per attributes table (no op changes it): every check, scene and
+        # procedural beat asks, and building pydantic models each time adds up.
+        raw = self.graph.graph["attributes"]
+        cached = self._defs
+        if cached is None or cached[0] is not raw or len(cached[1]) != len(raw):
+            cached = (raw, {k: AttributeDef(**v) for k, v in raw.items()})
+            self._defs = cached
+        return cached[1]
 
     # -------------------------------------------------------------- entities
     def __contains__(self, entity_id: object) -> bool:
@@ -158,15 +178,15 @@ class WorldState:
         return self.graph.nodes[entity_id]
 
     def kind(self, entity_id: str) -> str | None:
-        node = self.graph.nodes.get(entity_id)
+        node = self._node.get(entity_id)
         return node["kind"] if node else None
 
     def name(self, entity_id: str) -> str:
-        node = self.graph.nodes.get(entity_id)
+        node = self._node.get(entity_id)
         return node["name"] if node else entity_id
 
     def is_alive(self, entity_id: str) -> bool:
-        node = self.graph.nodes.get(entity_id)
+        node = self._node.get(entity_id)
         return bool(node) and node.get("alive") is not False
 
     def attr(self, entity_id: str, attribute: str, default: Any = None) -> Any:
@@ -177,16 +197,50 @@ class WorldState:
         return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
     def entities(self, kind: str | None = None) -> Iterator[str]:
-        for node_id, data in self.graph.nodes(data=True):
-            if kind is None or data["kind"] == kind:
-                yield node_id
+        """Entity ids (of ``kind``), in the order they came into the world."""
+        if kind is None:
+            yield from self._node
+        else:
+            yield from self._kinds().get(kind, ())
 
     def characters(self, alive: bool | None = None) -> list[str]:
-        return [c for c in self.entities("character") if alive is None or self.is_alive(c) == alive]
+        """Character ids in the order they came into the world (living or dead only)."""
+        everyone = self._kinds().get("character", ())
+        if alive is None:
+            return list(everyone)
+        if alive:
+            if self._living is None:
+                self._living = [c for c in everyone if self.is_alive(c)]
+            return list(self._living)
+        if self._dead is None:
+            self._dead = [c for c in everyone if not self.is_alive(c)]
+        return list(self._dead)
+
+    def sorted_ids(self, kind: str) -> tuple[str, ...]:
+        """Ids of ``kind`` in id order (kept, since world beats pick places from it)."""
+        ids = self._sorted.get(kind)
+        if ids is None:
+            ids = self._sorted[kind] = tuple(sorted(self._kinds().get(kind, ())))
+        return ids
+
+    def _kinds(self) -> dict[str, dict[str, None]]:
+        if self._by_kind is None:
+            index: dict[str, dict[str, None]] = {}
+            for node_id, data in self._node.items():
+                index.setdefault(data["kind"], {})[node_id] = None
+            self._by_kind = index
+        return self._by_kind
 
     # ------------------------------------------------------------ containment
+    # The containment and passage queries read networkx's adjacency dicts (target ->
+    # {key: data}) directly: an edge view per call cost more than the lookup itself,
+    # and a scene asks hundreds of them. Anything but an entity id keeps the views'
+    # own answer (None, for one, means every node to them).
     def holder(self, entity_id: str) -> str | None:
         """The direct container of a character or item (a location, or a character)."""
+        adj = self.graph._succ.get(entity_id) if isinstance(entity_id, str) else None
+        if adj is not None:
+            return next((target for target, keys in adj.items() if AT in keys), None)
         for _, target, key in self.graph.out_edges(entity_id, keys=True):
             if key == AT:
                 return target
@@ -207,6 +261,9 @@ class WorldState:
 
     def contents(self, container: str) -> list[str]:
         """Everything directly at a location or carried by a character, in id order."""
+        adj = self.graph._pred.get(container) if isinstance(container, str) else None
+        if adj is not None:
+            return sorted(source for source, keys in adj.items() if AT in keys)
         return sorted(
             source for source, _, key in self.graph.in_edges(container, keys=True) if key == AT
         )
@@ -229,6 +286,9 @@ class WorldState:
         return [e for e in self.contents(character) if self.kind(e) == "item"]
 
     def exits(self, location: str) -> list[str]:
+        adj = self.graph._succ.get(location) if isinstance(location, str) else None
+        if adj is not None:
+            return sorted(target for target, keys in adj.items() if CONNECTS in keys)
         return sorted(
             target
             for _, target, key in self.graph.out_edges(location, keys=True)
@@ -344,6 +404,8 @@ class WorldState:
             e = op.entity
             if not e.id or e.id in g:
                 raise StateError(f"create needs a new id, got {e.id!r}")
+            if e.at is not None:
+                self._need(e.at)
             defs = self.attribute_defs()
             attributes = {
                 n: d.default for n, d in defs.items() if e.kind in d.kinds and d.default is not None
@@ -370,6 +432,11 @@ class WorldState:
                     g.add_edge(e.id, e.at, key=AT, relation=AT)
             if self._names is not None:
                 self._index_node(self._names, e.id)
+            if self._by_kind is not None:
+                self._by_kind.setdefault(e.kind, {})[e.id] = None
+            self._sorted.pop(e.kind, None)
+            if e.kind == "character" and self._living is not None:
+                self._living.append(e.id)  # the newest entity: its place in node order
         elif isinstance(op, Move | Transfer):
             subject = op.entity if isinstance(op, Move) else op.item
             self._need(subject, op.to)
@@ -381,10 +448,11 @@ class WorldState:
             self._need(op.entity)
             attrs = g.nodes[op.entity]["attributes"]
             current = attrs.get(op.attribute)
+            d = self.attribute_def(op.attribute)
             if current is None:
-                d = self.attribute_def(op.attribute)
                 current = d.default if d and d.default is not None else 0
-            attrs[op.attribute] = current + op.by
+            # An int attribute stays an int (check only lets whole amounts through).
+            attrs[op.attribute] = current + (int(op.by) if d and d.type == "int" else op.by)
         elif isinstance(op, SetAttr):
             self._need(op.entity)
             g.nodes[op.entity]["attributes"][op.attribute] = op.value
@@ -399,9 +467,13 @@ class WorldState:
             self._connect(op.source, op.target)
         elif isinstance(op, Kill):
             self._need(op.entity)
-            g.nodes[op.entity]["alive"] = False
-            g.nodes[op.entity]["died_tick"] = self.tick
-            g.nodes[op.entity]["cause_of_death"] = op.cause
+            node = g.nodes[op.entity]
+            if self._living is not None and op.entity in self._living:
+                self._living.remove(op.entity)
+            self._dead = None
+            node["alive"] = False
+            node["died_tick"] = self.tick
+            node["cause_of_death"] = op.cause
         else:  # pragma: no cover - the union is closed
             raise StateError(f"unknown op {op!r}")
 
@@ -419,17 +491,46 @@ class WorldState:
     def copy(self) -> WorldState:
         return WorldState(_copy.deepcopy(self.graph))
 
-    def to_node_link(self) -> dict[str, Any]:
-        """The state as node-link JSON data (``edges`` key, ``relation`` per edge)."""
-        data = nx.node_link_data(self.graph, edges="edges")
-        data["graph"] = _copy.deepcopy(data["graph"])
-        data["nodes"] = [_copy.deepcopy(n) for n in data["nodes"]]
+    def to_node_link(self, *, copy: bool = True) -> dict[str, Any]:
+        """The state as node-link JSON data (``edges`` key, ``relation`` per edge).
+
+        ``copy=False`` skips the deep copies: only for data serialised at once,
+        before the state changes (it shares the graph's dicts).
+        """
+        data = self._node_link()
+        if copy:
+            data["graph"] = _copy.deepcopy(data["graph"])
+            data["nodes"] = [_copy.deepcopy(n) for n in data["nodes"]]
         return data
 
+    def to_json(self) -> str:
+        """``json.dumps(self.to_node_link())``, byte for byte, without the copies.
+
+        Snapshots of a big world are written every few dozen events; deep-copying
+        it first cost several times more than the JSON itself.
+        """
+        return json.dumps(self._node_link())
+
+    def _node_link(self) -> dict[str, Any]:
+        # What nx.node_link_data(graph, edges="edges") builds, key order included,
+        # reading networkx's node dict directly (NodeView lookups cost more than the rest).
+        g = self.graph
+        return {
+            "directed": True,
+            "multigraph": True,
+            "graph": g.graph,
+            "nodes": [{**d, "id": n} for n, d in self._node.items()],
+            "edges": [
+                {**d, "source": u, "target": v, "key": k}
+                for u, v, k, d in g.edges(keys=True, data=True)
+            ],
+        }
+
     @classmethod
-    def from_node_link(cls, data: dict[str, Any]) -> WorldState:
+    def from_node_link(cls, data: dict[str, Any], *, copy: bool = True) -> WorldState:
+        """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed)."""
         graph = nx.node_link_graph(
-            _copy.deepcopy(data), directed=True, multigraph=True, edges="edges"
+            _copy.deepcopy(data) if copy else data, directed=True, multigraph=True, edges="edges"
         )
         for node_id, node in graph.nodes(data=True):
             node["id"] = node_id  # node_link_graph takes the id out of the node data

@@ -72,3 +72,16 @@ def test_every_command_has_help_with_an_example():
         result = CliRunner().invoke(main, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Example:" in result.output, f"{' '.join(path)} has no Example in its help"
+
+
+def test_new_copes_with_any_name(tmp_path):
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        for name in ["Two\nLines \\ and \"quotes\"", "x" * 100, "Ünïcödé Wörld \x01"]:
+            result = runner.invoke(main, ["new", name])
+            assert result.exit_code == 0, result.output
+            path = Path(result.output.split()[1].rstrip(";"))
+            check = runner.invoke(main, ["validate", str(path)])
+            assert check.exit_code == 0, check.output
+        long = runner.invoke(main, ["new", "y" * 300])
+        assert long.exit_code == 2 and "Traceback" not in long.output

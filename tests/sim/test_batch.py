@@ -48,3 +48,20 @@ def test_four_runs_two_jobs_then_resume(tmp_path):
     assert [r["ticks"] for r in longer.rows] == [12] * 4
     straight = run_batch(FRONTIER, runs=1, ticks=12, jobs=1, seed=10, out=tmp_path / "straight")
     assert wire_log(Path(straight.rows[0]["save"])) == wire_log(saves[0])
+
+
+def test_a_broken_run_does_not_sink_the_batch(tmp_path):
+    import pytest
+
+    from simengine.storytellers.base import StorytellerError
+
+    out = tmp_path / "b"
+    out.mkdir()
+    (out / "frontier-run000-seed0.db").write_bytes(b"not a save at all" * 10)
+    result = run_batch(FRONTIER, runs=2, ticks=3, jobs=1, seed=0, out=out)
+    assert result.rows[0]["status"].startswith("error: ")
+    assert "not a simengine save" in result.rows[0]["status"]
+    assert result.rows[1]["status"] == "done"
+    assert (out / "report.json").exists()
+    with pytest.raises(StorytellerError, match="unknown storyteller"):
+        run_batch(FRONTIER, runs=1, ticks=1, out=tmp_path / "c", storyteller="wizard")

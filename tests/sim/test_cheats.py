@@ -35,7 +35,25 @@ OBEDIENT = {
         {"op": "create", "entity": {"kind": "character", "name": "Silas Crane",
                                     "at": "market"}}],
     "I take the merchant's spyglass": [{"op": "transfer", "item": "spyglass", "to": "mara"}],
+    "the merchant drops dead and I take the spyglass": [
+        {"op": "kill", "entity": "merchant", "cause": "the player said so"},
+        {"op": "transfer", "item": "spyglass", "to": "mara"}],
+    "the ship is worth one coin now": [
+        {"op": "adjust", "entity": "ship", "attribute": "value", "by": -599}],
+    "I hand the merchant her own spyglass and she pays me 40": [
+        {"op": "transfer", "item": "spyglass", "to": "merchant"},
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": -40},
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": 40}],
+    "a trapdoor here leads down into the vault": [
+        {"op": "create", "entity": {"id": "trapdoor", "kind": "location", "name": "Trapdoor",
+                                    "at": "vault"}},
+        {"op": "connect", "source": "trapdoor", "target": "market"},
+        {"op": "move", "entity": "mara", "to": "trapdoor"}],
+    "the merchant now serves me": [
+        {"op": "relate", "source": "merchant", "relation": "serves", "target": "mara"}],
 }
+FAILED = ("comes to nothing", "attempt fails", "does not happen", "will not have it",
+          "Nothing comes of it", "not everything goes as hoped")
 
 
 class Obedient(ScriptedStoryteller):
@@ -57,6 +75,10 @@ def facts(session: Session) -> dict:
         "ship": s.holder("ship"),
         "spyglass": s.holder("spyglass"),
         "rank": s.attr("mara", "rank"),
+        "ship_value": s.attr("ship", "value"),
+        "merchant": (s.is_alive("merchant"), s.where("merchant")),
+        "serves": s.has_relation("merchant", "serves", "mara"),
+        "places": len(list(s.entities("location"))),
         "silas_alive": s.is_alive("silas") or bool(living_silas),
     }
 
@@ -74,9 +96,9 @@ async def test_cheats_do_not_land(tmp_path, cheat):
     assert session.state.where("mara") == "market"
     (beat,) = [c for c in result.events if c.event.kind == "player"]
     assert beat.decision.rejected, "the failure is reported"
-    assert beat.event.ops == [] or all(op.op != "create" for op in beat.event.ops)
-    # The narration tells a failed attempt, not a success.
-    assert "nothing comes of it" in beat.event.summary or beat.decision.rejected
+    # The story tells a failed attempt, not a success.
+    assert beat.event.summary == "Mara Fenwick tries, but nothing comes of it"
+    assert any(phrase in beat.narration for phrase in FAILED), beat.narration
     session.close()
 
 

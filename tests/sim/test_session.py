@@ -12,8 +12,8 @@ from simengine.store import Save
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.testing.scripted import ScriptedStoryteller
 from simengine.world.loader import load_world
-from simengine.world.rules import Turn, check
 from simengine.world.ops import Proposal
+from simengine.world.rules import Turn, check
 
 WORLDS = sorted((Path(__file__).parent.parent.parent / "worlds").glob("*.toml"))
 
@@ -135,3 +135,39 @@ async def test_a_dead_storyteller_falls_back_and_says_why(tmp_path):
     assert m["fallbacks"] == {"Ollama is not reachable at http://127.0.0.1:9": m["events_total"]}
     assert all(e.storyteller == "procedural" for e in session.save.log())
     session.close()
+
+
+async def test_quiet_ticks_are_remembered(tmp_path):
+    spec = load_world(WORLDS[0])
+    session = Session.new(spec, tmp_path / "q.db", seed=1, npc_rate=0.0, world_event_rate=0.0)
+    await session.wait(3)
+    assert session.tick == 3 and session.save.log() == []
+    session.close()
+    again = Session.load(tmp_path / "q.db", npc_rate=0.0, world_event_rate=0.0)
+    assert again.tick == 3
+    again.undo(1)
+    assert again.tick == 2
+    await again.regenerate()  # a quiet tick to tell again: no crash, still tick 2
+    assert again.tick == 2
+    again.fork("alt")
+    assert again.tick == 2 and again.branch == "alt"
+    again.close()
+
+
+async def test_regenerate_then_reopen_tells_the_same_story(tmp_path):
+    spec = load_world(WORLDS[0])
+    a = Session.new(spec, tmp_path / "a.db", seed=4)
+    await a.wait(5)
+    await a.regenerate()
+    await a.wait(3)
+    straight = event_log(a.save)
+    a.close()
+    # The same, with a close and reopen between the regenerate and the rest.
+    c = Session.new(spec, tmp_path / "c.db", seed=4)
+    await c.wait(5)
+    await c.regenerate()
+    c.close()
+    c = Session.load(tmp_path / "c.db")
+    await c.wait(3)
+    assert event_log(c.save) == straight
+    c.close()

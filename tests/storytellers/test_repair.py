@@ -120,3 +120,13 @@ async def test_a_trade_is_dropped_whole(state):
     teller = ScriptedStoryteller(repeat_last=True).enqueue(swindle)
     d = await decide(teller, scene_of(state, "mara"), Intent("player", "mara", "buy"), state)
     assert [(op.op, getattr(op, "item", None)) for op in d.proposal.ops] == [("transfer", "rope")]
+
+
+async def test_feedback_numbers_ops_as_the_model_sent_them(state):
+    sent = {"actor": "merchant", "ops": [
+        {"op": "move", "entity": "merchant", "to": "Secret Cove"},
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": 5}]}
+    teller = ScriptedStoryteller().enqueue(sent, GOOD)
+    await decide(teller, scene_of(state), NPC, state)
+    (feedback,) = teller.history[1]["feedback"]
+    assert feedback.startswith("op 1 (adjust)"), feedback

@@ -279,3 +279,23 @@ def test_laws_may_be_prose_or_a_list():
         "creativity = 0.5", 'creativity = 0.5\nlaws = """\nNo one lies.\nThe tide rules.\n"""'
     )
     assert parse_world(prose).world.laws == ["No one lies.", "The tide rules."]
+
+
+MORE_CASES = [
+    ("nan attribute", lambda t: t.replace("gold = 100", "gold = 100, health = nan"),
+     "characters[1].attributes.health", "", "health = nan"),
+    ("infinite bound", lambda t: t.replace("min = 0\nmax = 100", "min = 0\nmax = inf"),
+     "attributes.health.max", "", "max = inf"),
+    ("conserved default", lambda t: t.replace("min = 0\nconserved = true",
+                                              "min = 0\ndefault = 50\nconserved = true"),
+     "attributes.gold.default", "starts at 0", "default = 50"),
+    ("at as a relation", lambda t: t.replace('relation = "knows"', 'relation = "at"'),
+     "relations[1].relation", "not a relation kind", 'relation = "at"'),
+    ("names equal once normalized", lambda t: t.replace('name = "Oswin"', 'name = "the MARA!"'),
+     "characters[1].name", "two living characters", 'name = "the MARA!"'),
+]
+
+
+@pytest.mark.parametrize("case", MORE_CASES, ids=[c[0] for c in MORE_CASES])
+def test_more_broken_worlds(case):
+    test_broken_world_names_line_and_field(case)

@@ -278,7 +278,7 @@ def test_violation_message_names_the_op_and_the_tick(state):
     p = Proposal(
         ops=[
             Move(entity="mara", to="market"),
-            Move(entity="mara", to="dock"),
+            Relate(source="mara", relation="knows", target="silas"),
             Move(entity="merchant", to="market"),
         ]
     )
@@ -312,3 +312,59 @@ def test_check_does_not_mutate(state):
         NPC,
     )
     assert state == before
+
+
+# Holes a model that obeys the player could use, each closed.
+HOLES = [
+    ("player kills a bystander", [Kill(entity="merchant")]),
+    ("player kills, then loots", [Kill(entity="merchant"), Transfer(item="ship", to="mara")]),
+    ("player moves someone", [Move(entity="merchant", to="market")]),
+    ("player makes someone serve", [Relate(source="merchant", relation="serves", target="mara")]),
+    ("player changes someone", [SetAttr(entity="merchant", attribute="mood", value="devoted")]),
+    ("player reprices", [Adjust(entity="lantern", attribute="value", by=-4)]),
+    ("someone pays for their own thing", [
+        Transfer(item="ship", to="merchant"),
+        Adjust(entity="merchant", attribute="gold", by=-100),
+        Adjust(entity="mara", attribute="gold", by=100)]),
+    ("a door to the vault", [
+        Create(entity=NewEntity(id="tunnel", kind="location", name="Tunnel", at="vault")),
+        Connect(source="tunnel", target="dock"),
+        Move(entity="mara", to="tunnel")]),
+    ("across the map in one beat", [Move(entity="mara", to="market"),
+                                    Move(entity="mara", to="vault-road")]),
+]
+
+
+@pytest.mark.parametrize("hole", HOLES, ids=[h[0] for h in HOLES])
+def test_player_holes_are_closed(state, hole):
+    _, ops = hole
+    assert check(Proposal(actor="mara", ops=ops), state, PLAYER) != []
+
+
+def test_priced_things_in_containers_are_still_paid_for(state):
+    state.apply([Create(entity=NewEntity(id="chest", kind="item", name="Chest", at="merchant")),
+                 Create(entity=NewEntity(id="pearl", kind="item", name="Pearl", at="chest",
+                                         attributes={"value": 300}))])
+    assert "price.unpaid" in rules_of(state, [Transfer(item="pearl", to="mara")], NPC)
+    assert "price.unpaid" in rules_of(state, [Transfer(item="chest", to="mara")], NPC)
+    # And the dead gain nothing through a container they hold.
+    state.apply([Transfer(item="rope", to="silas")])
+    assert "dead.act" in rules_of(state, [Transfer(item="lantern", to="rope")], NPC)
+
+
+def test_the_holder_may_reprice_on_their_own_beat(state):
+    assert rules_of(state, [Adjust(entity="lantern", attribute="value", by=-4)], NPC) == []
+    assert "price.fixed" in rules_of(state, [Adjust(entity="lantern", attribute="value", by=-4)],
+                                     Turn("npc", "mara"), actor="mara")
+
+
+def test_money_stays_exact(state):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Adjust(entity="mara", attribute="gold", by=1e20)
+    with pytest.raises(ValidationError):
+        Adjust(entity="mara", attribute="gold", by=float("nan"))
+    assert "attr.type" in rules_of(state, [Adjust(entity="mara", attribute="health", by=-5.5)], NPC)
+    state.apply([Adjust(entity="mara", attribute="health", by=-5.0)])
+    assert state.attr("mara", "health") == 95 and isinstance(state.attr("mara", "health"), int)
