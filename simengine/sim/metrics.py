@@ -41,7 +41,7 @@ class Metrics:
         for attempt in d.attempts:
             for v in attempt.violations:
                 self.ops_rejected[v.rule] += 1
-        self.ops_dropped += len(d.rejected)
+        self.ops_dropped += d.dropped
         self.repairs_tried += d.repairs_tried
         self.repairs_succeeded += int(d.repaired)
         self.inventions += len(d.invented)

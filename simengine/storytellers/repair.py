@@ -20,7 +20,7 @@ from simengine.storytellers.base import (
     StorytellerError,
 )
 from simengine.world.canon import resolve
-from simengine.world.ops import Adjust, Proposal, Transfer
+from simengine.world.ops import Adjust, Create, Proposal, Transfer
 from simengine.world.rules import Turn, Violation, check
 from simengine.world.state import WorldState
 
@@ -47,6 +47,11 @@ class Decision:
     fallback_reason: str | None = None
     invented: list[str] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def dropped(self) -> int:
+        """How many of the proposed ops did not make it (as the storyteller numbered them)."""
+        return len({(v.op_index if v.op_index is not None else -1) for v in self.rejected})
 
     @property
     def repairs_tried(self) -> int:
@@ -150,18 +155,16 @@ async def decide(
     rejected = list(feedback)
     if last is not None and reason is None:
         kept, dropped = drop_failing(last.proposal, state, turn)
-        rejected = [*last_canon_violations(attempts), *dropped]
+        rejected = _unique([*last_canon_violations(attempts), *last.as_sent(dropped)])
         if kept.ops:
-            invented = [
-                i
-                for i in last.invented
-                if any(
-                    getattr(op, "entity", None) is not None and getattr(op.entity, "id", None) == i
-                    for op in kept.ops
-                )
-            ]
+            kept_ids = {op.entity.id for op in kept.ops if isinstance(op, Create)}
             return Decision(
-                kept, _unique(rejected), attempts, teller.name, invented=invented, calls=calls
+                kept,
+                rejected,
+                attempts,
+                teller.name,
+                invented=[i for i in last.invented if i in kept_ids],
+                calls=calls,
             )
         if not last.proposal.ops and not rejected:
             return Decision(kept, [], attempts, teller.name, calls=calls)
