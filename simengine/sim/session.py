@@ -56,6 +56,7 @@ class Committed:
     event: Event
     decision: Decision
     narration: str = ""
+    narration_calls: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -339,34 +340,40 @@ class Session:
             narration, calls = await self._narrate(teller, scene, event, decision)
         in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
-        committed = Committed(event, decision, narration)
+        committed = Committed(event, decision, narration, calls)
         self._publish(committed)
         return committed
 
     async def _narrate(
         self, teller: Storyteller, scene, event: Event, decision: Decision
     ) -> tuple[str, list]:
-        """Stream the narration of a committed event; returns it and the calls it took."""
+        """Stream the narration of a committed event; returns it and the calls it took.
+
+        Cut short (a quit, an undo), it keeps what was told so far.
+        """
         accepted = decision.proposal.model_copy(update={"summary": event.summary})
-        parts = await self._tell(teller, scene, accepted, decision, event.id)
-        calls = teller.drain_calls()
-        if not parts and teller is not self.fallback:
-            # The model's narration failed: tell it plainly rather than not at all.
-            parts = await self._tell(self.fallback, scene, accepted, decision, event.id)
-        text = "".join(parts).strip() or event.summary
-        self.metrics.count_calls(calls)
-        self.save.set_narration(event.id, text, calls=calls)
+        parts: list[str] = []
+        calls: list = []
+        try:
+            await self._tell(teller, scene, accepted, decision, event.id, parts)
+            calls = teller.drain_calls()
+            if not parts and teller is not self.fallback:
+                # The model's narration failed: tell it plainly rather than not at all.
+                await self._tell(self.fallback, scene, accepted, decision, event.id, parts)
+        finally:
+            calls = calls or teller.drain_calls()
+            text = "".join(parts).strip() or event.summary
+            self.metrics.count_calls(calls)
+            self.save.set_narration(event.id, text, calls=calls)
         return text, calls
 
-    async def _tell(self, teller, scene, accepted, decision, event_id: int) -> list[str]:
-        parts: list[str] = []
+    async def _tell(self, teller, scene, accepted, decision, event_id: int, parts: list[str]):
         try:
             async for chunk in teller.narrate(scene, accepted, decision.rejected):
                 parts.append(chunk)
                 self._publish(NarrationChunk(event_id, chunk))
         except StorytellerError as exc:
             self._publish(Notice(f"narration cut short: {exc.reason}", "warning"))
-        return parts
 
     # ---------------------------------------------------------- timelines
     def undo(self, n: int = 1) -> None:

@@ -171,3 +171,28 @@ async def test_regenerate_then_reopen_tells_the_same_story(tmp_path):
     await c.wait(3)
     assert event_log(c.save) == straight
     c.close()
+
+
+async def test_a_narration_cut_short_keeps_what_was_told(tmp_path):
+    import asyncio
+
+    class Slow(ScriptedStoryteller):
+        async def narrate(self, scene, accepted, rejected=()):
+            yield "The fog lifts."
+            await asyncio.sleep(30)
+            yield " Never told."
+
+    spec = load_world(WORLDS[0])
+    session = Session.new(spec, tmp_path / "s.db", seed=2, storyteller=Slow(),
+                          npc_rate=0.0, world_event_rate=0.0)
+    heard = []
+    session.subscribe(heard.append)
+    task = asyncio.create_task(session.act("look around"))
+    while not any(isinstance(m, NarrationChunk) for m in heard):
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (event,) = session.save.log()
+    assert event.narration == "The fog lifts."
+    session.close()

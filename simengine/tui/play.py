@@ -1,0 +1,474 @@
+"""The play screen: the story log, the side panels, the input line and its commands.
+
+Everything the game is lives in :class:`~simengine.sim.session.Session`; this
+screen only asks it to act, listens to what it publishes and draws the
+result. A turn runs in an async worker on the app's event loop, so the input
+stays live while a model streams. Each turn carries a generation number:
+undo, retell, switch, fork, stop and quit bump it, and anything an older turn
+still says is dropped, so a stale reply never lands after an undo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from simengine.sim.session import BeatStarted, Committed, Message, NarrationChunk, Notice, Session
+from simengine.store import SaveError
+from simengine.store.events import Event
+from simengine.tui.commands import Command, Invalid, Say, help_rows, parse
+from simengine.tui.modals import HelpModal, PromptModal
+from simengine.tui.palette import PlayCommands
+from simengine.tui.reports import GameReports
+from simengine.tui.views import (
+    cast_view,
+    player_view,
+    relations_view,
+    scene_view,
+    status_view,
+    timeline_view,
+)
+from simengine.tui.widgets import (
+    CastPanel,
+    HistoryInput,
+    InventoryPanel,
+    RelationsPanel,
+    ScenePanel,
+    StatusBar,
+    StoryLog,
+    TimelinePanel,
+)
+
+REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
+
+
+class PlayScreen(GameReports, Screen):
+    """One game being played. See the module docstring for how turns run."""
+
+    CSS_PATH = "play.tcss"
+    COMMANDS = {PlayCommands}
+    # Below 72 columns the panels give way to the story (/look, /who, /inventory remain);
+    # below 20 rows the input line loses its border.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (72, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
+    BINDINGS = [
+        Binding("ctrl+z", "undo", "undo"),
+        Binding("ctrl+r", "regenerate", "retell"),
+        Binding("ctrl+f", "fork", "fork"),
+        Binding("ctrl+t", "wait", "wait"),
+        Binding("f1", "help", "help"),
+        Binding("escape", "stop", "stop", show=False),
+    ]
+
+    busy: reactive[str] = reactive("")  # what is being told right now; "" when idle
+
+    def __init__(self, session: Session, why: str = "", *, host: str | None = None):
+        super().__init__()
+        self.session = session
+        self.why = why
+        self.host = host
+        self.speed: float | None = None
+        self._generation = 0  # bumped whenever the turn in flight must be forgotten
+        self._live = -1  # the generation whose messages are listened to
+        self._job: tuple[str, str | None, int] | None = None
+        self._job_start = session.tick
+        self._tick_shown: int | None = None
+        self._mark = (session.metrics.completion_tokens, session.metrics.model_seconds)
+        self._unsubscribe: Any = None
+
+    # ----------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="body"):
+            yield StoryLog(id="story")
+            with VerticalScroll(id="side"):
+                yield ScenePanel(id="scene")
+                yield InventoryPanel(id="you")
+                yield TimelinePanel(id="timeline")
+                yield RelationsPanel(id="relations")
+                yield CastPanel(id="cast")
+        yield HistoryInput(placeholder="What do you do?  (/help lists commands)", id="command")
+        yield Footer()
+
+    @property
+    def story(self) -> StoryLog:
+        return self.query_one(StoryLog)
+
+    @property
+    def command_line(self) -> HistoryInput:
+        return self.query_one(HistoryInput)
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.session.subscribe(self._hear)
+        self.replay_story(intro=True)
+        self.refresh_views()
+        self.command_line.focus()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def refresh_views(self) -> None:
+        """Redraw every panel from the session (each redraws only if it changed)."""
+        if self.session.save.closed:
+            return
+        state = self.session.state
+        self.query_one(ScenePanel).view = scene_view(state)
+        self.query_one(InventoryPanel).view = player_view(state)
+        self.query_one(CastPanel).view = cast_view(state)
+        self.query_one(RelationsPanel).view = relations_view(state)
+        self.query_one(TimelinePanel).view = timeline_view(self.session)
+        self.query_one(StatusBar).view = status_view(self.session, self.why, self.speed)
+        self.refresh_bindings()
+
+    def watch_busy(self, busy: str) -> None:
+        if self.is_mounted:
+            self.story.busy = busy
+            self.refresh_bindings()
+
+    # ------------------------------------------------------------ the story
+    def tick_label(self, tick: int) -> str:
+        return f"{self.session.save.spec.world.tick} {tick}"
+
+    def show_tick(self, tick: int) -> None:
+        if tick != self._tick_shown:
+            self.story.tick(self.tick_label(tick), tick)
+            self._tick_shown = tick
+
+    def replay_story(self, intro: bool = False) -> None:
+        """Redraw the log from the save: the branch's last events, as told."""
+        story = self.story
+        story.clear()
+        self._tick_shown = None
+        if intro:
+            world = self.session.save.spec.world
+            story.system(f"{world.name}. {' '.join(world.premise.split())}".strip())
+            story.notice(f"storyteller: {self.why}" if self.why else
+                         f"storyteller: {self.session.storyteller.name}")
+        events = self.session.save.log(limit=REPLAY_EVENTS)
+        for event in events:
+            self._replay_event(event)
+        player = self.session.player
+        if player is not None:
+            state = self.session.state
+            where = state.where(player)
+            place = f", in {state.name(where)}" if where else ""
+            verb = "You are" if state.is_alive(player) else "You were"
+            story.system(f"{verb} {state.name(player)}{place}. Type what you do; "
+                         "/help lists the commands.")
+
+    def _replay_event(self, event: Event) -> None:
+        self.show_tick(event.tick)
+        if event.kind == "player" and event.intent:
+            self.story.player(event.intent)
+        self.story.narration(event.narration or event.summary, event.kind)
+
+    def _hear(self, message: Message) -> None:
+        """Session messages, as they happen (on the app's loop: workers are async)."""
+        if self._live != self._generation or not self.is_mounted:
+            return  # a turn that was undone, stopped or switched away from
+        story = self.story
+        if isinstance(message, BeatStarted):
+            self.show_tick(message.tick)
+            story.begin(message.kind)
+            who = self.session.state.name(message.actor) if message.actor else "the world"
+            self.busy = f"{who} …"
+        elif isinstance(message, NarrationChunk):
+            story.chunk(message.text)
+        elif isinstance(message, Committed):
+            story.finish(message.narration or message.event.summary)
+            for violation in message.decision.rejected:
+                story.notice(f"not accepted: {violation}", "warning")
+            self._measure(message)
+            self.refresh_views()
+        elif isinstance(message, Notice):
+            story.notice(message.text, message.level)
+
+    def _measure(self, committed: Committed) -> None:
+        """Tokens a second of the storyteller's model, from this beat's narration calls."""
+        metrics = self.session.metrics
+        tokens, seconds = metrics.completion_tokens, metrics.model_seconds
+        d_tokens, d_seconds = tokens - self._mark[0], seconds - self._mark[1]
+        self._mark = (tokens, seconds)
+        # The decide calls spend most of their time reading the prompt; leave them out
+        # when the narration is there to measure, so the number is the writing speed.
+        decide = committed.decision.calls
+        n_tokens = d_tokens - sum(c.completion_tokens or 0 for c in decide)
+        n_seconds = d_seconds - sum((c.latency_ms or 0) / 1000 for c in decide)
+        if n_tokens > 0 and n_seconds > 0:
+            self.speed = n_tokens / n_seconds
+        elif d_tokens > 0 and d_seconds > 0:
+            self.speed = d_tokens / d_seconds
+
+    # ------------------------------------------------------------ the turns
+    def start(self, job: str, text: str | None = None, count: int = 1) -> None:
+        """Begin a turn: ``act`` (text), ``wait`` (count) or ``regenerate``.
+
+        Marked busy here, before the worker runs, so a second key press in the same
+        moment cannot start a second turn.
+        """
+        self._job = (job, text, count)
+        self._job_start = self.session.tick
+        self._live = self._generation
+        self.busy = "telling …"
+        self.tell(self._generation, job, text, count)
+
+    @work(exclusive=True, group="tick", exit_on_error=False)
+    async def tell(self, generation: int, job: str, text: str | None, count: int) -> None:
+        """The turn itself, in an async worker on the app's loop (see :meth:`start`)."""
+        try:
+            if job == "act":
+                self._quiet(await self.session.act(text or ""))
+            elif job == "wait":
+                for _ in range(count):
+                    self._quiet(await self.session.step())
+            elif job == "regenerate":
+                self._quiet(await self.session.regenerate())
+        finally:
+            if generation == self._generation and self.is_mounted:
+                self.story.finish()
+                self._job = None
+                self.busy = ""
+                self.refresh_views()
+
+    def _quiet(self, result: Any) -> None:
+        if not result.events:  # nobody acted: say so, or the tick passes unseen
+            self.show_tick(result.tick)
+            unit = self.session.save.spec.world.tick
+            self.story.system(f"(a quiet {unit})")
+
+    @property
+    def running(self) -> list[Worker]:
+        return [w for w in self.workers if w.node is self and w.group == "tick"
+                and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+
+    def stop_tick(self) -> bool:
+        """Stop the turn in flight and forget whatever it still says; True if one ran."""
+        was_running = bool(self.running or self.busy)
+        self.workers.cancel_group(self, "tick")
+        self._generation += 1
+        if was_running:
+            self.story.abandon()
+            self.busy = ""
+        return was_running
+
+    async def stop_and_wait(self) -> None:
+        """Stop the turn in flight and wait until it has unwound (before closing the save)."""
+        workers = self.running
+        self.stop_tick()
+        for worker in workers:
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "tick" and event.state == WorkerState.ERROR:
+            self.story.abandon()
+            self.story.notice(f"the turn failed: {event.worker.error}", "error")
+            self.busy = ""
+            self.refresh_views()
+
+    # ------------------------------------------------------------- the input
+    @on(Input.Submitted, "#command")
+    def submitted(self, event: Input.Submitted) -> None:
+        line = event.value
+        parsed = parse(line)
+        if parsed is None:
+            return
+        if isinstance(parsed, Say) and self.busy:
+            self.story.notice("the last turn is still being told; your words wait in the "
+                              "input line (escape stops the telling)")
+            return
+        self.command_line.remember(line)
+        self.command_line.value = ""
+        if isinstance(parsed, Say):
+            self.act(parsed.text)
+        elif isinstance(parsed, Invalid):
+            self.story.notice(parsed.message, "warning")
+        else:
+            self.run_command(parsed)
+
+    def act(self, text: str) -> None:
+        self.show_tick(self.session.tick + 1)
+        self.story.player(text)
+        self.start("act", text)
+
+    def run_command(self, command: Command) -> None:
+        """Do one parsed ``/command`` (the palette and the bindings come here too)."""
+        getattr(self, f"cmd_{command.name}")(command)
+
+    # --------------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("undo", "regenerate") and self.session.tick == 0 and not self.busy:
+            return None  # shown, greyed out: nothing to take back yet
+        if action == "wait" and self.busy:
+            return None
+        if action == "stop" and not self.busy:
+            return False
+        return True
+
+    def action_undo(self) -> None:
+        self.run_command(Command("undo", count=1))
+
+    def action_regenerate(self) -> None:
+        self.run_command(Command("regenerate"))
+
+    def action_wait(self) -> None:
+        self.run_command(Command("wait", count=1))
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpModal())
+
+    def action_stop(self) -> None:
+        if self.stop_tick():
+            self.story.notice("stopped; what was already told stays in the story")
+            self.refresh_views()
+
+    def action_fork(self) -> None:
+        taken = set(self.session.branches())
+        name = next(n for n in ("alt", *(f"alt-{i}" for i in range(2, 1000)), "fork")
+                    if n not in taken)
+
+        def forked(answer: str | None) -> None:
+            if answer:
+                self.run_command(Command("fork", word=answer))
+
+        self.app.push_screen(
+            PromptModal(f"Fork a branch at {self.tick_label(self.session.tick)}", name,
+                        "branch name", "Letters, digits, - _ and . · Enter forks · "
+                        "Escape cancels"), forked)
+
+    def ask_model(self) -> None:
+        current = self.session.storyteller.name
+        model = current.split(":", 1)[1] if current.startswith("ollama:") else (
+            self.session.save.spec.storyteller.model or "")
+
+        def chosen(answer: str | None) -> None:
+            if answer:
+                self.run_command(Command("storyteller", word="ollama", extra=answer))
+
+        self.app.push_screen(PromptModal("Tell the story with which Ollama model?", model,
+                                         "for example qwen2.5:3b"), chosen)
+
+    @on(TimelinePanel.Chosen)
+    def branch_clicked(self, event: TimelinePanel.Chosen) -> None:
+        self.run_command(Command("switch", word=event.branch))
+
+    # -------------------------------------------------------------- commands
+    def cmd_undo(self, command: Command) -> None:
+        n = command.count or 1
+        stopped = self.stop_tick()
+        if stopped and self.session.tick == self._job_start:
+            n -= 1  # the turn on screen had not committed anything: stopping it undoes it
+            self.story.forget_from(self._job_start + 1)
+        if n and self.session.tick > 0:
+            before = self.session.tick
+            self.session.undo(n)
+            self.story.forget_from(self.session.tick + 1)
+            self._tick_shown = None
+            undone = before - self.session.tick
+            self.story.notice(f"took back {undone} {self._unit(undone)}; now at "
+                              f"{self.tick_label(self.session.tick)}")
+        elif stopped:
+            self.story.notice("stopped the turn being told")
+        else:
+            self.story.notice("nothing to undo: this is the beginning")
+        self.refresh_views()
+
+    def cmd_regenerate(self, command: Command) -> None:
+        job = self._job
+        stopped = self.stop_tick()
+        if stopped and job is not None and self.session.tick == self._job_start:
+            # Nothing of the turn in flight was committed: tell it again from the start.
+            self.story.forget_from(self._job_start + 1)
+            self._tick_shown = None
+            self._restart(job)
+            return
+        if self.session.tick == 0:
+            self.story.notice("nothing to tell again yet")
+            self.refresh_views()
+            return
+        tick = self.session.tick
+        said = [e.intent for e in self.session.save.log(limit=16)
+                if e.tick == tick and e.kind == "player" and e.intent]
+        self.story.forget_from(tick)
+        self._tick_shown = None
+        self.story.notice(f"telling {self.tick_label(tick)} again")
+        if said:  # the player's words stay; the world answers them anew
+            self.show_tick(tick)
+            self.story.player(said[0])
+        self.start("regenerate")
+
+    def _restart(self, job: tuple[str, str | None, int]) -> None:
+        kind, text, count = job
+        if kind == "act" and text is not None:
+            self.act(text)
+        else:
+            self.start(kind, text, count)
+
+    def cmd_wait(self, command: Command) -> None:
+        if self.busy:
+            self.story.notice("the last turn is still being told")
+            return
+        self.start("wait", None, command.count or 1)
+
+    def cmd_fork(self, command: Command) -> None:
+        name = command.word or ""
+        self.stop_tick()
+        try:
+            self.session.fork(name)
+        except (SaveError, ValueError) as exc:
+            self.story.notice(str(exc), "error")
+        else:
+            self.story.notice(f"forked branch {name} at {self.tick_label(self.session.tick)}; "
+                              "you are playing on it now")
+        self.refresh_views()
+
+    def cmd_switch(self, command: Command) -> None:
+        name = command.word or ""
+        if name == self.session.branch:
+            self.story.notice(f"already on branch {name}")
+            return
+        self.stop_tick()
+        try:
+            self.session.switch(name)
+        except SaveError as exc:
+            self.story.notice(str(exc), "error")
+            self.refresh_views()
+            return
+        self.replay_story()
+        self.story.notice(f"switched to branch {name}, at {self.tick_label(self.session.tick)}")
+        self.refresh_views()
+
+    def cmd_branches(self, command: Command) -> None:
+        for row in timeline_view(self.session):
+            mark = "●" if row.current else "○"
+            self.story.system(f"{mark} {row.name}: {self.tick_label(row.tick)}, "
+                              f"{row.events} events")
+
+    def cmd_help(self, command: Command) -> None:
+        self.story.system("Type what you do, or one of these commands:")
+        for usage, what in help_rows():
+            self.story.system(f"  {usage} — {what}")
+        self.story.system("Keys: ctrl+z undo · ctrl+r retell · ctrl+f fork · ctrl+t wait · "
+                          "escape stop · f1 help · f2 theme · ctrl+p commands · ctrl+q quit")
+
+    def cmd_quit(self, command: Command) -> None:
+        self.app.call_later(self.app.action_quit)  # async: stops the turn, closes the save
+
+    def _unit(self, n: int) -> str:
+        unit = self.session.save.spec.world.tick
+        return unit if n == 1 else f"{unit}s"
+
+    # /look, /who, /inventory, /save, /export and /storyteller live in GameReports
+    # (reports.py), to keep this module about turns.

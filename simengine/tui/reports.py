@@ -1,0 +1,139 @@
+"""The play screen's commands that tell the player about the game, and the storyteller switch.
+
+A mixin for :class:`~simengine.tui.play.PlayScreen`: ``/look``, ``/who``,
+``/inventory``, ``/save``, ``/export`` and ``/storyteller``. None of them
+changes the story; they read ``Session`` and write lines into the story log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.content import Content
+
+from simengine.sim.tellers import TellerChoice, choose
+from simengine.store import SaveError
+from simengine.store.export import export
+from simengine.storytellers.base import StorytellerError
+from simengine.tui.commands import Command
+from simengine.tui.views import player_view, scene_view, teller_status
+
+if TYPE_CHECKING:
+    from simengine.sim.session import Session
+    from simengine.tui.widgets import StoryLog
+
+SUFFIXES = {"markdown": "md", "json": "json", "graphml": "graphml"}
+
+
+def first_sentence(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    cut = text.find(". ")
+    sentence = text if cut < 0 else text[: cut + 1]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
+def export_path(save_path: Path, branch: str, fmt: str) -> Path:
+    """Where ``/export`` writes: next to the save, named after it and the branch."""
+    return save_path.with_name(f"{save_path.stem}-{branch}.{SUFFIXES[fmt]}")
+
+
+class GameReports:
+    """Reading commands and the storyteller switch (mixed into the play screen)."""
+
+    session: Session
+    why: str
+    host: str | None
+    speed: float | None
+    story: StoryLog
+    app: Any
+
+    def cmd_look(self, command: Command) -> None:
+        view = scene_view(self.session.state)
+        self.story.system(Content.styled(view.place, "bold"))
+        if view.description:
+            self.story.system(" ".join(view.description.split()))
+        self.story.system(f"Exits: {', '.join(view.exits) or 'none'}.")
+        self.story.system(f"Here: {', '.join(view.people) or 'nobody'}."
+                          + (f" Dead here: {', '.join(view.dead)}." if view.dead else ""))
+        self.story.system(f"Things: {', '.join(view.things) or 'nothing'}.")
+
+    def cmd_inventory(self, command: Command) -> None:
+        view = player_view(self.session.state)
+        stats = ", ".join(f"{k} {v}" for k, v in view.attributes)
+        state = "" if view.alive else " (dead)"
+        self.story.system(f"You are {view.name}{state}" + (f": {stats}." if stats else "."))
+        self.story.system(f"You carry: {', '.join(view.carrying) or 'nothing'}.")
+
+    def cmd_who(self, command: Command) -> None:
+        state = self.session.state
+        player = self.session.player
+        here = state.where(player) if player else None
+        if here is None:
+            self.story.system("You are nowhere; nobody is with you.")
+            return
+        people = [c for c in state.people_at(here) if c != player]
+        if not people:
+            self.story.system(f"Nobody else is in {state.name(here)}.")
+        for person in people:
+            about = first_sentence(str(state.entity(person).get("description") or ""))
+            self.story.system(f"{state.name(person)}" + (f": {about}" if about else ""))
+        elsewhere = len([c for c in state.characters(alive=True)
+                         if c != player and c not in people])
+        if elsewhere:
+            self.story.system(f"{elsewhere} others are elsewhere (see the cast panel).")
+
+    def cmd_save(self, command: Command) -> None:
+        s = self.session
+        self.story.system(
+            f"Every beat is saved the moment it happens: {s.save.path} (branch {s.branch}, "
+            f"{s.save.spec.world.tick} {s.tick}). Quitting loses nothing; "
+            "`simengine play` offers it to continue.")
+
+    def cmd_export(self, command: Command) -> None:
+        fmt = command.word or "markdown"
+        s = self.session
+        path = export_path(Path(s.save.path), s.branch, fmt)
+        try:
+            path.write_text(export(s.save, fmt, s.branch), encoding="utf-8")
+        except (OSError, SaveError, ValueError) as exc:
+            self.story.notice(f"could not export: {exc}", "error")
+            return
+        self.story.notice(f"wrote the story ({fmt}) to {path}")
+
+    # ---------------------------------------------------------- storyteller
+    def cmd_storyteller(self, command: Command) -> None:
+        if command.word is None:
+            label, detail = teller_status(self.session.storyteller.name, self.why, self.speed)
+            self.story.system(f"Storyteller: {label}.")
+            if detail:
+                self.story.system(detail)
+            self.story.system("Change it with /storyteller auto, /storyteller procedural or "
+                              "/storyteller ollama MODEL.")
+            return
+        model = f" {command.extra}" if command.extra else ""
+        self.story.notice(f"asking for the {command.word}{model} storyteller…")
+        self.switch_storyteller(command.word, command.extra)
+
+    @work(thread=True, exclusive=True, group="teller", exit_on_error=False)
+    def switch_storyteller(self, kind: str, model: str | None) -> None:
+        """Build the storyteller in a thread: ``choose`` probes the server and may wait."""
+        s = self.session
+        try:
+            choice = choose(kind, spec=s.save.spec, seed=s.seed, model=model, host=self.host)
+        except StorytellerError as exc:
+            self.app.call_from_thread(self._storyteller_failed, exc.reason)
+            return
+        self.app.call_from_thread(self._storyteller_chosen, choice)
+
+    def _storyteller_chosen(self, choice: TellerChoice) -> None:
+        # Takes effect from the next beat; a beat already in flight finishes with the old one.
+        self.session.storyteller, self.session.fallback = choice.storyteller, choice.fallback
+        self.why = choice.why
+        self.speed = None
+        self.story.notice(f"storyteller: {choice.why}")
+        self.refresh_views()
+
+    def _storyteller_failed(self, reason: str) -> None:
+        self.story.notice(f"storyteller unchanged: {reason}", "error")
