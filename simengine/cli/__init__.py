@@ -6,7 +6,9 @@ import click
 
 from simengine import __version__
 from simengine.cli.batch import batch
+from simengine.cli.evaluate import eval_cmd
 from simengine.cli.models import doctor, models
+from simengine.cli.play import play
 from simengine.cli.run import run
 from simengine.cli.saves import saves
 from simengine.cli.world import new, validate
@@ -21,6 +23,7 @@ def main() -> None:
     """
 
 
+main.add_command(play)
 main.add_command(validate)
 main.add_command(new)
 main.add_command(run)
@@ -28,3 +31,4 @@ main.add_command(batch)
 main.add_command(models)
 main.add_command(doctor)
 main.add_command(saves)
+main.add_command(eval_cmd, name="eval")
