@@ -175,7 +175,7 @@ async def choose_storyteller(
         raise StorytellerError("say which cassette to replay: `replay:FILE`")
     if kind == "procedural":
         note = " (nothing to record: it makes no model calls)" if record else ""
-        return procedural_factory(seed=seed), f"procedural storyteller, as asked{note}"
+        return procedural_factory(seed=seed), f"procedural storyteller (no model needed){note}"
     if kind not in ("auto", "ollama"):
         raise StorytellerError(
             f"unknown storyteller '{kind}' — use auto, ollama, procedural or replay:FILE"

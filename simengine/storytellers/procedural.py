@@ -123,6 +123,8 @@ def trades(state: WorldState, actor: str) -> list[tuple[str, str, str, int | flo
     out = []
     for other in _others_here(state, actor):
         for buyer, seller in ((actor, other), (other, actor)):
+            if state.player in (buyer, seller) and actor != state.player:
+                continue  # the player's purse and goods move on the player's word only
             for item in state.inventory(seller):
                 price = _amount(state, cur, state.price(item))
                 if not price or price <= 0 or _value(state, buyer, cur) < price:

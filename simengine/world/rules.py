@@ -338,6 +338,8 @@ class _Checker:
         self.check_currency()
         if self.turn.kind == "player":
             self.check_consent()
+        else:
+            self.check_players_own()
         return self.out
 
     def check_actor(self) -> None:
@@ -662,6 +664,25 @@ class _Checker:
             self.fail("scope.player",
                       f"'{other}' is not the player's to {_VERBS[op.op]}; "
                       "others answer for themselves in their own beats")
+
+    def check_players_own(self) -> None:
+        """The player's money and belongings leave them only on the player's own turn."""
+        player = self.s.player
+        if player is None or player not in self.s or not self.s.is_alive(player):
+            return
+        for i, item, before, after in self.changes_of_hands():
+            if before == player and after != player:
+                self.i, self.op_name = i, "transfer"
+                self.fail("scope.player", f"'{item}' is the player's; only the player gives "
+                          "it away")
+        cur = self.currency
+        if cur:
+            spent = [(i, op) for i, op in self.adjustments(cur) if op.entity == player]
+            if spent and sum(op.by for _, op in spent) < 0:
+                self.i, self.op_name = spent[-1][0], "adjust"
+                self.fail("scope.player", f"the player's {cur} is spent only on the "
+                          "player's own turn")
+        self.i = self.op_name = None
 
     def check_consent(self) -> None:
         """Others give nothing away on a player's say-so: only trades for value."""

@@ -117,7 +117,7 @@ async def test_explicit_ollama_without_a_server_is_an_error():
 
 async def test_procedural_replay_and_unknown_kinds(tmp_path):
     teller, why = await choose_storyteller("procedural", OllamaConfig(), 3, StubProcedural)
-    assert isinstance(teller, StubProcedural) and "as asked" in why
+    assert isinstance(teller, StubProcedural) and "no model needed" in why
     cassette = tmp_path / "c.jsonl"
     cassette.write_text('{"cassette": 1, "storyteller": "ollama:m"}\n')
     teller, why = await choose_storyteller(f"replay:{cassette}", OllamaConfig(), 3,

@@ -25,7 +25,7 @@ def test_play_a_world_file_goes_straight_in_and_closes_the_save(monkeypatch, tmp
     assert app.session is not None and app.session.seed == 5
     assert app.session.save.path == tmp_path / "harbour-5.db"
     assert app.session.save.closed  # closed when the app ended
-    assert app.why == "procedural storyteller, as asked"
+    assert app.why == "procedural storyteller (no model needed)"
 
 
 def test_play_a_save_continues_it(monkeypatch, tmp_path):

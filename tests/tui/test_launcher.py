@@ -107,7 +107,7 @@ async def test_choosing_a_save_continues_it_with_the_chosen_storyteller(worlds, 
         assert screen.session.save.path == saves / "evening.db"
         assert screen.session.tick == 2 and screen.session.branch == "main"
         assert "— hour 2 —" in screen.story.lines()  # the story so far is shown
-        assert screen.why == "procedural storyteller, as asked"
+        assert screen.why == "procedural storyteller (no model needed)"
 
 
 async def test_a_save_in_use_elsewhere_is_an_error_not_a_crash(worlds, saves):

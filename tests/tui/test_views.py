@@ -43,7 +43,7 @@ def test_timeline_and_status_follow_the_session(tmp_path):
     rows = timeline_view(session)
     assert [(r.name, r.tick, r.current, r.unit) for r in rows] == [
         ("main", 1, False, "hour"), ("alt", 1, True, "hour")]
-    status = status_view(session, "procedural storyteller, as asked", None)
+    status = status_view(session, "procedural storyteller (no model needed)", None)
     assert (status.world, status.tick_label, status.tick, status.branch, status.teller) == (
         "Greywater Harbour", "hour", 1, "alt", "procedural")
     session.close()

@@ -104,6 +104,11 @@ CASES = [
         "attr.bounds",
     ),
     ("a fair purchase", buy("lantern", 5), PLAYER, None),
+    ("someone else spends the player's money", buy("lantern", 5), NPC, "scope.player"),
+    ("someone gives the player a thing", [Transfer(item="rope", to="mara")], NPC, None),
+    ("someone else gives the player's things away",
+     [Transfer(item="rope", to="mara"), Transfer(item="rope", to="merchant")], NPC,
+     "scope.player"),
     ("underpaid", buy("ship", 1), PLAYER, "price.unpaid"),
     ("unpaid", [Transfer(item="lantern", to="mara")], NPC, "price.unpaid"),
     (
