@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simengine.world.ops import Adjust, Proposal, SetAttr, Transfer
-from simengine.world.rules import check
+from simengine.world.ops import Adjust, Move, Proposal, SetAttr, Transfer
+from simengine.world.rules import Turn, check
 from simengine.world.spec import ENTITY_SECTIONS, PRICE_ATTRIBUTE, WorldSpec
 from simengine.world.state import WorldState, normalize_name
 
@@ -176,17 +176,19 @@ def test_a_fair_sale_passes_and_theft_does_not(world):
     )
     seller, price = state.holder(item), int(state.price(item))
     assert state.attr(player, cur) >= price, "the player cannot afford even the cheapest thing"
+    state.apply([Move(entity=player, to=state.where(seller))])  # walk into the shop
+    turn = Turn("player", player)
     sale = Proposal(
-        actor=seller,
+        actor=player,
         ops=[
             Adjust(entity=player, attribute=cur, by=-price),
             Adjust(entity=seller, attribute=cur, by=price),
             Transfer(item=item, to=player),
         ],
     )
-    assert check(sale, state) == []
-    theft = Proposal(actor=seller, ops=[Transfer(item=item, to=player)])
-    assert [v.rule for v in check(theft, state)] == ["price.unpaid"]
+    assert check(sale, state, turn) == []
+    theft = Proposal(actor=player, ops=[Transfer(item=item, to=player)])
+    assert [v.rule for v in check(theft, state, turn)] == ["price.unpaid"]
 
 
 def test_protected_attributes_cannot_be_changed(world):
