@@ -116,10 +116,12 @@ class Save:
         self.readonly = readonly
         self._db = db
         self._lock = lock
-        self._meta = meta
+        # The initial state is kept as its JSON text, read again when needed: parsed
+        # (and held for as long as the save is open) a big world's costs ten times more.
+        self._meta = {k: v for k, v in meta.items() if k != "initial"}
         self.spec = WorldSpec.model_validate(meta["spec"])
         self.snapshot_every = int(meta.get("snapshot_every") or DEFAULT_SNAPSHOT_EVERY)
-        self._initial: dict[str, Any] = meta["initial"]
+        self._initial_json: str | None = None
         self.closed = False
         # One remembered state (event id, state), private: callers get copies. It
         # sits at the head after an append, so the next append replays nothing.
@@ -165,7 +167,7 @@ class Save:
                         "wire_version": WIRE_VERSION,
                         "world_id": spec.world.id,
                         "spec": spec.model_dump(mode="json"),
-                        "initial": WorldState.from_spec(spec).to_node_link(),
+                        "initial": WorldState.from_spec(spec).to_node_link(copy=False),
                         "snapshot_every": snapshot_every,
                         "current_branch": branch,
                         "created_at": stamp,
@@ -456,7 +458,7 @@ class Save:
                     ) from err
                 if depth % self.snapshot_every == 0:
                     self._db["snapshots"].insert(
-                        {"event_id": event_id, "state": json.dumps(state.to_node_link())}
+                        {"event_id": event_id, "state": state.to_json()}
                     )
                 if rows:
                     self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
@@ -513,9 +515,14 @@ class Save:
         return [call_from_row(r) for r in rows]
 
     # ----------------------------------------------------------------- state
+    @_sqlite_errors
     def initial_state(self) -> WorldState:
         """The world before any event."""
-        return WorldState.from_node_link(self._initial)
+        if self._initial_json is None:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
+            self._initial_json = row[0]
+        # Parsing the text again is several times faster than deep-copying a dict.
+        return WorldState.from_node_link(json.loads(self._initial_json), copy=False)
 
     def state_at(self, event_id: int | None, *, use_snapshots: bool = True) -> WorldState:
         """The world right after ``event_id`` (None: the initial state).
@@ -626,7 +633,7 @@ class Save:
         row = self._db.execute(
             "SELECT state FROM snapshots WHERE event_id = ?", [event_id]
         ).fetchone()
-        return WorldState.from_node_link(json.loads(row[0])) if row else None
+        return WorldState.from_node_link(json.loads(row[0]), copy=False) if row else None
 
     @_sqlite_errors
     def verify(self) -> list[str]:

@@ -11,6 +11,7 @@ long as one in a world of 100.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -216,20 +217,27 @@ class _Context:
                 self._seen.add(e)
                 self.ids.append(e)
 
-    def section(self, header: str, entries: Sequence[tuple[str, Sequence[str]]],
+    def section(self, header: str, entries: Iterable[tuple[str, Sequence[str]]],
                 limit: int, total: int | None = None) -> None:
-        """A header and as many ``(line, ids)`` entries as the cap and budget allow."""
-        if not entries:
+        """A header and as many ``(line, ids)`` entries as the cap and budget allow.
+
+        ``entries`` may be lazy (then ``total`` says how many there are): entries
+        past the budget are never built.
+        """
+        count = total if total is not None else len(entries)  # type: ignore[arg-type]
+        it = iter(entries)
+        first = next(it, None)
+        if first is None:
             return
-        first_line, first_ids = entries[0]
+        first_line, first_ids = first
         if not self.add([header, first_line], first_ids):
             return
         shown = 1
-        for line, ids in entries[1:limit]:
+        for line, ids in itertools.islice(it, limit - 1):
             if not self.add([line], ids):
                 break
             shown += 1
-        rest = (total if total is not None else len(entries)) - shown
+        rest = count - shown
         if rest > 0:
             self.add([f"  (and {rest} more)"])
 
@@ -303,7 +311,7 @@ def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
 
 def pick_location(state: WorldState, seed: int) -> str | None:
     """A location chosen deterministically from a beat's seed (for world beats)."""
-    locations = sorted(state.entities("location"))
+    locations = state.sorted_ids("location")
     return locations[seed % len(locations)] if locations else None
 
 
@@ -440,14 +448,16 @@ def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None
     # Hops count from the focus and from the place it stands in, so whoever is in
     # the next room is as near as what the focus's friends carry.
     shown = set(ctx.ids)
-    entries = []
+    nearby = []
     for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
         if e in shown or ctx.s.kind(e) is None:
             continue
-        entries.append(ctx.entry(e, where=True))
-        if len(entries) >= MAX_NEARBY:
+        nearby.append(e)
+        if len(nearby) >= MAX_NEARBY:
             break
-    ctx.section("Nearby (beyond this place):", entries, MAX_NEARBY)
+    # Written out only as far as the budget reaches (most never are).
+    entries = (ctx.entry(e, where=True) for e in nearby)
+    ctx.section("Nearby (beyond this place):", entries, MAX_NEARBY, total=len(nearby))
 
 
 def _select_recent(

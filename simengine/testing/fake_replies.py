@@ -6,9 +6,12 @@ decide message (see :mod:`simengine.storytellers.prompts`), or failing that the
 schema's ``actor`` enum, and return:
 
 * :func:`plausible_proposal`: a proposal the rules accept (a move to an exit,
-  a ``knows`` relation with someone here, picking up a loose unpriced item);
+  a ``knows`` relation with someone here, picking up a loose unpriced item;
+  answering a repair told that a person is unknown, that person's arrival);
 * :func:`inject`: the same with one contradiction of a known kind
-  (:data:`INJECTION_KINDS`), for measuring how the engine copes;
+  (:data:`INJECTION_KINDS`), each one the engine must refuse (an unknown name
+  appears where canon cannot invent it: killed, or handed something), for
+  measuring how the engine copes;
 * :func:`invention`: a welcome ``create`` op (a stranger arrives, a thing is found);
 * :func:`prose_for`: narration built from a narrate request's WHAT HAPPENED lines;
 * :func:`model_entry`, :func:`show_entry`: what ``/api/tags`` and ``/api/show``
@@ -36,7 +39,15 @@ INJECTION_KINDS = (
 )
 _PEOPLE = ("Odile Venn", "Bram Holloway", "Ysolde Marsh", "Tobiah Crane", "Wenna Flint")
 _THINGS = ("brass compass", "sealed letter", "tin whistle", "bundle of herbs", "cracked mirror")
-_UNKNOWN = ("Zebediah Quillfeather", "Lord Ashcombe of Nowhere", "the Glass Abbess")
+# Parts of names nobody in any world has: each injected stranger gets a fresh one,
+# since a repair may bring one in for good and a second mention must stay a lie.
+_GHOST_FIRST = ("Zebediah", "Ottoline", "Barnabus", "Philippa", "Ezekiel", "Cordelia",
+                "Ignatius", "Henrietta", "Lucius", "Wilhelmina")
+_GHOST_LAST = ("Quillfeather", "Ashcombe", "Thistlewood", "Marrowby", "Grimsditch",
+               "Pellinore", "Fairweather", "Blackthorne", "Underhill", "Merriwether")
+_GHOST_TAIL = ("", " of Nowhere", " the Younger", " the Elder", " of the Glass Abbey",
+               " the Third")
+_UNKNOWN_PERSON = re.compile(r"'([^'\n]{1,80})' is not a known character")
 
 
 def plausible_proposal(facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -49,6 +60,12 @@ def plausible_proposal(facts: dict[str, Any], rng: random.Random) -> dict[str, A
     names = {p["id"]: p.get("name", p["id"]) for p in people}
     relations = facts.get("relations") or []
     options: list[tuple[str, list[dict[str, Any]]]] = []
+    newcomers = facts.get("newcomers") or []
+    if newcomers and here:
+        # The repair of an unknown name: the person arrives first (canon makes them).
+        who = newcomers[0]
+        return {"actor": actor, "summary": f"{who} arrives",
+                "ops": [{"op": "move", "entity": who, "to": here}]}
     mover = actor if actor else (sorted(alive)[0] if alive else None)
     if mover and (mover in alive or mover not in names):
         who = names.get(mover, mover)
@@ -89,7 +106,15 @@ def inject(kind: str, proposal: dict[str, Any], facts: dict[str, Any],
     if kind == "schema_invalid":
         return {"actor": actor, "summary": "Something odd", "ops": [{"op": "fly", "to": here}]}
     if kind == "unknown_name":
-        p["ops"].append({"op": "move", "entity": rng.choice(_UNKNOWN), "to": here or subject})
+        # Someone who does not exist, in a role that cannot invent them (canon turns
+        # an unknown *mover* into a welcome arrival, so that would be no contradiction).
+        ghost = f"{rng.choice(_GHOST_FIRST)} {rng.choice(_GHOST_LAST)}{rng.choice(_GHOST_TAIL)}"
+        loose = [i["id"] for i in facts.get("items") or [] if i.get("holder") == here
+                 and not i.get("value")]
+        if loose and rng.random() < 0.5:
+            p["ops"].append({"op": "transfer", "item": rng.choice(loose), "to": ghost})
+        else:
+            p["ops"].append({"op": "kill", "entity": ghost, "cause": "a fall from the quay"})
     elif kind == "dead_actor":
         dead = facts.get("dead") or []
         target = exits[0] if exits else here
@@ -152,14 +177,27 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
 
 
 def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The scene facts of a request: its last scene block, else the schema's actor enum."""
+    """The scene facts of a request: its last scene block, else the schema's actor enum.
+
+    A repair request told that a person is unknown also yields ``newcomers``: a
+    model so told often fixes it by bringing that person in properly.
+    """
+    facts: dict[str, Any] | None = None
     for m in reversed(messages):
         facts = read_scene_block(str(m.get("content", "")))
         if facts is not None:
-            return facts
-    fmt = body.get("format") if isinstance(body.get("format"), dict) else {}
-    actor_enum = fmt.get("properties", {}).get("actor", {}).get("enum") or [None]
-    return {"actor": actor_enum[0], "people": [], "exits": [], "items": []}
+            break
+    if facts is None:
+        fmt = body.get("format") if isinstance(body.get("format"), dict) else {}
+        actor_enum = fmt.get("properties", {}).get("actor", {}).get("enum") or [None]
+        facts = {"actor": actor_enum[0], "people": [], "exits": [], "items": []}
+    if is_repair(messages):
+        feedback = str(messages[-1].get("content", ""))
+        # Names, not ids: an unknown slug is a typo to fix, not a person to bring in.
+        names = [n for n in _UNKNOWN_PERSON.findall(feedback) if n != n.lower() or " " in n]
+        if names:
+            facts["newcomers"] = list(dict.fromkeys(names))
+    return facts
 
 
 def is_repair(messages: list[dict[str, Any]]) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from simengine.world.ops import (
@@ -79,6 +79,36 @@ def slugify(name: str, fallback: str = "thing") -> str:
     return (slug or fallback)[:48].strip("-") or fallback
 
 
+class Suggestions(Sequence[str]):
+    """The closest known names to ``text``, looked up only when someone reads them.
+
+    Finding them scans every name in the world; an unknown name that becomes an
+    invention never needs them, only one that ends up in a violation does.
+    """
+
+    def __init__(self, state: WorldState, text: str, kind: str | None):
+        self._args = (state, text, kind)
+        self._ids: list[str] | None = None
+
+    def _get(self) -> list[str]:
+        if self._ids is None:
+            state, text, kind = self._args
+            self._ids = state.closest(text, kind=kind)
+        return self._ids
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        return self._get() == (list(other) if isinstance(other, Sequence) else other)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
 @dataclass
 class Resolution:
     """A proposal with every reference resolved, plus what canon decided."""
@@ -107,8 +137,12 @@ class Resolver:
         self.scene = set(scene or ())
         self.pending: dict[str, tuple[str, str]] = {}  # normalized name -> (id, kind)
         self.taken: set[str] = set()
+        # One op may ask after the same unknown name two or three times (is the mover
+        # known? then resolve it); only what is pending changes the answer meanwhile.
+        self._memo: dict[tuple[str, tuple[str, ...]], tuple[str | None, Sequence[str]]] = {}
 
     def add_pending(self, entity_id: str, name: str, kind: str) -> None:
+        self._memo.clear()
         self.pending[normalize_name(name)] = (entity_id, kind)
         self.pending[entity_id] = (entity_id, kind)
         self.taken.add(entity_id)
@@ -126,9 +160,17 @@ class Resolver:
         local = [e for e in living if e in self.scene]
         return local or living
 
-    def lookup(self, text: str, kinds: tuple[str, ...] = ANY) -> tuple[str | None, list[str]]:
+    def lookup(
+        self, text: str, kinds: tuple[str, ...] = ANY
+    ) -> tuple[str | None, Sequence[str]]:
         """(id or None, candidates): the id ``text`` names, or the closest candidates."""
-        text = str(text).strip()
+        memo_key = (str(text), tuple(kinds))
+        if memo_key not in self._memo:
+            self._memo[memo_key] = self._lookup(str(text), tuple(kinds))
+        return self._memo[memo_key]
+
+    def _lookup(self, text: str, kinds: tuple[str, ...]) -> tuple[str | None, Sequence[str]]:
+        text = text.strip()
         if not text:
             return None, []
         if text in self.pending and self.pending[text][1] in kinds:
@@ -156,15 +198,23 @@ class Resolver:
         for close in difflib.get_close_matches(key, list(local), n=3, cutoff=0.6):
             if is_typo(key, close):
                 return local[close], []
-        names = [k for k, by_kind in index.items() if any(kd in by_kind for kd in kinds)]
-        typos = [
-            c for c in difflib.get_close_matches(key, names, n=3, cutoff=0.6) if is_typo(key, c)
-        ]
-        if len(typos) == 1:
-            picked = self._pick(sorted(e for k in kinds for e in index[typos[0]].get(k, [])))
-            if len(picked) == 1:
-                return picked[0], []
-        return None, self.state.closest(text, kind=kinds[0] if len(kinds) == 1 else None)
+        # The world-wide search takes difflib's three best and keeps the typos among
+        # them. When no name in the world is a typo away (the usual case: a new name),
+        # that is empty, and the typo index says so without scanning every name.
+        if any(
+            is_typo(key, c) and any(kd in index[c] for kd in kinds)
+            for c in self.state.typo_candidates(key)
+        ):
+            names = [k for k, by_kind in index.items() if any(kd in by_kind for kd in kinds)]
+            typos = [
+                c for c in difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+                if is_typo(key, c)
+            ]
+            if len(typos) == 1:
+                picked = self._pick(sorted(e for k in kinds for e in index[typos[0]].get(k, [])))
+                if len(picked) == 1:
+                    return picked[0], []
+        return None, Suggestions(self.state, text, kinds[0] if len(kinds) == 1 else None)
 
 
 class _Canonizer:

@@ -46,6 +46,20 @@ def normalize_name(name: str) -> str:
     return _ARTICLES.sub("", text).strip()
 
 
+def _pieces(length: int) -> list[tuple[int, int]]:
+    """(start, size) of the 2k+1 near-equal pieces a name key of ``length`` is cut into."""
+    count = 5 if length >= 9 else 3  # k = 2 slips allowed from 9 letters, else 1
+    bounds = [length * i // count for i in range(count + 1)]
+    return [(bounds[i], bounds[i + 1] - bounds[i]) for i in range(count)]
+
+
+def _index_pieces(index: dict[tuple[int, int, str], list[str]], key: str) -> None:
+    if len(key) < 4:
+        return  # too short to be anybody's typo
+    for j, (start, size) in enumerate(_pieces(len(key))):
+        index.setdefault((len(key), j, key[start : start + size]), []).append(key)
+
+
 class StateError(ValueError):
     """An op could not be applied (only raised for ops that never passed ``check``)."""
 
@@ -67,6 +81,7 @@ class WorldState:
         self._dead: list[str] | None = None
         self._sorted: dict[str, tuple[str, ...]] = {}
         self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
+        self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -350,9 +365,48 @@ class WorldState:
         data = self.graph.nodes[node_id]
         keys = {normalize_name(data["name"]), normalize_name(node_id.replace("-", " "))}
         keys.update(normalize_name(a) for a in data.get("aliases", []))
+        typos = self._typos[1] if self._typos is not None and self._typos[0] is index else None
         for key in keys:
+            if typos is not None and key and key not in index:
+                _index_pieces(typos, key)
             if key:
                 index.setdefault(key, {}).setdefault(data["kind"], []).append(node_id)
+
+    def typo_candidates(self, key: str) -> set[str]:
+        """Name keys that may be a small typo away from ``key`` (normalized).
+
+        Never misses a key within the distance canon forgives (one slip between
+        names of 4+ letters, two between names of 9+), so a world-wide typo search
+        that finds none here can stop; a few more come back, for the caller to
+        check. Each key is cut into 2k+1 pieces: k slips (a swap included) touch
+        at most 2k of them, so one piece appears in ``key`` as it is, shifted by
+        at most k. Looking those pieces up is what keeps the search off a
+        100,000-name scan.
+        """
+        lq = len(key)
+        if lq < 4:
+            return set()
+        index = self._typo_index()
+        out: set[str] = set()
+        for length in range(max(4, lq - 2), lq + 3):
+            k = 2 if min(lq, length) >= 9 else 1
+            if abs(length - lq) > k:
+                continue
+            for j, (start, size) in enumerate(_pieces(length)):
+                for pos in range(max(start - k, 0), min(start + k, lq - size) + 1):
+                    hits = index.get((length, j, key[pos : pos + size]))
+                    if hits:
+                        out.update(hits)
+        return out
+
+    def _typo_index(self) -> dict[tuple[int, int, str], list[str]]:
+        names = self.name_index()
+        if self._typos is None or self._typos[0] is not names:
+            index: dict[tuple[int, int, str], list[str]] = {}
+            for key in names:
+                _index_pieces(index, key)
+            self._typos = (names, index)
+        return self._typos[1]
 
     def living_named(self, name: str, kind: str) -> list[str]:
         """Living entities of ``kind`` whose name (not alias) matches ``name``."""

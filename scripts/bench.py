@@ -1,0 +1,602 @@
+"""Benchmark simengine around the model: ticks, prompts, saves, batches, the repair loop.
+
+Sections (keys of the JSON report; prompts and calls sit under each engine size):
+  engine   time per tick with the model taken out, at 100 to 100,000 entities: the
+           procedural storyteller (all of it counts), then the fake Ollama at zero
+           latency (model time subtracted); where a tick goes; each size's peak memory
+  prompts  decide prompt size (characters, estimated tokens) and prefix reuse
+  calls    model calls and tokens per tick, by phase (decide, repair, narrate)
+  saves    append cost at 0 / 10,000 / 100,000 events; open + head state at 100,000
+  batch    procedural batch throughput at --jobs 1 and 2
+  latency  a batch against the fake's latency model, against the ideal bound
+  eval     the consistency layer against the noisy fake (see ``simengine eval``)
+
+Each world size runs in its own process (peak memory is that process's max RSS).
+Usage: python scripts/bench.py [--quick | --smoke] [--json FILE] [--only engine,saves]
+(--quick: a minute or two; the full run: about 4 minutes here; --smoke: seconds, tiny)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bigworld import big_world  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WORLD = ROOT / "worlds" / "harbour.toml"
+SECTIONS = ("engine", "saves", "batch", "latency", "eval")
+PROFILES: dict[str, dict[str, Any]] = {
+    "full": {"sizes": {100: 300, 1_000: 300, 10_000: 200, 100_000: 120}, "warm": 5,
+             "save_marks": (0, 10_000, 100_000), "appends": 300, "open_repeat": 7,
+             "batch": {"runs": 4, "ticks": 100},
+             "latency": {"call": 0.2, "token": 0.005, "slots": 4, "runs": 4, "ticks": 20,
+                         "jobs": (4, 8)},
+             "eval": {"runs": 4, "ticks": 30}},
+    "quick": {"sizes": {100: 40, 1_000: 40, 10_000: 30, 100_000: 12}, "warm": 2,
+              "save_marks": (0, 10_000, 100_000), "appends": 60, "open_repeat": 3,
+              "batch": {"runs": 2, "ticks": 20},
+              "latency": {"call": 0.1, "token": 0.002, "slots": 4, "runs": 4, "ticks": 8,
+                          "jobs": (4,)},
+              "eval": {"runs": 2, "ticks": 15}},
+    "smoke": {"sizes": {60: 3, 300: 3}, "warm": 1, "save_marks": (0, 120), "appends": 5,
+              "open_repeat": 1, "batch": {"runs": 1, "ticks": 2},
+              "latency": {"call": 0.001, "token": 0.0, "slots": 2, "runs": 2, "ticks": 2,
+                          "jobs": (2,)},
+              "eval": {"runs": 1, "ticks": 3}},
+}
+
+
+# ------------------------------------------------------------------ helpers
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile (0..1), linearly interpolated; None for no values."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def summary(values: list[float], digits: int = 3) -> dict[str, Any]:
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, digits)
+
+    return {"n": len(values), "median": r(pct(values, 0.5)), "p95": r(pct(values, 0.95)),
+            "mean": r(statistics.fmean(values)) if values else None,
+            "max": r(max(values)) if values else None}
+
+
+def rss_mb() -> float:
+    """This process's peak resident memory so far (MB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def rss_now_mb() -> float | None:
+    """This process's resident memory now (MB; Linux only)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def common_prefix(a: str, b: str) -> int:
+    return len(os.path.commonprefix([a, b]))
+
+
+# ------------------------------------------------------- engine: where time goes
+STAGES: Counter = Counter()
+
+
+@contextlib.contextmanager
+def instrumented() -> Iterator[None]:
+    """Time the stages of a tick (plan, scene, decide, narrate, save) while inside."""
+    from simengine.sim import session as sm
+    from simengine.store.save import Save
+
+    def timed(fn: Any, stage: str) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                STAGES[stage] += time.perf_counter() - started
+        return wrapper
+
+    decide, narrate = sm.decide, sm.Session._narrate
+
+    async def decide_timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        d = await decide(*args, **kwargs)
+        model = sum(c.latency_ms or 0 for c in d.calls) / 1000
+        STAGES["decide"] += time.perf_counter() - started - model
+        return d
+
+    async def narrate_timed(self: Any, *args: Any) -> Any:
+        started, model, saving = time.perf_counter(), self.metrics.model_seconds, STAGES["save"]
+        try:
+            return await narrate(self, *args)
+        finally:
+            spent = time.perf_counter() - started - (self.metrics.model_seconds - model)
+            STAGES["narrate"] += spent - (STAGES["save"] - saving)
+
+    patches = [(sm, "build_scene", timed(sm.build_scene, "scene")), (sm, "decide", decide_timed),
+               (sm.Session, "_narrate", narrate_timed),
+               (sm.Session, "plan", timed(sm.Session.plan, "plan"))]
+    patches += [(Save, name, timed(getattr(Save, name), "save"))
+                for name in ("append", "set_narration", "set_meta")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    try:
+        for owner, name, value in patches:
+            setattr(owner, name, value)
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
+def _ticks(session: Any, n: int, *, model_free: bool) -> list[dict[str, float]]:
+    """Step ``n`` ticks in one event loop; per tick: wall, CPU, model and engine ms, stages."""
+    out = []
+
+    async def go() -> None:
+        for _ in range(n):
+            stages, model = dict(STAGES), session.metrics.model_seconds
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = await session.step()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            spent = session.metrics.model_seconds - model
+            row = {"wall_ms": wall * 1000, "model_ms": spent * 1000,
+                   "engine_ms": (wall - spent) * 1000, "beats": len(result.events)}
+            if model_free:
+                row["cpu_ms"] = cpu * 1000  # the fake's threads would count here too
+            for k, v in STAGES.items():
+                row[k] = (v - stages.get(k, 0.0)) * 1000
+            out.append(row)
+
+    asyncio.run(go())
+    return out
+
+
+def _tick_report(rows: list[dict[str, float]]) -> dict[str, Any]:
+    report = {"engine_ms": summary([r["engine_ms"] for r in rows]),
+              "wall_ms": summary([r["wall_ms"] for r in rows]),
+              "model_ms_per_tick": round(statistics.fmean(r["model_ms"] for r in rows), 3),
+              "beats_per_tick": round(statistics.fmean(r["beats"] for r in rows), 3)}
+    if "cpu_ms" in rows[0]:
+        report["cpu_ms"] = summary([r["cpu_ms"] for r in rows])
+    stages = ("plan", "scene", "decide", "narrate", "save")
+    means = {s: statistics.fmean(r.get(s, 0.0) for r in rows) for s in stages}
+    means["other"] = statistics.fmean(r["engine_ms"] for r in rows) - sum(means.values())
+    report["stages_mean_ms"] = {k: round(v, 3) for k, v in means.items()}
+    # Medians too: a snapshot every 50 events lands in the mean, not in a typical tick.
+    report["stages_median_ms"] = {s: round(pct([r.get(s, 0.0) for r in rows], 0.5) or 0, 3)
+                                  for s in stages}
+    return report
+
+
+def classify(entry: dict[str, Any]) -> str | None:
+    """A fake log entry's phase: decide, repair, reask, narrate (None: not a generation)."""
+    from simengine.storytellers.prompts import REASK_HEADER, REPAIR_HEADER
+
+    body = entry.get("body") or {}
+    messages = body.get("messages") or []
+    if entry.get("path") != "/api/chat" or not messages:
+        return None
+    if not body.get("format"):
+        return "narrate"
+    last = str(messages[-1].get("content", ""))
+    if last.startswith(REPAIR_HEADER):
+        return "repair"
+    return "reask" if last.startswith(REASK_HEADER) else "decide"
+
+
+def prompt_report(log: list[dict[str, Any]]) -> dict[str, Any]:
+    """Decide prompt sizes and prefix reuse, from the fake's request log (in order)."""
+    from simengine.storytellers.scene import TokenEstimator
+
+    est = TokenEstimator()
+    chars, tokens, system, reuse, reuse_any = [], [], [], [], []
+    prev_decide = prev_any = None
+    for entry in log:
+        phase = classify(entry)
+        if phase is None:
+            continue
+        messages = entry["body"]["messages"]
+        # What a chat template lays out: role markers, then each message, in order.
+        text = "".join(f"<|{m.get('role')}|>{m.get('content', '')}" for m in messages)
+        if phase == "decide":
+            size = sum(len(str(m.get("content", ""))) for m in messages)
+            chars.append(size)
+            tokens.append(est.estimate("x" * size))
+            system.append(len(str(messages[0].get("content", ""))) / max(size, 1))
+            if prev_decide is not None:
+                reuse.append(common_prefix(prev_decide, text) / len(text))
+            if prev_any is not None:
+                reuse_any.append(common_prefix(prev_any, text) / len(text))
+            prev_decide = text
+        prev_any = text
+    return {"decide_prompts": len(chars), "chars": summary(chars, 1),
+            "est_tokens": summary(tokens, 1), "system_share": summary(system),
+            "prefix_reuse_vs_previous_decide": summary(reuse),
+            "prefix_reuse_vs_previous_call": summary(reuse_any)}
+
+
+def calls_report(rows: list[dict[str, Any]], ticks: int) -> dict[str, Any]:
+    """Model calls and tokens per tick, by phase, from the save's calls table."""
+    by: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        c = by[r["phase"]]
+        c["calls"] += 1
+        c["prompt_tokens"] += r.get("prompt_tokens") or 0
+        c["completion_tokens"] += r.get("completion_tokens") or 0
+    return {phase: {k: round(v / max(ticks, 1), 3) for k, v in sorted(c.items())}
+            for phase, c in sorted(by.items())}
+
+
+def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, Any]:
+    """One world size, both storytellers, in this process (see :func:`run_engine`)."""
+    from simengine.sim.evaluate import DEFAULT_RATES
+    from simengine.sim.session import Session
+    from simengine.storytellers.ollama import OllamaStoryteller
+    from simengine.testing.fake_ollama import FakeOllama
+
+    base_rss = rss_mb()
+    started = time.perf_counter()
+    spec = big_world(WORLD, size, seed)
+    generated = time.perf_counter() - started
+    out: dict[str, Any] = {"entities": size, "generate_s": round(generated, 3)}
+    with tempfile.TemporaryDirectory(prefix="simengine-bench-") as tmp, instrumented():
+        started = time.perf_counter()
+        session = Session.new(spec, Path(tmp) / "big.db", seed=seed)
+        out["new_session_s"] = round(time.perf_counter() - started, 3)
+        del spec  # a game holds the save's copy only; the bench's would count as memory
+        try:
+            _ticks(session, warm, model_free=True)
+            out["procedural"] = _tick_report(_ticks(session, ticks, model_free=True))
+            with FakeOllama(mode="noisy", seed=seed) as fake:
+                fake.set_faults(DEFAULT_RATES)
+                session.storyteller = OllamaStoryteller(host=fake.url, timeout=60, backoff=0.01)
+                _ticks(session, warm, model_free=False)
+                fake.requests.clear()
+                calls_before = len(session.save.calls())
+                rows = _ticks(session, ticks, model_free=False)
+                out["fake_ollama"] = _tick_report(rows)
+                out["prompts"] = prompt_report(list(fake.log))
+                out["calls"] = calls_report(session.save.calls()[calls_before:], ticks)
+        finally:
+            session.close()
+        out["rss_mb"] = {"after_imports": base_rss, "after_ticks": rss_now_mb(),
+                         "peak": rss_mb()}
+    return out
+
+
+def run_engine(profile: dict[str, Any], in_process: bool) -> dict[str, Any]:
+    """Every size, each in a fresh process (so its peak memory is its own)."""
+    sizes: dict[str, Any] = {}
+    for size, ticks in profile["sizes"].items():
+        if in_process:
+            sizes[str(size)] = engine_size(size, ticks, profile["warm"])
+            continue
+        args = json.dumps({"size": size, "ticks": ticks, "warm": profile["warm"]})
+        done = subprocess.run([sys.executable, __file__, "--worker", args], check=True,
+                              capture_output=True, text=True)
+        sizes[str(size)] = json.loads(done.stdout.strip().splitlines()[-1])
+        log(f"  {size:>7} entities: procedural median "
+            f"{sizes[str(size)]['procedural']['engine_ms']['median']} ms/tick")
+    return {"world": WORLD.name, "sizes": sizes}
+
+
+# -------------------------------------------------------------------- saves
+def run_saves(profile: dict[str, Any]) -> dict[str, Any]:
+    """Append cost as a history grows, and how long reopening a long one takes."""
+    from simengine.sim.session import Session
+    from simengine.store import Save
+    from simengine.world.loader import load_world
+    from simengine.world.ops import Adjust
+
+    spec = load_world(WORLD)
+    marks, n = sorted(profile["save_marks"]), profile["appends"]
+    out: dict[str, Any] = {"world": WORLD.name, "appends_per_mark": n, "append_ms": {}}
+    flip = [1]
+
+    def append(save: Save, tick: int) -> None:
+        flip[0] = -flip[0]  # tiny ops: gold goes back and forth
+        save.append(tick=tick, kind="npc", actor="mara", summary="a small beat",
+                    ops=[Adjust(entity="mara", attribute="gold", by=flip[0])])
+
+    with tempfile.TemporaryDirectory(prefix="simengine-bench-") as tmp:
+        path = Path(tmp) / "history.db"
+        save = Save.create(path, spec)
+        build = 0.0
+        for mark in marks:
+            started = time.perf_counter()
+            with save.reading():  # one transaction: the history is scaffolding
+                while save.event_count() < mark:
+                    append(save, save.event_count() // 3 + 1)
+            build += time.perf_counter() - started
+            times = []
+            for _ in range(n):  # each its own transaction, as a game does
+                started = time.perf_counter()
+                append(save, mark // 3 + 2)
+                times.append((time.perf_counter() - started) * 1000)
+            out["append_ms"][str(mark)] = summary(times)
+        out["events"] = save.event_count()
+        out["bulk_build_s"] = round(build, 3)
+        save.close()
+        out["file_mb"] = round(path.stat().st_size / 1e6, 2)
+        opened, head, resumed = [], [], []
+        for _ in range(profile["open_repeat"]):
+            started = time.perf_counter()
+            save = Save.open(path)
+            mid = time.perf_counter()
+            save.state()
+            opened.append(mid - started)
+            head.append(time.perf_counter() - started)
+            save.close()
+            started = time.perf_counter()
+            Session.load(path).close()
+            resumed.append(time.perf_counter() - started)
+        out["open_s"] = summary(opened, 4)
+        out["open_and_head_state_s"] = summary(head, 4)
+        out["session_load_s"] = summary(resumed, 4)
+    return out
+
+
+# ------------------------------------------------------------------ batches
+def run_batches(profile: dict[str, Any]) -> dict[str, Any]:
+    from simengine.sim.batch import run_batch
+
+    runs, ticks = profile["batch"]["runs"], profile["batch"]["ticks"]
+    out: dict[str, Any] = {"world": WORLD.name, "runs": runs, "ticks": ticks, "jobs": {}}
+    with tempfile.TemporaryDirectory(prefix="simengine-bench-") as tmp:
+        for jobs in (1, 2):
+            result = run_batch(WORLD, runs=runs, ticks=ticks, jobs=jobs, seed=11,
+                               out=Path(tmp) / f"jobs{jobs}")
+            wall = result.wall_seconds
+            out["jobs"][str(jobs)] = {"wall_s": round(wall, 3),
+                                      "runs_per_min": round(runs / wall * 60, 2),
+                                      "ticks_per_s": round(runs * ticks / wall, 2),
+                                      "events": result.totals["events_total"]}
+    return out
+
+
+def run_latency(profile: dict[str, Any]) -> dict[str, Any]:
+    """Batches with --storyteller ollama against the fake's latency model."""
+    from simengine.sim.batch import run_batch
+    from simengine.sim.evaluate import DEFAULT_RATES
+    from simengine.testing.fake_ollama import FakeOllama
+    from simengine.testing.fake_replies import tokens_of
+
+    p = profile["latency"]
+    out: dict[str, Any] = {"world": WORLD.name, "per_call_s": p["call"],
+                           "per_token_s": p["token"], "slots": p["slots"], "runs": {}}
+    with tempfile.TemporaryDirectory(prefix="simengine-bench-") as tmp:
+        for jobs in p["jobs"]:
+            runs = max(p["runs"], jobs)
+            with FakeOllama(mode="noisy", seed=5, latency_per_call=p["call"],
+                            latency_per_token=p["token"], slots=p["slots"]) as fake:
+                fake.set_faults(DEFAULT_RATES)
+                result = run_batch(WORLD, runs=runs, ticks=p["ticks"], jobs=jobs, seed=21,
+                                   storyteller="ollama", host=fake.url,
+                                   out=Path(tmp) / f"jobs{jobs}")
+                gens = [e for e in fake.log if classify(e) and e.get("reply") is not None]
+                model = sum(p["call"] + p["token"] * len(tokens_of(e["reply"])) for e in gens)
+                peak = fake.peak_in_flight
+            ideal = model / p["slots"]
+            longest = max((r["metrics"].get("model_seconds", 0.0) for r in result.rows),
+                          default=0.0)
+            out["runs"][str(jobs)] = {
+                "jobs": jobs, "runs": runs, "ticks": p["ticks"], "calls": len(gens),
+                "wall_s": round(result.wall_seconds, 3), "model_s": round(model, 3),
+                "ideal_s": round(ideal, 3),
+                "ratio": round(result.wall_seconds / ideal, 3) if ideal else None,
+                "longest_run_model_s": round(longest, 3),
+                "run_wall_s": [r["wall_seconds"] for r in result.rows],
+                "peak_in_flight": peak,
+                "storytellers": sorted({r["storyteller"].split(":")[0] for r in result.rows})}
+    return out
+
+
+def run_eval(profile: dict[str, Any]) -> dict[str, Any]:
+    from simengine.sim.evaluate import evaluate
+
+    report = evaluate(WORLD, runs=profile["eval"]["runs"], ticks=profile["eval"]["ticks"],
+                      seed=3)
+    return report.to_dict()
+
+
+# ------------------------------------------------------------------ targets
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets against what was measured (None: not measured in this run)."""
+    out = []
+
+    def add(name: str, value: Any, goal: str, met: bool | None) -> None:
+        out.append({"target": name, "measured": value, "goal": goal, "met": met})
+
+    engine = report.get("engine", {}).get("sizes", {})
+    if engine:
+        big = engine[max(engine, key=int)]
+        small = engine[min(engine, key=int)]
+        proc = big["procedural"]["engine_ms"]["median"]
+        fake = big["fake_ollama"]["engine_ms"]["median"]
+        add(f"engine ms/tick @{big['entities']:,} (proc / fake)",
+            f"{proc:.1f} / {fake:.1f}", "<= 5", max(proc, fake) <= 5)
+        a, b = small["prompts"]["est_tokens"]["median"], big["prompts"]["est_tokens"]["median"]
+        growth = (b - a) / a if a else None
+        add(f"decide prompt {small['entities']:,} -> {big['entities']:,}",
+            None if growth is None else f"{growth:+.1%} ({a:g}->{b:g})", "within 10%",
+            None if growth is None else abs(growth) <= 0.10)
+        reuse = [s["prompts"]["prefix_reuse_vs_previous_decide"]["mean"] for s in engine.values()]
+        reuse = [r for r in reuse if r is not None]
+        add("prefix reuse (mean, worst size)", f"{min(reuse):.1%}" if reuse else None, ">= 80%",
+            min(reuse) >= 0.8 if reuse else None)
+    saves = report.get("saves")
+    if saves:
+        opened = saves["open_and_head_state_s"]["median"]
+        add(f"open+head state @{saves['events']:,} events", opened, "<= 1 s",
+            opened <= 1.0)
+    for run in report.get("latency", {}).get("runs", {}).values():
+        add(f"latency batch -j {run['jobs']}: wall/ideal", run["ratio"], "<= 1.2",
+            run["ratio"] is not None and run["ratio"] <= 1.2)
+    ev = report.get("eval", {}).get("total")
+    if ev:
+        add("committed violations (eval)", ev["committed_violations"], "0",
+            ev["committed_violations"] == 0)
+        missed = sum(r["missed"] for r in ev["recall"].values())
+        injected = sum(r["injected"] for r in ev["recall"].values())
+        add("injected caught (eval)", f"{injected - missed}/{injected}", "all",
+            missed == 0)
+    return out
+
+
+# ------------------------------------------------------------------- output
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def render(report: dict[str, Any]) -> None:
+    """The report as tables (rich)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+
+    def f(x: Any) -> str:
+        if isinstance(x, str):
+            return x
+        return "-" if x is None else (f"{x:,.2f}" if isinstance(x, float) else f"{x:,}")
+
+    def emit(title: str, columns: list[str], rows: list[Any]) -> None:
+        t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        for i, c in enumerate(columns):
+            t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        for row in rows:
+            t.add_row(*(f(x) for x in row))
+        console.print(t)
+
+    sizes = list(report.get("engine", {}).get("sizes", {}).values())
+    tellers = ("procedural", "fake_ollama")
+    stages = ["plan", "scene", "decide", "narrate", "save", "other"]
+    if sizes:
+        emit("engine ms per tick, the model taken out",
+             ["entities", "storyteller", "median", "p95", "mean", "cpu median", "model ms/tick"],
+             [(s["entities"], t.replace("_", " "), *(s[t]["engine_ms"][k] for k in
+               ("median", "p95", "mean")), s[t].get("cpu_ms", {}).get("median"),
+               s[t]["model_ms_per_tick"]) for s in sizes for t in tellers])
+        emit("world size: setup and memory", ["entities", "beats/tick", "generate s",
+             "new session s", "RSS after ticks MB", "peak RSS MB"],
+             [(s["entities"], s["procedural"]["beats_per_tick"], s["generate_s"],
+               s["new_session_s"], s["rss_mb"]["after_ticks"], s["rss_mb"]["peak"])
+              for s in sizes])
+        emit("where a procedural tick goes (mean ms)", ["entities", *stages],
+             [(s["entities"], *(s["procedural"]["stages_mean_ms"][k] for k in stages))
+              for s in sizes])
+        emit("decide prompts (fake ollama)", ["entities", "chars", "est. tokens", "p95 tokens",
+             "system share", "reuse vs prev decide", "reuse vs prev call"],
+             [(s["entities"], p["chars"]["median"], p["est_tokens"]["median"],
+               p["est_tokens"]["p95"], f"{p['system_share']['median'] or 0:.0%}",
+               f"{p['prefix_reuse_vs_previous_decide']['mean'] or 0:.1%}",
+               f"{p['prefix_reuse_vs_previous_call']['mean'] or 0:.1%}")
+              for s in sizes for p in [s["prompts"]]])
+        emit("model calls and tokens per tick (fake ollama, noisy)",
+             ["entities", "phase", "calls", "prompt tokens", "completion tokens"],
+             [(s["entities"], phase, c.get("calls"), c.get("prompt_tokens"),
+               c.get("completion_tokens")) for s in sizes for phase, c in s["calls"].items()])
+    saves = report.get("saves")
+    if saves:
+        emit(f"saves ({saves['events']:,} events, {saves['file_mb']} MB)",
+             ["events before", "append median ms", "append p95 ms"],
+             [(int(mark), a["median"], a["p95"]) for mark, a in saves["append_ms"].items()])
+        console.print(f"open {saves['open_s']['median']} s, open + head state "
+                      f"{saves['open_and_head_state_s']['median']} s, Session.load "
+                      f"{saves['session_load_s']['median']} s (medians)")
+    batch = report.get("batch")
+    if batch:
+        emit(f"procedural batch ({batch['runs']} runs x {batch['ticks']} ticks)",
+             ["jobs", "wall s", "runs/min", "ticks/s"],
+             [(jobs, b["wall_s"], b["runs_per_min"], b["ticks_per_s"])
+              for jobs, b in batch["jobs"].items()])
+    lat = report.get("latency")
+    if lat:
+        emit(f"batch vs the fake's latency model ({lat['per_call_s']} s/call + "
+             f"{lat['per_token_s']} s/token, {lat['slots']} slots)",
+             ["jobs", "runs", "calls", "wall s", "model s", "ideal s", "wall/ideal",
+              "longest run model s"],
+             [(r["jobs"], r["runs"], r["calls"], r["wall_s"], r["model_s"], r["ideal_s"],
+               r["ratio"], r["longest_run_model_s"]) for r in lat["runs"].values()])
+    if report.get("eval"):
+        from simengine.cli.evaluate import render as render_eval
+
+        render_eval(report["eval"], console)
+    emit("targets", ["target", "measured", "goal", "met"],
+         [(t["target"], str(t["measured"]), t["goal"], {True: "yes", False: "NO"}.get(t["met"],
+           "-")) for t in report.get("targets", [])])
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description="Benchmark simengine (see the module docstring).")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="a run of a minute or two")
+    mode.add_argument("--smoke", action="store_true", help="tiny sizes, in process (tests)")
+    mode.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help=f"comma-separated sections ({', '.join(SECTIONS)})")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="where the JSON report goes (default: bench-PROFILE.json here)")
+    ap.add_argument("--no-table", action="store_true", help="print no tables")
+    args = ap.parse_args(argv)
+    if args.worker:  # one engine size, in a child process: JSON on stdout
+        job = json.loads(args.worker)
+        print(json.dumps(engine_size(job["size"], job["ticks"], job["warm"])))
+        return {}
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    profile = PROFILES[name]
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    report: dict[str, Any] = {"profile": name, "python": sys.version.split()[0],
+                              "cpus": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M")}
+    runners = {"engine": lambda: run_engine(profile, in_process=args.smoke),
+               "saves": lambda: run_saves(profile), "batch": lambda: run_batches(profile),
+               "latency": lambda: run_latency(profile), "eval": lambda: run_eval(profile)}
+    started = time.perf_counter()
+    for section in SECTIONS:
+        if section in only:
+            log(f"{section} ...")
+            t0 = time.perf_counter()
+            report[section] = runners[section]()
+            log(f"{section} done in {time.perf_counter() - t0:.1f} s")
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    report["targets"] = targets(report)
+    path = args.json or Path(f"bench-{name}.json")
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if not args.no_table:
+        render(report)
+    log(f"report: {path} ({report['wall_s']} s)")
+    return report
+
+
+if __name__ == "__main__":
+    main()
