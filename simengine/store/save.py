@@ -279,14 +279,20 @@ class Save:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return default if row is None else json.loads(row[0])
 
-    @_sqlite_errors
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON-able value in ``meta`` (sessions keep metrics there)."""
+        self.set_metas({key: value})
+
+    @_sqlite_errors
+    def set_metas(self, values: dict[str, Any]) -> None:
+        """Store several JSON-able values in ``meta``, in one transaction."""
         self._writable()
-        if key in RESERVED_META:
-            raise ValueError(f"meta key {key!r} belongs to the store")
+        taken = RESERVED_META.intersection(values)
+        if taken:
+            raise ValueError(f"meta key {sorted(taken)[0]!r} belongs to the store")
         with self._db.atomic():
-            _put_meta(self._db, key, value)
+            for key, value in values.items():
+                _put_meta(self._db, key, value)
 
     @property
     def schema_version(self) -> int:
