@@ -175,7 +175,10 @@ class Session:
 
     def _reload(self) -> None:
         """Re-read the head state and recent events (after open, undo, fork, switch)."""
-        self.state: WorldState = self.save.state()
+        # The save's own head state, shared: each append advances it, so the session
+        # never holds a second copy of a big world.
+        self.state: WorldState = self.save.live_state()
+        self.state.name_index()  # built once here, so no beat pays for it in a big world
         log = self.save.log(limit=RECENT_KEEP)
         self.recent: deque[RecentEvent] = deque((self._recent(e) for e in log), maxlen=RECENT_KEEP)
         last = log[-1].tick if log else 0
@@ -329,17 +332,21 @@ class Session:
                 summary = f"{self.state.name(intent.actor)} tries, but nothing comes of it"
         else:
             summary = proposal.summary.strip() or describe(proposal.ops, self.state, intent)
-        event = self.save.append(
-            tick=tick,
-            kind=intent.kind,
-            ops=proposal.ops,
-            actor=proposal.actor or intent.actor,
-            intent=intent.text,
-            summary=summary,
-            storyteller=decision.storyteller,
-            calls=decision.calls,
-        )
-        self.state.apply(proposal.ops, tick=tick, event_id=event.id)
+        try:
+            event = self.save.append(
+                tick=tick,
+                kind=intent.kind,
+                ops=proposal.ops,
+                actor=proposal.actor or intent.actor,
+                intent=intent.text,
+                summary=summary,
+                storyteller=decision.storyteller,
+                calls=decision.calls,
+            )
+        except BaseException:
+            self._reload()  # the shared state may hold ops of an append that did not commit
+            raise
+        self.state = self.save.live_state()  # the same object, advanced by the append
         self.tick = tick  # even if the tick is cut short after this, its number is used
         self.recent.append(self._recent(event))
         self.metrics.count_decision(decision, intent.kind)

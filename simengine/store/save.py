@@ -19,6 +19,7 @@ import contextlib
 import difflib
 import functools
 import json
+import math
 import os
 import re
 import sqlite3
@@ -59,6 +60,7 @@ from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
 from simengine.world.state import StateError, WorldState
 
+SNAPSHOT_FLAT_UNTIL = 5_000
 DEFAULT_SNAPSHOT_EVERY = 50
 #: ``fork(at=HEAD)``: fork at the current branch's head.
 HEAD: Literal["head"] = "head"
@@ -462,7 +464,7 @@ class Save:
                     raise BadEvent(
                         f"the event's ops do not apply at the head of {name!r}: {err}"
                     ) from err
-                if depth % self.snapshot_every == 0:
+                if depth % snapshot_interval(self.snapshot_every, len(state)) == 0:
                     self._db["snapshots"].insert(
                         {"event_id": event_id, "state": state.to_json()}
                     )
@@ -550,12 +552,28 @@ class Save:
         return self.state_at(self.head(branch))
 
     @_sqlite_errors
+    @_sqlite_errors
+    def live_state(self, branch: str | None = None) -> WorldState:
+        """The state at a branch's head, shared, not copied: appends to that branch
+        advance it in place. Read it; never change it (a session plays on it)."""
+        head = self.head(branch)
+        cached = self._cache
+        if cached is None or cached[0] != head:
+            state = self._state(head, mutable=True)
+            self._cache = (head, state)
+        return self._cache[1]
+
     def _state(self, event_id: int | None, *, mutable: bool) -> WorldState:
         """The state after ``event_id``; ``mutable=True`` hands out the remembered
         state itself (append advances it), otherwise the caller gets a copy."""
-        if event_id is None:
-            return self.initial_state()
         cached = self._cache
+        if event_id is None:
+            if cached is not None and cached[0] is None:
+                if not mutable:
+                    return cached[1].copy()
+                self._cache = None
+                return cached[1]
+            return self.initial_state()
         if cached is not None and cached[0] == event_id:
             if not mutable:
                 return cached[1].copy()
@@ -564,10 +582,14 @@ class Save:
         chain = self._chain(event_id, stop=cached[0] if cached else None, snapshots=True)
         oldest = chain[-1]
         if cached is not None and oldest["id"] == cached[0]:
-            # Walk on from the remembered state; it stops being remembered meanwhile,
-            # so a failed replay cannot leave it half-advanced.
-            self._cache = None
-            state, chain = cached[1], chain[:-1]
+            if mutable:
+                # Walk on from the remembered state; it stops being remembered
+                # meanwhile, so a failed replay cannot leave it half-advanced.
+                self._cache = None
+                state = cached[1]
+            else:
+                state = cached[1].copy()  # it may be a session's live state: leave it be
+            chain = chain[:-1]
         elif oldest["has_snapshot"]:
             snapshot = self.snapshot(oldest["id"])
             assert snapshot is not None  # snapshots are never deleted
@@ -577,8 +599,10 @@ class Save:
         self._replay(state, chain)
         if mutable:
             return state
-        self._cache = (event_id, state)
-        return state.copy()
+        if self._cache is None:
+            self._cache = (event_id, state)
+            return state.copy()
+        return state  # a copy already: the live state stays remembered
 
     def _replay(self, state: WorldState, chain: list[dict[str, Any]]) -> None:
         """Apply the ops of ``chain`` (newest first, as :meth:`_chain` gives it) in order."""
@@ -656,6 +680,18 @@ class Save:
 
 
 # -------------------------------------------------------------------- helpers
+def snapshot_interval(every: int, entities: int) -> int:
+    """Events between snapshots: ``every``, doubled for each doubling past 5,000 entities.
+
+    A snapshot of a big world costs far more than replaying a few events, so big
+    worlds snapshot less often; the interval doubles in steps, so a depth that
+    gets a snapshot at a larger interval also would at any smaller one.
+    """
+    if entities <= SNAPSHOT_FLAT_UNTIL:
+        return every
+    return every * 2 ** math.ceil(math.log2(entities / SNAPSHOT_FLAT_UNTIL))
+
+
 def _put_meta(db: Database, key: str, value: Any) -> None:
     db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"

@@ -42,6 +42,7 @@ from simengine.world.spec import KINDS
 from simengine.world.state import WorldState
 
 SCENE_OPEN = "<<SCENE_JSON>>"
+WORLD_OPEN = "<<WORLD_JSON>>"
 SCENE_CLOSE = "<<END>>"
 PLAYER_OPEN = "<<PLAYER>>"
 PLAYER_CLOSE = "<<END PLAYER>>"
@@ -117,7 +118,6 @@ def scene_facts(scene: Scene, intent: Intent) -> dict[str, Any]:
     # need to see that the map goes on; the fake uses them for teleports.
     beyond = sorted({b for e in exits for b in state.exits(e)} - {here, *exits})[:4]
     dead = [c for c in state.characters(alive=False) if c in shown or c in people][:4]
-    defs = state.attribute_defs()
     currency = state.currency
     facts: dict[str, Any] = {
         "beat": intent.kind,
@@ -129,31 +129,47 @@ def scene_facts(scene: Scene, intent: Intent) -> dict[str, Any]:
             {"id": p, "name": state.name(p), "alive": state.is_alive(p)} for p in people
         ],
         "items": items,
-        "currency": currency,
         "money": {p: state.attr(p, currency) for p in people if currency} if currency else {},
-        "attributes": sorted(n for n, d in defs.items() if not d.protected and not d.conserved),
-        "protected": sorted(n for n, d in defs.items() if d.protected),
         "dead": dead,
-        "relations": list(state.relation_kinds),
     }
     return facts
 
 
+def world_facts(state: WorldState) -> dict[str, Any]:
+    """The facts of a world that no event changes: its currency, attributes, relations."""
+    defs = state.attribute_defs()
+    return {
+        "currency": state.currency,
+        "attributes": sorted(n for n, d in defs.items() if not d.protected and not d.conserved),
+        "protected": sorted(n for n, d in defs.items() if d.protected),
+        "relations": list(state.relation_kinds),
+    }
+
+
+def _block(opening: str, facts: dict[str, Any]) -> str:
+    body = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    # "<" only occurs inside JSON strings; escaping it means no name can end the block.
+    return f"{opening}{body.replace('<', chr(92) + 'u003c')}{SCENE_CLOSE}"
+
+
+def world_block(state: WorldState) -> str:
+    """``<<WORLD_JSON>>{...}<<END>>``: the world's fixed facts, machine-readable."""
+    return _block(WORLD_OPEN, world_facts(state))
+
+
 def scene_block(scene: Scene, intent: Intent) -> str:
     """``<<SCENE_JSON>>{...}<<END>>`` on one line (compact, sorted keys: stable bytes)."""
-    body = json.dumps(scene_facts(scene, intent), sort_keys=True, separators=(",", ":"))
-    # "<" only occurs inside JSON strings; escaping it means no name can end the block.
-    return f"{SCENE_OPEN}{body.replace('<', chr(92) + 'u003c')}{SCENE_CLOSE}"
+    return _block(SCENE_OPEN, scene_facts(scene, intent))
 
 
-def read_scene_block(text: str) -> dict[str, Any] | None:
-    """The facts of the last scene block in ``text``, or None (used by the fake server)."""
-    start = text.rfind(SCENE_OPEN)
+def read_scene_block(text: str, opening: str = SCENE_OPEN) -> dict[str, Any] | None:
+    """The facts of the last scene (or world) block in ``text``, or None (for the fake)."""
+    start = text.rfind(opening)
     end = text.find(SCENE_CLOSE, start + 1) if start >= 0 else -1
     if start < 0 or end < 0:
         return None
     try:
-        data = json.loads(text[start + len(SCENE_OPEN) : end])
+        data = json.loads(text[start + len(opening) : end])
     except json.JSONDecodeError:
         return None
     return data if isinstance(data, dict) else None
@@ -182,7 +198,11 @@ def _intent_text(scene: Scene, intent: Intent) -> str:
 # ------------------------------------------------------------------------ messages
 def decide_messages(scene: Scene, intent: Intent) -> list[dict[str, str]]:
     """System (stable) and user (changing) messages of a decide call."""
-    system = f"{scene.prefix.rstrip()}\n\n{DECIDE_INSTRUCTIONS}".lstrip()
+    # The world's own facts never change within a world: they belong in the stable
+    # system message, where a server's KV cache keeps them from call to call.
+    system = "\n\n".join(
+        [scene.prefix.rstrip(), DECIDE_INSTRUCTIONS.rstrip(), world_block(scene.state)]
+    ).lstrip()
     lines = [
         scene.context.rstrip(),
         "",

@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from simengine.storytellers.prompts import REPAIR_HEADER, read_scene_block
+from simengine.storytellers.prompts import REPAIR_HEADER, WORLD_OPEN, read_scene_block
 
 #: Contradictions noisy mode can inject, in the order their rates are summed.
 INJECTION_KINDS = (
@@ -186,6 +186,11 @@ def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) ->
     for m in reversed(messages):
         facts = read_scene_block(str(m.get("content", "")))
         if facts is not None:
+            break
+    for m in messages:  # the world's fixed facts sit in the system message
+        world = read_scene_block(str(m.get("content", "")), WORLD_OPEN)
+        if world is not None and facts is not None:
+            facts = {**world, **facts}
             break
     if facts is None:
         fmt = body.get("format") if isinstance(body.get("format"), dict) else {}

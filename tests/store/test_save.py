@@ -295,3 +295,39 @@ def test_store_imports_only_the_world_layer():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_big_worlds_snapshot_less_often():
+    from simengine.store.save import snapshot_interval
+
+    assert snapshot_interval(50, 30) == 50
+    assert snapshot_interval(50, 5_000) == 50
+    assert snapshot_interval(50, 10_000) == 100
+    assert snapshot_interval(50, 100_000) == 1_600
+    # A depth that snapshots at a larger interval also does at every smaller one.
+    for small, big in [(50, 100), (100, 1_600)]:
+        assert big % small == 0
+
+
+def test_the_live_state_is_shared_and_never_moved_by_readers(tmp_path, spec):
+    from simengine.world.ops import Move
+
+    with Save.create(tmp_path / "l.db", spec) as save:
+        live = save.live_state()
+        first = save.append(tick=1, kind="world", ops=[])
+        save.fork("alt")
+        save.switch("alt")
+        assert save.live_state() is live
+        save.switch("main")
+        before = live.copy()
+        # Reading another branch's state never changes the live one.
+        save.state("alt")
+        save.state_at(first.id)
+        assert live == before
+        assert save.live_state() is live
+        where = live.where(live.player) if live.player else None
+        exits = live.exits(where) if where else []
+        if exits:
+            save.append(tick=2, kind="player", actor=live.player,
+                        ops=[Move(entity=live.player, to=exits[0])])
+            assert save.live_state() is live and live.where(live.player) == exits[0]

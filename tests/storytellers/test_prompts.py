@@ -12,6 +12,7 @@ from simengine.storytellers.prompts import (
     PLAYER_CLOSE,
     PLAYER_OPEN,
     REPAIR_HEADER,
+    WORLD_OPEN,
     ReplyInvalid,
     decide_messages,
     describe_op,
@@ -21,6 +22,7 @@ from simengine.storytellers.prompts import (
     read_scene_block,
     repair_messages,
     scene_facts,
+    world_facts,
 )
 from simengine.testing.fixtures import simple_scene, tiny_state
 from simengine.world.ops import Adjust, Create, Kill, Move, NewEntity, Proposal, Relate, Transfer
@@ -41,7 +43,9 @@ def scene(state):
 def test_decide_messages_put_the_stable_part_first_and_the_scene_block_in_user(scene):
     system, user = decide_messages(scene, Intent("npc", "mara"))
     assert system["content"].startswith(scene.prefix.rstrip())
-    assert system["content"].endswith(DECIDE_INSTRUCTIONS)
+    assert DECIDE_INSTRUCTIONS in system["content"]
+    world = read_scene_block(system["content"], WORLD_OPEN)
+    assert world == world_facts(scene.state)  # fixed facts sit in the cached prefix
     assert "SCENE IDS: mara, dock, market" in user["content"]
     assert "ACTOR: mara" in user["content"]
     facts = read_scene_block(user["content"])
@@ -54,9 +58,10 @@ def test_scene_facts_hold_what_a_proposal_needs(scene):
     assert facts["exits"] == ["market"] and facts["beyond"] == ["chapel"]
     assert {"id": "tam", "name": "Brother Tam", "alive": False} in facts["people"]
     assert {"holder": "silas", "id": "lantern", "name": "Lantern", "value": 5} in facts["items"]
-    assert facts["currency"] == "gold" and facts["money"]["mara"] == 10
-    assert facts["protected"] == ["rank"] and facts["dead"] == ["tam"]
-    assert "rank" not in facts["attributes"] and "knows" in facts["relations"]
+    assert facts["money"]["mara"] == 10 and facts["dead"] == ["tam"]
+    world = world_facts(scene.state)
+    assert world["currency"] == "gold" and world["protected"] == ["rank"]
+    assert "rank" not in world["attributes"] and "knows" in world["relations"]
 
 
 def test_player_text_is_delimited_in_user_only_and_cannot_close_its_block(scene):
