@@ -81,3 +81,12 @@ def test_node_link_round_trip_gives_an_equal_state(state: WorldState):
 def test_names_are_found_by_name_and_alias(state: WorldState):
     assert state.living_named("the gull", "item") == ["ship"]
     assert state.closest("Osvin", kind="character")[0] == "merchant"
+
+
+def test_suggestions_in_a_big_world_come_from_near_typos(state, monkeypatch):
+    import simengine.world.state as state_module
+
+    monkeypatch.setattr(state_module, "CLOSEST_SCAN_LIMIT", 3)  # as if the world were huge
+    state._names = None
+    assert state.closest("Oswn", kind="character") == ["merchant"]
+    assert state.closest("Zzyzx Qwerty", kind="character") == []
