@@ -46,19 +46,19 @@ def test_validate_missing_file():
     assert result.exit_code == 1 and "no such file" in result.output
 
 
-def test_new_writes_a_valid_world_and_refuses_to_overwrite(tmp_path):
+def test_new_writes_a_valid_world_and_refuses_to_overwrite(tmp_path, monkeypatch):
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(main, ["new", 'The "Salt" Marsh'])
-        assert result.exit_code == 0, result.output
-        path = Path("worlds/the-salt-marsh.toml")
-        text = path.read_text()
-        assert "#" in text  # commented for authors
-        assert runner.invoke(main, ["validate", str(path)]).exit_code == 0
-        again = runner.invoke(main, ["new", 'The "Salt" Marsh'])
-        assert again.exit_code == 1 and "already exists" in again.output
-        assert path.read_text() == text
-        assert runner.invoke(main, ["new", "!!!"]).exit_code == 2
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["new", 'The "Salt" Marsh'])
+    assert result.exit_code == 0, result.output
+    path = Path("worlds/the-salt-marsh.toml")
+    text = path.read_text()
+    assert "#" in text  # commented for authors
+    assert runner.invoke(main, ["validate", str(path)]).exit_code == 0
+    again = runner.invoke(main, ["new", 'The "Salt" Marsh'])
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert path.read_text() == text
+    assert runner.invoke(main, ["new", "!!!"]).exit_code == 2
 
 
 def test_every_command_has_help_with_an_example():
@@ -74,14 +74,14 @@ def test_every_command_has_help_with_an_example():
         assert "Example:" in result.output, f"{' '.join(path)} has no Example in its help"
 
 
-def test_new_copes_with_any_name(tmp_path):
+def test_new_copes_with_any_name(tmp_path, monkeypatch):
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        for name in ["Two\nLines \\ and \"quotes\"", "x" * 100, "Ünïcödé Wörld \x01"]:
-            result = runner.invoke(main, ["new", name])
-            assert result.exit_code == 0, result.output
-            path = Path(result.output.split()[1].rstrip(";"))
-            check = runner.invoke(main, ["validate", str(path)])
-            assert check.exit_code == 0, check.output
-        long = runner.invoke(main, ["new", "y" * 300])
-        assert long.exit_code == 2 and "Traceback" not in long.output
+    monkeypatch.chdir(tmp_path)
+    for name in ["Two\nLines \\ and \"quotes\"", "x" * 100, "Ünïcödé Wörld \x01"]:
+        result = runner.invoke(main, ["new", name])
+        assert result.exit_code == 0, result.output
+        path = Path(result.output.split()[1].rstrip(";"))
+        check = runner.invoke(main, ["validate", str(path)])
+        assert check.exit_code == 0, check.output
+    long = runner.invoke(main, ["new", "y" * 300])
+    assert long.exit_code == 2 and "Traceback" not in long.output
