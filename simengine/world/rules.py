@@ -113,8 +113,14 @@ class Turn:
     actor: str | None = None
 
 
-_VERBS = {"move": "move", "kill": "kill", "set": "change", "adjust": "change",
-          "relate": "speak for", "unrelate": "speak for"}
+_VERBS = {
+    "move": "move",
+    "kill": "kill",
+    "set": "change",
+    "adjust": "change",
+    "relate": "speak for",
+    "unrelate": "speak for",
+}
 
 
 def invention_budget(creativity: float) -> int:
@@ -560,8 +566,12 @@ class _Checker:
         for i, op in enumerate(self.p.ops):
             if isinstance(op, Create) and op.entity.id:
                 e = op.entity
-                replay.new[e.id] = {"kind": e.kind, "name": e.name, "at": e.at,
-                                    "attributes": dict(e.attributes)}
+                replay.new[e.id] = {
+                    "kind": e.kind,
+                    "name": e.name,
+                    "at": e.at,
+                    "attributes": dict(e.attributes),
+                }
             if not isinstance(op, Transfer) or not replay.exists(op.item):
                 continue
             before = replay.owner(op.item)
@@ -654,16 +664,31 @@ class _Checker:
                 )
         # Other people are the world's to move: a player's words do not make them go,
         # die, change, or feel anything (money changing hands is the consent check's).
-        subject = {"move": "entity", "kill": "entity", "set": "entity", "adjust": "entity",
-                   "relate": "source", "unrelate": "source"}.get(op.op)
+        subject = {
+            "move": "entity",
+            "kill": "entity",
+            "set": "entity",
+            "adjust": "entity",
+            "relate": "source",
+            "unrelate": "source",
+        }.get(op.op)
         other = getattr(op, subject) if subject else None
-        if (other is not None and other != player and self.v.kind(other) == "character"
-                and self.v.alive(other)
-                and not (isinstance(op, Adjust) and self.defs.get(op.attribute)
-                         and self.defs[op.attribute].conserved)):
-            self.fail("scope.player",
-                      f"'{other}' is not the player's to {_VERBS[op.op]}; "
-                      "others answer for themselves in their own beats")
+        if (
+            other is not None
+            and other != player
+            and self.v.kind(other) == "character"
+            and self.v.alive(other)
+            and not (
+                isinstance(op, Adjust)
+                and self.defs.get(op.attribute)
+                and self.defs[op.attribute].conserved
+            )
+        ):
+            self.fail(
+                "scope.player",
+                f"'{other}' is not the player's to {_VERBS[op.op]}; "
+                "others answer for themselves in their own beats",
+            )
 
     def check_players_own(self) -> None:
         """The player's money and belongings leave them only on the player's own turn."""
@@ -673,15 +698,17 @@ class _Checker:
         for i, item, before, after in self.changes_of_hands():
             if before == player and after != player:
                 self.i, self.op_name = i, "transfer"
-                self.fail("scope.player", f"'{item}' is the player's; only the player gives "
-                          "it away")
+                self.fail(
+                    "scope.player", f"'{item}' is the player's; only the player gives it away"
+                )
         cur = self.currency
         if cur:
             spent = [(i, op) for i, op in self.adjustments(cur) if op.entity == player]
             if spent and sum(op.by for _, op in spent) < 0:
                 self.i, self.op_name = spent[-1][0], "adjust"
-                self.fail("scope.player", f"the player's {cur} is spent only on the "
-                          "player's own turn")
+                self.fail(
+                    "scope.player", f"the player's {cur} is spent only on the player's own turn"
+                )
         self.i = self.op_name = None
 
     def check_consent(self) -> None:
@@ -692,8 +719,12 @@ class _Checker:
         for i, item, before, after in self.changes_of_hands():
             if before == player and after is not None and after != player:
                 received_value[after] += self.worth(item)  # the player's goods, paid for
-            if (before is not None and before not in (player, after)
-                    and self.s.is_alive(before) and self.worth(item) <= 0):
+            if (
+                before is not None
+                and before not in (player, after)
+                and self.s.is_alive(before)
+                and self.worth(item) <= 0
+            ):
                 self.i, self.op_name = i, "transfer"
                 self.fail(
                     "scope.player",

@@ -77,7 +77,7 @@ def test_ctrl_c_in_a_batch_keeps_what_finished(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["interrupted"] is True
     stopped = [r for r in report["runs"] if r["status"] == "stopped"]
-    assert len(stopped) == 2, [(r["run"], r["status"], r["ticks"], r["wall_seconds"]) for r in report["runs"]]
+    assert len(stopped) == 2, [(r["run"], r["status"], r["ticks"]) for r in report["runs"]]
     assert report["runs"][2]["status"] == "not started"
     for row in stopped:
         with Save.open(row["save"], readonly=True) as s:

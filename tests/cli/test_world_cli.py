@@ -68,7 +68,7 @@ def test_every_command_has_help_with_an_example():
             if hasattr(cmd, "commands"):
                 yield from walk(cmd, (*prefix, name))
 
-    for path, cmd in walk(main):
+    for path, _cmd in walk(main):
         result = CliRunner().invoke(main, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Example:" in result.output, f"{' '.join(path)} has no Example in its help"
