@@ -381,7 +381,8 @@ class _Checker:
                 exits = ", ".join(self.s.exits(here)) if here in self.s else ""
                 self.fail(
                     "travel.adjacent",
-                    f"'{op.to}' is not reachable from '{here}' in one move (exits: {exits or 'none'})",
+                    f"'{op.to}' is not reachable from '{here}' in one move "
+                    f"(exits: {exits or 'none'})",
                 )
                 return
         self.v.holders[op.entity] = op.to
