@@ -53,7 +53,7 @@ from simengine.world.ops import (
     references,
 )
 from simengine.world.spec import PRICE_ATTRIBUTE, SLUG_PATTERN, AttributeDef
-from simengine.world.state import WorldState, normalize_name
+from simengine.world.state import WorldState, location_along, normalize_name
 
 RULE_IDS = (
     "ref.unknown",
@@ -175,14 +175,7 @@ class _View:
         return None
 
     def location_of(self, e: str) -> str | None:
-        seen: set[str] = set()
-        current: str | None = e
-        while current is not None and current not in seen:
-            seen.add(current)
-            if self.kind(current) == "location":
-                return current
-            current = self.holder(current)
-        return None
+        return location_along(e, self.kind, self.holder)
 
     def within(self, e: str, container: str) -> bool:
         current: str | None = container

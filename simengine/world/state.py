@@ -13,7 +13,7 @@ import copy as _copy
 import difflib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -60,6 +60,20 @@ def _index_pieces(index: dict[tuple[int, int, str], list[str]], key: str) -> Non
         return  # too short to be anybody's typo
     for j, (start, size) in enumerate(_pieces(len(key))):
         index.setdefault((len(key), j, key[start : start + size]), []).append(key)
+
+
+def location_along(
+    entity_id: str, kind: Callable[[str], str | None], holder: Callable[[str], str | None]
+) -> str | None:
+    """The first location up the chain of holders from ``entity_id`` (itself, if a place)."""
+    seen: set[str] = set()
+    current: str | None = entity_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        if kind(current) == "location":
+            return current
+        current = holder(current)
+    return None
 
 
 class StateError(ValueError):
@@ -265,16 +279,7 @@ class WorldState:
 
     def where(self, entity_id: str) -> str | None:
         """The location an entity is in, following holders (an item in a pocket)."""
-        if self.kind(entity_id) == "location":
-            return entity_id
-        seen = set()
-        current: str | None = entity_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            if self.kind(current) == "location":
-                return current
-            current = self.holder(current)
-        return None
+        return location_along(entity_id, self.kind, self.holder)
 
     def contents(self, container: str) -> list[str]:
         """Everything directly at a location or carried by a character, in id order."""

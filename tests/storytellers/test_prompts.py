@@ -24,19 +24,9 @@ from simengine.storytellers.prompts import (
     scene_facts,
     world_facts,
 )
-from simengine.testing.fixtures import simple_scene, tiny_state
+from simengine.testing.fixtures import simple_scene
 from simengine.world.ops import Adjust, Create, Kill, Move, NewEntity, Proposal, Relate, Transfer
 from simengine.world.rules import Violation
-
-
-@pytest.fixture
-def state():
-    return tiny_state()
-
-
-@pytest.fixture
-def scene(state):
-    return simple_scene(state, "mara")
 
 
 # ------------------------------------------------------------------ messages
