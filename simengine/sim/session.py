@@ -280,6 +280,14 @@ class Session:
                 movers.append(c)
         return movers
 
+    def _near_player(self, intent: Intent) -> bool:
+        """A beat the player is part of or can see: theirs, or in the place they stand."""
+        if intent.kind == "player" or self.player is None:
+            return True
+        here = self.state.where(self.player)
+        there = self.state.where(intent.actor) if intent.actor else None
+        return here is not None and here == there
+
     def _salt(self) -> int:
         return int(self.save.get_meta(f"salt:{self.branch}:{self.tick + 1}", 0) or 0)
 
@@ -315,13 +323,11 @@ class Session:
             estimator=self.estimator,
             tick=tick,
         )
+        teller = self.storyteller
+        if self.save.spec.storyteller.elsewhere == "procedural" and not self._near_player(intent):
+            teller = self.fallback
         decision = await decide(
-            self.storyteller,
-            scene,
-            intent,
-            self.state,
-            retries=self.retries,
-            fallback=self.fallback,
+            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback
         )
         proposal = decision.proposal
         if decision.rejected:

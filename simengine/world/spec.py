@@ -84,6 +84,9 @@ class StorytellerSpec(Strict):
     timeout: float = Field(60.0, gt=0)
     npc_rate: float = Field(0.3, ge=0.0, le=1.0)
     world_event_rate: float = Field(0.1, ge=0.0, le=1.0)
+    #: Who tells beats away from the player: the same storyteller, or the procedural
+    #: one, so a slow model spends its time on what the player sees.
+    elsewhere: Literal["same", "procedural"] = "same"
 
 
 class AttributeDef(Strict):

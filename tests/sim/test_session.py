@@ -196,3 +196,21 @@ async def test_a_narration_cut_short_keeps_what_was_told(tmp_path):
     (event,) = session.save.log()
     assert event.narration == "The fog lifts."
     session.close()
+
+
+async def test_beats_elsewhere_can_go_to_the_procedural_storyteller(tmp_path):
+    spec = load_world(WORLDS[1])  # harbour
+    spec.storyteller.elsewhere = "procedural"
+    model = ScriptedStoryteller("ollama:test")
+    session = Session.new(spec, tmp_path / "e.db", seed=8, storyteller=model,
+                          npc_rate=1.0, max_npc_beats=3)
+    await session.act("look around")
+    here = session.save.initial_state().where(session.player)
+    start = session.save.initial_state()
+    for e in session.save.log():
+        near = e.kind == "player" or start.where(e.actor) == here
+        assert e.storyteller == ("ollama:test" if near else "procedural"), e
+    assert any(e.storyteller == "procedural" for e in session.save.log())
+    assert all(h["intent"].kind == "player" or start.where(h["intent"].actor) == here
+               for h in model.history if "intent" in h)
+    session.close()
