@@ -108,7 +108,6 @@ class Session:
         npc_rate: float | None = None,
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
-        storyteller_note: str = "",
     ):
         self.save = save
         remembered = save.get_meta("seed")
@@ -119,18 +118,17 @@ class Session:
         )
         if remembered is None:
             save.set_meta("seed", self.seed)
-        self.storyteller: Storyteller = storyteller or ProceduralStoryteller(seed=self.seed)
+        self.estimator = TokenEstimator()
+        # (the setter hooks a model's real prompt sizes up to the estimator)
+        self.storyteller = storyteller or ProceduralStoryteller(seed=self.seed)
         self.fallback = fallback or (
             self.storyteller
             if isinstance(self.storyteller, ProceduralStoryteller)
             else ProceduralStoryteller(seed=self.seed)
         )
-        self.storyteller_note = storyteller_note
         self.narrate_events = narrate
         self.retries = retries
         self.budget_tokens = budget_tokens
-        self.estimator = TokenEstimator()
-        self.storyteller = self.storyteller  # hooks up token calibration
         st = save.spec.storyteller
         self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
         self.world_event_rate = (
@@ -213,7 +211,7 @@ class Session:
     @storyteller.setter
     def storyteller(self, teller: Storyteller) -> None:
         self._storyteller = teller
-        if hasattr(teller, "on_prompt_tokens") and hasattr(self, "estimator"):
+        if hasattr(teller, "on_prompt_tokens"):
             # Ollama reports real prompt sizes: scenes are then cut to the true budget.
             teller.on_prompt_tokens = self.estimator.calibrate
 
