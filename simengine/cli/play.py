@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,11 @@ from simengine.cli.common import (
     saves_dir_option,
     storyteller_options,
 )
+
+
+def has_terminal() -> bool:
+    """The UI reads keys and draws on a terminal: both ends must be one."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 @click.command()
@@ -28,6 +34,11 @@ def play(source: str | None, saves_dir: Path | None, storyteller: str | None,
 
     Example: simengine play worlds/harbour.toml --storyteller auto
     """
+    if not has_terminal():
+        raise click.ClickException(
+            "simengine play needs a terminal to draw on; without one, use "
+            "`simengine run WORLD --ticks N` (add --script FILE for player turns)"
+        )
     # Textual is imported here, not at the top: other commands start faster without it.
     from simengine.tui.app import SimApp
     from simengine.tui.launcher import PlayOptions

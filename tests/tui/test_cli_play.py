@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from click.testing import CliRunner
 
 from simengine.cli import main
@@ -13,6 +15,8 @@ from .conftest import HARBOUR
 def run_without_a_terminal(monkeypatch) -> list[SimApp]:
     started: list[SimApp] = []
     monkeypatch.setattr(SimApp, "run", lambda self, *a, **k: started.append(self))
+    # (the module, not the command of the same name that simengine.cli exports)
+    monkeypatch.setattr(sys.modules["simengine.cli.play"], "has_terminal", lambda: True)
     return started
 
 
@@ -55,3 +59,10 @@ def test_play_a_missing_file_is_a_clear_error(monkeypatch, tmp_path):
 def test_play_help_has_an_example():
     result = CliRunner().invoke(main, ["play", "--help"])
     assert "Example: simengine play worlds/harbour.toml" in result.output
+
+
+def test_play_without_a_terminal_says_what_to_do_instead(monkeypatch):
+    monkeypatch.setattr(SimApp, "run", lambda self, *a, **k: None)
+    result = CliRunner().invoke(main, ["play", str(HARBOUR)])
+    assert result.exit_code == 1 and "needs a terminal" in result.output
+    assert "simengine run" in result.output
