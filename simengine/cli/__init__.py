@@ -19,7 +19,10 @@ from simengine.cli.world import new, validate
 def main() -> None:
     """simengine: worlds where models propose and the code disposes.
 
-    Example: simengine validate worlds/*.toml
+    Play in the terminal (play), author worlds (new, validate), run headless
+    (run, batch, eval), manage saves (saves) and models (models, doctor).
+
+    Example: simengine play worlds/harbour.toml
     """
 
 
