@@ -293,6 +293,9 @@ class Session:
         """Advance one tick. ``player_text`` is the player's action, if any."""
         tick = self.tick + 1
         result = TickResult(tick)
+        if player_text is not None and self.player and not self.state.is_alive(self.player):
+            self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
+                                 "undo to go back, or wait to watch the world go on", "warning"))
         for intent in self.plan(tick, player_text):
             if intent.actor is not None and not self.state.is_alive(intent.actor):
                 continue  # died earlier this tick

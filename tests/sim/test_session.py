@@ -214,3 +214,19 @@ async def test_beats_elsewhere_can_go_to_the_procedural_storyteller(tmp_path):
     assert all(h["intent"].kind == "player" or start.where(h["intent"].actor) == here
                for h in model.history if "intent" in h)
     session.close()
+
+
+async def test_a_dead_player_is_told_so(tmp_path):
+    from simengine.sim.session import Notice
+    from simengine.world.ops import Kill
+
+    spec = load_world(WORLDS[1])
+    session = Session.new(spec, tmp_path / "d.db", seed=1)
+    session.save.append(tick=1, kind="world", ops=[Kill(entity="mara", cause="a fall")])
+    session._reload()
+    heard = []
+    session.subscribe(heard.append)
+    result = await session.act("I walk to the market")
+    assert all(c.event.kind != "player" for c in result.events)
+    assert any(isinstance(m, Notice) and "is dead and cannot act" in m.text for m in heard)
+    session.close()
