@@ -42,7 +42,9 @@ ARCHETYPES: tuple[str, ...] = (
 )
 WEIGHTS: dict[str, float] = {
     "wander": 3.0, "meet": 2.0, "talk": 3.0, "trade": 4.0, "quarrel": 1.0, "befriend": 1.2,
-    "find": 1.5, "arrive": 0.6, "discover": 0.4, "fall_ill": 0.6, "die": 0.15,
+    # Finding and arriving invent things: kept rarer so a story is not all trinkets
+    # and strangers.
+    "find": 0.6, "arrive": 0.4, "discover": 0.3, "fall_ill": 0.6, "die": 0.15,
 }
 WORLD_EVENTS: dict[str, float] = {"weather": 4.0, "arrive": 1.2, "discover": 0.8}
 #: Nobody dies of an archetype in a world with fewer living characters than this.
