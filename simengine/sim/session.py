@@ -57,7 +57,6 @@ class Committed:
     event: Event
     decision: Decision
     narration: str = ""
-    narration_calls: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -371,7 +370,7 @@ class Session:
             narration, calls = await self._narrate(teller, scene, event, decision)
         in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
-        committed = Committed(event, decision, narration, calls)
+        committed = Committed(event, decision, narration)
         self._publish(committed)
         return committed
 
