@@ -243,6 +243,10 @@ class _Checker:
     def fail(self, rule: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
         self.out.append(Violation(rule, self.i, message, self.op_name, suggestions))
 
+    def fail_at(self, index: int, op_name: str, rule: str, message: str) -> None:
+        """A violation of a whole-proposal rule, pinned on the op that tips it over."""
+        self.out.append(Violation(rule, index, message, op_name))
+
     def dead_since(self, e: str) -> str:
         if e in self.v.dead:
             return f"'{e}' dies earlier in this proposal"
@@ -528,13 +532,13 @@ class _Checker:
             adj = self.adjustments(name)
             total = sum(op.by for _, op in adj)
             if adj and abs(total) > 1e-9:
-                self.i, self.op_name = adj[-1][0], "adjust"
-                self.fail(
+                self.fail_at(
+                    adj[-1][0],
+                    "adjust",
                     "currency.conserved",
                     f"'{name}' is conserved: adjustments must sum to 0, these sum to {_fmt(total)}"
                     " (money only changes hands)",
                 )
-                self.i = self.op_name = None
         self.check_prices()
 
     def worth(self, item: str) -> float:
@@ -591,15 +595,14 @@ class _Checker:
         for holder, items in owed.items():
             due = sum(p for _, _, p in items)
             if paid[holder] + 1e-9 < due:
-                i, item, price = items[-1]
-                self.i, self.op_name = i, "transfer"
                 names = ", ".join(f"'{it}' ({_fmt(p)})" for _, it, p in items)
-                self.fail(
+                self.fail_at(
+                    items[-1][0],
+                    "transfer",
                     "price.unpaid",
                     f"{names} cost {_fmt(due)} {cur} in all, but '{holder}' is paid "
                     f"{_fmt(max(paid[holder], 0))}; pay the holder in the same proposal",
                 )
-                self.i = self.op_name = None
 
     # -------------------------------------------------------------- players
     def player_scope(self) -> set[str]:
@@ -691,19 +694,22 @@ class _Checker:
             return
         for i, item, before, after in self.changes_of_hands():
             if before == player and after != player:
-                self.i, self.op_name = i, "transfer"
-                self.fail(
-                    "scope.player", f"'{item}' is the player's; only the player gives it away"
+                self.fail_at(
+                    i,
+                    "transfer",
+                    "scope.player",
+                    f"'{item}' is the player's; only the player gives it away",
                 )
         cur = self.currency
         if cur:
             spent = [(i, op) for i, op in self.adjustments(cur) if op.entity == player]
             if spent and sum(op.by for _, op in spent) < 0:
-                self.i, self.op_name = spent[-1][0], "adjust"
-                self.fail(
-                    "scope.player", f"the player's {cur} is spent only on the player's own turn"
+                self.fail_at(
+                    spent[-1][0],
+                    "adjust",
+                    "scope.player",
+                    f"the player's {cur} is spent only on the player's own turn",
                 )
-        self.i = self.op_name = None
 
     def check_consent(self) -> None:
         """Others give nothing away on a player's say-so: only trades for value."""
@@ -719,12 +725,12 @@ class _Checker:
                 and self.s.is_alive(before)
                 and self.worth(item) <= 0
             ):
-                self.i, self.op_name = i, "transfer"
-                self.fail(
+                self.fail_at(
+                    i,
+                    "transfer",
                     "scope.player",
                     f"'{before}' holds '{item}'; a player cannot take it on their say-so",
                 )
-        self.i = self.op_name = None
         if not cur:
             return
         net: dict[str, float] = defaultdict(float)
@@ -734,12 +740,12 @@ class _Checker:
             last[op.entity] = i
         for who, change in net.items():
             if who != player and change < 0 and received_value[who] + 1e-9 < -change:
-                self.i, self.op_name = last[who], "adjust"
-                self.fail(
+                self.fail_at(
+                    last[who],
+                    "adjust",
                     "scope.player",
                     f"'{who}' does not part with {_fmt(-change)} {cur} on a player's say-so",
                 )
-        self.i = self.op_name = None
 
 
 def check(proposal: Proposal, state: WorldState, turn: Turn | None = None) -> list[Violation]:
