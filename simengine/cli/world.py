@@ -32,6 +32,8 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
             for problem in exc.problems:
                 click.secho(str(problem), fg="red", err=True)
             continue
+        for warning in spec.warnings:  # worth a look, not a reason to refuse the file
+            click.secho(f"{warning} (warning)", fg="yellow", err=True)
         if not quiet:
             counts = ", ".join(
                 f"{len(getattr(spec, s))} {s}"

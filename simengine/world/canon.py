@@ -29,6 +29,7 @@ from simengine.world.ops import (
     Transfer,
 )
 from simengine.world.rules import Turn, Violation, invention_budget
+from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import WorldState, normalize_name
 
 ANY = ("character", "location", "item", "faction")
@@ -225,7 +226,9 @@ class _Canonizer:
         self.r = Resolver(state, scene)
         self.res = Resolution(proposal)
         self.budget = invention_budget(float(state.world.get("creativity", 0.5)))
-        self.creates = sum(isinstance(op, Create) for op in proposal.ops)
+        # A new passage is an invention too; one whose far end is invented is dropped
+        # for the create, and given back below.
+        self.creates = sum(isinstance(op, Create | Connect) for op in proposal.ops)
         self.ops: list[Op] = []
 
     def fail(self, index: int | None, op: str | None, message: str, suggestions=()) -> None:
@@ -241,13 +244,25 @@ class _Canonizer:
         if not name or not re.search(r"\w", name):
             return None
         entity_id = self.r.fresh_id(name, kind)
-        self.ops.append(
-            Create(entity=NewEntity(id=entity_id, kind=kind, name=_title(name, kind), at=at))
-        )
+        self.ops.append(Create(entity=self.unpriced(
+            NewEntity(id=entity_id, kind=kind, name=_title(name, kind), at=at))))
         self.r.add_pending(entity_id, name, kind)
         self.creates += 1
         self.res.invented.append(entity_id)
         return entity_id
+
+    def unpriced(self, entity: NewEntity) -> NewEntity:
+        """What a player brings into being is worth nothing, whatever the world's default."""
+        if self.turn.kind != "player" or entity.kind != "item":
+            return entity
+        if PRICE_ATTRIBUTE in entity.attributes:
+            return entity  # asked for in so many words: the rules judge it
+        d = self.s.attribute_def(PRICE_ATTRIBUTE)
+        if d is None or "item" not in d.kinds or not d.numeric or not (d.default or 0) > 0:
+            return entity
+        return entity.model_copy(
+            update={"attributes": {**entity.attributes, PRICE_ATTRIBUTE: 0}}
+        )
 
     def where_of(self, entity_id: str | None) -> str | None:
         if entity_id is None:
@@ -318,7 +333,9 @@ class _Canonizer:
             )
             self.r.add_pending(entity_id, e.name, e.kind)
             self.res.invented.append(entity_id)
-            self.ops.append(Create(entity=e.model_copy(update={"id": entity_id, "at": at})))
+            self.ops.append(
+                Create(entity=self.unpriced(e.model_copy(update={"id": entity_id, "at": at})))
+            )
             return
         if isinstance(op, Move):
             to_known, _ = self.r.lookup(op.to, ("location",))
@@ -356,6 +373,8 @@ class _Canonizer:
             if source and target:
                 if not any(isinstance(o, Create) and o.entity.id == target for o in self.ops):
                     self.ops.append(Connect(source=source, target=target))
+                else:
+                    self.creates -= 1  # the new place opens off the source: one invention
             return
         fields = {
             "adjust": ("entity",),

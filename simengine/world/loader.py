@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from simengine.world.spec import (
     ENTITY_SECTIONS,
+    PRICE_ATTRIBUTE,
     AttributeDef,
     CharacterSpec,
     FactionSpec,
@@ -30,6 +31,7 @@ from simengine.world.spec import (
     StorytellerSpec,
     WorldMeta,
     WorldSpec,
+    lower_bound,
 )
 from simengine.world.state import STRUCTURAL, normalize_name
 
@@ -276,10 +278,16 @@ class _Semantics:
         self.written = written
         self.positions = positions
         self.out: list[WorldProblem] = []
+        self.warned: list[WorldProblem] = []
         self.kind_of: dict[str, str] = {}
 
     def add(self, loc: Loc, message: str) -> None:
         self.out.append(WorldProblem(self.file, self.lines.line_of(loc), path_text(loc), message))
+
+    def warn(self, loc: Loc, message: str) -> None:
+        self.warned.append(
+            WorldProblem(self.file, self.lines.line_of(loc), path_text(loc), message)
+        )
 
     def loc(self, section: str, index: int, *rest: str | int) -> Loc:
         positions = self.positions.get(section)
@@ -293,6 +301,7 @@ class _Semantics:
         self.cycles()
         self.attribute_values()
         self.names()
+        self.spec._warnings = self.warned  # the spec carries them to `simengine validate`
         return self.out
 
     def ids(self) -> None:
@@ -320,8 +329,15 @@ class _Semantics:
                 self.add(
                     (*loc, "type"), f"{what} needs a numeric type (int or float), not {d.type}"
                 )
+            elif d.conserved and d.type != "int":
+                self.add((*loc, "type"), f"a conserved attribute (money) must be an int, not "
+                         f"{d.type}: amounts of money have to add up exactly")
+            if name == PRICE_ATTRIBUTE and d.min is not None and d.min < 0:
+                self.warn((*loc, "min"), f"'{name}' is the price of things and prices are never "
+                          f"negative: a min of {d.min:g} lets an item carry a negative number, "
+                          "which counts as 0 when it changes hands")
             if d.default is not None:
-                problem = _value_problem(d, d.default)
+                problem = _value_problem(d, d.default, name)
                 if problem:
                     self.add((*loc, "default"), f"default {problem}")
                 elif d.conserved and d.default != 0:
@@ -422,7 +438,7 @@ class _Semantics:
                             f"not for a {kind} (add it to kinds)",
                         )
                     else:
-                        problem = _value_problem(d, value)
+                        problem = _value_problem(d, value, name)
                         if problem:
                             self.add(loc, problem)
 
@@ -447,14 +463,16 @@ class _Semantics:
                     seen[key] = e.id
 
 
-def _value_problem(d: AttributeDef, value: Any) -> str | None:
+def _value_problem(d: AttributeDef, value: Any, name: str = "") -> str | None:
     types = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}[d.type]
     if isinstance(value, bool) and d.type != "bool" or not isinstance(value, types):
         article = "an" if d.type == "int" else "a"
         return f"expected {article} {d.type}, got {value!r}"
     if d.numeric:
-        if d.min is not None and value < d.min:
-            return f"{value} is below the minimum {d.min:g}"
+        low = lower_bound(name, d)
+        if low is not None and value < low:
+            implied = " (a price is never negative unless min says so)" if d.min is None else ""
+            return f"{value} is below the minimum {low:g}{implied}"
         if d.max is not None and value > d.max:
             return f"{value} is above the maximum {d.max:g}"
     return None

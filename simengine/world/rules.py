@@ -18,7 +18,7 @@ Rule ids:
 ``attr.protected``     a protected attribute changed by an event
 ``currency.conserved`` a conserved attribute's adjustments do not sum to zero
 ``price.unpaid``       a priced item leaves its holder without payment to them
-``price.fixed``        a price changed by someone other than the one holding the thing
+``price.fixed``        a price set on the player's word, or by someone not holding the thing
 ``name.unique``        a second living entity of a kind with the same name
 ``creativity.budget``  more inventions than the world's creativity allows
 ``create.invalid``     a new entity without a valid id or place
@@ -26,6 +26,8 @@ Rule ids:
 ``relation.kind``      a relation kind the world does not know
 ``scope.player``       a player turn reaching beyond the player's scene
 ``actor.mismatch``     a beat's proposal acted by someone other than its actor
+``player.own``         a beat not the player's moves the player, or harms or robs them
+                       beyond what the world allows (``[world] npcs_may``)
 =====================  ==========================================================
 """
 
@@ -34,7 +36,9 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 from simengine.world.ops import (
@@ -52,7 +56,13 @@ from simengine.world.ops import (
     op_label,
     references,
 )
-from simengine.world.spec import PRICE_ATTRIBUTE, SLUG_PATTERN, AttributeDef
+from simengine.world.spec import (
+    DEFAULT_NPCS_MAY,
+    PRICE_ATTRIBUTE,
+    SLUG_PATTERN,
+    AttributeDef,
+    lower_bound,
+)
 from simengine.world.state import WorldState, location_along, normalize_name
 
 RULE_IDS = (
@@ -74,6 +84,7 @@ RULE_IDS = (
     "relation.kind",
     "scope.player",
     "actor.mismatch",
+    "player.own",
 )
 
 
@@ -177,6 +188,42 @@ class _View:
     def location_of(self, e: str) -> str | None:
         return location_along(e, self.kind, self.holder)
 
+    def dead_holder(self, e: str) -> str | None:
+        """The dead character at or up the chain of holders from ``e``, if any.
+
+        The whole chain, not the nearest holder: a ring put in a key in a pouch a
+        dead man carries is the dead man's gain all the same.
+        """
+        seen: set[str] = set()
+        current: str | None = e
+        while current is not None and current not in seen and self.exists(current):
+            seen.add(current)
+            if self.kind(current) == "character" and not self.alive(current):
+                return current
+            current = self.holder(current)
+        return None
+
+    def contents(self, e: str) -> list[str]:
+        """What ``e`` directly holds as the ops so far leave it."""
+        out = [c for c in (self.s.contents(e) if e in self.s else []) if c not in self.holders]
+        out += [c for c, h in self.holders.items() if h == e]
+        out += [c for c, n in self.new.items() if n.get("at") == e and c not in self.holders
+                and n["kind"] != "location"]  # a new place's `at` is a passage, not a pocket
+        return out
+
+    def inside(self, e: str) -> list[str]:
+        """Everything within ``e``, however deep (each once, even in a broken tree)."""
+        out: list[str] = []
+        seen = {e}
+        stack = self.contents(e)
+        while stack:
+            c = stack.pop()
+            if c not in seen:
+                seen.add(c)
+                out.append(c)
+                stack.extend(self.contents(c))
+        return out
+
     def within(self, e: str, container: str) -> bool:
         current: str | None = container
         seen: set[str] = set()
@@ -188,8 +235,7 @@ class _View:
         return False
 
     def connected(self, a: str, b: str) -> bool:
-        if (a, b) in self.links or (b, a) in self.links:
-            return True
+        """One move apart. A passage made by ``connect`` this beat does not count yet."""
         if a in self.new and self.new[a].get("at") == b:
             return True
         if b in self.new and self.new[b].get("at") == a:
@@ -204,10 +250,16 @@ class _View:
         return self.s.attr(e, a)
 
     def price(self, item: str) -> float:
-        value = self.attr(item, PRICE_ATTRIBUTE)
+        """What ``item`` cost when the proposal began (a new thing: what it was made with)."""
+        if item in self.s:
+            return self.s.price(item)
+        value = self.new[item]["attributes"].get(PRICE_ATTRIBUTE) if item in self.new else None
+        if value is None:
+            d = self.s.attribute_def(PRICE_ATTRIBUTE)
+            value = d.default if d is not None else 0
         if isinstance(value, bool) or not isinstance(value, int | float):
             return 0
-        return value
+        return max(value, 0)
 
 
 def _type_ok(d: AttributeDef, value: Any) -> bool:
@@ -238,6 +290,9 @@ class _Checker:
         self.moved: set[str] = set()
         self.here: str | None = None
         self.scope: set[str] = set()
+        self.creates = 0
+        self.budget = invention_budget(float(state.world.get("creativity", 0.5)))
+        self.npcs_may = set(state.world.get("npcs_may", DEFAULT_NPCS_MAY))
 
     # --------------------------------------------------------------- helpers
     def fail(self, rule: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
@@ -293,9 +348,13 @@ class _Checker:
         return d
 
     def may_reprice(self, e: str, attribute: str) -> bool:
-        """A price changes only by its owner's own beat (or the world's)."""
+        """A price is the world's: never the player's word; else its owner's beat or the world's."""
         if attribute != PRICE_ATTRIBUTE or self.v.kind(e) != "item":
             return True
+        if self.turn.kind == "player":
+            self.fail("price.fixed", f"prices are the world's: a player's words do not set what "
+                      f"'{e}' is worth")
+            return False
         owner = self.v.owner(e)
         if owner is None or not self.v.alive(owner) or self.turn.kind == "world":
             return True
@@ -305,10 +364,9 @@ class _Checker:
         return False
 
     def bounds(self, e: str, name: str, d: AttributeDef, value: Any) -> bool:
-        if d.min is not None and value < d.min:
-            self.fail(
-                "attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, below {_fmt(d.min)}"
-            )
+        low = lower_bound(name, d)
+        if low is not None and value < low:
+            self.fail("attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, below {_fmt(low)}")
             return False
         if d.max is not None and value > d.max:
             self.fail(
@@ -318,24 +376,37 @@ class _Checker:
         return True
 
     # ------------------------------------------------------------------ ops
+    def player_own(self, e: str, deed: str) -> bool:
+        """True (and a violation) when a beat not the player's would ``deed`` the player."""
+        if self.turn.kind == "player" or e != self.s.player or deed in self.npcs_may:
+            return False
+        allowed = ", ".join(sorted(self.npcs_may)) or "nothing"
+        self.fail("player.own", f"'{e}' is the player's character: in this world other beats "
+                  f"may not {deed} them (npcs_may: {allowed})")
+        return True
+
+    def invents(self) -> bool:
+        """Count one invention; False (and a violation) past the world's budget."""
+        self.creates += 1
+        if self.creates > self.budget:
+            self.fail(
+                "creativity.budget",
+                f"this world allows {self.budget} invention(s) per beat (a new passage counts); "
+                "invent less",
+            )
+            return False
+        return True
+
     def run(self) -> list[Violation]:
         self.check_actor()
         if self.turn.kind == "player":
             self.scope = self.player_scope()
-        creates = 0
-        budget = invention_budget(float(self.s.world.get("creativity", 0.5)))
         for i, op in enumerate(self.p.ops):
             self.i, self.op_name = i, op.op
             if self.turn.kind == "player":
                 self.check_scope(op)
-            if isinstance(op, Create):
-                creates += 1
-                if creates > budget:
-                    self.fail(
-                        "creativity.budget",
-                        f"this world allows {budget} invention(s) per beat; invent less",
-                    )
-                    continue
+            if isinstance(op, Create) and not self.invents():
+                continue
             getattr(self, f"op_{op.op}")(op)
         self.i = self.op_name = None
         self.check_currency()
@@ -367,6 +438,10 @@ class _Checker:
             return
         if not self.living(op.entity, "move"):
             return
+        if self.turn.kind != "player" and op.entity == self.s.player:
+            self.fail("player.own", f"'{op.entity}' is the player's character and goes where "
+                      "the player says; no other beat moves them")
+            return
         here = self.v.location_of(op.entity)
         travel = self.s.world.get("travel", "adjacent")
         if travel == "adjacent" and op.entity in self.moved:
@@ -376,10 +451,12 @@ class _Checker:
         if travel == "adjacent" and here is not None and here != op.to:
             if not self.v.connected(here, op.to):
                 exits = ", ".join(self.s.exits(here)) if here in self.s else ""
+                new = {(here, op.to), (op.to, here)} & self.v.links
+                why = "; a passage made this beat is crossed from the next beat on" if new else ""
                 self.fail(
                     "travel.adjacent",
                     f"'{op.to}' is not reachable from '{here}' in one move "
-                    f"(exits: {exits or 'none'})",
+                    f"(exits: {exits or 'none'}){why}",
                 )
                 return
         self.v.holders[op.entity] = op.to
@@ -387,8 +464,7 @@ class _Checker:
     def op_transfer(self, op: Transfer) -> None:
         if not (self.known(op.item, "item") & self.known(op.to, "location", "character", "item")):
             return
-        owner = self.v.owner(op.to) if self.v.kind(op.to) == "item" else op.to
-        if owner is not None and not self.living(owner, "receive items"):
+        if not self.receives(op.to):
             return
         if self.v.within(op.item, op.to):
             self.fail(
@@ -397,11 +473,22 @@ class _Checker:
             return
         self.v.holders[op.item] = op.to
 
+    def receives(self, target: str) -> bool:
+        """The dead gain nothing: not in their hands, nor in anything they carry."""
+        dead = self.v.dead_holder(target)
+        if dead is None:
+            return True
+        through = f" (it would be in '{target}', which they hold)" if dead != target else ""
+        self.fail("dead.act", f"{self.dead_since(dead)} and cannot receive items{through}")
+        return False
+
     def op_adjust(self, op: Adjust) -> None:
         if not self.known(op.entity) or not self.living(op.entity, "change"):
             return
         d = self.attribute(op.entity, op.attribute)
         if d is None:
+            return
+        if d.numeric and not d.conserved and op.by < 0 and self.player_own(op.entity, "wound"):
             return
         if not d.numeric:
             self.fail("attr.type", f"'{op.attribute}' is a {d.type}; use set, not adjust")
@@ -451,12 +538,17 @@ class _Checker:
         if self.known(op.source, "location") & self.known(op.target, "location"):
             if op.source == op.target:
                 self.fail("kind.mismatch", "a place cannot connect to itself")
-            else:
-                self.v.links.add((op.source, op.target))
+                return
+            pair = (op.source, op.target)
+            if self.v.connected(*pair) or pair in self.v.links or pair[::-1] in self.v.links:
+                return  # already there: nothing invented
+            if self.invents():
+                self.v.links.add(pair)
 
     def op_kill(self, op: Kill) -> None:
         if self.known(op.entity, "character") and self.living(op.entity, "die again"):
-            self.v.dead.add(op.entity)
+            if not self.player_own(op.entity, "kill"):
+                self.v.dead.add(op.entity)
 
     def op_create(self, op: Create) -> None:
         e = op.entity
@@ -481,7 +573,7 @@ class _Checker:
                 return
             if not self.known(e.at, *need_at):
                 return
-            if not self.living(e.at, "receive items"):
+            if e.kind == "item" and not self.receives(e.at):
                 return
         key = normalize_name(e.name)
         clash = [x for x in self.s.living_named(e.name, e.kind)] + [
@@ -510,6 +602,13 @@ class _Checker:
                 return
             if d.numeric and not self.bounds(e.id, name, d, value):
                 return
+        if self.turn.kind == "player" and e.kind == "item" and PRICE_ATTRIBUTE not in e.attributes:
+            d = self.defs.get(PRICE_ATTRIBUTE)
+            if d is not None and "item" in d.kinds and d.numeric and (d.default or 0) > 0:
+                self.fail("price.fixed", f"what a player brings into being carries no price: "
+                          f"give '{e.id}' {PRICE_ATTRIBUTE} 0 (this world's default is "
+                          f"{_fmt(d.default)})")
+                return
         self.v.new[e.id] = {
             "kind": e.kind,
             "name": e.name,
@@ -530,39 +629,54 @@ class _Checker:
             if not d.conserved:
                 continue
             adj = self.adjustments(name)
-            total = sum(op.by for _, op in adj)
-            if adj and abs(total) > 1e-9:
+            if not adj:
+                continue
+            # Exact arithmetic: 1e16 + 1 - 1e16 is 0 in floats, and a coin in a purse.
+            total = sum((Fraction(op.by) for _, op in adj), Fraction(0))
+            if total != 0:
                 self.fail_at(
                     adj[-1][0],
                     "adjust",
                     "currency.conserved",
-                    f"'{name}' is conserved: adjustments must sum to 0, these sum to {_fmt(total)}"
-                    " (money only changes hands)",
+                    f"'{name}' is conserved: adjustments must sum to 0, these sum to "
+                    f"{_exact(total)} (money only changes hands)",
+                )
+            elif (drift := self.drift(name, d, adj)) != 0:
+                self.fail_at(
+                    adj[-1][0],
+                    "adjust",
+                    "currency.conserved",
+                    f"'{name}' is conserved, but with these amounts the purses' total would "
+                    f"drift by {_exact(drift)} (rounding): use whole amounts",
                 )
         self.check_prices()
 
-    def worth(self, item: str) -> float:
-        """What moving ``item`` hands over: its price and the prices of what is inside."""
-        total, stack, seen = 0.0, [item], set()
-        while stack:
-            e = stack.pop()
-            if e in seen or e not in self.s:
-                continue
-            seen.add(e)
-            total += self.s.price(e)
-            stack.extend(self.s.contents(e))
-        return total
+    def drift(self, name: str, d: AttributeDef, adj: list[tuple[int, Adjust]]) -> Fraction:
+        """How far the exact total moves when the adjustments are applied as apply() does."""
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for _, op in adj:
+            if op.entity not in before:
+                start = self.s.attr(op.entity, name) if op.entity in self.s else None
+                if start is None:
+                    start = d.default if d.default is not None else 0
+                before[op.entity] = after[op.entity] = start
+            after[op.entity] = after[op.entity] + (int(op.by) if d.type == "int" else op.by)
+        return sum((Fraction(after[e]) - Fraction(before[e]) for e in before), Fraction(0))
 
-    def changes_of_hands(self) -> list[tuple[int, str, str | None, str | None]]:
-        """(op index, item, owner before, owner after) for every transfer, in order.
+    def handovers(self) -> list[_Handover]:
+        """Every item whose owner the proposal changes, once, with the owners before and after.
 
         Owners are characters, found through containers: a pearl in a chest in the
-        merchant's hands is the merchant's.
+        merchant's hands is the merchant's, and goes with the chest. Only where a
+        thing starts and ends counts, so dropping it first or hiding it in a bag on
+        the way changes nothing.
         """
         replay = _View(self.s)
-        out = []
+        start: dict[str, str | None] = {}
+        last: dict[str, tuple[int, str]] = {}
         for i, op in enumerate(self.p.ops):
-            if isinstance(op, Create) and op.entity.id:
+            if isinstance(op, Create) and op.entity.id and not replay.exists(op.entity.id):
                 e = op.entity
                 replay.new[e.id] = {
                     "kind": e.kind,
@@ -570,38 +684,62 @@ class _Checker:
                     "at": e.at,
                     "attributes": dict(e.attributes),
                 }
-            if not isinstance(op, Transfer) or not replay.exists(op.item):
+            if not isinstance(op, Transfer) or replay.kind(op.item) != "item":
                 continue
-            before = replay.owner(op.item)
+            if not replay.exists(op.to) or replay.within(op.item, op.to):
+                continue  # the checker reports these; nothing moves
+            for e in (op.item, *replay.inside(op.item)):
+                if e not in start:
+                    start[e] = replay.owner(e)
+                last[e] = (i, op.item)
             replay.holders[op.item] = op.to
-            after = op.to if replay.kind(op.to) == "character" else replay.owner(op.item)
-            out.append((i, op.item, before, after))
+        out = []
+        for e, before in start.items():
+            after = replay.owner(e)
+            if before != after:
+                i, bundle = last[e]
+                out.append(_Handover(i, e, bundle, before, after, replay.price(e)))
         return out
+
+    def was_alive(self, who: str) -> bool:
+        """Alive when the proposal began (someone new counts as alive)."""
+        return self.s.is_alive(who) if who in self.s else self.v.exists(who)
+
+    def gives_own(self, h: _Handover) -> bool:
+        """The owner may give: the player anything of theirs on their own turn, and an
+        NPC may drop its own things (to nobody) on its own beat."""
+        if self.turn.kind == "player":
+            return h.before == (self.turn.actor or self.s.player)
+        return self.turn.kind == "npc" and h.before == self.turn.actor and h.after is None
 
     def check_prices(self) -> None:
         cur = self.currency
         if not cur:
             return
-        paid: dict[str, float] = defaultdict(float)
+        paid: dict[str, Fraction] = defaultdict(Fraction)
         for _, op in self.adjustments(cur):
-            paid[op.entity] += op.by
-        owed: dict[str, list[tuple[int, str, float]]] = defaultdict(list)
-        for i, item, before, after in self.changes_of_hands():
-            if before is None or before == after or not self.s.is_alive(before):
-                continue  # nobody's, unchanged, or the dead's: nobody to pay
-            price = self.worth(item)
-            if price > 0:
-                owed[before].append((i, item, price))
+            paid[op.entity] += Fraction(op.by)
+        owed: dict[str, list[_Handover]] = defaultdict(list)
+        for h in self.handovers():
+            if h.before is None or not self.was_alive(h.before) or self.gives_own(h):
+                continue  # nobody's, the dead's, or the owner's to give
+            if h.price > 0:
+                owed[h.before].append(h)
         for holder, items in owed.items():
-            due = sum(p for _, _, p in items)
-            if paid[holder] + 1e-9 < due:
-                names = ", ".join(f"'{it}' ({_fmt(p)})" for _, it, p in items)
+            due = sum((Fraction(h.price) for h in items), Fraction(0))
+            if paid[holder] < due:
+                names = ", ".join(
+                    f"'{h.item}' ({_fmt(h.price)}"
+                    + (f", in '{h.bundle}')" if h.bundle != h.item else ")")
+                    for h in items
+                )
                 self.fail_at(
-                    items[-1][0],
+                    max(h.index for h in items),
                     "transfer",
                     "price.unpaid",
-                    f"{names} cost {_fmt(due)} {cur} in all, but '{holder}' is paid "
-                    f"{_fmt(max(paid[holder], 0))}; pay the holder in the same proposal",
+                    f"{names} cost {_exact(due)} {cur} in all, but '{holder}' is paid "
+                    f"{_exact(max(paid[holder], Fraction(0)))}; pay the holder in the same "
+                    "proposal",
                 )
 
     # -------------------------------------------------------------- players
@@ -641,9 +779,10 @@ class _Checker:
                     f"a player speaks for their own character only; "
                     f"new {op.entity.kind}s come from the world, not the player's words",
                 )
-            for name in op.entity.attributes:
+            for name, value in op.entity.attributes.items():
                 d = self.defs.get(name)
-                if name == PRICE_ATTRIBUTE or (d and (d.protected or d.conserved)):
+                priced = name == PRICE_ATTRIBUTE and value != 0  # "worth nothing" is fine
+                if priced or (d and (d.protected or d.conserved)):
                     self.fail(
                         "scope.player",
                         f"a player cannot bring '{name}' into being with their words",
@@ -688,64 +827,103 @@ class _Checker:
             )
 
     def check_players_own(self) -> None:
-        """The player's money and belongings leave them only on the player's own turn."""
+        """The player's money and belongings leave them only on the player's own turn,
+        unless the world lets others rob them (``npcs_may``)."""
         player = self.s.player
         if player is None or player not in self.s or not self.s.is_alive(player):
             return
-        for i, item, before, after in self.changes_of_hands():
-            if before == player and after != player:
+        if "rob" in self.npcs_may:
+            return
+        for h in self.handovers():
+            if h.before == player and h.after != player:
                 self.fail_at(
-                    i,
+                    h.index,
                     "transfer",
-                    "scope.player",
-                    f"'{item}' is the player's; only the player gives it away",
+                    "player.own",
+                    f"'{h.item}' is the player's; only the player gives it away",
                 )
         cur = self.currency
         if cur:
             spent = [(i, op) for i, op in self.adjustments(cur) if op.entity == player]
-            if spent and sum(op.by for _, op in spent) < 0:
+            if spent and sum(Fraction(op.by) for _, op in spent) < 0:
                 self.fail_at(
                     spent[-1][0],
                     "adjust",
-                    "scope.player",
+                    "player.own",
                     f"the player's {cur} is spent only on the player's own turn",
                 )
 
     def check_consent(self) -> None:
-        """Others give nothing away on a player's say-so: only trades for value."""
+        """Others give nothing away on a player's say-so: only trades for value, and
+        nobody pays more than what they get was worth before the turn."""
         player = self.turn.actor or self.s.player
         cur = self.currency
-        received_value: dict[str, float] = defaultdict(float)
-        for i, item, before, after in self.changes_of_hands():
-            if before == player and after is not None and after != player:
-                received_value[after] += self.worth(item)  # the player's goods, paid for
-            if (
-                before is not None
-                and before not in (player, after)
-                and self.s.is_alive(before)
-                and self.worth(item) <= 0
-            ):
+        received_value: dict[str, Fraction] = defaultdict(Fraction)
+        taken: dict[tuple[str, str], list[_Handover]] = defaultdict(list)
+        for h in self.handovers():
+            if h.before == player and h.after is not None and h.after != player:
+                received_value[h.after] += Fraction(h.price)  # the player's goods, paid for
+            if h.before is not None and h.before != player and self.was_alive(h.before):
+                taken[(h.before, h.bundle)].append(h)
+        for (before, bundle), items in taken.items():
+            if sum(h.price for h in items) <= 0:
                 self.fail_at(
-                    i,
+                    max(h.index for h in items),
                     "transfer",
                     "scope.player",
-                    f"'{before}' holds '{item}'; a player cannot take it on their say-so",
+                    f"'{before}' holds '{bundle}'; a player cannot take it on their say-so",
                 )
         if not cur:
             return
-        net: dict[str, float] = defaultdict(float)
+        net: dict[str, Fraction] = defaultdict(Fraction)
         last: dict[str, int] = {}
         for i, op in self.adjustments(cur):
-            net[op.entity] += op.by
+            net[op.entity] += Fraction(op.by)
             last[op.entity] = i
         for who, change in net.items():
-            if who != player and change < 0 and received_value[who] + 1e-9 < -change:
+            if who != player and change < 0 and received_value[who] < -change:
                 self.fail_at(
                     last[who],
                     "adjust",
                     "scope.player",
-                    f"'{who}' does not part with {_fmt(-change)} {cur} on a player's say-so",
+                    f"'{who}' does not part with {_exact(-change)} {cur} on a player's say-so"
+                    + (f" (what they get was worth {_exact(received_value[who])})"
+                       if received_value[who] else ""),
                 )
+
+
+@dataclass(frozen=True)
+class _Handover:
+    """An item that ends a proposal with another owner than it began with."""
+
+    index: int  # the last transfer that moved it (or the container it is in)
+    item: str
+    bundle: str  # what was transferred: the item itself, or the container it went in
+    before: str | None
+    after: str | None
+    price: float  # its own price as it stood before the proposal, never below 0
+
+
+def _exact(n: Fraction) -> str:
+    return str(n.numerator) if n.denominator == 1 else _fmt(float(n))
+
+
+def touches(ops: Iterable[Op], entity: str, state: WorldState | None = None) -> bool:
+    """Whether ``ops`` concern ``entity``: name it, or move or change something it holds.
+
+    With ``state``, an op on an item the entity carries (however deep) counts too:
+    a beat that takes the player's purse touches the player.
+    """
+    for op in ops:
+        refs = [value for _, value in references(op)]
+        if entity in refs:
+            return True
+        if state is not None and any(
+            ref in state and state.kind(ref) == "item" and state.is_within(ref, entity)
+            for ref in refs
+        ):
+            return True
+    return False
 
 
 def check(proposal: Proposal, state: WorldState, turn: Turn | None = None) -> list[Violation]:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -41,6 +48,12 @@ DEFAULT_RELATION_KINDS: tuple[str, ...] = (
 #: The item attribute that makes an item priced (paid for in the world's currency).
 PRICE_ATTRIBUTE = "value"
 
+#: What beats other than the player's may do to the player's character, if the
+#: world's ``npcs_may`` says so: lower their numbers (health ...), take their money
+#: or things, kill them. Nobody but the player ever moves them.
+NpcDeed = Literal["wound", "rob", "kill"]
+DEFAULT_NPCS_MAY: tuple[str, ...] = ("wound",)
+
 
 class Strict(BaseModel):
     """Base for every authored or model-written record: unknown keys are errors."""
@@ -62,6 +75,7 @@ class WorldMeta(Strict):
     tick: str = "hour"
     currency: Slug | None = None
     relation_kinds: list[Slug] = Field(default_factory=list)
+    npcs_may: list[NpcDeed] = Field(default_factory=lambda: list(DEFAULT_NPCS_MAY))
 
     @field_validator("laws", mode="before")
     @classmethod
@@ -106,6 +120,13 @@ class AttributeDef(Strict):
     @property
     def numeric(self) -> bool:
         return self.type in ("int", "float")
+
+
+def lower_bound(name: str, d: AttributeDef) -> float | None:
+    """An attribute's minimum: a price (``value``) is never negative unless the world says."""
+    if d.min is None and name == PRICE_ATTRIBUTE and d.numeric:
+        return 0
+    return d.min
 
 
 class EntitySpec(Strict):
@@ -157,6 +178,13 @@ class WorldSpec(Strict):
     factions: list[FactionSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
+    # What the loader noticed but does not refuse (``simengine validate`` prints them).
+    _warnings: list = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list:
+        """The loader's warnings about this file (``WorldProblem`` records), if any."""
+        return self._warnings
 
     @property
     def relation_kinds(self) -> list[str]:

@@ -13,6 +13,7 @@ import copy as _copy
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -40,9 +41,51 @@ CLOSEST_SCAN_LIMIT = 5_000
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
 _NON_WORD = re.compile(r"[^\w\s'-]+")
 
+#: Cyrillic and Greek letters that look like a Latin letter or digit, case kept
+#: ("\u0421aptain", with a Cyrillic Es, is "Captain"). The pairs are Unicode's own
+#: (confusables.txt, UTS #39) for these scripts; tests/world/test_names.py checks
+#: them against the confusable-homoglyphs package's copy of that table.
+_LOOK_ALIKE_PAIRS = (
+    "\u037fJ\u0391A\u0392B\u0395E\u0396Z\u0397H\u0399I\u039aK\u039cM\u039dN\u039fO\u03a1P\u03a4T"
+    "\u03a5Y\u03a7X\u03b1a\u03b3y\u03b9i\u03bdv\u03bfo\u03c1p\u03c3o\u03c5u\u03d2Y\u03dcF\u03f1p"
+    "\u03f2c\u03f3j\u03f9C\u03faM\u1d26r\u1fbei"  # Greek; Cyrillic:
+    "\u0405S\u0406I\u0408J\u0410A\u0412B\u0415E\u04173\u041aK\u041cM\u041dH\u041eO\u0420P\u0421C"
+    "\u0422T\u0423Y\u0425X\u042cb\u0430a\u04316\u0433r\u0435e\u043eo\u0440p\u0441c\u0443y\u0445x"
+    "\u0455s\u0456i\u0458j\u0461w\u0474V\u0475v\u04aeY\u04afy\u04bbh\u04bde\u04c0I\u04cfi\u04e03"
+    "\u0501d\u050cG\u051bq\u051cW\u051dw\ua6442\ua647i"
+)
+_LOOK_ALIKES = {
+    ord(_LOOK_ALIKE_PAIRS[i]): _LOOK_ALIKE_PAIRS[i + 1] for i in range(0, len(_LOOK_ALIKE_PAIRS), 2)
+}
+#: Characters that show nothing (besides the Cf "format" category: zero-width
+#: spaces and joiners, soft hyphens, direction marks, which are dropped too).
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
+
+
+def _unconfuse(name: str) -> str:
+    """One spelling for names that look alike: NFKC, no invisibles, Latin look-alikes."""
+    # The table goes first too: NFKC would make a lunate sigma (which passes for C) a sigma.
+    text = unicodedata.normalize("NFKC", name.translate(_LOOK_ALIKES))
+    text = "".join(
+        ch for ch in text
+        if ch not in _INVISIBLE and unicodedata.category(ch) != "Cf"
+        and not 0xE0100 <= ord(ch) <= 0xE01EF  # variation selectors 17-256
+    )
+    return text.translate(_LOOK_ALIKES).casefold()
+
 
 def normalize_name(name: str) -> str:
-    """Lower-case, strip punctuation and a leading article: how names are compared."""
+    """How names are compared: lower-case, no punctuation, no leading article.
+
+    Names that only look different are the same name: fullwidth and other
+    compatibility forms (NFKC), case (casefold), invisible characters and
+    Cyrillic or Greek letters standing in for Latin ones all fold away.
+    """
+    if not name.isascii():
+        name = _unconfuse(name)
     text = _NON_WORD.sub(" ", name.lower()).strip()
     text = re.sub(r"\s+", " ", text)
     return _ARTICLES.sub("", text).strip()
@@ -224,8 +267,11 @@ class WorldState:
         return self.graph.nodes[entity_id]["attributes"].get(attribute, default)
 
     def price(self, item_id: str) -> float:
+        """What an item costs: its ``value``, never below 0 (a curse does not pay you)."""
         value = self.attr(item_id, PRICE_ATTRIBUTE, 0) if item_id in self.graph else 0
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return 0
+        return max(value, 0)
 
     def entities(self, kind: str | None = None) -> Iterator[str]:
         """Entity ids (of ``kind``), in the order they came into the world."""

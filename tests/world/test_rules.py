@@ -57,7 +57,8 @@ CASES = [
         NPC,
         None,
     ),
-    ("killed then moved", [Kill(entity="mara"), Move(entity="mara", to="market")], NPC, "dead.act"),
+    ("killed then moved", [Kill(entity="merchant"), Move(entity="merchant", to="market")], NPC,
+     "dead.act"),
     ("unknown attribute", [Adjust(entity="mara", attribute="charm", by=1)], NPC, "attr.unknown"),
     (
         "attribute of another kind",
@@ -104,11 +105,12 @@ CASES = [
         "attr.bounds",
     ),
     ("a fair purchase", buy("lantern", 5), PLAYER, None),
-    ("someone else spends the player's money", buy("lantern", 5), NPC, "scope.player"),
+    ("someone else spends the player's money", buy("lantern", 5), NPC, "player.own"),
     ("someone gives the player a thing", [Transfer(item="rope", to="mara")], NPC, None),
     ("someone else gives the player's things away",
      [Transfer(item="rope", to="mara"), Transfer(item="rope", to="merchant")], NPC,
-     "scope.player"),
+     None),  # the rope was nobody's when the beat began: it never was the player's
+    ("an npc moves the player", [Move(entity="mara", to="market")], NPC, "player.own"),
     ("underpaid", buy("ship", 1), PLAYER, "price.unpaid"),
     ("unpaid", [Transfer(item="lantern", to="mara")], NPC, "price.unpaid"),
     (
@@ -206,9 +208,9 @@ CASES = [
     ("a passage to itself", [Connect(source="dock", target="dock")], NPC, "kind.mismatch"),
     (
         "a new passage, then the move",
-        [Connect(source="dock", target="vault"), Move(entity="mara", to="vault")],
+        [Connect(source="dock", target="vault"), Move(entity="merchant", to="vault")],
         NPC,
-        None,
+        "travel.adjacent",
     ),
     ("player reaches elsewhere", [Kill(entity="silas")], PLAYER, "scope.player"),
     ("player takes a gift", [Transfer(item="lantern", to="mara")], PLAYER, "price.unpaid"),
@@ -282,7 +284,7 @@ def test_violation_message_names_the_op_and_the_tick(state):
     state.apply([Kill(entity="merchant")], tick=14)
     p = Proposal(
         ops=[
-            Move(entity="mara", to="market"),
+            Relate(source="mara", relation="knows", target="merchant"),
             Relate(source="mara", relation="knows", target="silas"),
             Move(entity="merchant", to="market"),
         ]
