@@ -376,9 +376,19 @@ class _Checker:
         return True
 
     # ------------------------------------------------------------------ ops
+    def by_others(self, e: str) -> bool:
+        """``e`` is the player's character and this beat is someone else's.
+
+        (A beat acted by the player's own character is never scheduled as an NPC's;
+        fixtures that do so speak for the player's character itself.)
+        """
+        return (
+            e == self.s.player and self.turn.kind != "player" and self.turn.actor != e
+        )
+
     def player_own(self, e: str, deed: str) -> bool:
         """True (and a violation) when a beat not the player's would ``deed`` the player."""
-        if self.turn.kind == "player" or e != self.s.player or deed in self.npcs_may:
+        if not self.by_others(e) or deed in self.npcs_may:
             return False
         allowed = ", ".join(sorted(self.npcs_may)) or "nothing"
         self.fail("player.own", f"'{e}' is the player's character: in this world other beats "
@@ -438,7 +448,7 @@ class _Checker:
             return
         if not self.living(op.entity, "move"):
             return
-        if self.turn.kind != "player" and op.entity == self.s.player:
+        if self.by_others(op.entity):
             self.fail("player.own", f"'{op.entity}' is the player's character and goes where "
                       "the player says; no other beat moves them")
             return
