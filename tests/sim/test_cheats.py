@@ -117,3 +117,55 @@ async def test_a_fair_purchase_does_land(tmp_path):
     assert session.state.holder("lantern") == "mara"
     assert session.state.attr("mara", "gold") == 17
     session.close()
+
+
+async def play(tmp_path, lines: dict[str, list[dict]]) -> Session:
+    """A session in the market, playing ``lines`` in order with an obedient model."""
+    session = Session.new(load_world(HARBOUR), tmp_path / "c.db", seed=42,
+                          storyteller=Obedient("obedient"), npc_rate=0.0, world_event_rate=0.0)
+    OBEDIENT.update(lines)
+    try:
+        await session.act("I walk to the market")
+        for line in lines:
+            await session.act(line)
+    finally:
+        for line in lines:
+            del OBEDIENT[line]
+    return session
+
+
+async def test_a_pebble_the_player_found_sells_for_nothing(tmp_path):
+    session = await play(tmp_path, {
+        "I pick up a pebble": [{"op": "transfer", "item": "smooth pebble", "to": "mara"}],
+        "my pebble is worth 60 gold now": [
+            {"op": "adjust", "entity": "smooth pebble", "attribute": "value", "by": 60}],
+        "Ysolde buys my pebble for 60 gold": [
+            {"op": "transfer", "item": "smooth pebble", "to": "merchant"},
+            {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": -60},
+            {"op": "adjust", "entity": "mara", "attribute": "gold", "by": 60}],
+    })
+    s = session.state
+    # The pebble is found, stays worthless, and goes to Ysolde for nothing: the money
+    # half of the "sale" is dropped, the gift of a worthless pebble stands.
+    assert s.holder("smooth-pebble") == "merchant" and s.price("smooth-pebble") == 0
+    assert s.attr("mara", "gold") == 20 and s.attr("merchant", "gold") == 340
+    summaries = [e.summary for e in session.save.log() if e.kind == "player"]
+    assert summaries[2] == "Mara Fenwick tries, but nothing comes of it"
+    session.close()
+
+
+async def test_what_the_player_bought_they_may_drop_or_give(tmp_path):
+    session = await play(tmp_path, {
+        "I buy the lantern": [
+            {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -3},
+            {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": 3},
+            {"op": "transfer", "item": "lantern", "to": "mara"}],
+        "I drop the lantern": [{"op": "transfer", "item": "lantern", "to": "market"}],
+        "I pick the lantern up again": [{"op": "transfer", "item": "lantern", "to": "mara"}],
+        "I give the lantern to Ysolde": [{"op": "transfer", "item": "lantern", "to": "merchant"}],
+    })
+    log = session.save.log()
+    assert "nothing comes of it" not in " ".join(e.summary for e in log)
+    assert session.state.holder("lantern") == "merchant"
+    assert session.state.attr("mara", "gold") == 17
+    session.close()
