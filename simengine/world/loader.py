@@ -444,7 +444,7 @@ class _Semantics:
 
     def names(self) -> None:
         for section in ENTITY_SECTIONS:
-            seen: dict[str, str] = {}
+            seen: dict[str, tuple[str, str]] = {}
             for i, e in enumerate(getattr(self.spec, section)):
                 if not getattr(e, "alive", True):
                     continue
@@ -454,13 +454,18 @@ class _Semantics:
                              f"the name {e.name!r} has no letters or digits")
                     continue
                 if key in seen:
+                    first_id, first_name = seen[key]
+                    if first_name == e.name:
+                        named = f"are named '{e.name}' ('{first_id}' and '{e.id}')"
+                    else:  # look-alikes: spell them out so the hidden difference shows
+                        named = (f"have names that look the same: {ascii(first_name)} "
+                                 f"('{first_id}') and {ascii(e.name)} ('{e.id}')")
                     self.add(
                         self.loc(section, i, "name"),
-                        f"two living {section} are named '{e.name}' ('{seen[key]}' and "
-                        f"'{e.id}'); names must be unique",
+                        f"two living {section} {named}; names must be unique",
                     )
                 else:
-                    seen[key] = e.id
+                    seen[key] = (e.id, e.name)
 
 
 def _value_problem(d: AttributeDef, value: Any, name: str = "") -> str | None:

@@ -293,6 +293,7 @@ class _Checker:
         self.creates = 0
         self.budget = invention_budget(float(state.world.get("creativity", 0.5)))
         self.npcs_may = set(state.world.get("npcs_may", DEFAULT_NPCS_MAY))
+        self._handovers: list[_Handover] | None = None
 
     # --------------------------------------------------------------- helpers
     def fail(self, rule: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
@@ -592,8 +593,11 @@ class _Checker:
             if n["kind"] == e.kind and normalize_name(n["name"]) == key
         ]
         if clash:
+            taken = self.v.name(clash[0])
+            alike = "" if taken == e.name else f"; {ascii(e.name)} looks the same"
             self.fail(
-                "name.unique", f"a living {e.kind} is already named '{e.name}' ('{clash[0]}')"
+                "name.unique",
+                f"a living {e.kind} is already named '{taken}' ('{clash[0]}'){alike}",
             )
             return
         for name, value in e.attributes.items():
@@ -682,6 +686,8 @@ class _Checker:
         thing starts and ends counts, so dropping it first or hiding it in a bag on
         the way changes nothing.
         """
+        if self._handovers is not None:
+            return self._handovers
         replay = _View(self.s)
         start: dict[str, str | None] = {}
         last: dict[str, tuple[int, str]] = {}
@@ -709,6 +715,7 @@ class _Checker:
             if before != after:
                 i, bundle = last[e]
                 out.append(_Handover(i, e, bundle, before, after, replay.price(e)))
+        self._handovers = out
         return out
 
     def was_alive(self, who: str) -> bool:

@@ -305,3 +305,17 @@ def test_a_priced_thing_leaves_an_npc_only_for_payment(state):
     # Someone else's beat may not drop it for them either.
     assert "price.unpaid" in rules_of(state, [Transfer(item="lantern", to="dock")],
                                       Turn("world"))
+
+
+def test_validate_prints_warnings_and_still_passes(tmp_path):
+    from click.testing import CliRunner
+
+    from simengine.cli import main
+
+    world = tmp_path / "w.toml"
+    world.write_text(MINI.read_text().replace('[attributes.value]\ntype = "int"\nmin = 0',
+                                              '[attributes.value]\ntype = "int"\nmin = -50'))
+    result = CliRunner().invoke(main, ["validate", str(world)])
+    assert result.exit_code == 0, result.output
+    assert "attributes.value.min" in result.output and "(warning)" in result.output
+    assert f"{world}: ok" in result.output
