@@ -228,8 +228,15 @@ class _Canonizer:
         self.budget = invention_budget(float(state.world.get("creativity", 0.5)))
         # A new passage is an invention too; one whose far end is invented is dropped
         # for the create, and given back below.
-        self.creates = sum(isinstance(op, Create | Connect) for op in proposal.ops)
+        self.creates = sum(
+            isinstance(op, Create) or (isinstance(op, Connect) and not self.exists(op))
+            for op in proposal.ops
+        )
         self.ops: list[Op] = []
+
+    def exists(self, op: Connect) -> bool:
+        """A passage already there (by id): connecting it again invents nothing."""
+        return op.source in self.s and op.target in self.s.exits(op.source)
 
     def fail(self, index: int | None, op: str | None, message: str, suggestions=()) -> None:
         self.res.violations.append(Violation("ref.unknown", index, message, op, tuple(suggestions)))
