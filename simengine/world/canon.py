@@ -376,12 +376,12 @@ class _Canonizer:
             return
         if isinstance(op, Connect):
             source = self.ref(index, op, "source")
+            if self.r.lookup(op.target, ("location",))[0] is None:
+                self.creates -= 1  # a new place opening off the source: the create counts
             target = self.ref(index, op, "target", creating="location", at=source)
             if source and target:
                 if not any(isinstance(o, Create) and o.entity.id == target for o in self.ops):
                     self.ops.append(Connect(source=source, target=target))
-                else:
-                    self.creates -= 1  # the new place opens off the source: one invention
             return
         fields = {
             "adjust": ("entity",),

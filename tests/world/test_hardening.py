@@ -319,3 +319,12 @@ def test_validate_prints_warnings_and_still_passes(tmp_path):
     assert result.exit_code == 0, result.output
     assert "attributes.value.min" in result.output and "(warning)" in result.output
     assert f"{world}: ok" in result.output
+
+
+def test_a_passage_to_somewhere_new_is_one_invention(state):
+    state.world["creativity"] = 0.25  # one invention a beat
+    res = resolve(Proposal(ops=[Connect(source="dock", target="Smugglers' Cave")]), state, NPC)
+    assert res.violations == []
+    (create,) = res.proposal.ops
+    assert create.entity.kind == "location" and create.entity.at == "dock"
+    assert check(res.proposal, state, NPC) == []
