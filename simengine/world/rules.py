@@ -646,7 +646,7 @@ class _Checker:
             if not adj:
                 continue
             # Exact arithmetic: 1e16 + 1 - 1e16 is 0 in floats, and a coin in a purse.
-            total = sum((Fraction(op.by) for _, op in adj), Fraction(0))
+            total = sum(_exactly(op.by) for _, op in adj)
             if total != 0:
                 self.fail_at(
                     adj[-1][0],
@@ -655,7 +655,7 @@ class _Checker:
                     f"'{name}' is conserved: adjustments must sum to 0, these sum to "
                     f"{_exact(total)} (money only changes hands)",
                 )
-            elif (drift := self.drift(name, d, adj)) != 0:
+            elif d.type == "float" and (drift := self.drift(name, d, adj)) != 0:
                 self.fail_at(
                     adj[-1][0],
                     "adjust",
@@ -733,9 +733,9 @@ class _Checker:
         cur = self.currency
         if not cur:
             return
-        paid: dict[str, Fraction] = defaultdict(Fraction)
+        paid: dict[str, int | Fraction] = defaultdict(int)
         for _, op in self.adjustments(cur):
-            paid[op.entity] += Fraction(op.by)
+            paid[op.entity] += _exactly(op.by)
         owed: dict[str, list[_Handover]] = defaultdict(list)
         for h in self.handovers():
             if h.before is None or not self.was_alive(h.before) or self.gives_own(h):
@@ -743,7 +743,7 @@ class _Checker:
             if h.price > 0:
                 owed[h.before].append(h)
         for holder, items in owed.items():
-            due = sum((Fraction(h.price) for h in items), Fraction(0))
+            due = sum(_exactly(h.price) for h in items)
             if paid[holder] < due:
                 names = ", ".join(
                     f"'{h.item}' ({_fmt(h.price)}"
@@ -755,7 +755,7 @@ class _Checker:
                     "transfer",
                     "price.unpaid",
                     f"{names} cost {_exact(due)} {cur} in all, but '{holder}' is paid "
-                    f"{_exact(max(paid[holder], Fraction(0)))}; pay the holder in the same "
+                    f"{_exact(max(paid[holder], 0))}; pay the holder in the same "
                     "proposal",
                 )
 
@@ -862,7 +862,7 @@ class _Checker:
         cur = self.currency
         if cur:
             spent = [(i, op) for i, op in self.adjustments(cur) if op.entity == player]
-            if spent and sum(Fraction(op.by) for _, op in spent) < 0:
+            if spent and sum(_exactly(op.by) for _, op in spent) < 0:
                 self.fail_at(
                     spent[-1][0],
                     "adjust",
@@ -875,11 +875,11 @@ class _Checker:
         nobody pays more than what they get was worth before the turn."""
         player = self.turn.actor or self.s.player
         cur = self.currency
-        received_value: dict[str, Fraction] = defaultdict(Fraction)
+        received_value: dict[str, int | Fraction] = defaultdict(int)
         taken: dict[tuple[str, str], list[_Handover]] = defaultdict(list)
         for h in self.handovers():
             if h.before == player and h.after is not None and h.after != player:
-                received_value[h.after] += Fraction(h.price)  # the player's goods, paid for
+                received_value[h.after] += _exactly(h.price)  # the player's goods, paid for
             if h.before is not None and h.before != player and self.was_alive(h.before):
                 taken[(h.before, h.bundle)].append(h)
         for (before, bundle), items in taken.items():
@@ -892,10 +892,10 @@ class _Checker:
                 )
         if not cur:
             return
-        net: dict[str, Fraction] = defaultdict(Fraction)
+        net: dict[str, int | Fraction] = defaultdict(int)
         last: dict[str, int] = {}
         for i, op in self.adjustments(cur):
-            net[op.entity] += Fraction(op.by)
+            net[op.entity] += _exactly(op.by)
             last[op.entity] = i
         for who, change in net.items():
             if who != player and change < 0 and received_value[who] < -change:
@@ -921,8 +921,19 @@ class _Handover:
     price: float  # its own price as it stood before the proposal, never below 0
 
 
-def _exact(n: Fraction) -> str:
-    return str(n.numerator) if n.denominator == 1 else _fmt(float(n))
+def _exactly(n: float) -> int | Fraction:
+    """``n`` as an exact number: an int when whole (the usual case, and fast)."""
+    if type(n) is int:
+        return n
+    if isinstance(n, float) and n.is_integer():
+        return int(n)
+    return Fraction(n)
+
+
+def _exact(n: int | Fraction) -> str:
+    if isinstance(n, int) or n.denominator == 1:
+        return str(int(n))
+    return _fmt(float(n))
 
 
 def touches(ops: Iterable[Op], entity: str, state: WorldState | None = None) -> bool:
