@@ -328,3 +328,14 @@ def test_a_passage_to_somewhere_new_is_one_invention(state):
     (create,) = res.proposal.ops
     assert create.entity.kind == "location" and create.entity.at == "dock"
     assert check(res.proposal, state, NPC) == []
+
+
+def test_the_issue_repro_a_gold_ring_in_a_dead_mans_key():
+    from simengine.world.loader import load_world
+
+    harbour = WorldState.from_spec(load_world(MINI.parent.parent.parent / "worlds" /
+                                              "harbour.toml"))
+    ring = Create(entity=NewEntity(kind="item", name="gold ring", at="brass-key"))
+    res = resolve(Proposal(actor="merchant", ops=[ring]), harbour, NPC)
+    assert [v.rule for v in check(res.proposal, harbour, NPC)] == ["dead.act"]
+    assert "'silas' is dead" in str(check(res.proposal, harbour, NPC)[0])
