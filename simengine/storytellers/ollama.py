@@ -129,6 +129,9 @@ def _classify(exc: BaseException, host: str, model: str, timeout: float | None) 
                        False)
     if isinstance(exc, RecursionError):
         return Failure(f"Ollama at {host} sent JSON nested too deeply to read", False)
+    if isinstance(exc, TypeError):  # the client's ``Model(**reply)`` on a list or a number
+        return Failure(f"Ollama at {host} sent a reply of the wrong shape (JSON that is not "
+                       "an object)", False)
     if isinstance(exc, OverflowError | httpx.InvalidURL):
         return Failure(host_problem(host) or f"cannot connect to {host}: {exc}", False)
     if isinstance(exc, ResponseError):
@@ -461,15 +464,18 @@ class OllamaStoryteller:
         async with self._client() as client:
             stream = await client.chat(model=self.model, messages=messages, stream=True,
                                        options=options, keep_alive=self.keep_alive)
-            async for part in stream:
-                text = clean_text(part.message.content or "")
-                size += len(text)
-                if size > MAX_REPLY_CHARS:
-                    raise ReplyTooLarge(f"more than {MAX_REPLY_CHARS:,} characters of prose")
-                if text:
-                    queue.put_nowait(text)
-                if part.done:
-                    final = part
+            try:
+                async for part in stream:
+                    text = clean_text(part.message.content or "")
+                    size += len(text)
+                    if size > MAX_REPLY_CHARS:
+                        raise ReplyTooLarge(f"more than {MAX_REPLY_CHARS:,} characters of prose")
+                    if text:
+                        queue.put_nowait(text)
+                    if part.done:
+                        final = part
+            finally:
+                await stream.aclose()  # a stream left open is closed by the loop, too late
         return final
 
     def _options(self, temperature: float, seed: int, num_predict: int) -> dict[str, Any]:
