@@ -12,6 +12,7 @@ sentence saying which one and why.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,7 +131,7 @@ def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
     except ValueError:
         raise NotOllama(f"{what} did not send JSON") from None
     if not isinstance(data, dict):
-        raise NotOllama(f"{what} sent a JSON {type(data).__name__}, not an object")
+        raise NotOllama(f"{what} sent JSON that is not an object")
     return data
 
 
@@ -138,7 +139,8 @@ def model_names(tags: dict[str, Any]) -> list[str]:
     """The model names in an ``/api/tags`` reply, or :class:`NotOllama`."""
     entries = tags.get("models") or []
     if not isinstance(entries, list):
-        raise NotOllama(f"/api/tags sent 'models' as a {type(entries).__name__}, not a list")
+        shown = clean_text(json.dumps(entries)[:40], one_line=True)
+        raise NotOllama(f"/api/tags sent \"models\": {shown}, not a list of models")
     names = []
     for e in entries:
         name = e.get("model") or e.get("name") if isinstance(e, dict) else None
