@@ -51,7 +51,8 @@ class WorldProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return clean_text(text)  # file names and quoted lines may hold escapes
 
 
 class WorldFileError(Exception):
