@@ -124,3 +124,11 @@ def test_a_file_that_lies_about_its_size_is_cut_off(monkeypatch):
     monkeypatch.setattr(loader, "MAX_WORLD_BYTES", 100)
     with pytest.raises(WorldFileError, match="larger than"):
         load_world("/proc/self/maps")  # st_size 0, far more than 100 bytes to read
+
+
+def test_problems_never_print_a_raw_escape_from_a_file_name(tmp_path):
+    name = tmp_path / "x\x1b]0;PWNED\x07.toml"
+    for args in (["validate", str(name)], ["run", str(name), "-n", "1"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and "no such file" in result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output
