@@ -9,6 +9,14 @@ that is not a proposal gets one re-ask with the parse error. What still fails
 raises :class:`~simengine.storytellers.base.StorytellerError` with a message a
 person can act on, and the engine falls back to the procedural storyteller for
 that beat. Every HTTP call becomes a :class:`CallRecord` (``drain_calls``).
+
+Every call is bounded: ``timeout`` limits the whole call (not only each read),
+``num_predict`` limits the tokens asked for, and a reply larger than
+:data:`MAX_REPLY_BYTES` (or :data:`MAX_REPLY_CHARS` of text) is cut off. A reply
+the client cannot read (JSON nested too deep, of the wrong shape) is a failed
+exchange like any other, and what a model writes is cleaned
+(:func:`~simengine.world.text.clean_text`) before anything parses, stores or
+prints it. :meth:`OllamaStoryteller.interrupt` (Ctrl-C) cuts the calls in flight.
 """
 
 from __future__ import annotations
@@ -225,7 +233,8 @@ class OllamaStoryteller:
         host: the server (default: ``OLLAMA_HOST`` or ``http://127.0.0.1:11434``).
         options: extra Ollama options; they win over the ones set here.
         keep_alive: how long the server keeps the model loaded ("10m", seconds).
-        timeout: seconds per request (the client's default is to wait forever).
+        timeout: seconds a whole call may take (each read, too; the client's
+            default is to wait forever).
         retries: retries of a failed exchange (so ``retries + 1`` tries).
         backoff: first retry delay in seconds, doubled each retry.
         seed: a fixed sampling seed; by default each decide call uses the
@@ -353,7 +362,7 @@ class OllamaStoryteller:
                 # Once prose has been shown it cannot be taken back: never retry then,
                 # but say that it was cut, so nobody takes half a scene for the whole.
                 if chunks:
-                    note = f" [… the telling was cut off here: {error}]"
+                    note = f" [… the telling was cut off here: {self._cut_reason(exc)}]"
                     chunks.append(note)
                     yield note
                 if chunks or not failure.retryable or attempt == self.retries:
@@ -367,6 +376,18 @@ class OllamaStoryteller:
             break
         self.last_error = error
         self._record_exchange("narrate", messages, None, {"chunks": chunks, "error": error})
+
+    def _cut_reason(self, exc: BaseException) -> str:
+        """Why prose stopped, in a few words fit for the story itself."""
+        if isinstance(exc, Interrupted):
+            return str(exc) or "stopped"
+        if isinstance(exc, DeadlineExceeded):
+            return f"the model took longer than {self.timeout:g} s"
+        if isinstance(exc, ReplyTooLarge):
+            return "the model ran on far too long"
+        if isinstance(exc, ResponseError):
+            return "the model failed mid-reply"
+        return "the connection to the model failed"
 
     def interrupt(self, reason: str = "stopped by Ctrl-C") -> None:
         """Stop every exchange in flight, and refuse new ones, with ``reason``.

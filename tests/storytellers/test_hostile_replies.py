@@ -149,14 +149,16 @@ async def test_a_trickling_narration_keeps_its_prose_with_a_note_that_it_was_cut
     t = teller(fake, timeout=1.5)
     text = await narration(t, scene)
     assert text.startswith(" more") and "[… the telling was cut off here:" in text
-    assert "did not answer within 1.5 s" in text and t.last_error
+    assert text.endswith("[… the telling was cut off here: the model took longer than 1.5 s]")
+    assert "did not answer within 1.5 s" in t.last_error  # the whole reason, for the record
 
 
 async def test_an_endless_stream_is_cut_at_the_size_cap(fake, scene):
     fake.enqueue_streamed(Fault.flood)
     t = teller(fake, timeout=30)
     text = await narration(t, scene)
-    assert "far too long" in text and len(text) < 40_000
+    assert text.endswith("[… the telling was cut off here: the model ran on far too long]")
+    assert "far too long" in t.last_error and len(text) < 40_000
 
 
 async def test_an_endless_unstreamed_body_is_cut_at_the_size_cap(fake, scene):
