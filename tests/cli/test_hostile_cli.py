@@ -164,3 +164,27 @@ def test_new_accepts_a_name_in_any_script(tmp_path, monkeypatch, name):
     [path] = list(Path("worlds").iterdir())
     check = invoke("validate", str(path))
     assert check.exit_code == 0 and f"({name}:" in check.output
+
+
+def test_a_save_written_before_cleaning_still_prints_and_exports_clean(tmp_path):
+    # A save made by an older simengine may already hold raw escapes and NULs:
+    # what leaves through saves log and the exports is cleaned again.
+    from simengine.testing.fixtures import TINY_WORLD
+    from simengine.world.ops import Create, NewEntity
+    from simengine.world.spec import WorldSpec
+
+    spec = WorldSpec.model_validate(TINY_WORLD)
+    path = tmp_path / "old.db"
+    with Save.create(path, spec) as s:
+        s.append(tick=1, kind="world", summary=f"\x1b]0;PWNED\x07{MARK} comes\x00",
+                 narration=f"\x1b[2J{MARK} is here.\x07",
+                 ops=[Create(entity=NewEntity(id="hesk", kind="character",
+                                              name=f"{MARK}\x00\x1b]0;PWNED\x07", at="dock"))])
+    log = invoke("saves", "log", str(path))
+    assert f"{MARK} comes" in log.output
+    assert_clean(log.output)
+    for fmt in ("markdown", "graphml", "json"):
+        out = invoke("saves", "export", str(path), "-f", fmt).output
+        assert MARK in out
+        assert_clean(out)
+    xml.dom.minidom.parseString(invoke("saves", "export", str(path), "-f", "graphml").output)
