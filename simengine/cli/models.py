@@ -32,7 +32,13 @@ from simengine.storytellers.config import (
     resolve_ollama_config,
     same_model,
 )
-from simengine.storytellers.ollama import OllamaStoryteller, classify, host_problem
+from simengine.storytellers.ollama import (
+    OllamaStoryteller,
+    ReplyTooLarge,
+    capped_transport,
+    classify,
+    host_problem,
+)
 from simengine.world.text import clean_text
 
 MIN_NUM_CTX = 2048  # below this a scene plus the instructions no longer fit
@@ -97,10 +103,11 @@ def models(ctx: click.Context, host: str | None, model: str | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     try:
-        with ollama.Client(host=config.host, timeout=10.0) as client:
+        with ollama.Client(host=config.host, timeout=10.0,
+                           transport=capped_transport(sync=True)) as client:
             listing = client.list()
     except (ConnectionError, ollama.ResponseError, httpx.HTTPError, ValueError, TypeError,
-            RecursionError) as exc:
+            RecursionError, ReplyTooLarge) as exc:
         raise _fail(exc, config) from None
     console = Console(highlight=False, soft_wrap=True)
     if not listing.models:
@@ -180,7 +187,8 @@ class Check:
 def _server_checks(config: OllamaConfig) -> tuple[list[Check], dict[str, Any] | None]:
     checks: list[Check] = []
     try:
-        with httpx.Client(base_url=config.host, timeout=5.0) as client:
+        with httpx.Client(base_url=config.host, timeout=5.0,
+                          transport=capped_transport(sync=True)) as client:
             version = json_object(client.get("/api/version").raise_for_status(),
                                   "/api/version").get("version", "?")
             version = clean_text(str(version), one_line=True)[:40]
@@ -205,7 +213,7 @@ def _server_checks(config: OllamaConfig) -> tuple[list[Check], dict[str, Any] | 
     except httpx.TimeoutException:
         checks.append(Check("server", False, f"{config.host} did not answer within 5 s",
                             "is Ollama overloaded or still starting? try again"))
-    except NotOllama as exc:
+    except (NotOllama, ReplyTooLarge) as exc:
         checks.append(Check("server", False, f"{config.host} did not answer like Ollama: {exc}",
                             "check --host / OLLAMA_HOST points at Ollama (port 11434)"))
     except (httpx.HTTPError, ValueError, TypeError) as exc:

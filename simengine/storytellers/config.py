@@ -25,7 +25,10 @@ from simengine.storytellers.base import Storyteller, StorytellerError
 from simengine.storytellers.ollama import (
     DEFAULT_HOST,
     DEFAULT_MODEL,
+    MAX_REPLY_BYTES,
     OllamaStoryteller,
+    ReplyTooLarge,
+    capped_transport,
     host_problem,
     normalise_host,
 )
@@ -156,7 +159,8 @@ async def probe(config: OllamaConfig, timeout: float = PROBE_TIMEOUT) -> ProbeRe
     if problem:
         return ProbeResult(False, problem)
     try:
-        async with httpx.AsyncClient(base_url=host, timeout=timeout) as client:
+        async with httpx.AsyncClient(base_url=host, timeout=timeout,
+                                     transport=capped_transport()) as client:
             async with asyncio.timeout(timeout * 2):  # per read, and for the whole probe
                 version_reply = await client.get("/api/version")
                 version_reply.raise_for_status()
@@ -175,6 +179,9 @@ async def probe(config: OllamaConfig, timeout: float = PROBE_TIMEOUT) -> ProbeRe
                            reachable=True)
     except NotOllama as exc:
         return ProbeResult(False, f"{host} did not answer like Ollama: {exc}", reachable=True)
+    except ReplyTooLarge:
+        return ProbeResult(False, f"{host} did not answer like Ollama: a reply of more than "
+                                  f"{MAX_REPLY_BYTES // 2**20} MB", reachable=True)
     except (httpx.HTTPError, ValueError, AttributeError, OverflowError) as exc:
         return ProbeResult(False, f"{host} did not answer like Ollama ({type(exc).__name__})",
                            reachable=True)

@@ -27,7 +27,14 @@ import ssl
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -187,23 +194,32 @@ def host_problem(host: str) -> str | None:
     return None
 
 
-class _CappedStream(httpx.AsyncByteStream):
+class _CappedStream(httpx.AsyncByteStream, httpx.SyncByteStream):
     def __init__(self, inner: Any, limit: int):
-        self._inner, self._limit = inner, limit
+        self._inner, self._limit, self._seen = inner, limit, 0
+
+    def _count(self, chunk: bytes) -> bytes:
+        self._seen += len(chunk)
+        if self._seen > self._limit:
+            raise ReplyTooLarge(f"more than {self._limit // 2**20} MB")
+        return chunk
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        seen = 0
         async for chunk in self._inner:
-            seen += len(chunk)
-            if seen > self._limit:
-                raise ReplyTooLarge(f"more than {self._limit // 2**20} MB")
-            yield chunk
+            yield self._count(chunk)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            yield self._count(chunk)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
 
+    def close(self) -> None:
+        self._inner.close()
 
-class _CappedTransport(httpx.AsyncBaseTransport):
+
+class _CappedTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     """httpx's transport, with every response body cut off at ``limit`` bytes.
 
     The client reads a non-streamed reply whole and a streamed one line by line:
@@ -211,18 +227,32 @@ class _CappedTransport(httpx.AsyncBaseTransport):
     the machine runs out of memory.
     """
 
-    def __init__(self, limit: int):
-        self._inner = httpx.AsyncHTTPTransport(verify=_tls())
+    def __init__(self, limit: int, sync: bool):
+        inner = httpx.HTTPTransport if sync else httpx.AsyncHTTPTransport
+        self._inner: Any = inner(verify=_tls())
         self._limit = limit
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+    def _capped(self, response: httpx.Response) -> httpx.Response:
         return httpx.Response(status_code=response.status_code, headers=response.headers,
                               stream=_CappedStream(response.stream, self._limit),
                               extensions=response.extensions)
 
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._capped(await self._inner.handle_async_request(request))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._capped(self._inner.handle_request(request))
+
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def capped_transport(*, sync: bool = False, limit: int = MAX_REPLY_BYTES) -> Any:
+    """An httpx transport (``sync`` or async) that refuses bodies over ``limit`` bytes."""
+    return _CappedTransport(limit, sync)
 
 
 class OllamaStoryteller:
@@ -407,8 +437,7 @@ class OllamaStoryteller:
         # A client per exchange: an httpx pool is bound to one event loop, and
         # callers (propose_sync, tests, the TUI's workers) may use several.
         # The TLS context is shared: building one costs ~20 ms a client.
-        return AsyncClient(host=self.host, timeout=self.timeout,
-                           transport=_CappedTransport(MAX_REPLY_BYTES))
+        return AsyncClient(host=self.host, timeout=self.timeout, transport=capped_transport())
 
     def _start(self, work: Awaitable[T]) -> asyncio.Task[T]:
         """Run one exchange as its own task, under the call's overall deadline.
