@@ -189,3 +189,10 @@ async def test_interrupt_from_another_thread_stops_a_hanging_decide(fake, scene)
     loop.call_later(0.2, lambda: loop.run_in_executor(None, t.interrupt))
     with pytest.raises(StorytellerError, match="stopped by Ctrl-C"):
         await asyncio.wait_for(t.propose(scene, NPC), GUARD)
+
+
+async def test_the_probe_stops_reading_a_huge_reply():
+    with FakeOllama() as fake:
+        fake.override("/api/tags", '{"models": [' + '"x",' * 2_500_000 + '"y"]}')  # ~10 MB
+        result = await probe(OllamaConfig(host=fake.url), timeout=30)
+    assert not result.ok and "more than 8 MB" in result.reason
