@@ -15,6 +15,7 @@ from simengine.sim.start import open_or_start
 from simengine.store import SaveError
 from simengine.storytellers.base import StorytellerError
 from simengine.world.loader import WorldFileError
+from simengine.world.text import clean_text
 
 __all__ = ["friendly_errors", "open_or_start", "saves_dir_option", "storyteller_options"]
 
@@ -22,15 +23,17 @@ __all__ = ["friendly_errors", "open_or_start", "saves_dir_option", "storyteller_
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
     """Library errors become one clear message and exit code 1, never a traceback."""
+    # Messages quote file names, world text and servers' words: clean them for the terminal.
     try:
         yield
     except WorldFileError as exc:
-        raise click.ClickException("the world file has problems:\n" + str(exc)) from None
+        raise click.ClickException(clean_text("the world file has problems:\n" + str(exc))) \
+            from None
     except (SaveError, ScriptError, StorytellerError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(clean_text(str(exc))) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+        raise click.ClickException(clean_text(f"{where}{exc.strerror or exc}")) from None
 
 
 def storyteller_options(fn: Callable[..., Any]) -> Callable[..., Any]:

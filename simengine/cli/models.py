@@ -19,12 +19,27 @@ import click
 import httpx
 import ollama
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from simengine.storytellers.base import Intent, StorytellerError
-from simengine.storytellers.config import OllamaConfig, resolve_ollama_config, same_model
-from simengine.storytellers.ollama import OllamaStoryteller, classify
+from simengine.storytellers.config import (
+    NotOllama,
+    OllamaConfig,
+    json_object,
+    model_names,
+    resolve_ollama_config,
+    same_model,
+)
+from simengine.storytellers.ollama import (
+    OllamaStoryteller,
+    ReplyTooLarge,
+    capped_transport,
+    classify,
+    host_problem,
+)
+from simengine.world.text import clean_text
 
 MIN_NUM_CTX = 2048  # below this a scene plus the instructions no longer fit
 
@@ -38,13 +53,26 @@ def ollama_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _config(host: str | None, model: str | None, **kwargs: Any) -> OllamaConfig:
-    return resolve_ollama_config(cli_model=model, cli_host=host, **kwargs)
+    return _checked(resolve_ollama_config(cli_model=model, cli_host=host, **kwargs))
+
+
+def _checked(config: OllamaConfig) -> OllamaConfig:
+    """``config``, or a clear refusal when its host cannot be an address at all."""
+    problem = host_problem(config.host)
+    if problem:
+        raise click.ClickException(f"{problem} (from {config.sources.get('host', 'default')})")
+    return config
 
 
 def _fail(
     exc: BaseException, config: OllamaConfig, model: str | None = None
 ) -> click.ClickException:
     return click.ClickException(classify(exc, config.host, model or config.model, 10.0).reason)
+
+
+def _shown(text: str) -> str:
+    """A server's words, safe for the terminal and for rich's markup."""
+    return escape(clean_text(str(text), one_line=True))
 
 
 def _size(n: int | None) -> str:
@@ -75,9 +103,11 @@ def models(ctx: click.Context, host: str | None, model: str | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     try:
-        with ollama.Client(host=config.host, timeout=10.0) as client:
+        with ollama.Client(host=config.host, timeout=10.0,
+                           transport=capped_transport(sync=True)) as client:
             listing = client.list()
-    except (ConnectionError, ollama.ResponseError, httpx.HTTPError, ValueError) as exc:
+    except (ConnectionError, ollama.ResponseError, httpx.HTTPError, ValueError, TypeError,
+            RecursionError, ReplyTooLarge) as exc:
         raise _fail(exc, config) from None
     console = Console(highlight=False, soft_wrap=True)
     if not listing.models:
@@ -87,9 +117,9 @@ def models(ctx: click.Context, host: str | None, model: str | None) -> None:
     for m in sorted(listing.models, key=lambda m: m.model or ""):
         details = m.details
         mark = " *" if m.model and same_model(m.model, config.model) else ""
-        table.add_row(f"{m.model}{mark}", _size(m.size),
-                      (details.parameter_size if details else None) or "-",
-                      (details.quantization_level if details else None) or "-",
+        table.add_row(_shown(f"{m.model}{mark}"), _size(m.size),
+                      _shown((details.parameter_size if details else None) or "-"),
+                      _shown((details.quantization_level if details else None) or "-"),
                       _when(m.modified_at))
     console.print(table)
     if any(m.model and same_model(m.model, config.model) for m in listing.models):
@@ -123,20 +153,23 @@ def pull(config: OllamaConfig, name: str, host: str | None) -> None:
                 if part.digest and part.total:
                     key = part.digest
                     if key not in tasks:
-                        tasks[key] = progress.add_task(f"pulling {key[7:19]}", total=part.total)
+                        tasks[key] = progress.add_task(f"pulling {_shown(key[7:19])}",
+                                                       total=part.total)
                     progress.update(tasks[key], completed=part.completed or 0)
                 elif part.status and part.status != "success":
-                    progress.console.print(part.status)
+                    progress.console.print(_shown(part.status))
     except ollama.ResponseError as exc:
         if exc.status_code in (-1, 500) or "manifest" in str(exc.error):
             raise click.ClickException(
-                f"pull of '{name}' failed: {exc.error} — check the name on ollama.com/library"
+                f"pull of '{name}' failed: {clean_text(str(exc.error), one_line=True)} — "
+                "check the name on ollama.com/library"
             ) from None
         raise _fail(exc, config, name) from None
-    except (ConnectionError, httpx.HTTPError, ValueError) as exc:
+    except (ConnectionError, httpx.HTTPError, ValueError, TypeError, RecursionError) as exc:
         raise _fail(exc, config, name) from None
     if status != "success":
-        raise click.ClickException(f"pull of '{name}' ended without success (last: {status})")
+        last = clean_text(status, one_line=True)
+        raise click.ClickException(f"pull of '{name}' ended without success (last: {last})")
     console.print(f"pulled {name} on {config.host}")
 
 
@@ -154,11 +187,14 @@ class Check:
 def _server_checks(config: OllamaConfig) -> tuple[list[Check], dict[str, Any] | None]:
     checks: list[Check] = []
     try:
-        with httpx.Client(base_url=config.host, timeout=5.0) as client:
-            version = client.get("/api/version").raise_for_status().json().get("version", "?")
+        with httpx.Client(base_url=config.host, timeout=5.0,
+                          transport=capped_transport(sync=True)) as client:
+            version = json_object(client.get("/api/version").raise_for_status(),
+                                  "/api/version").get("version", "?")
+            version = clean_text(str(version), one_line=True)[:40]
             checks.append(Check("server", True, f"Ollama {version} answers at {config.host}"))
-            tags = client.get("/api/tags").raise_for_status().json().get("models") or []
-            names = [str(t.get("model") or t.get("name")) for t in tags]
+            names = model_names(json_object(client.get("/api/tags").raise_for_status(),
+                                            "/api/tags"))
             found = next((n for n in names if same_model(n, config.model)), None)
             if found is None:
                 checks.append(Check("model", False, f"'{config.model}' is not pulled "
@@ -168,7 +204,8 @@ def _server_checks(config: OllamaConfig) -> tuple[list[Check], dict[str, Any] | 
                 return checks, None
             checks.append(Check("model", True, f"'{found}' is there "
                                 f"({config.sources.get('model', 'default')})"))
-            show = client.post("/api/show", json={"model": found}).raise_for_status().json()
+            show = json_object(client.post("/api/show", json={"model": found})
+                               .raise_for_status(), "/api/show")
             return checks, show
     except httpx.ConnectError:
         checks.append(Check("server", False, f"nothing answers at {config.host}",
@@ -176,16 +213,22 @@ def _server_checks(config: OllamaConfig) -> tuple[list[Check], dict[str, Any] | 
     except httpx.TimeoutException:
         checks.append(Check("server", False, f"{config.host} did not answer within 5 s",
                             "is Ollama overloaded or still starting? try again"))
-    except (httpx.HTTPError, ValueError) as exc:
+    except (NotOllama, ReplyTooLarge) as exc:
+        checks.append(Check("server", False, f"{config.host} did not answer like Ollama: {exc}",
+                            "check --host / OLLAMA_HOST points at Ollama (port 11434)"))
+    except (httpx.HTTPError, ValueError, TypeError) as exc:
         checks.append(Check("server", False, f"{config.host} did not answer like Ollama "
-                            f"({type(exc).__name__}: {exc})",
+                            f"({type(exc).__name__}: {clean_text(str(exc), one_line=True)})",
                             "check --host / OLLAMA_HOST points at Ollama (port 11434)"))
     return checks, None
 
 
 def _context_check(config: OllamaConfig, show: dict[str, Any]) -> Check:
-    info = show.get("model_info") or {}
-    limit = next((int(v) for k, v in info.items() if k.endswith(".context_length")), None)
+    info = show.get("model_info")
+    info = info if isinstance(info, dict) else {}
+    limit = next((int(v) for k, v in info.items() if str(k).endswith(".context_length")
+                  and isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 2**40),
+                 None)
     where = config.sources.get("num_ctx", "default")
     if config.num_ctx < MIN_NUM_CTX:
         return Check("num_ctx", False, f"num_ctx {config.num_ctx} ({where}) is too small for "
@@ -243,6 +286,11 @@ def doctor(host: str | None, model: str | None, world_file: Path | None,
         except OSError as exc:
             raise click.ClickException(f"cannot read {world_file}: {exc.strerror}") from None
     config = resolve_ollama_config(spec, cli_model=model, cli_host=host, cli_timeout=timeout)
+    problem = host_problem(config.host)
+    if problem:
+        click.echo(f"{click.style('✗', fg='red')} server: {problem}")
+        click.echo("  fix: give --host (or OLLAMA_HOST) as host:port, e.g. 127.0.0.1:11434")
+        raise SystemExit(1)
     checks, show = _server_checks(config)
     if show is not None:
         checks.append(_context_check(config, show))

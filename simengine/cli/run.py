@@ -29,6 +29,7 @@ from simengine.sim.session import (
 )
 from simengine.store import SaveError
 from simengine.storytellers.base import StorytellerError
+from simengine.world.text import clean_text
 
 
 class StoryPrinter:
@@ -55,22 +56,23 @@ class StoryPrinter:
                 self.tick = m.tick
                 click.secho(f"\n— {self.s.save.spec.world.tick} {m.tick} —", fg="cyan", bold=True)
             if m.kind == "player" and m.text:
-                click.secho(f"> {m.text}", fg="green", bold=True)
+                click.secho(f"> {clean_text(m.text, one_line=True)}", fg="green", bold=True)
         elif isinstance(m, NarrationChunk):
             if not self.streaming:
                 click.echo("  ", nl=False)
             self.streaming = True
-            click.echo(m.text, nl=False)
+            click.echo(clean_text(m.text), nl=False)
         elif isinstance(m, Committed):
             if self.streaming:
                 click.echo()
             elif not self.s.narrate_events:
-                click.echo(f"  · {m.event.summary}")
+                click.echo(f"  · {clean_text(m.event.summary, one_line=True)}")
             self.streaming = False
             for v in m.decision.rejected:
-                click.secho(f"  ! not accepted: {v}", fg="yellow")
+                click.secho(f"  ! not accepted: {clean_text(str(v), one_line=True)}", fg="yellow")
         elif isinstance(m, Notice):
-            click.secho(f"  [{m.text}]", fg="yellow" if m.level != "info" else "blue", err=True)
+            click.secho(f"  [{clean_text(m.text, one_line=True)}]",
+                        fg="yellow" if m.level != "info" else "blue", err=True)
 
     def tick_done(self, result: TickResult) -> None:
         if not self.as_json and not result.events:
@@ -158,13 +160,19 @@ def run(
     printer = StoryPrinter(session, as_json)
     session.subscribe(printer)
     if not as_json:
-        click.secho(f"{session.save.spec.world.name} · storyteller: {why}", fg="blue", err=True)
+        click.secho(clean_text(f"{session.save.spec.world.name} · storyteller: {why}",
+                               one_line=True), fg="blue", err=True)
     stop = {"asked": False}
 
     def ask_stop(*_: object) -> None:
         if stop["asked"]:
             raise KeyboardInterrupt
         stop["asked"] = True
+        # A model call in flight may take minutes (or never end): cut it now, so the
+        # rest of this tick is told without the model and the run stops at its end.
+        for teller in {id(t): t for t in (session.storyteller, session.fallback)}.values():
+            if hasattr(teller, "interrupt"):
+                teller.interrupt("stopped by Ctrl-C")
         click.secho("\n[stopping after this tick; Ctrl-C again to stop now]", fg="yellow", err=True)
 
     previous = signal.signal(signal.SIGINT, ask_stop)

@@ -28,6 +28,7 @@ from simengine.store import (
 )
 from simengine.store import saves_dir as default_saves_dir
 from simengine.store.export import FORMATS, export
+from simengine.world.text import clean_text
 
 
 def saves_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,7 +151,7 @@ def log(save: str, branch: str | None, limit: int | None, saves_dir: Path | None
         name = branch or s.current_branch
         events = s.log(name, limit=limit)
         current = " (current)" if name == s.current_branch else ""
-        click.echo(f"{s.path.name} · {s.spec.world.name} · branch {name}{current}")
+        click.echo(clean_text(f"{s.path.name} · {s.spec.world.name} · branch {name}{current}"))
         if not events:
             click.echo("No events yet: the branch is at the initial state.")
             return
@@ -161,6 +162,7 @@ def log(save: str, branch: str | None, limit: int | None, saves_dir: Path | None
         width = max(len(w) for w in who.values())
         for event in events:
             text = event.summary or event.intent or ", ".join(op.op for op in event.ops)
+            text = clean_text(text, one_line=True)  # a model's words, safe for the terminal
             click.echo(
                 f"{'#' + str(event.id):<{ids}}  {label} {event.tick:>{ticks}}  "
                 f"{who[event.id]:<{width}}  {text}"

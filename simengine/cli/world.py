@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import unicodedata
 from importlib import resources
 from pathlib import Path
 
@@ -11,6 +13,39 @@ import click
 
 from simengine.world.loader import WorldFileError, load_world
 from simengine.world.spec import SLUG_PATTERN
+from simengine.world.text import clean_text
+
+# Names Windows keeps for devices: a world file must not be called one of them.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}
+
+
+def _ids_for(name: str) -> tuple[str, str]:
+    """(world id, file stem) for a display name in any script, or BadParameter.
+
+    The id is an ASCII slug (accents folded: "Ünïcödé" -> "unicode"); a name with
+    no Latin letters or digits ("日本語の世界") gets a stable id made from its
+    hash. The file stem keeps the name's letters and digits in their own script.
+    """
+    if re.search(r"[\ud800-\udfff]", name):
+        raise click.BadParameter("the name holds bytes that are not UTF-8 text; type it "
+                                 "again, or pass it in your terminal's UTF-8 encoding")
+    text = clean_text(name, one_line=True).strip()
+    if not any(unicodedata.category(c)[0] in "LN" for c in text):
+        raise click.BadParameter("give the world a name with at least one letter or digit")
+    if len(text) > 120:
+        raise click.BadParameter("keep the name under 120 characters")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    world_id = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:48].strip("-")
+    if not re.match(SLUG_PATTERN, world_id):
+        world_id = "world-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    stem = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", text).lower()).strip("-")
+    while len(stem.encode()) > 96:  # file names are limited in bytes, not characters
+        stem = stem[:-1]
+    stem = stem.strip("-") or world_id
+    if stem.split(".")[0] in _RESERVED:
+        stem += "-world"
+    return world_id, stem
 
 
 @click.command()
@@ -51,7 +86,7 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
     "--output",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where to write it (default: worlds/ID.toml).",
+    help="Where to write it (default: worlds/NAME.toml, the name made a file name).",
 )
 def new(name: str, output: Path | None) -> None:
     """Write a small, valid, commented starter world to edit.
@@ -61,20 +96,22 @@ def new(name: str, output: Path | None) -> None:
 
     Example: simengine new "The Salt Marsh"
     """
-    world_id = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-")
-    if not re.match(SLUG_PATTERN, world_id) or not name.strip():
-        raise click.BadParameter("give the world a name with at least one letter or digit")
-    if len(name) > 120:
-        raise click.BadParameter("keep the name under 120 characters")
-    target = output or Path("worlds") / f"{world_id}.toml"
+    world_id, stem = _ids_for(name)
+    name = clean_text(name, one_line=True).strip()
+    target = output or Path("worlds") / f"{stem}.toml"
     template = resources.files("simengine.world").joinpath("starter.toml").read_text("utf-8")
     # A JSON string body is a valid TOML basic string body (quotes, backslashes, controls).
-    safe_name = json.dumps(name.strip(), ensure_ascii=False)[1:-1]
-    text = template.replace("{id}", world_id).replace("{name}", safe_name)
+    safe_name = json.dumps(name, ensure_ascii=False)[1:-1]
+    data = template.replace("{id}", world_id).replace("{name}", safe_name).encode("utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "x", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(target, "xb") as fh:
+            try:
+                fh.write(data)
+            except BaseException:
+                fh.close()
+                target.unlink(missing_ok=True)  # never leave an empty or half-written world
+                raise
     except FileExistsError:
         raise click.ClickException(
             f"{target} already exists; choose another name or --output"

@@ -30,6 +30,7 @@ from simengine.storytellers.scene import TokenEstimator, build_scene
 from simengine.world.ops import Create, references
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
+from simengine.world.text import clean_text
 
 RECENT_KEEP = 40
 MAX_PLAYER_TEXT = 2000
@@ -290,6 +291,7 @@ class Session:
 
     async def step(self, player_text: str | None = None) -> TickResult:
         """Advance one tick. ``player_text`` is the player's action, if any."""
+        player_text = None if player_text is None else clean_text(player_text)  # untrusted
         tick = self.tick + 1
         result = TickResult(tick)
         if player_text is not None and self.player and not self.state.is_alive(self.player):

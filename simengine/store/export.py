@@ -11,6 +11,7 @@ import networkx as nx
 from simengine.store.events import Event
 from simengine.store.save import Save
 from simengine.world.state import WorldState
+from simengine.world.text import clean_text
 
 Format = Literal["json", "graphml", "markdown"]
 FORMATS: tuple[str, ...] = ("json", "graphml", "markdown")
@@ -29,7 +30,7 @@ def to_json_data(save: Save, branch: str | None = None) -> dict[str, Any]:
 
 
 def to_json(save: Save, branch: str | None = None) -> str:
-    return json.dumps(to_json_data(save, branch), indent=2, ensure_ascii=False) + "\n"
+    return clean_text(json.dumps(to_json_data(save, branch), indent=2, ensure_ascii=False) + "\n")
 
 
 def graphml_graph(state: WorldState) -> nx.MultiDiGraph:
@@ -75,7 +76,7 @@ def graphml_graph(state: WorldState) -> nx.MultiDiGraph:
 
 def to_graphml(save: Save, branch: str | None = None) -> str:
     """The state at ``branch``'s head as GraphML, for Gephi or yEd."""
-    return "\n".join(nx.generate_graphml(graphml_graph(save.state(branch)))) + "\n"
+    return clean_text("\n".join(nx.generate_graphml(graphml_graph(save.state(branch)))) + "\n")
 
 
 def to_markdown(save: Save, branch: str | None = None) -> str:
@@ -109,7 +110,7 @@ def to_markdown(save: Save, branch: str | None = None) -> str:
                 lines += [f"*{actor} acts.*", ""]
     if not events:
         lines += ["_Nothing has happened yet._", ""]
-    return "\n".join(lines)
+    return clean_text("\n".join(lines))
 
 
 def export(save: Save, fmt: Format, branch: str | None = None) -> str:

@@ -11,6 +11,8 @@ sentence saying which one and why.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,11 +25,16 @@ from simengine.storytellers.base import Storyteller, StorytellerError
 from simengine.storytellers.ollama import (
     DEFAULT_HOST,
     DEFAULT_MODEL,
+    MAX_REPLY_BYTES,
     OllamaStoryteller,
+    ReplyTooLarge,
+    capped_transport,
+    host_problem,
     normalise_host,
 )
 from simengine.storytellers.replay import CassetteRecorder, ReplayStoryteller
 from simengine.world.spec import StorytellerSpec
+from simengine.world.text import clean_text
 
 _DEFAULTS = StorytellerSpec()
 PROBE_TIMEOUT = 2.0
@@ -110,29 +117,74 @@ class ProbeResult:
     has_model: bool = False
 
 
+class NotOllama(ValueError):
+    """A server answered, but not the way Ollama does."""
+
+
+def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object a reply holds, or :class:`NotOllama` saying why not.
+
+    Absurdly nested JSON (a RecursionError in the parser) and JSON of the wrong
+    shape are unreadable replies, not crashes.
+    """
+    try:
+        data = response.json()
+    except RecursionError:
+        raise NotOllama(f"{what} sent JSON nested too deeply to read") from None
+    except ValueError:
+        raise NotOllama(f"{what} did not send JSON") from None
+    if not isinstance(data, dict):
+        raise NotOllama(f"{what} sent JSON that is not an object")
+    return data
+
+
+def model_names(tags: dict[str, Any]) -> list[str]:
+    """The model names in an ``/api/tags`` reply, or :class:`NotOllama`."""
+    entries = tags.get("models") or []
+    if not isinstance(entries, list):
+        shown = clean_text(json.dumps(entries)[:40], one_line=True)
+        raise NotOllama(f"/api/tags sent \"models\": {shown}, not a list of models")
+    names = []
+    for e in entries:
+        name = e.get("model") or e.get("name") if isinstance(e, dict) else None
+        if isinstance(name, str) and name:
+            names.append(clean_text(name, one_line=True))
+    return names
+
+
 async def probe(config: OllamaConfig, timeout: float = PROBE_TIMEOUT) -> ProbeResult:
     """Does the server answer within ``timeout``, and does it have the model?"""
     host, model = config.host, config.model
+    problem = host_problem(host)
+    if problem:
+        return ProbeResult(False, problem)
     try:
-        async with httpx.AsyncClient(base_url=host, timeout=timeout) as client:
-            version_reply = await client.get("/api/version")
-            version_reply.raise_for_status()
-            version = str(version_reply.json().get("version", "?"))
-            tags = await client.get("/api/tags")
-            tags.raise_for_status()
-            entries = tags.json().get("models") or []
+        async with httpx.AsyncClient(base_url=host, timeout=timeout,
+                                     transport=capped_transport()) as client:
+            async with asyncio.timeout(timeout * 2):  # per read, and for the whole probe
+                version_reply = await client.get("/api/version")
+                version_reply.raise_for_status()
+                version = clean_text(str(json_object(version_reply, "/api/version")
+                                         .get("version", "?")), one_line=True)[:40]
+                tags = await client.get("/api/tags")
+                tags.raise_for_status()
+                names = model_names(json_object(tags, "/api/tags"))
     except httpx.ConnectError:
         return ProbeResult(False, f"Ollama is not reachable at {host} — start it with "
                                   "`ollama serve` (or set OLLAMA_HOST)")
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):
         return ProbeResult(False, f"Ollama at {host} did not answer within {timeout:g} s")
     except httpx.HTTPStatusError as exc:
         return ProbeResult(False, f"{host} answered {exc.response.status_code}: is it Ollama?",
                            reachable=True)
-    except (httpx.HTTPError, ValueError, AttributeError) as exc:
+    except NotOllama as exc:
+        return ProbeResult(False, f"{host} did not answer like Ollama: {exc}", reachable=True)
+    except ReplyTooLarge:
+        return ProbeResult(False, f"{host} did not answer like Ollama: a reply of more than "
+                                  f"{MAX_REPLY_BYTES // 2**20} MB", reachable=True)
+    except (httpx.HTTPError, ValueError, AttributeError, OverflowError) as exc:
         return ProbeResult(False, f"{host} did not answer like Ollama ({type(exc).__name__})",
                            reachable=True)
-    names = [str(e.get("model") or e.get("name")) for e in entries if isinstance(e, dict)]
     if not any(same_model(n, model) for n in names):
         return ProbeResult(False, f"model '{model}' is not pulled on {host} — run "
                                   f"`ollama pull {model}`", version, names, reachable=True)
@@ -168,6 +220,12 @@ async def choose_storyteller(
     """
     if kind.startswith("replay:"):
         path = kind.split(":", 1)[1]
+        if not path.strip():
+            raise StorytellerError("say which cassette to replay after 'replay:' "
+                                   "(e.g. -s replay:run.jsonl, recorded with --record run.jsonl)")
+        if Path(path).is_dir():
+            raise StorytellerError(f"{path} is a directory; replay:FILE needs a cassette file "
+                                   "recorded with --record FILE")
         teller = ReplayStoryteller(path)
         return teller, (f"replaying {path} ({len(teller.exchanges)} exchanges recorded from "
                         f"{teller.name}; no server needed)")

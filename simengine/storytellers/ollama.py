@@ -9,6 +9,14 @@ that is not a proposal gets one re-ask with the parse error. What still fails
 raises :class:`~simengine.storytellers.base.StorytellerError` with a message a
 person can act on, and the engine falls back to the procedural storyteller for
 that beat. Every HTTP call becomes a :class:`CallRecord` (``drain_calls``).
+
+Every call is bounded: ``timeout`` limits the whole call (not only each read),
+``num_predict`` limits the tokens asked for, and a reply larger than
+:data:`MAX_REPLY_BYTES` (or :data:`MAX_REPLY_CHARS` of text) is cut off. A reply
+the client cannot read (JSON nested too deep, of the wrong shape) is a failed
+exchange like any other, and what a model writes is cleaned
+(:func:`~simengine.world.text.clean_text`) before anything parses, stores or
+prints it. :meth:`OllamaStoryteller.interrupt` (Ctrl-C) cuts the calls in flight.
 """
 
 from __future__ import annotations
@@ -19,9 +27,16 @@ import ssl
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from ollama import AsyncClient, ResponseError
@@ -36,13 +51,41 @@ from simengine.storytellers.prompts import (
 )
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
+from simengine.world.text import clean_text
 
 DEFAULT_MODEL = "qwen2.5:3b"
 DEFAULT_HOST = "http://127.0.0.1:11434"
+#: Tokens a call may generate (Ollama's ``num_predict``): a proposal of a few ops is
+#: a few hundred tokens, a narration a paragraph. ``options`` may say otherwise.
+DECIDE_NUM_PREDICT = 1024
+NARRATE_NUM_PREDICT = 512
+#: What one call may send at most: HTTP bytes (a stream repeats metadata on every
+#: token), and characters of model text. More is a broken or hostile server.
+MAX_REPLY_BYTES = 8 * 2**20
+MAX_REPLY_CHARS = 32_000
+T = TypeVar("T")
+
+
+class Interrupted(Exception):
+    """The call was stopped from outside (Ctrl-C): ``interrupt()`` was called."""
+
+
+class DeadlineExceeded(Exception):
+    """The whole call took longer than the storyteller's ``timeout``."""
+
+
+class ReplyTooLarge(Exception):
+    """The server sent more than a reply may be; reading stopped."""
+
+
 # What counts as a failed exchange rather than a bug in our code: refused or
 # dropped connections (OSError, httpx), HTTP and stream errors (ResponseError),
-# and replies the client cannot read (pydantic/json errors are ValueErrors).
-_EXCHANGE_ERRORS = (OSError, ResponseError, httpx.HTTPError, httpx.StreamError, ValueError)
+# replies the client cannot read (pydantic/json errors are ValueErrors; a JSON
+# list where an object belongs is a TypeError in the client; absurd nesting is a
+# RecursionError), and our own limits (deadline, size, interrupt).
+_EXCHANGE_ERRORS = (OSError, ResponseError, httpx.HTTPError, httpx.StreamError, ValueError,
+                    TypeError, RecursionError, OverflowError, DeadlineExceeded, ReplyTooLarge,
+                    Interrupted)
 
 
 _TLS: ssl.SSLContext | None = None
@@ -84,6 +127,28 @@ class Failure:
 
 def classify(exc: BaseException, host: str, model: str, timeout: float | None) -> Failure:
     """Turn a client exception into a :class:`Failure` with a fix in its message."""
+    failure = _classify(exc, host, model, timeout)
+    # The server's own words (error bodies) end up in the message: clean them.
+    return Failure(clean_text(failure.reason, one_line=True), failure.retryable)
+
+
+def _classify(exc: BaseException, host: str, model: str, timeout: float | None) -> Failure:
+    if isinstance(exc, Interrupted):
+        return Failure(str(exc) or "stopped", False)
+    if isinstance(exc, DeadlineExceeded):
+        return Failure(f"Ollama at {host} did not answer within {timeout:g} s (the limit for a "
+                       "whole call) — the model may still be loading, or be too slow; raise "
+                       "`timeout` in [storyteller] or use a smaller model", True)
+    if isinstance(exc, ReplyTooLarge):
+        return Failure(f"Ollama at {host} sent a reply far too long ({exc}); stopped reading",
+                       False)
+    if isinstance(exc, RecursionError):
+        return Failure(f"Ollama at {host} sent JSON nested too deeply to read", False)
+    if isinstance(exc, TypeError):  # the client's ``Model(**reply)`` on a list or a number
+        return Failure(f"Ollama at {host} sent a reply of the wrong shape (JSON that is not "
+                       "an object)", False)
+    if isinstance(exc, OverflowError | httpx.InvalidURL):
+        return Failure(host_problem(host) or f"cannot connect to {host}: {exc}", False)
     if isinstance(exc, ResponseError):
         status, err = exc.status_code, exc.error
         if status == 404:
@@ -111,6 +176,85 @@ def classify(exc: BaseException, host: str, model: str, timeout: float | None) -
                    f"({type(exc).__name__}: {exc})", True)
 
 
+def host_problem(host: str) -> str | None:
+    """Why ``host`` (already normalised) cannot be a server address, or None."""
+    shown = clean_text(host, one_line=True)
+    try:
+        url = httpx.URL(host)
+        port = url.port
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        return (f"'{shown}' is not a server address ({exc}); give host:port or a URL, "
+                "e.g. 127.0.0.1:11434 or http://[::1]:11434")
+    if url.scheme not in ("http", "https"):
+        return f"'{shown}' is not an http:// or https:// address"
+    if not url.host or " " in host or "%20" in str(url.host):
+        return f"'{shown}' names no host; give host:port, e.g. 127.0.0.1:11434"
+    if port is not None and not 0 < port < 65536:
+        return f"'{shown}' has port {port}; a port is 1 to 65535 (Ollama's is 11434)"
+    return None
+
+
+class _CappedStream(httpx.AsyncByteStream, httpx.SyncByteStream):
+    def __init__(self, inner: Any, limit: int):
+        self._inner, self._limit, self._seen = inner, limit, 0
+
+    def _count(self, chunk: bytes) -> bytes:
+        self._seen += len(chunk)
+        if self._seen > self._limit:
+            raise ReplyTooLarge(f"more than {self._limit // 2**20} MB")
+        return chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield self._count(chunk)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            yield self._count(chunk)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _CappedTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
+    """httpx's transport, with every response body cut off at ``limit`` bytes.
+
+    The client reads a non-streamed reply whole and a streamed one line by line:
+    without a cap, an endless body (or an endless line) grows the process until
+    the machine runs out of memory.
+    """
+
+    def __init__(self, limit: int, sync: bool):
+        inner = httpx.HTTPTransport if sync else httpx.AsyncHTTPTransport
+        self._inner: Any = inner(verify=_tls())
+        self._limit = limit
+
+    def _capped(self, response: httpx.Response) -> httpx.Response:
+        return httpx.Response(status_code=response.status_code, headers=response.headers,
+                              stream=_CappedStream(response.stream, self._limit),
+                              extensions=response.extensions)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._capped(await self._inner.handle_async_request(request))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._capped(self._inner.handle_request(request))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def capped_transport(*, sync: bool = False, limit: int = MAX_REPLY_BYTES) -> Any:
+    """An httpx transport (``sync`` or async) that refuses bodies over ``limit`` bytes."""
+    return _CappedTransport(limit, sync)
+
+
 class OllamaStoryteller:
     """Proposes and narrates through an Ollama server.
 
@@ -119,7 +263,8 @@ class OllamaStoryteller:
         host: the server (default: ``OLLAMA_HOST`` or ``http://127.0.0.1:11434``).
         options: extra Ollama options; they win over the ones set here.
         keep_alive: how long the server keeps the model loaded ("10m", seconds).
-        timeout: seconds per request (the client's default is to wait forever).
+        timeout: seconds a whole call may take (each read, too; the client's
+            default is to wait forever).
         retries: retries of a failed exchange (so ``retries + 1`` tries).
         backoff: first retry delay in seconds, doubled each retry.
         seed: a fixed sampling seed; by default each decide call uses the
@@ -168,6 +313,10 @@ class OllamaStoryteller:
         self.name = f"ollama:{self.model}"
         self.last_error: str | None = None
         self._calls: list[CallRecord] = []
+        self._host_problem = host_problem(self.host)
+        # interrupt() cancels these (the exchanges in flight) and refuses new ones.
+        self._interrupted: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         # The raw reply a repair call sends back, per beat: beats may be in
         # flight together, so "the last reply" must be the last one of *this* beat.
         self._replies: OrderedDict[Intent, str] = OrderedDict()
@@ -196,7 +345,7 @@ class OllamaStoryteller:
         phase, messages, schema = propose_request(scene, intent, feedback,
                                                   self._replies.get(intent))
         seed = self.seed if self.seed is not None else intent.seed
-        options = self._options(self.decide_temperature, seed)
+        options = self._options(self.decide_temperature, seed, DECIDE_NUM_PREDICT)
         try:
             proposal, raw = await self._decide(phase, messages, schema, options)
         except StorytellerError as exc:
@@ -211,55 +360,178 @@ class OllamaStoryteller:
     async def narrate(
         self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
     ) -> AsyncIterator[str]:
-        """Stream prose about what was accepted. On failure, stop and record why."""
+        """Stream prose about what was accepted. On failure, stop and record why.
+
+        A stream cut off after some prose keeps it, and ends with a visible note
+        that it was cut and why (prose already shown is never told again).
+        """
         messages = narrate_messages(scene, accepted, rejected)
         seed = self.seed if self.seed is not None else (
             zlib.crc32(messages[-1]["content"].encode()) & 0x7FFFFFFF
         )
-        options = self._options(self.temperature, seed)
+        options = self._options(self.temperature, seed, NARRATE_NUM_PREDICT)
         request = self._request(messages, None, options, stream=True)
         chunks: list[str] = []
         error: str | None = None
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
-            final: Any = None
+            queue: asyncio.Queue[str] = asyncio.Queue()
+            task = self._start(self._pump(queue, messages, options))
             try:
-                async with self._client() as client:
-                    stream = await client.chat(model=self.model, messages=messages, stream=True,
-                                               options=options, keep_alive=self.keep_alive)
-                    async for part in stream:
-                        text = part.message.content or ""
-                        if text:
-                            chunks.append(text)
-                            yield text
-                        if part.done:
-                            final = part
+                while True:
+                    text = await self._next_chunk(queue, task)
+                    if text is None:
+                        break
+                    chunks.append(text)
+                    yield text
+                final = self._outcome(task)
             except _EXCHANGE_ERRORS as exc:
                 failure = classify(exc, self.host, self.model, self.timeout)
                 error = failure.reason
                 self._record("narrate", request, "".join(chunks) or None, started, error=error)
-                # Once prose has been shown it cannot be taken back: never retry then.
+                # Once prose has been shown it cannot be taken back: never retry then,
+                # but say that it was cut, so nobody takes half a scene for the whole.
+                if chunks:
+                    note = f" [… the telling was cut off here: {self._cut_reason(exc)}]"
+                    chunks.append(note)
+                    yield note
                 if chunks or not failure.retryable or attempt == self.retries:
                     break
                 await asyncio.sleep(self.backoff * 2**attempt)
                 continue
+            finally:
+                await self._stop(task)
             error = None
             self._record("narrate", request, "".join(chunks), started, final=final)
             break
         self.last_error = error
         self._record_exchange("narrate", messages, None, {"chunks": chunks, "error": error})
 
+    def _cut_reason(self, exc: BaseException) -> str:
+        """Why prose stopped, in a few words fit for the story itself."""
+        if isinstance(exc, Interrupted):
+            return str(exc) or "stopped"
+        if isinstance(exc, DeadlineExceeded):
+            return f"the model took longer than {self.timeout:g} s"
+        if isinstance(exc, ReplyTooLarge):
+            return "the model ran on far too long"
+        if isinstance(exc, ResponseError):
+            return "the model failed mid-reply"
+        return "the connection to the model failed"
+
+    def interrupt(self, reason: str = "stopped by Ctrl-C") -> None:
+        """Stop every exchange in flight, and refuse new ones, with ``reason``.
+
+        Safe to call from a signal handler or another thread: the cancellations
+        are handed to each call's event loop.
+        """
+        self._interrupted = reason
+        for task in list(self._tasks):
+            try:
+                task.get_loop().call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # its loop has closed: nothing left to stop
+                pass
+
     # ------------------------------------------------------------ internals
     def _client(self) -> AsyncClient:
         # A client per exchange: an httpx pool is bound to one event loop, and
         # callers (propose_sync, tests, the TUI's workers) may use several.
         # The TLS context is shared: building one costs ~20 ms a client.
-        return AsyncClient(host=self.host, timeout=self.timeout, verify=_tls())
+        return AsyncClient(host=self.host, timeout=self.timeout, transport=capped_transport())
 
-    def _options(self, temperature: float, seed: int) -> dict[str, Any]:
+    def _start(self, work: Awaitable[T]) -> asyncio.Task[T]:
+        """Run one exchange as its own task, under the call's overall deadline.
+
+        The client's ``timeout`` bounds each read; a server that sends a token
+        every second would never trip it. The deadline bounds the whole call,
+        and ``interrupt()`` cancels the task.
+        """
+
+        async def bounded() -> T:
+            refused = (Interrupted(self._interrupted) if self._interrupted else
+                       OverflowError(self._host_problem) if self._host_problem else None)
+            if refused is not None:
+                if isinstance(work, Coroutine):
+                    work.close()  # never started: say so, or Python warns it was never awaited
+                raise refused
+            scope = asyncio.timeout(self.timeout)
+            try:
+                async with scope:
+                    return await work
+            except TimeoutError:
+                if scope.expired():
+                    raise DeadlineExceeded() from None
+                raise
+
+        task = asyncio.ensure_future(bounded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run(self, work: Awaitable[T]) -> T:
+        task = self._start(work)
+        try:
+            await asyncio.wait({task})  # our own cancellation still reaches us here
+        finally:
+            await self._stop(task)
+        return self._outcome(task)
+
+    def _outcome(self, task: asyncio.Task[T]) -> T:
+        if task.cancelled():
+            raise Interrupted(self._interrupted or "stopped")
+        return task.result()
+
+    @staticmethod
+    async def _stop(task: asyncio.Task[Any]) -> None:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" warning
+
+    @staticmethod
+    async def _next_chunk(queue: asyncio.Queue[str], task: asyncio.Task[Any]) -> str | None:
+        """The next piece of prose, or None when the stream has ended (for any reason)."""
+        if not queue.empty():
+            return queue.get_nowait()
+        if task.done():
+            return None
+        getter = asyncio.ensure_future(queue.get())
+        try:
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter.done() and not getter.cancelled():
+            return getter.result()
+        return queue.get_nowait() if not queue.empty() else None
+
+    async def _pump(self, queue: asyncio.Queue[str], messages: list[dict[str, str]],
+                    options: dict[str, Any]) -> Any:
+        """Stream one narrate call into ``queue``; returns the final chunk."""
+        final: Any = None
+        size = 0
+        async with self._client() as client:
+            stream = await client.chat(model=self.model, messages=messages, stream=True,
+                                       options=options, keep_alive=self.keep_alive)
+            try:
+                async for part in stream:
+                    text = clean_text(part.message.content or "")
+                    size += len(text)
+                    if size > MAX_REPLY_CHARS:
+                        raise ReplyTooLarge(f"more than {MAX_REPLY_CHARS:,} characters of prose")
+                    if text:
+                        queue.put_nowait(text)
+                    if part.done:
+                        final = part
+            finally:
+                await stream.aclose()  # a stream left open is closed by the loop, too late
+        return final
+
+    def _options(self, temperature: float, seed: int, num_predict: int) -> dict[str, Any]:
         # A plain dict: ollama.Options silently drops fields it does not declare.
         options: dict[str, Any] = {"temperature": temperature, "seed": seed,
-                                   "num_ctx": self.num_ctx}
+                                   "num_ctx": self.num_ctx, "num_predict": num_predict}
         options.update(self.options)
         return options
 
@@ -303,10 +575,7 @@ class OllamaStoryteller:
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
             try:
-                async with self._client() as client:
-                    reply = await client.chat(model=self.model, messages=messages, format=schema,
-                                              options=options, keep_alive=self.keep_alive,
-                                              stream=False)
+                reply = await self._run(self._ask(messages, schema, options))
             except _EXCHANGE_ERRORS as exc:
                 failure = classify(exc, self.host, self.model, self.timeout)
                 self._record(phase, request, None, started, error=failure.reason)
@@ -315,9 +584,18 @@ class OllamaStoryteller:
                     raise StorytellerError(failure.reason + tries) from None
                 await asyncio.sleep(self.backoff * 2**attempt)
                 continue
-            content = reply.message.content or ""
+            content = clean_text(reply.message.content or "")
             return content, self._record(phase, request, content, started, final=reply)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any],
+                   options: dict[str, Any]) -> Any:
+        async with self._client() as client:
+            reply = await client.chat(model=self.model, messages=messages, format=schema,
+                                      options=options, keep_alive=self.keep_alive, stream=False)
+        if len(reply.message.content or "") > MAX_REPLY_CHARS:
+            raise ReplyTooLarge(f"{len(reply.message.content):,} characters for one proposal")
+        return reply
 
     def _record(self, phase: Phase, request: dict[str, Any], response: Any, started: float,
                 *, final: Any = None, error: str | None = None) -> CallRecord:

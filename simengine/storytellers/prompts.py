@@ -40,6 +40,7 @@ from simengine.world.ops import OP_NAMES, Create, Op, Proposal
 from simengine.world.rules import Violation
 from simengine.world.spec import KINDS
 from simengine.world.state import WorldState
+from simengine.world.text import TooDeep, clean_data
 
 SCENE_OPEN = "<<SCENE_JSON>>"
 WORLD_OPEN = "<<WORLD_JSON>>"
@@ -497,6 +498,10 @@ def parse_proposal(text: str) -> Proposal:
         raise ReplyInvalid("not usable JSON (a number or nesting far too large)") from None
     if not isinstance(data, dict):  # pragma: no cover - _first_object returns an object
         raise ReplyInvalid("the reply must be one JSON object")
+    try:  # escapes inside the JSON (a lone surrogate, an ESC) are decoded only now
+        data = clean_data(data)
+    except TooDeep:
+        raise ReplyInvalid("not usable JSON (nested far too deep for a proposal)") from None
     if isinstance(data.get("ops"), list):
         data["ops"] = [_normalise_op(op) for op in data["ops"]]
     if isinstance(data.get("summary"), str):

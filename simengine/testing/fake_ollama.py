@@ -14,7 +14,13 @@ as JSON, or a :class:`Fault`), else from the mode:
   :mod:`simengine.storytellers.prompts`), or prose for a narrate call;
 * ``noisy``: plausible proposals with contradictions of known kinds injected
   at configured rates (:meth:`FakeOllama.set_faults`), each tagged in the
-  request log, and corrected answers to most repair requests.
+  request log, and corrected answers to most repair requests;
+* ``hostile``: plausible proposals and prose with terminal escapes, NUL, C1
+  controls and lone surrogates in summaries, names and narration
+  (:mod:`simengine.testing.hostile`). With :meth:`Fault.raw`,
+  :meth:`Fault.trickle`, ``Fault.flood`` and :meth:`FakeOllama.override` a test
+  crafts replies nested too deep, streams that never end, and endpoints of the
+  wrong shape.
 
 What it says lives in :mod:`simengine.testing.fake_replies`; this module is
 the HTTP side.
@@ -53,9 +59,11 @@ from simengine.testing.fake_replies import (
     show_entry,
     tokens_of,
 )
+from simengine.testing.hostile import hostile_proposal, hostile_prose
 
 VERSION = "0.13.5"
 CREATED_AT = "2026-01-01T00:00:00Z"  # fixed, so recorded replies are stable
+MODES = ("scripted", "plausible", "noisy", "hostile")
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 
 
@@ -75,8 +83,10 @@ class Fault:
     message: str = ""
     seconds: float = 0.0
     after: int = 2  # chunks written before a mid-stream error or a drop
+    count: int = 0  # tokens a trickle sends before it ends (0: until the client leaves)
 
     drop: ClassVar[Fault]
+    flood: ClassVar[Fault]
     midstream_error: ClassVar[Fault]
     busy: ClassVar[Fault]
     invalid_json: ClassVar[Fault]
@@ -101,6 +111,19 @@ class Fault:
         return Fault("midstream_error", message=message, after=after)
 
     @staticmethod
+    def raw(body: str, status: int = 200) -> Fault:
+        """Send ``body`` as it is: the whole reply, or (streamed) the one chunk line."""
+        return Fault("raw", status=status, message=body)
+
+    @staticmethod
+    def trickle(seconds: float, tokens: int = 0) -> Fault:
+        """Stream one token every ``seconds`` (``tokens`` of them; 0: until the client leaves).
+
+        Unstreamed, the reply's bytes come as slowly: a space every ``seconds``.
+        """
+        return Fault("trickle", seconds=seconds, count=tokens)
+
+    @staticmethod
     def inject(kind: str) -> Fault:
         if kind not in INJECTION_KINDS:
             raise ValueError(f"unknown injection {kind!r}; known: {', '.join(INJECTION_KINDS)}")
@@ -108,6 +131,7 @@ class Fault:
 
 
 Fault.drop = Fault("drop")
+Fault.flood = Fault("flood")  # tokens as fast as the socket takes them, never done
 Fault.midstream_error = Fault.midstream()
 Fault.busy = Fault.http(503, BUSY)
 for _kind in INJECTION_KINDS:
@@ -163,6 +187,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _send_raw(self, status: int, body: str) -> None:
+        data = body.encode("utf-8", "surrogatepass")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
     def _error(self, status: int, message: str) -> None:
         self._send_json(status, {"error": message})
 
@@ -202,6 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         fake = self.server.fake
         entry = fake._log(self.command, self.path, None)
+        if self.path in fake.overrides:
+            return self._send_raw(200, fake.overrides[self.path])
         if self.path in ("/", ""):
             data = b"Ollama is running"
             self.send_response(200)
@@ -300,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
             messages = [{"role": "system", "content": body.get("system") or ""},
                         {"role": "user", "content": body.get("prompt") or ""}]
         started = time.perf_counter()
-        fault = fake._next_scripted()
+        fault = fake._next_scripted(streamed=body.get("stream") is not False)
         if isinstance(fault, Fault) and fault.kind == "http":
             entry.update(status=fault.status, fault="http")
             return self._error(fault.status, fault.message)
@@ -308,6 +343,9 @@ class _Handler(BaseHTTPRequestHandler):
             entry["fault"] = "hang"
             fake._stopping.wait(fault.seconds)
             fault = None
+        if isinstance(fault, Fault) and fault.kind in ("raw", "trickle", "flood"):
+            entry["fault"] = fault.kind
+            return self._hostile(fault, body, raw_model, chat)
         content = fake._content(fault, body, messages, entry)
         entry["reply"] = content
         fake._touch(model, body.get("keep_alive"))
@@ -375,12 +413,58 @@ class _Handler(BaseHTTPRequestHandler):
         self._end_stream()
 
 
+    def _hostile(self, fault: Fault, body: dict[str, Any], model: str, chat: bool) -> None:
+        """Replies no honest server sends: raw bodies, trickles, floods."""
+        fake = self.server.fake
+        stream = body.get("stream") is not False
+        key = "message" if chat else "response"
+
+        def token(text: str) -> dict[str, Any]:
+            part = {"role": "assistant", "content": text} if chat else text
+            return {"model": model, "created_at": CREATED_AT, key: part, "done": False}
+
+        if fault.kind == "raw" and not stream:
+            return self._send_raw(fault.status or 200, fault.message)
+        self._start_stream()
+        if fault.kind == "raw":
+            data = (fault.message + "\n").encode("utf-8", "surrogatepass")
+            self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        elif fault.kind == "trickle":
+            sent = 0
+            while not fault.count or sent < fault.count:
+                if fake._stopping.wait(fault.seconds):
+                    return self._drop()
+                if stream:
+                    self._chunk(token(" more"))
+                else:  # JSON allows any amount of whitespace before the value
+                    self.wfile.write(b"1\r\n \r\n")
+                sent += 1
+            if not stream:
+                reply = {"model": model, "created_at": CREATED_AT, key: token("ok")[key],
+                         "done": True, "done_reason": "stop"}
+                data = json.dumps(reply).encode()
+                self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+            else:
+                self._chunk({**token(""), "done": True, "done_reason": "stop"})
+        else:  # flood: never done, until the client hangs up or the fake stops
+            if not stream:
+                head = json.dumps({"model": model, key: token("")[key]})[:-3]
+                self.wfile.write(f"{len(head):X}\r\n".encode() + head.encode() + b"\r\n")
+            block = ((json.dumps(token(" more"), separators=(",", ":")) + "\n") * 400
+                     if stream else "more " * 10_000).encode()
+            frame = f"{len(block):X}\r\n".encode() + block + b"\r\n"
+            while not fake._stopping.is_set():
+                self.wfile.write(frame)
+            return self._drop()
+        self._end_stream()
+
+
 class FakeOllama:
     """A running fake Ollama on 127.0.0.1; see the module docstring.
 
     Args:
         models: model names the server has (``:latest`` is implied without a tag).
-        mode: ``scripted`` (queue, then plausible), ``plausible`` or ``noisy``.
+        mode: ``scripted`` (queue, then plausible), ``plausible``, ``noisy`` or ``hostile``.
         latency_per_call: seconds slept per generation call.
         latency_per_token: seconds slept per generated token.
         slots: how many generation calls run at once (None: no limit).
@@ -396,8 +480,8 @@ class FakeOllama:
                  port: int = 0,
                  host: str = "127.0.0.1", pullable: list[str] | None = None,
                  version: str = VERSION, context_length: int = 32768):
-        if mode not in ("scripted", "plausible", "noisy"):
-            raise ValueError(f"mode must be scripted, plausible or noisy, not {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.models = [model_tag(m) for m in models]
         self.mode = mode
         self.latency_per_call = latency_per_call
@@ -408,11 +492,13 @@ class FakeOllama:
         self.pullable = None if pullable is None else [model_tag(m) for m in pullable]
         self.pull_delay = 0.0
         self.requests: list[dict[str, Any]] = []
+        self.overrides: dict[str, str] = {}
         self.rates: dict[str, float] = {}
         self.in_flight = 0
         self.peak_in_flight = 0  # most generation calls served at once (<= slots)
         self._slots: Any = threading.Semaphore(slots) if slots else _NoLimit()
         self._queue: list[Any] = []
+        self._stream_queue: list[Any] = []
         self._lock = threading.Lock()
         self._loaded: dict[str, float] = {}
         self._stopping = threading.Event()
@@ -485,6 +571,17 @@ class FakeOllama:
             self._queue.extend(replies)
         return self
 
+    def enqueue_streamed(self, *replies: Any) -> FakeOllama:
+        """Script the next *streamed* replies (narrate calls); decide calls skip these."""
+        with self._lock:
+            self._stream_queue.extend(replies)
+        return self
+
+    def override(self, path: str, body: str) -> FakeOllama:
+        """Answer GET ``path`` (``/api/version``, ``/api/tags``...) with ``body``, as it is."""
+        self.overrides[path] = body
+        return self
+
     def set_faults(self, rates: dict[str, float]) -> FakeOllama:
         """Noisy-mode rates: INJECTION_KINDS, ``invention`` and ``repair_success`` (0.8)."""
         unknown = set(rates) - {*INJECTION_KINDS, "invention", "repair_success"}
@@ -508,8 +605,10 @@ class FakeOllama:
             self.requests.append(entry)
         return entry
 
-    def _next_scripted(self) -> Any:
+    def _next_scripted(self, streamed: bool = False) -> Any:
         with self._lock:
+            if streamed and self._stream_queue:
+                return self._stream_queue.pop(0)
             return self._queue.pop(0) if self._queue else None
 
     def _rng(self, body: dict[str, Any]) -> random.Random:
@@ -527,10 +626,13 @@ class FakeOllama:
         if isinstance(item, Fault) and item.kind in ("drop", "midstream_error"):
             entry["fault"] = item.kind
         if not body.get("format"):
-            return prose_for(messages)
+            prose = prose_for(messages)
+            return hostile_prose(prose) if self.mode == "hostile" else prose
         rng = self._rng(body)
         facts = scene_facts_from(body, messages)
         proposal = plausible_proposal(facts, rng)
+        if self.mode == "hostile" and not isinstance(item, Fault):
+            return hostile_proposal(proposal, facts, rng)
         kind: str | None = None
         if isinstance(item, Fault) and item.kind in INJECTION_KINDS:
             kind = item.kind
@@ -591,7 +693,7 @@ def main(argv: list[str] | None = None) -> None:
                                  description="A fake Ollama server (no model) for tests and demos.")
     ap.add_argument("--port", type=int, default=11434)
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--mode", choices=("scripted", "plausible", "noisy"), default="plausible")
+    ap.add_argument("--mode", choices=MODES, default="plausible")
     ap.add_argument("--models", default="qwen2.5:3b", help="comma-separated model names")
     ap.add_argument("--latency-call", type=float, default=0.0, help="seconds per call")
     ap.add_argument("--latency-token", type=float, default=0.0, help="seconds per token")

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import difflib
 import re
+import stat
 import tomllib
+import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from simengine.world.spec import (
     lower_bound,
 )
 from simengine.world.state import STRUCTURAL, normalize_name
+from simengine.world.text import MAX_DEPTH, TooDeep, clean_data, clean_text
 
 Loc = tuple[str | int, ...]
 
@@ -49,7 +53,8 @@ class WorldProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return clean_text(text)  # file names and quoted lines may hold escapes
 
 
 class WorldFileError(Exception):
@@ -403,20 +408,15 @@ class _Semantics:
                 self.add(("player", "character"), f"the player '{s.player.character}' is dead")
 
     def cycles(self) -> None:
-        holder = {it.id: it.at for it in self.spec.items}
-        for i, it in enumerate(self.spec.items):
-            seen = [it.id]
-            current = it.at
-            while current in holder:  # an item inside an item inside ...
-                if current in seen:
-                    chain = " -> ".join([*seen, current])
-                    if it.id == min(seen):  # report each cycle once
-                        self.add(self.loc("items", i, "at"), f"containment cycle: {chain}")
-                    break
-                seen.append(current)
-                current = holder[current]
+        index = {it.id: i for i, it in enumerate(self.spec.items)}
+        for it in self.spec.items:
             if it.at == it.id:
-                self.add(self.loc("items", i, "at"), f"'{it.id}' cannot be inside itself")
+                self.add(self.loc("items", index[it.id], "at"),
+                         f"'{it.id}' cannot be inside itself")
+        holder = {it.id: it.at for it in self.spec.items if it.at != it.id}
+        for ring in containment_cycles(holder):
+            chain = " -> ".join([*ring, ring[0]])
+            self.add(self.loc("items", index[ring[0]], "at"), f"containment cycle: {chain}")
 
     def attribute_values(self) -> None:
         defs = self.spec.attributes
@@ -468,6 +468,29 @@ class _Semantics:
                     seen[key] = (e.id, e.name)
 
 
+def containment_cycles(holder: Mapping[str, str]) -> list[list[str]]:
+    """Every loop in ``holder`` (thing -> what holds it), each from its least id.
+
+    Each thing has one holder, so following holders from every thing, never
+    twice over the same thing, finds every loop in linear time: a chain of
+    thousands of items inside each other costs thousands of steps, not millions.
+    """
+    rings: list[list[str]] = []
+    done: set[str] = set()
+    for first in holder:
+        path: dict[str, int] = {}
+        current = first
+        while current in holder and current not in done and current not in path:
+            path[current] = len(path)
+            current = holder[current]
+        if current in path:  # this walk closed a loop of its own
+            ring = list(path)[path[current]:]
+            start = ring.index(min(ring))
+            rings.append(ring[start:] + ring[:start])
+        done.update(path)
+    return rings
+
+
 def _value_problem(d: AttributeDef, value: Any, name: str = "") -> str | None:
     types = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}[d.type]
     if isinstance(value, bool) and d.type != "bool" or not isinstance(value, types):
@@ -485,21 +508,91 @@ def _value_problem(d: AttributeDef, value: Any, name: str = "") -> str | None:
 
 # ---------------------------------------------------------------- entry points
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+#: A world file larger than this is refused before it is read (the biggest shipped
+#: world is a few KB; a grown 100,000-entity world is about 20 MB).
+MAX_WORLD_BYTES = 64 * 1024 * 1024
+
+
+def _quote(line: str, column: int) -> str:
+    """``line`` and a caret under ``column`` (1-based), indented under the message."""
+    shown, caret = "", 0
+    for i, ch in enumerate(line.expandtabs(4) if "\t" in line else line):
+        printable = ch.isprintable()
+        shown += ch if printable else "?"
+        if i < column - 1:
+            caret += 2 if printable and unicodedata.east_asian_width(ch) in "WF" else 1
+    return f"\n    {clean_text(shown, one_line=True)}\n    {' ' * caret}^"
+
+
+def _key_at(text: str, line_no: int) -> str | None:
+    """The key a line belongs to (``characters[1].description``), when there is one."""
+    lines = text.splitlines()
+    if not 1 <= line_no <= len(lines):
+        return None
+    table: Loc = ()
+    counters: Counter[tuple[str, ...]] = Counter()
+    for raw in lines[: line_no - 1]:
+        header = _HEADER.match(raw)
+        if header and not raw.lstrip().startswith("#"):
+            parts = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                table = (*parts, counters[parts])
+                counters[parts] += 1
+            else:
+                table = parts
+    key = _KEY.match(lines[line_no - 1])
+    loc = (*table, *_split_key(key.group(1))) if key else table
+    return path_text(loc) or None
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str, file: str) -> WorldProblem:
+    message = str(exc)
+    match = _TOML_POS.search(message)
+    message = _TOML_POS.sub("", message).strip()
+    if not match:
+        return WorldProblem(file, getattr(exc, "lineno", None), "", f"TOML syntax: {message}")
+    line, column = int(match.group(1)), int(match.group(2))
+    lines = text.splitlines()
+    key = _key_at(text, line)
+    where = f" in {key}" if key else ""
+    quoted = _quote(lines[line - 1], column) if line <= len(lines) else ""
+    return WorldProblem(
+        file, line, "", f"TOML syntax: {message} (column {column}){where}{quoted}"
+    )
+
+
+def _deep_line(text: str, limit: int) -> int | None:
+    """The first line where brackets and braces nest deeper than ``limit``."""
+    depth, line, quote = 0, 1, ""
+    for ch in text:
+        if ch == "\n":
+            line += 1
+            quote = "" if quote in ('"', "'") else quote
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def parse_world(text: str, file: str = "<world>") -> WorldSpec:
     """Parse and check a world file's text. Raises WorldFileError listing every problem."""
     try:
-        raw = tomllib.loads(text)
+        raw = clean_data(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_POS.search(message)
-        line = int(match.group(1)) if match else getattr(exc, "lineno", None)
-        message = _TOML_POS.sub("", message).strip()
-        col = f" (column {match.group(2)})" if match else ""
-        raise WorldFileError(
-            [WorldProblem(file, line, "", f"TOML syntax: {message}{col}")]
-        ) from None
+        raise WorldFileError([_syntax_problem(exc, text, file)]) from None
+    except (RecursionError, TooDeep):
+        raise WorldFileError([WorldProblem(
+            file, _deep_line(text, MAX_DEPTH), "",
+            f"tables or arrays nested more than {MAX_DEPTH} deep; a world file needs a few levels",
+        )]) from None
     lines = LineMap(text)
     spec, problems, written, positions = _validate_partial(raw, file, lines)
     if spec is not None:
@@ -511,23 +604,44 @@ def parse_world(text: str, file: str = "<world>") -> WorldSpec:
     return spec
 
 
+def read_world_text(path: str | Path) -> str:
+    """The text of a world file, refusing what is not a regular file of sane size.
+
+    A FIFO or a device (``/dev/zero``) would be read forever, so only regular
+    files are opened, and at most :data:`MAX_WORLD_BYTES` of them is read.
+    """
+    p = Path(path)
+
+    def fail(message: str) -> WorldFileError:
+        return WorldFileError([WorldProblem(str(p), None, "", message)])
+
+    try:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise fail("is a directory, not a world file")
+        if not stat.S_ISREG(st.st_mode):
+            what = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else
+                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                    "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise fail(f"is {what}, not a world file (give the path of a .toml file)")
+        if st.st_size > MAX_WORLD_BYTES:
+            raise fail(f"is {st.st_size:,} bytes; a world file may be at most "
+                       f"{MAX_WORLD_BYTES // 2**20} MB")
+        with p.open("rb") as fh:
+            data = fh.read(MAX_WORLD_BYTES + 1)
+        if len(data) > MAX_WORLD_BYTES:  # it grew, or st_size did not tell (/proc)
+            raise fail(f"is larger than {MAX_WORLD_BYTES // 2**20} MB; too big for a world file")
+        return data.decode("utf-8")
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except IsADirectoryError:
+        raise fail("is a directory, not a world file") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+
+
 def load_world(path: str | Path) -> WorldSpec:
     """Load a world file. Raises WorldFileError (never anything else) for a bad file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorldFileError([WorldProblem(str(p), None, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise WorldFileError(
-            [WorldProblem(str(p), None, "", "is a directory, not a world file")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise WorldFileError(
-            [WorldProblem(str(p), None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
-    except OSError as exc:
-        raise WorldFileError(
-            [WorldProblem(str(p), None, "", f"cannot read: {exc.strerror}")]
-        ) from None
-    return parse_world(text, str(p))
+    return parse_world(read_world_text(path), str(Path(path)))

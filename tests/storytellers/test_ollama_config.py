@@ -56,8 +56,8 @@ def test_the_storyteller_takes_the_resolved_options():
     t = OllamaStoryteller.from_config(config, retries=0)
     assert (t.model, t.host, t.num_ctx, t.timeout, t.keep_alive) == ("m:1b", "http://h:1",
                                                                      8192, 9, "1m")
-    assert t._options(t.decide_temperature, 3) == {"temperature": 0.1, "seed": 3,
-                                                   "num_ctx": 8192}
+    assert t._options(t.decide_temperature, 3, 100) == {"temperature": 0.1, "seed": 3,
+                                                        "num_ctx": 8192, "num_predict": 100}
     assert t.retries == 0
 
 

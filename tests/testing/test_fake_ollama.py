@@ -284,3 +284,47 @@ def test_stop_is_prompt_with_a_hanging_request():
     server.stop()
     t.join(timeout=5)
     assert not t.is_alive()
+
+
+# -------------------------------------------------------------- hostile mode
+def test_hostile_mode_poisons_summaries_names_and_prose(scene):
+    from simengine.testing.hostile import MARK, RETITLE
+
+    with FakeOllama(mode="hostile") as fake:
+        client = ollama.Client(host=fake.url)
+        body = decide_body(scene, Intent("npc", "mara"))
+        content = client.chat(model=MODEL, messages=body["messages"],
+                              format=body["format"]).message.content
+        prose = "".join(p.message.content for p in
+                        client.chat(model=MODEL, messages=HI, stream=True))
+    reply = json.loads(content)
+    assert RETITLE in reply["summary"] and "\ud800" in reply["summary"]
+    [new] = [op for op in reply["ops"] if op["op"] == "create"]
+    assert "\x00" in new["name"] and MARK in new["name"]
+    assert RETITLE in prose and "\ud800" in prose and "\x00" in prose
+
+
+def test_raw_trickle_flood_and_override_reach_the_client_as_crafted(fake):
+    fake.override("/api/tags", '{"models": 5}')
+    assert httpx.get(fake.url + "/api/tags").json() == {"models": 5}
+    fake.enqueue(Fault.raw("[1, 2]"))
+    assert httpx.post(fake.url + "/api/chat", json={"model": MODEL, "messages": HI,
+                                                    "stream": False}).json() == [1, 2]
+    fake.enqueue_streamed(Fault.trickle(0.01, tokens=3))
+    status, _, lines = raw_lines(fake.url, "/api/chat",
+                                 {"model": MODEL, "messages": HI, "stream": True})
+    parts = [json.loads(line) for line in lines if line]
+    assert [p["message"]["content"] for p in parts] == [" more"] * 3 + [""]
+    assert parts[-1]["done"] is True
+    fake.enqueue(Fault.flood)
+    got = 0
+    with httpx.Client(base_url=fake.url) as c, c.stream(
+        "POST", "/api/chat", json={"model": MODEL, "messages": HI, "stream": True}
+    ) as r:
+        for chunk in r.iter_bytes():
+            got += len(chunk)
+            if got > 2_000_000:  # far more than any reply: it does not end by itself
+                break
+    assert got > 2_000_000
+    assert [e["fault"] for e in fake.requests if e["path"] == "/api/chat"] == [
+        "raw", "trickle", "flood"]

@@ -1,0 +1,79 @@
+"""One cleaner for text that crosses the engine's boundary.
+
+Model replies, player lines and world files may carry bytes no one should
+store, print or export: lone UTF-16 surrogates (SQLite and UTF-8 files refuse
+them), NUL and other C0/C1 control characters (GraphML cannot hold them),
+and terminal escape sequences (``\\x1b]0;PWNED\\x07`` retitles a terminal,
+``\\x1b[2J`` clears it). :func:`clean_text` turns any string into text that
+is safe for all of these, and does nothing to ordinary text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Escape sequences, in their 7-bit (ESC ...) and 8-bit (C1) forms: CSI (colours,
+# cursor moves), OSC (titles, hyperlinks, clipboard), DCS/SOS/PM/APC strings,
+# then any other two-character escape. A string sequence runs to its terminator
+# (BEL or ST), or to the end of the line when it is never closed.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?"
+)
+# What is left to drop: C0 controls but tab and newline, DEL, C1 controls, and the
+# two non-characters XML forbids.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NEEDS_WORK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"[\t\n]+")
+
+
+def clean_text(text: str, *, one_line: bool = False) -> str:
+    """``text`` with invalid and control characters replaced or dropped.
+
+    Lone surrogates become U+FFFD (a split pair is joined back into its
+    character); ANSI/OSC escape sequences are removed whole; other C0 and C1
+    controls are dropped except tab and newline; ``\\r\\n`` and ``\\r`` become
+    ``\\n``. With ``one_line``, runs of tabs and newlines become one space (for
+    names and log lines, where a newline could pose as a line of its own).
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    if _NEEDS_WORK.search(text):
+        if _SURROGATE.search(text):
+            text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    if one_line and ("\n" in text or "\t" in text):
+        text = _SPACES.sub(" ", text)
+    return text
+
+
+class TooDeep(ValueError):
+    """Data nested deeper than any world file or proposal needs."""
+
+
+MAX_DEPTH = 64
+
+
+def clean_data(value: Any, *, max_depth: int = MAX_DEPTH, _depth: int = 0) -> Any:
+    """``value`` (parsed JSON or TOML) with :func:`clean_text` applied to every string.
+
+    Keys are cleaned too. No world file or proposal nests more than a few
+    levels, so deeper data is refused rather than walked.
+
+    Raises:
+        TooDeep: tables or lists nested deeper than ``max_depth``.
+    """
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict | list) and _depth >= max_depth:
+        raise TooDeep(f"tables or lists nested more than {max_depth} deep")
+    if isinstance(value, dict):
+        return {(clean_text(k) if isinstance(k, str) else k):
+                clean_data(v, max_depth=max_depth, _depth=_depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_data(v, max_depth=max_depth, _depth=_depth + 1) for v in value]
+    return value
