@@ -322,10 +322,28 @@ def import_files(
     if not paths:
         raise ImportFailed("no files to import")
     builder = WorldBuilder(player)
+    skipped: list[str] = []
+    read: list[str] = []
     for path in paths:
-        builder.add(read_source(path))
+        p = Path(path)
+        if not p.is_dir():
+            builder.add(read_source(p))
+            read.append(str(p))
+            continue
+        # A folder of downloads: take what can be imported, say what could not.
+        for member in sorted(f for f in p.iterdir() if f.is_file()
+                             and not f.name.startswith(".")):
+            try:
+                builder.add(read_source(member))
+                read.append(str(member))
+            except ImportFailed as exc:
+                skipped.append(f"skipped {exc}")
+    if not read:
+        raise ImportFailed(f"nothing to import in {', '.join(str(p) for p in paths)}"
+                           + (": " + "; ".join(skipped) if skipped else ""))
     sections, report = builder.build(name)
-    text = render(sections, [str(p) for p in paths])
+    report = [*skipped, *report]
+    text = render(sections, read)
     try:
         spec = parse_world(text, "<imported world>")
     except WorldFileError as exc:  # pragma: no cover - a bug here, not in the user's files

@@ -200,8 +200,6 @@ def read_source(path: str | Path) -> Source:
     """Read and recognise one file. Raises ImportFailed with a message for people."""
     p = Path(path)
     try:
-        if p.is_dir():
-            raise ImportFailed(f"{p}: is a directory (name the files in it)")
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ImportFailed(f"{p}: too big to be a card or lorebook ({size} bytes)")

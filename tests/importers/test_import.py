@@ -238,3 +238,38 @@ def test_default_output_goes_to_worlds(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["import", str(FIXTURES / "card_v1.json")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "worlds" / "old-bram.toml").exists()
+
+
+def test_risu_kobold_united_and_v3_lorebooks():
+    risu = {e.name: e for e in import_files([FIXTURES / "risu_lorebook.json"]).spec.lore}
+    assert risu["Spire mages"].secondary_keys == ["spire", "tower"]
+    assert risu["Spire mages"].extensions["activationPercent"] == 80
+    united = import_files([FIXTURES / "kobold_united.json"]).spec
+    assert "Fogbound Docks" in [p.name for p in united.locations]
+    assert next(e for e in united.lore if e.keys == ["harbourmaster"]).secondary_keys == [
+        "ledger"]
+    v3 = import_files([FIXTURES / "lorebook_v3.json"]).spec
+    shard = next(e for e in v3.lore if e.keys == ["shard"])
+    assert shard.logic == "and_all" and shard.secondary_keys == ["glow", "warm"]
+    assert v3.world.name == "Moonfall" and v3.world.lore_budget == 300
+
+
+def test_a_folder_imports_what_it_can_and_says_what_it_skipped(tmp_path):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    for name in ("seraphina_v2.json", "agnai.json"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    (folder / "notes.txt").write_text("remember to buy milk")
+    (folder / "avatar.png").write_bytes(png({"Software": "GIMP"}))
+    out = tmp_path / "w.toml"
+    result = CliRunner().invoke(main, ["import", str(folder), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.output and "notes.txt" in result.output
+    assert "avatar.png: a PNG with no character card" in result.output
+    spec = load_world(out)
+    assert "Seraphina" in [c.name for c in spec.characters]
+    assert "sector-7-market" in {e.id for e in spec.lore}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = CliRunner().invoke(main, ["import", str(empty), "-o", str(tmp_path / "e.toml")])
+    assert nothing.exit_code == 1 and "nothing to import" in nothing.output
