@@ -23,6 +23,7 @@ from simengine.importers.sources import ImportFailed, Source, read_source
 from simengine.importers.toml_out import drop_nulls, string, table
 from simengine.world.loader import WorldFileError, parse_world
 from simengine.world.spec import WorldSpec
+from simengine.world.state import normalize_name
 
 #: Words that make an entry's title or first key a place.
 PLACE_WORDS = frozenset("""
@@ -91,7 +92,9 @@ class WorldBuilder:
     """Collects cards and books, then writes the world."""
 
     def __init__(self, player: str = DEFAULT_PLAYER):
-        self.player = player.strip() or DEFAULT_PLAYER
+        self.player = " ".join(player.split())[:60]
+        if not normalize_name(self.player):
+            self.player = DEFAULT_PLAYER
         self.ids = _Ids()
         self.lore_ids = _Ids()
         self.cards: list[tuple[Source, Card]] = []
@@ -123,17 +126,17 @@ class WorldBuilder:
         premise: list[str] = []
         openings: list[str] = []
         opening = ""
-        names_taken = {self.player.lower()}
+        names_taken = {normalize_name(self.player)}
         out = self.report
         for source, card in self.cards:
             cid = self.ids.new(card.name, "character")
             out.append(f"{source.path.name} ({source.format}):")
             out.extend(f"  note: {n}" for n in card.notes)
             name = card.name
-            if name.lower() in names_taken:
+            if not normalize_name(name) or normalize_name(name) in names_taken:
                 name = f"{card.name} ({cid})"
-                out.append(f"  name: '{card.name}' is taken; called '{name}'")
-            names_taken.add(name.lower())
+                out.append(f"  name: '{card.name}' is taken or has no letters; called '{name}'")
+            names_taken.add(normalize_name(name))
 
             def fill(text: str, who: str = card.name) -> str:
                 return fill_macros(text, who, self.player)
@@ -154,7 +157,7 @@ class WorldBuilder:
             if len(about) > LONG_DESCRIPTION:
                 lid = self.lore_ids.new(f"about-{cid}", "about")
                 lore.append({"id": lid, "name": f"About {card.name}",
-                             "keys": [card.name, *([card.nickname] if card.nickname else [])],
+                             "keys": [k[:200] for k in (card.name, card.nickname) if k],
                              "content": about, "order": 200})
                 out.append(f"  description and personality are long: also lore '{lid}', keyed "
                            f"on the name, so all of it reaches the model when {card.name} "
@@ -207,19 +210,20 @@ class WorldBuilder:
                     made += " (disabled, as it was)"
                 if draft["constant"]:
                     made += " (constant: always in the prompt)"
-                if _is_place(draft, kind) and draft["enabled"] and title.lower() not in names_taken:
+                key = normalize_name(title)
+                if _is_place(draft, kind) and draft["enabled"] and key and key not in names_taken:
                     pid = self.ids.new(title, "place")
                     places.append({"id": pid, "name": _title(title),
                                    "description": " ".join(draft["content"].split()),
                                    "aliases": [k for k in draft["keys"]
                                                if k.lower() != title.lower()][:8]})
-                    names_taken.add(title.lower())
+                    names_taken.add(key)
                     made += f", and location '{pid}'"
-                elif kind == "character" and title and title.lower() not in names_taken:
+                elif kind == "character" and key and key not in names_taken:
                     pid = self.ids.new(title, "someone")
                     characters.append({"id": pid, "name": _title(title), "at": "start",
                                        "description": " ".join(draft["content"].split())})
-                    names_taken.add(title.lower())
+                    names_taken.add(key)
                     made += f", and character '{pid}'"
                 out.append(made)
         start = self._start(places, first_card, premise, opening, out)
@@ -253,12 +257,15 @@ class WorldBuilder:
                 out.append(f"the story starts at '{p['id']}': the scenario or opening names it")
                 return p["id"]
         sid = self.ids.new("start", "start")
+        name = "The Meeting Place"
+        if any(normalize_name(p["name"]) == normalize_name(name) for p in places):
+            name = "Where It Begins"
         where = f"where {card.name} and {self.player} meet" if card else "where the story begins"
         description = premise[0] if premise else f"The place {where}."
-        places.insert(0, {"id": sid, "name": "The Meeting Place",
+        places.insert(0, {"id": sid, "name": name,
                           "description": " ".join(description.split())[:600],
                           "connects": [p["id"] for p in places]})
-        out.append(f"added location '{sid}' (The Meeting Place), {where}; every imported "
+        out.append(f"added location '{sid}' ({name}), {where}; every imported "
                    "place is one step from it")
         return sid
 

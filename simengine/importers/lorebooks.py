@@ -54,9 +54,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
-def _int(value: Any, default: int = DEFAULT_ORDER) -> int:
+def _int(value: Any, default: int = DEFAULT_ORDER, limit: int = 10**9) -> int:
+    """A whole number from what a tool wrote, within what a world file allows."""
     try:
-        return int(float(value))
+        return max(-limit, min(limit, int(float(value))))
     except (TypeError, ValueError, OverflowError):
         return default
 
@@ -137,8 +138,8 @@ def character_book(data: dict[str, Any], book: Book | None = None) -> Book:
     book = book or Book()
     book.name = _text(data.get("name"))
     book.description = _text(data.get("description"))
-    if isinstance(data.get("token_budget"), int | float):
-        book.token_budget = int(data["token_budget"])
+    if isinstance(data.get("token_budget"), int | float) and data["token_budget"] > 0:
+        book.token_budget = _int(data["token_budget"], limit=100_000)
     if data.get("recursive_scanning"):
         book.note("recursive_scanning: simengine looks for keys in the scene and the story, "
                   "not in other entries")

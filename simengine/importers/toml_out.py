@@ -53,6 +53,8 @@ def drop_nulls(value: Any) -> tuple[Any, int]:
         return items, dropped
     if isinstance(value, float) and not math.isfinite(value):
         return str(value), 0
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return str(value), 0  # past TOML's 64-bit integers: kept as text
     return value, 0
 
 

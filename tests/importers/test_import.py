@@ -273,3 +273,24 @@ def test_a_folder_imports_what_it_can_and_says_what_it_skipped(tmp_path):
     empty.mkdir()
     nothing = CliRunner().invoke(main, ["import", str(empty), "-o", str(tmp_path / "e.toml")])
     assert nothing.exit_code == 1 and "nothing to import" in nothing.output
+
+
+def test_odd_names_and_numbers_still_make_a_valid_world(tmp_path):
+    card = {"name": "???", "description": "A mystery.", "first_mes": "Hm."}
+    book = {"entries": {
+        "0": {"key": ["forest"], "comment": "The Forest", "content": "Dark trees.",
+              "order": 10**30},
+        "1": {"key": ["old forest"], "comment": "Forest", "content": "Older trees.",
+              "extensions": None, "big": 2**70},
+        "2": {"key": ["meet"], "comment": "The Meeting Place", "content": "A crossroads inn."},
+    }}
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    (tmp_path / "book.json").write_text(json.dumps(book))
+    result = import_files([tmp_path / "card.json", tmp_path / "book.json"], player="!!!")
+    spec = result.spec  # it validated: names unique after normalising, numbers in range
+    assert spec.player and spec.player.character == "traveller"
+    assert [p.name for p in spec.locations].count("The Forest") == 1
+    assert "Forest" not in [p.name for p in spec.locations]  # same name once "the" goes
+    assert spec.lore[0].order == 10**9
+    assert spec.lore[1].extensions["big"] == str(2**70)
+    assert any("has no letters" in line for line in result.report)
