@@ -64,16 +64,19 @@ def _known(state: WorldState, who: str, memories: Sequence[str]) -> list[dict[st
     """Book entries of what ``who`` knows from the story."""
     name = state.name(who)
     out: list[dict[str, Any]] = []
+    said: dict[str, list[str]] = {}  # one entry per other entity, however many relations
     for src, relation, dst in state.relations(who):
         other = dst if src == who else src
-        if other not in state:
+        if other not in state or other == who:
             continue
         words = relation.replace("_", " ")
-        said = f"{name} {words} {state.name(other)}" if src == who else \
-            f"{state.name(other)} {words} {name}"
+        said.setdefault(other, []).append(
+            f"{name} {words} {state.name(other)}." if src == who
+            else f"{state.name(other)} {words} {name}.")
+    for other, lines in said.items():
         about = state.entity(other).get("description") or ""
-        out.append({"keys": [state.name(other)], "content": f"{said}. {about}".strip(),
-                    "name": f"{name} and {state.name(other)}"})
+        out.append({"keys": [state.name(other)], "name": f"{name} and {state.name(other)}",
+                    "content": " ".join([*dict.fromkeys(lines), about]).strip()})
     where = state.where(who)
     if where:
         out.append({"keys": [state.name(where)], "name": f"Where {name} is",

@@ -9,6 +9,7 @@ for a storyteller whose player asks about a keyword.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -48,9 +49,15 @@ def lore_entries(source: WorldState | WorldSpec | Iterable[LoreSpec]) -> list[Lo
 
 # ------------------------------------------------------------------ matching
 def _pattern(key: str, entry: LoreSpec) -> re.Pattern[str]:
-    flags = 0 if entry.case_sensitive else re.IGNORECASE
+    return _compiled(key, entry.case_sensitive, entry.whole_words)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(key: str, case_sensitive: bool, whole_words: bool) -> re.Pattern[str]:
+    # Cached: every beat asks about every entry's keys, and they seldom change.
+    flags = 0 if case_sensitive else re.IGNORECASE
     body = re.escape(key.strip())
-    if entry.whole_words:
+    if whole_words:
         # Word edges only where the key itself starts or ends with a word character.
         left = r"(?<!\w)" if re.match(r"\w", key.strip()) else ""
         right = r"(?!\w)" if re.search(r"\w$", key.strip()) else ""

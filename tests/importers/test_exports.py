@@ -239,6 +239,7 @@ def test_a_character_goes_back_out_as_a_v2_card_and_imports_again(tmp_path):
     forest = next(e for e in book["entries"] if e["name"] == "Eldoria Forest")
     assert forest["position"] == "before_char"  # the entry's own field, round-tripped
     assert any(n.startswith("Where Seraphina is") for n in names)  # what the story knows
+    assert len(names) == len(set(names))  # one entry per person or thing it knows
     # And the card is a card again.
     again = import_files([card_path]).spec
     assert "Seraphina" in [c.name for c in again.characters]
