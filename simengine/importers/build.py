@@ -131,7 +131,7 @@ class WorldBuilder:
         for source, card in self.cards:
             cid = self.ids.new(card.name, "character")
             out.append(f"{source.path.name} ({source.format}):")
-            out.extend(f"  note: {n}" for n in card.notes)
+            out.extend(f"  note: {n}" for n in [*source.notes, *card.notes])
             name = card.name
             if not normalize_name(name) or normalize_name(name) in names_taken:
                 name = f"{card.name} ({cid})"
@@ -195,7 +195,9 @@ class WorldBuilder:
         for source, book, who in self.books:
             label = "its character_book" if who else f"{source.path.name} ({source.format})"
             out.append(f"{label}: {len(book.entries)} entries")
-            out.extend(f"  note: {n}" for n in book.notes)
+            if book.fields:
+                out.append(f"  fields: {book.fields}")
+            out.extend(f"  note: {n}" for n in [*([] if who else source.notes), *book.notes])
             who = who or (first_card.name if first_card else "the character")
             for index, draft in enumerate(book.entries):
                 draft = dict(draft)

@@ -30,6 +30,8 @@ class Book:
     token_budget: int | None = None
     notes: list[str] = field(default_factory=list)
     kept: dict[str, int] = field(default_factory=dict)
+    #: How the format's fields map to ``[[lore]]`` fields, for the report.
+    fields: str = ""
 
     def keep(self, extensions: dict[str, Any], raw: dict[str, Any], known: set[str]) -> None:
         """Copy ``raw``'s fields outside ``known`` into ``extensions``, counting them."""
@@ -136,6 +138,9 @@ _BOOK_ENTRY = {"keys", "secondary_keys", "content", "enabled", "insertion_order"
 def character_book(data: dict[str, Any], book: Book | None = None) -> Book:
     """A card's ``character_book`` (V2/V3), or a standalone one."""
     book = book or Book()
+    book.fields = ("keys, secondary_keys (when selective), extensions.selectiveLogic -> "
+                   "logic, name/comment -> name, content, insertion_order -> order, "
+                   "constant, enabled, case_sensitive")
     book.name = _text(data.get("name"))
     book.description = _text(data.get("description"))
     if isinstance(data.get("token_budget"), int | float) and data["token_budget"] > 0:
@@ -183,7 +188,9 @@ _ST_ENTRY = {"key", "keysecondary", "comment", "content", "constant", "selective
 
 def st_world(data: dict[str, Any]) -> Book:
     """SillyTavern World Info: ``{"entries": {uid: {key, keysecondary, content, ...}}}``."""
-    book = Book(name=_text(data.get("name")))
+    book = Book(name=_text(data.get("name")), fields=(
+        "key -> keys, keysecondary -> secondary_keys, selectiveLogic -> logic, comment -> "
+        "name, content, order, constant, disable -> enabled, caseSensitive, matchWholeWords"))
     for uid, raw in data["entries"].items():
         ext: dict[str, Any] = {"uid": raw.get("uid", uid)}
         book.keep(ext, raw, _ST_ENTRY)
@@ -214,7 +221,9 @@ _KOBOLD_ENTRY = {"key", "keysecondary", "keyanti", "content", "comment", "title"
 
 def kobold(entries: list[Any]) -> Book:
     """KoboldAI Lite and client world info: ``key`` a comma-separated string (or a list)."""
-    book = Book()
+    book = Book(fields="key (comma-separated) -> keys, keysecondary -> secondary_keys (when "
+                "selective), keyanti -> secondary_keys with logic not_any, comment/title -> "
+                "name, content, constant")
     for raw in entries:
         if not isinstance(raw, dict):
             continue
@@ -246,7 +255,8 @@ _NAI_ENTRY = {"text", "keys", "displayName", "enabled", "forceActivation"}
 
 def novelai(data: dict[str, Any]) -> Book:
     """NovelAI lorebook (``lorebookVersion``, ``entries[].{text, keys, displayName, ...}``)."""
-    book = Book()
+    book = Book(fields="keys -> keys, text -> content, displayName -> name, forceActivation -> "
+                "constant, enabled, contextConfig.budgetPriority -> order")
     for raw in data.get("entries") or []:
         if not isinstance(raw, dict):
             continue
@@ -269,7 +279,8 @@ _AID_ENTRY = {"keys", "entry", "value", "name", "title", "type"}
 
 def aidungeon(entries: list[Any]) -> Book:
     """AI Dungeon legacy world info (``{keys, entry, hidden}``) and story cards."""
-    book = Book()
+    book = Book(fields="keys (comma-separated) -> keys, entry/value -> content, name/title -> "
+                "name, type location/character -> also a place or a person")
     for raw in entries:
         if not isinstance(raw, dict):
             continue
@@ -292,7 +303,8 @@ def aidungeon(entries: list[Any]) -> Book:
 
 def agnai(data: dict[str, Any]) -> Book:
     """Agnai memory book (``entries[].{name, entry, keywords, weight, priority, enabled}``)."""
-    book = Book(name=_text(data.get("name")), description=_text(data.get("description")))
+    book = Book(name=_text(data.get("name")), description=_text(data.get("description")),
+                fields="keywords -> keys, entry -> content, name, weight -> order, enabled")
     for raw in data.get("entries") or []:
         if not isinstance(raw, dict):
             continue
@@ -306,7 +318,8 @@ def agnai(data: dict[str, Any]) -> Book:
 
 def risu(data: dict[str, Any]) -> Book:
     """RisuAI lorebook (``{"type": "risu", "data": [{key, secondkey, content, ...}]}``)."""
-    book = Book()
+    book = Book(fields="key -> keys, secondkey -> secondary_keys (when selective), comment -> "
+                "name, content, alwaysActive -> constant, insertorder -> order")
     for raw in data["data"]:
         if not isinstance(raw, dict):
             continue

@@ -15,7 +15,7 @@ import json
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Source:
     format: str
     kind: str
     data: Any
+    notes: list[str] = field(default_factory=list)
 
 
 # -------------------------------------------------------------------- PNG
@@ -92,14 +93,22 @@ def _chunk_json(text: str, name: str, path: Path) -> Any:
 
 def read_png(blob: bytes, path: Path) -> Source:
     chunks = png_text_chunks(blob)
+    problems: list[str] = []
     for name in ("ccv3", "chara"):
-        if name in chunks:
-            data = _chunk_json(chunks[name], name, path)
-            found = detect(data, path)
-            found.format = f"{found.format} (PNG '{name}' chunk)"
-            if name == "chara" and found.kind != "card":
-                raise ImportFailed(f"{path}: the PNG's 'chara' chunk is not a character card")
-            return found
+        if name not in chunks:
+            continue
+        try:
+            found = detect(_chunk_json(chunks[name], name, path), path)
+            if found.kind != "card":
+                raise ImportFailed(f"{path}: the PNG's '{name}' chunk is not a character card")
+        except ImportFailed as exc:
+            problems.append(str(exc))
+            continue  # a broken ccv3 chunk: the chara one may still hold the card
+        found.format = f"{found.format} (PNG '{name}' chunk)"
+        found.notes.extend(f"not used: {p}" for p in problems)
+        return found
+    if problems:
+        raise ImportFailed("; ".join(problems))
     if "naidata" in chunks:
         data = _chunk_json(chunks["naidata"], "naidata", path)
         found = detect(data, path)
@@ -159,7 +168,9 @@ def detect(data: Any, path: Path) -> Source:
             book = content.get("lorebook") if isinstance(content, dict) else None
             if not isinstance(book, dict):
                 raise ImportFailed(f"{path}: a NovelAI story with no lorebook in it")
-            return Source(path, "NovelAI story", "novelai", book)
+            return Source(path, "NovelAI story", "novelai", book,
+                          ["the story's own text and settings are not imported: only its "
+                           "lorebook"])
         if data.get("kind") == "memory" and isinstance(data.get("entries"), list):
             return Source(path, "Agnai memory book", "agnai", data)
         if data.get("type") == "risu" and isinstance(data.get("data"), list):
@@ -169,12 +180,16 @@ def detect(data: Any, path: Path) -> Source:
             return Source(path, "SillyTavern World Info", "st_world", data)
         if isinstance(entries, list) and all(isinstance(e, dict) for e in entries):
             return Source(path, "character book (lorebook)", "character_book", data)
+        story = [k for k in ("prompt", "memory", "authorsnote", "actions") if data.get(k)]
+        story_note = [f"the story's own text ({', '.join(story)}) is not imported: only its "
+                      "world info"] if story else []
         if isinstance(data.get("worldinfo"), list):
-            return Source(path, "KoboldAI story world info", "kobold", data["worldinfo"])
+            return Source(path, "KoboldAI story world info", "kobold", data["worldinfo"],
+                          story_note)
         wi2 = data.get("worldinfo_v2")
         if isinstance(wi2, dict) and isinstance(wi2.get("entries"), dict):
             return Source(path, "KoboldAI United world info", "kobold",
-                          list(wi2["entries"].values()))
+                          list(wi2["entries"].values()), story_note)
         if isinstance(data.get("name"), str) and any(
             k in data for k in ("description", "personality", "first_mes", "scenario")
         ):

@@ -294,3 +294,19 @@ def test_odd_names_and_numbers_still_make_a_valid_world(tmp_path):
     assert spec.lore[0].order == 10**9
     assert spec.lore[1].extensions["big"] == str(2**70)
     assert any("has no letters" in line for line in result.report)
+
+
+def test_a_broken_ccv3_chunk_falls_back_to_chara_and_says_so(tmp_path):
+    pic = tmp_path / "card.png"
+    pic.write_bytes(png({"ccv3": "!!! not base64 json !!!", "chara": fixture("card_v1.json")}))
+    result = import_files([pic])
+    assert "Old Bram" in [c.name for c in result.spec.characters]
+    assert any("not used:" in line and "'ccv3' chunk" in line for line in result.report)
+
+
+def test_the_report_says_how_each_formats_fields_map():
+    report = "\n".join(import_files([FIXTURES / "st_world.json"]).report)
+    assert "fields: key -> keys, keysecondary -> secondary_keys, selectiveLogic -> logic" \
+        in report
+    story = "\n".join(import_files([FIXTURES / "kobold_story.json"]).report)
+    assert "the story's own text (prompt) is not imported" in story
