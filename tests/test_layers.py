@@ -16,6 +16,9 @@ FORBIDDEN = {
     "storytellers": {"textual", "sqlite_utils", "simengine.store", "simengine.sim",
                      "simengine.cli", "simengine.tui"},
     "sim": {"textual", "simengine.cli", "simengine.tui"},
+    "importers": {"textual", "ollama", "sqlite_utils", "click", "httpx", "simengine.store",
+                  "simengine.storytellers", "simengine.sim", "simengine.cli", "simengine.tui",
+                  "simengine.eval"},
 }
 
 

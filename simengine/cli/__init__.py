@@ -7,6 +7,7 @@ import click
 from simengine import __version__
 from simengine.cli.batch import batch
 from simengine.cli.evaluate import eval_cmd
+from simengine.cli.importer import import_command
 from simengine.cli.models import doctor, models
 from simengine.cli.play import play
 from simengine.cli.run import run
@@ -35,3 +36,4 @@ main.add_command(models)
 main.add_command(doctor)
 main.add_command(saves)
 main.add_command(eval_cmd, name="eval")
+main.add_command(import_command)

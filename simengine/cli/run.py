@@ -29,15 +29,17 @@ from simengine.sim.session import (
 )
 from simengine.store import SaveError
 from simengine.storytellers.base import StorytellerError
+from simengine.world.lore import LoreActivation
 from simengine.world.text import clean_text
 
 
 class StoryPrinter:
     """Prints a session's messages as a readable story (or JSON lines)."""
 
-    def __init__(self, session: Session, as_json: bool):
+    def __init__(self, session: Session, as_json: bool, show_lore: bool = False):
         self.s = session
         self.as_json = as_json
+        self.show_lore = show_lore
         self.tick = None
         self.streaming = False
 
@@ -49,6 +51,8 @@ class StoryPrinter:
                     "narration": m.narration or m.event.summary,
                     "rejected": [v.to_dict() for v in m.decision.rejected],
                 }
+                if self.show_lore:
+                    row["lore"] = m.lore.ids() if m.lore else {"active": [], "dropped": []}
                 click.echo(json.dumps(row, ensure_ascii=False))
             return
         if isinstance(m, BeatStarted):
@@ -70,6 +74,8 @@ class StoryPrinter:
             self.streaming = False
             for v in m.decision.rejected:
                 click.secho(f"  ! not accepted: {clean_text(str(v), one_line=True)}", fg="yellow")
+            if self.show_lore and m.lore and (m.lore.active or m.lore.dropped):
+                click.secho("  " + lore_line(m.lore), fg="magenta")
         elif isinstance(m, Notice):
             click.secho(f"  [{clean_text(m.text, one_line=True)}]",
                         fg="yellow" if m.level != "info" else "blue", err=True)
@@ -79,6 +85,15 @@ class StoryPrinter:
             unit = self.s.save.spec.world.tick
             click.secho(f"\n— {unit} {result.tick} —", fg="cyan", bold=True)
             click.echo(f"  (a quiet {unit})")
+
+
+def lore_line(lore: LoreActivation) -> str:
+    """``lore: a, b (600/400 tokens); dropped by the budget: c`` for one beat."""
+    active = ", ".join(str(e.id) for e in lore.active) or "none"
+    line = f"lore: {active} ({lore.used}/{lore.budget} tokens)"
+    if lore.dropped:
+        line += "; dropped by the budget: " + ", ".join(str(e.id) for e in lore.dropped)
+    return line
 
 
 def summary_lines(session: Session, ran: int) -> list[str]:
@@ -127,6 +142,8 @@ def summary_lines(session: Session, ran: int) -> list[str]:
 @click.option("--branch", default=None, help="Branch to play on (a new one is forked if needed).")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines, not prose.")
 @click.option("--no-narrate", is_flag=True, help="Skip narration (the summary stands in).")
+@click.option("--show-lore", is_flag=True,
+              help="Show each beat's active lore and what the lore budget dropped.")
 @storyteller_options
 @saves_dir_option
 def run(
@@ -137,6 +154,7 @@ def run(
     branch: str | None,
     as_json: bool,
     no_narrate: bool,
+    show_lore: bool,
     saves_dir: Path | None,
     **teller: Any,
 ) -> None:
@@ -157,11 +175,14 @@ def run(
             narrate=not no_narrate,
             **teller,
         )
-    printer = StoryPrinter(session, as_json)
+    printer = StoryPrinter(session, as_json, show_lore)
     session.subscribe(printer)
     if not as_json:
         click.secho(clean_text(f"{session.save.spec.world.name} · storyteller: {why}",
                                one_line=True), fg="blue", err=True)
+        opening = session.save.spec.world.opening
+        if opening and session.save.head() is None:  # a new story: what the player reads first
+            click.echo(f"\n{clean_text(opening)}")
     stop = {"asked": False}
 
     def ask_stop(*_: object) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from simengine.cli.export_extra import EXTRA_FORMATS, export_extra, extra_export_options
 from simengine.store import (
     NotASave,
     Save,
@@ -232,14 +233,17 @@ def switch(save: str, branch: str, saves_dir: Path | None) -> None:
 
 @saves.command(name="export")
 @click.argument("save")
+@click.argument("more", nargs=-1)
 @click.option(
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice([*FORMATS, *EXTRA_FORMATS]),
     default="json",
     show_default=True,
-    help="json: everything; graphml: the head state's graph; markdown: the story.",
+    help="json: everything; graphml: the head state's graph; markdown: the story; "
+    "chat-jsonl, sharegpt: fine-tuning data from accepted model exchanges (of one or more "
+    "saves); card: a Character Card V2 of one character (--character).",
 )
 @branch_option
 @click.option(
@@ -249,14 +253,20 @@ def switch(save: str, branch: str, saves_dir: Path | None) -> None:
     default=None,
     help="File to write (default: standard output).",
 )
+@extra_export_options
 @saves_dir_option
 def export_command(
-    save: str, fmt: str, branch: str | None, output: Path | None, saves_dir: Path | None
+    save: str, more: tuple[str, ...], fmt: str, branch: str | None, output: Path | None,
+    saves_dir: Path | None, **extra: Any,
 ) -> None:
-    """Export SAVE as JSON, GraphML (for Gephi or yEd) or a Markdown transcript.
+    """Export SAVE as JSON, GraphML (for Gephi or yEd), a Markdown transcript,
+    fine-tuning data (chat-jsonl, sharegpt) or a character card.
 
     Example: simengine saves export tavern --format markdown -o tavern.md
     """
+    if fmt in EXTRA_FORMATS or more:
+        export_extra([save, *more], fmt, branch, output, saves_dir, **extra)
+        return
     with _friendly(), _open(save, saves_dir, readonly=True) as s:
         if output is not None and _same_file(output, s.path):
             raise click.ClickException(f"refusing to write the export over the save {s.path}.")

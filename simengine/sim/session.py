@@ -27,6 +27,7 @@ from simengine.storytellers.base import Intent, RecentEvent, Storyteller, Storyt
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
+from simengine.world.lore import LoreActivation
 from simengine.world.ops import Create, references
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
@@ -58,6 +59,8 @@ class Committed:
     event: Event
     decision: Decision
     narration: str = ""
+    #: The lore the beat's scene brought in and what its budget dropped (None: no scene).
+    lore: LoreActivation | None = None
 
 
 @dataclass(frozen=True)
@@ -372,7 +375,7 @@ class Session:
             narration, calls = await self._narrate(teller, scene, event, decision)
         in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
-        committed = Committed(event, decision, narration)
+        committed = Committed(event, decision, narration, scene.lore)
         self._publish(committed)
         return committed
 

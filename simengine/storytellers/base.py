@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from simengine.world.lore import LoreActivation
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
@@ -65,6 +66,8 @@ class Scene:
     tick: int
     state: WorldState = field(repr=False)
     recent: list[RecentEvent] = field(default_factory=list)
+    #: The lore entries this scene brought in, and those its budget dropped.
+    lore: LoreActivation = field(default_factory=LoreActivation)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
+from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
 from simengine.world.rules import invention_budget
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import WorldState
@@ -36,6 +37,9 @@ MAX_BFS_VISITS = 600
 MAX_CARRIED = 3
 #: Share of the context budget held back for recent events before the neighbourhood fills it.
 RECENT_SHARE = 0.3
+#: How many of the latest events (anywhere) lore keys are looked for in, besides the scene.
+LORE_SCAN_EVENTS = 4
+LORE_HEADER = "# Lore (background the world's author wrote; use what fits)"
 
 
 @dataclass
@@ -378,6 +382,7 @@ def build_scene(
             if not ctx.add([line]):
                 break
             kept.append(ev)
+    lore = _lore_section(ctx, state, intent, recent)
     return Scene(
         focus=focus,
         location=here,
@@ -387,7 +392,31 @@ def build_scene(
         tick=now,
         state=state,
         recent=kept,
+        lore=lore,
     )
+
+
+def _lore_section(
+    ctx: _Context, state: WorldState, intent: Intent, recent: Sequence[RecentEvent]
+) -> LoreActivation:
+    """Lore brought in by the scene, the player's words and the latest events, last of all.
+
+    It goes after everything else (never into the stable prefix), so activating an
+    entry changes only the end of the prompt and a server's cached prefix holds. It
+    has its own budget, outside the scene's.
+    """
+    entries = lore_entries(state)
+    budget = int(state.world.get("lore_budget", 400) or 0)
+    if not entries:
+        return LoreActivation(budget=budget)
+    latest = sorted(enumerate(recent), key=lambda p: (p[1].tick, p[0]))[-LORE_SCAN_EVENTS:]
+    text = "\n".join([*ctx.lines, intent.text, *(ev.summary for _, ev in latest)])
+    found = activate(entries, text, budget, ctx.est.estimate)
+    if found.active:
+        # Lore is author data, but it must not pose as the engine's own markers.
+        lines = [entry_text(e).replace("<<", "« ").replace(">>", " »") for e in found.active]
+        ctx.add([LORE_HEADER, *lines], force=True)
+    return found
 
 
 def _focus_section(ctx: _Context, focus: str) -> None:

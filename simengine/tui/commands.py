@@ -75,6 +75,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 aliases=("inv", "i")),
     CommandSpec("who", "/who", "who is here, and who else is about"),
     CommandSpec("save", "/save", "where the game is saved (every beat already is)"),
+    CommandSpec("lore", "/lore", "the lore the last beat brought in, and what the lore "
+                "budget left out"),
     CommandSpec("export", "/export [FORMAT]",
                 "write the story next to the save: markdown (default), json or graphml",
                 "format"),

@@ -155,6 +155,8 @@ class PlayScreen(GameReports, Screen):
             story.notice(f"storyteller: {self.why}" if self.why else
                          f"storyteller: {self.session.storyteller.name}")
         events = self.session.save.log(limit=REPLAY_EVENTS)
+        if intro and not events and self.session.save.spec.world.opening:
+            story.narration(self.session.save.spec.world.opening, "world")  # a card's first message
         for event in events:
             self._replay_event(event)
         player = self.session.player
@@ -186,6 +188,7 @@ class PlayScreen(GameReports, Screen):
             story.chunk(message.text)
         elif isinstance(message, Committed):
             story.finish(message.narration or message.event.summary)
+            self.last_lore = message.lore
             for violation in message.decision.rejected:
                 story.notice(f"not accepted: {violation}", "warning")
             self._measure(message)

@@ -48,6 +48,8 @@ class GameReports:
     speed: float | None
     story: StoryLog
     app: Any
+    #: The lore of the last committed beat (set as beats commit).
+    last_lore: Any = None
 
     def cmd_look(self, command: Command) -> None:
         view = scene_view(self.session.state)
@@ -83,6 +85,18 @@ class GameReports:
                          if c != player and c not in people])
         if elsewhere:
             self.story.system(f"{elsewhere} others are elsewhere (see the cast panel).")
+
+    def cmd_lore(self, command: Command) -> None:
+        lore = self.last_lore
+        if lore is None or not (lore.active or lore.dropped):
+            self.story.system("No lore came up in the last beat.")
+            return
+        names = ", ".join(e.name or str(e.id) for e in lore.active) or "none"
+        line = f"Lore in the last beat: {names} ({lore.used} of {lore.budget} tokens)."
+        if lore.dropped:
+            left = ", ".join(e.name or str(e.id) for e in lore.dropped)
+            line += f" Left out by the lore budget: {left}."
+        self.story.system(line)
 
     def cmd_save(self, command: Command) -> None:
         s = self.session

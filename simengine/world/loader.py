@@ -29,11 +29,13 @@ from simengine.world.spec import (
     FactionSpec,
     ItemSpec,
     LocationSpec,
+    LoreSpec,
     PlayerSpec,
     RelationSpec,
     StorytellerSpec,
     WorldMeta,
     WorldSpec,
+    fill_lore_ids,
     lower_bound,
 )
 from simengine.world.state import STRUCTURAL, normalize_name
@@ -140,7 +142,10 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "items": ItemSpec,
     "factions": FactionSpec,
     "relations": RelationSpec,
+    "lore": LoreSpec,
 }
+#: Sections written as arrays of tables that are not entities.
+_TABLE_LISTS = ("relations", "lore")
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -153,7 +158,7 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     model = _SECTION_MODELS.get(str(parent[0]))
     if model is None:
         return None
-    depth = 2 if parent[0] in ENTITY_SECTIONS or parent[0] == "relations" else 1
+    depth = 2 if parent[0] in ENTITY_SECTIONS or parent[0] in _TABLE_LISTS else 1
     return model if len(parent) == depth else None
 
 
@@ -214,9 +219,9 @@ def _validate_partial(
         for e in (raw.get(section) or [])
         if isinstance(e, dict) and "id" in e
     }
-    top = {k: v for k, v in raw.items() if k not in (*ENTITY_SECTIONS, "relations")}
+    top = {k: v for k, v in raw.items() if k not in (*ENTITY_SECTIONS, *_TABLE_LISTS)}
     lists: dict[str, list] = {}
-    for section in (*ENTITY_SECTIONS, "relations"):
+    for section in (*ENTITY_SECTIONS, *_TABLE_LISTS):
         value = raw.get(section, [])
         if not isinstance(value, list):
             problems.append(
@@ -260,6 +265,7 @@ def _validate_partial(
         return None, problems, written_ids, {}
     for section, entries in lists.items():
         setattr(spec, section, [e for e in entries if e is not None])
+    fill_lore_ids(spec.lore)
     positions = {
         section: [i for i, e in enumerate(entries) if e is not None]
         for section, entries in lists.items()
@@ -307,6 +313,8 @@ class _Semantics:
         self.attribute_values()
         self.names()
         self.spec._warnings = self.warned  # the spec carries them to `simengine validate`
+
+        self.lore()
         return self.out
 
     def ids(self) -> None:
@@ -466,6 +474,18 @@ class _Semantics:
                     )
                 else:
                     seen[key] = (e.id, e.name)
+
+    def lore(self) -> None:
+        first: dict[str, int] = {}
+        for i, entry in enumerate(self.spec.lore):
+            if entry.id in first:
+                self.add(self.loc("lore", i, "id"), f"duplicate lore id '{entry.id}' (first "
+                         f"used by lore[{first[entry.id]}])")
+            else:
+                first[str(entry.id)] = int(self.loc("lore", i)[1])
+            if entry.enabled and not entry.constant and not entry.keys:
+                self.add(self.loc("lore", i, "keys"), "a lore entry needs keys (the words "
+                         "that bring it into a prompt) or constant = true")
 
 
 def containment_cycles(holder: Mapping[str, str]) -> list[list[str]]:

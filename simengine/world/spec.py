@@ -8,7 +8,7 @@ and line numbers to every problem.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 
@@ -69,6 +69,13 @@ class WorldMeta(Strict):
     currency: Slug | None = None
     relation_kinds: list[Slug] = Field(default_factory=list)
     npcs_may: list[NpcDeed] = Field(default_factory=lambda: list(DEFAULT_NPCS_MAY))
+
+    #: What the player reads before the first turn (an imported card's first message).
+    opening: str = ""
+    #: Other openings kept from an imported card (its alternate greetings).
+    alternate_openings: list[str] = Field(default_factory=list)
+    #: Tokens of activated ``[[lore]]`` a prompt may carry; the rest is dropped, and said so.
+    lore_budget: int = Field(400, ge=0, le=100_000)
 
     @field_validator("laws", mode="before")
     @classmethod
@@ -139,6 +146,9 @@ class CharacterSpec(EntitySpec):
     traits: list[str] = Field(default_factory=list)
     goals: list[str] = Field(default_factory=list)
     alive: bool = True
+    #: Fields of an imported character card the engine does not read (example dialogue,
+    #: creator notes, tags, extensions ...), kept so an exported card carries them back.
+    card: dict[str, Any] = Field(default_factory=dict)
 
 
 class ItemSpec(EntitySpec):
@@ -159,6 +169,41 @@ class PlayerSpec(Strict):
     character: Slug
 
 
+LoreLogic = Literal["and_any", "and_all", "not_any", "not_all"]
+
+
+class LoreSpec(Strict):
+    """A ``[[lore]]`` entry: background that enters a prompt when its keys come up.
+
+    An entry is active when one of its ``keys`` appears in the scene or the recent
+    story and its ``secondary_keys`` agree under ``logic`` (``and_any``: one of them
+    appears too; ``and_all``: all of them; ``not_any``: none; ``not_all``: not all);
+    with no secondary keys the primary match is enough. ``constant`` entries are
+    always active, disabled ones never. When the active entries cost more than the
+    world's ``lore_budget``, the higher ``order`` is kept first.
+    """
+
+    id: Slug | None = None
+    name: str = ""
+    keys: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list
+    )
+    secondary_keys: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = (
+        Field(default_factory=list)
+    )
+    logic: LoreLogic = "and_any"
+    content: str = Field(min_length=1)
+    constant: bool = False
+    enabled: bool = True
+    order: int = Field(100, ge=-(10**9), le=10**9)
+    #: The entry's cost against the lore budget (default: estimated from its text).
+    tokens: int | None = Field(None, ge=1, le=100_000)
+    case_sensitive: bool = False
+    whole_words: bool = True
+    #: Fields other tools wrote (probability, depth, groups ...), kept and not read.
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
 class WorldSpec(Strict):
     """A whole world file."""
 
@@ -171,6 +216,13 @@ class WorldSpec(Strict):
     factions: list[FactionSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
+    lore: list[LoreSpec] = Field(default_factory=list)
+
+    @field_validator("lore", mode="after")
+    @classmethod
+    def _lore_ids(cls, entries: list[LoreSpec]) -> list[LoreSpec]:
+        return fill_lore_ids(entries)
+
     # What the loader noticed but does not refuse (``simengine validate`` prints them).
     _warnings: list = PrivateAttr(default_factory=list)
 
@@ -194,6 +246,20 @@ class WorldSpec(Strict):
             return self.world.currency
         conserved = [name for name, d in self.attributes.items() if d.conserved]
         return conserved[0] if conserved else None
+
+
+def fill_lore_ids(entries: list[LoreSpec]) -> list[LoreSpec]:
+    """Give every lore entry without an ``id`` one (``lore-N``, N its position from 1)."""
+    taken = {e.id for e in entries if e.id}
+    for n, entry in enumerate(entries, start=1):
+        if entry.id is None:
+            candidate, k = f"lore-{n}", 1
+            while candidate in taken:
+                k += 1
+                candidate = f"lore-{n}-{k}"
+            entry.id = candidate
+            taken.add(candidate)
+    return entries
 
 
 #: Sections of a world file that are lists of entities, and their kinds.

@@ -155,6 +155,8 @@ class WorldState:
             player=spec.player.character if spec.player else None,
             tick=0,
         )
+        if spec.lore:  # only then: worlds without lore keep byte-identical states
+            g.graph["lore"] = [entry.model_dump(mode="json") for entry in spec.lore]
         defs = spec.attributes
 
         def attrs_for(kind: str, given: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,205 @@
+"""Lore: background entries that come into a prompt when their keys come up.
+
+A world's ``[[lore]]`` entries (:class:`~simengine.world.spec.LoreSpec`) live in
+the state (``graph.graph["lore"]``), so a save carries them like the rest of the
+world. :func:`activate` decides which entries a beat's text brings in and which
+the lore budget then drops; :func:`lore_about` answers "what is known about X"
+for a storyteller whose player asks about a keyword.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simengine.world.spec import LoreSpec, WorldSpec
+from simengine.world.state import WorldState, normalize_name
+
+Estimate = Callable[[str], int]
+
+
+def rough_tokens(text: str) -> int:
+    """About four characters a token: the estimate when nobody calibrated one."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+_CACHE: dict[int, tuple[Any, list[LoreSpec]]] = {}
+
+
+def lore_entries(source: WorldState | WorldSpec | Iterable[LoreSpec]) -> list[LoreSpec]:
+    """The lore entries of a state, a world file or a list of entries, in file order."""
+    if isinstance(source, WorldSpec):
+        return list(source.lore)
+    if isinstance(source, WorldState):
+        raw = source.graph.graph.get("lore") or []
+        cached = _CACHE.get(id(source))
+        # Parsed once per list object: every beat asks, and no op changes lore yet.
+        if cached is None or cached[0] is not raw:
+            cached = (raw, [LoreSpec.model_validate(e) for e in raw])
+            if len(_CACHE) > 64:
+                _CACHE.clear()
+            _CACHE[id(source)] = cached
+        return list(cached[1])
+    return list(source)
+
+
+# ------------------------------------------------------------------ matching
+def _pattern(key: str, entry: LoreSpec) -> re.Pattern[str]:
+    return _compiled(key, entry.case_sensitive, entry.whole_words)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(key: str, case_sensitive: bool, whole_words: bool) -> re.Pattern[str]:
+    # Cached: every beat asks about every entry's keys, and they seldom change.
+    flags = 0 if case_sensitive else re.IGNORECASE
+    body = re.escape(key.strip())
+    if whole_words:
+        # Word edges only where the key itself starts or ends with a word character.
+        left = r"(?<!\w)" if re.match(r"\w", key.strip()) else ""
+        right = r"(?!\w)" if re.search(r"\w$", key.strip()) else ""
+        body = f"{left}{body}{right}"
+    return re.compile(body, flags)
+
+
+def key_in(key: str, text: str, entry: LoreSpec) -> bool:
+    """Whether ``key`` appears in ``text`` under the entry's case and word settings."""
+    return bool(key.strip()) and _pattern(key, entry).search(text) is not None
+
+
+def matches(entry: LoreSpec, text: str) -> bool:
+    """Whether ``text`` brings ``entry`` in (ignoring ``enabled`` and ``constant``)."""
+    if not any(key_in(k, text, entry) for k in entry.keys):
+        return False
+    if not entry.secondary_keys:
+        return True
+    found = [key_in(k, text, entry) for k in entry.secondary_keys]
+    if entry.logic == "and_any":
+        return any(found)
+    if entry.logic == "and_all":
+        return all(found)
+    if entry.logic == "not_any":
+        return not any(found)
+    return not all(found)  # not_all
+
+
+# --------------------------------------------------------------- activation
+@dataclass
+class LoreActivation:
+    """Which lore entries one beat brought in.
+
+    Attributes:
+        active: the entries that go into the prompt, in the order they are written.
+        dropped: entries whose keys came up but that the budget had no room for.
+        used: tokens the active entries cost.
+        budget: the lore budget they had.
+    """
+
+    active: list[LoreSpec] = field(default_factory=list)
+    dropped: list[LoreSpec] = field(default_factory=list)
+    used: int = 0
+    budget: int = 0
+
+    def ids(self) -> dict[str, list[str]]:
+        """``{"active": [...], "dropped": [...]}`` ids, for JSON output."""
+        return {"active": [str(e.id) for e in self.active],
+                "dropped": [str(e.id) for e in self.dropped]}
+
+
+def entry_text(entry: LoreSpec) -> str:
+    """The line an entry takes in a prompt."""
+    title = entry.name or (entry.keys[0] if entry.keys else str(entry.id))
+    body = " ".join(entry.content.split())
+    return f"- {title}: {body}"
+
+
+def entry_cost(entry: LoreSpec, estimate: Estimate = rough_tokens) -> int:
+    """What an entry costs against the lore budget: its ``tokens``, else an estimate."""
+    return entry.tokens if entry.tokens is not None else estimate(entry_text(entry) + "\n")
+
+
+def activate(
+    entries: Sequence[LoreSpec],
+    text: str,
+    budget: int,
+    estimate: Estimate = rough_tokens,
+) -> LoreActivation:
+    """The entries ``text`` brings in, kept within ``budget`` tokens.
+
+    Constant entries come first, then by ``order`` (higher first), then file order;
+    an entry that does not fit is dropped and the next ones still get their chance.
+    The kept ones are returned lowest ``order`` first, so the most important entry
+    sits nearest the beat.
+    """
+    wanted = [
+        (i, e) for i, e in enumerate(entries)
+        if e.enabled and (e.constant or matches(e, text))
+    ]
+    wanted.sort(key=lambda pair: (not pair[1].constant, -pair[1].order, pair[0]))
+    out = LoreActivation(budget=budget)
+    kept: list[tuple[int, LoreSpec]] = []
+    for i, e in wanted:
+        cost = entry_cost(e, estimate)
+        if out.used + cost <= budget:
+            kept.append((i, e))
+            out.used += cost
+        else:
+            out.dropped.append(e)
+    kept.sort(key=lambda pair: (pair[1].order, pair[0]))
+    out.active = [e for _, e in kept]
+    return out
+
+
+# ----------------------------------------------------------------- asking
+def lore_about(source: WorldState | WorldSpec | Iterable[LoreSpec], topic: str) -> list[LoreSpec]:
+    """What the lore says about ``topic`` ("the forest", "Seraphina's past").
+
+    An entry answers when one of its keys appears in the topic, or the topic (its
+    words, without a leading article) names the entry or one of its keys. Disabled
+    entries never answer. The best answers come first: a key named in full, then
+    higher ``order``.
+
+    Args:
+        source: a world state, a world file's spec, or the entries themselves.
+        topic: what was asked about, in the player's words.
+    """
+    wanted = normalize_name(topic)
+    if not wanted:
+        return []
+    hits: list[tuple[int, int, int, LoreSpec]] = []
+    for i, e in enumerate(lore_entries(source)):
+        if not e.enabled:
+            continue
+        names = [normalize_name(k) for k in [*e.keys, e.name] if k]
+        if any(n and n == wanted for n in names):
+            rank = 0
+        elif any(key_in(k, topic, e) for k in e.keys):
+            rank = 1
+        elif any(n and _words_in(wanted, n) for n in names):
+            rank = 2
+        else:
+            continue
+        hits.append((rank, -e.order, i, e))
+    hits.sort(key=lambda h: h[:3])
+    return [h[3] for h in hits]
+
+
+def _words_in(wanted: str, name: str) -> bool:
+    """Every word of ``wanted`` is a word of ``name`` ("forest" in "the old forest")."""
+    words = set(name.split())
+    return bool(wanted.split()) and all(w in words for w in wanted.split())
+
+
+__all__ = [
+    "LoreActivation",
+    "activate",
+    "entry_cost",
+    "entry_text",
+    "lore_about",
+    "lore_entries",
+    "matches",
+    "rough_tokens",
+]
