@@ -27,7 +27,7 @@ from simengine.store import (
     resolve_save,
 )
 from simengine.store import saves_dir as default_saves_dir
-from simengine.store.export import FORMATS, export
+from simengine.store.export import FORMATS, check_export_target, export, write_export
 
 
 def saves_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -245,29 +245,28 @@ def switch(save: str, branch: str, saves_dir: Path | None) -> None:
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="File to write (default: standard output).",
+    help="File to write (default: standard output); never the save itself.",
 )
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @saves_dir_option
 def export_command(
-    save: str, fmt: str, branch: str | None, output: Path | None, saves_dir: Path | None
+    save: str,
+    fmt: str,
+    branch: str | None,
+    output: Path | None,
+    force: bool,
+    saves_dir: Path | None,
 ) -> None:
     """Export SAVE as JSON, GraphML (for Gephi or yEd) or a Markdown transcript.
 
     Example: simengine saves export tavern --format markdown -o tavern.md
     """
     with _friendly(), _open(save, saves_dir, readonly=True) as s:
-        if output is not None and _same_file(output, s.path):
-            raise click.ClickException(f"refusing to write the export over the save {s.path}.")
+        if output is not None:  # refused before the export is built, not after
+            check_export_target(output, source=s.path, force=force)
         text = export(s, fmt, branch)  # type: ignore[arg-type]
         if output is None:
             click.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            write_export(text, output, source=s.path, force=force)
             click.echo(f"Wrote {fmt} export of {s.path.name} to {output}.", err=True)
-
-
-def _same_file(output: Path, save: Path) -> bool:
-    """True when ``output`` is the save or one of its sidecar files."""
-    target, own = output.resolve(), save.resolve()
-    names = {own.name, *(own.name + s for s in ("-wal", "-shm", "-journal", ".lock"))}
-    return target.parent == own.parent and target.name in names

@@ -189,8 +189,10 @@ def describe_loop(conn: sqlite3.Connection, event_id: int) -> str:
         seen.append(at)
         at = parents[at]
     if at is not None and at in seen:
-        cycle = seen[seen.index(at):] + [at]
-        return "is in a loop of parents (" + " -> ".join(f"#{i}" for i in cycle) + ")"
+        cycle = [f"#{i}" for i in seen[seen.index(at) :] + [at]]
+        if len(cycle) > 8:
+            cycle = [*cycle[:4], f"... ({len(cycle) - 7} more)", *cycle[-3:]]
+        return "is in a loop of parents (" + " -> ".join(cycle) + ")"
     return f"names a later event (#{parents.get(event_id)}) as its parent"
 
 

@@ -9,6 +9,7 @@ take the write lock and open the file for writing.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import struct
@@ -133,11 +134,17 @@ def db_error(path: Path, err: sqlite3.DatabaseError, real: Path | None = None) -
             f"cannot read or write {path}: the disk reported an error (SQLite says: {said}).",
             path,
         )
+    undecodable = re.match(r"Could not decode to UTF-8 column '([^']*)'", text)
+    if undecodable:
+        return SaveCorrupt(
+            f"{path} is damaged: column {undecodable.group(1)!r} holds bytes that are not "
+            "text; restore it from a backup.",
+            path,
+        )
     if (
         name.startswith(("SQLITE_CORRUPT", "SQLITE_FORMAT", "SQLITE_MISMATCH"))
         or "malformed" in text
         or "corrupt" in text
-        or "Could not decode" in text
     ):
         return SaveCorrupt(
             f"{path} is damaged (SQLite says: {said}); restore it from a backup.", path

@@ -578,6 +578,7 @@ class Save:
         # Parsing the text again is several times faster than deep-copying a dict.
         return self._graph(self._initial_json, "the initial state")
 
+    @_sqlite_errors
     def state_at(self, event_id: int | None, *, use_snapshots: bool = True) -> WorldState:
         """The world right after ``event_id`` (None: the initial state).
 
@@ -597,7 +598,6 @@ class Save:
         """The world at a branch's head (default: the current branch)."""
         return self.state_at(self.head(branch))
 
-    @_sqlite_errors
     @_sqlite_errors
     def live_state(self, branch: str | None = None) -> WorldState:
         """The state at a branch's head, shared, not copied: appends to that branch
