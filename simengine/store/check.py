@@ -138,7 +138,13 @@ ROW_RULES = (
            LIMIT 1""",
     ),
 )
-WHAT = {"events": "event #{}", "branches": "branch {!r}", "snapshots": "the snapshot of event #{}"}
+WHAT = {
+    "events": "event #{}",
+    "branches": "branch {!r}",
+    "snapshots": "the snapshot of event #{}",
+    "meta": "meta {!r}",
+    "calls": "model call #{}",
+}
 
 
 def check_before_write(conn: sqlite3.Connection, path: Path) -> None:
@@ -175,9 +181,8 @@ def check_before_write(conn: sqlite3.Connection, path: Path) -> None:
                 try:
                     value.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise _damaged(
-                        path, f"{table} row {row[0]!r} has unreadable text in {column}"
-                    ) from None
+                    where = WHAT[table].format(row[0])
+                    raise _damaged(path, f"{where} has unreadable text in {column}") from None
 
 
 def describe_loop(conn: sqlite3.Connection, event_id: int) -> str:

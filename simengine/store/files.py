@@ -246,7 +246,11 @@ def read_meta(db: Database, path: Path) -> tuple[dict[str, Any], bool]:
             }
         except (ValueError, TypeError, RecursionError) as err:
             reason = "nested too deeply" if isinstance(err, RecursionError) else err
-            raise SaveCorrupt(f"{path} has an unreadable meta table ({reason}).", path) from err
+            raise SaveCorrupt(
+                f"{path} is damaged: its meta table cannot be read ({reason}); "
+                "restore it from a backup.",
+                path,
+            ) from err
         if meta.get("engine") != ENGINE:
             raise NotASave(
                 f"{path} is an SQLite database, but not a simengine save "
