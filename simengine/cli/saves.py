@@ -21,6 +21,7 @@ from simengine.store import (
     Save,
     SaveCorrupt,
     SaveError,
+    SaveReadOnly,
     SaveTooNew,
     SaveTooOld,
     list_saves,
@@ -131,7 +132,9 @@ def _problem(err: SaveError) -> str:
         return "damaged"
     if isinstance(err, NotASave):
         return "not a save"
-    return "cannot open"
+    if isinstance(err, SaveReadOnly):
+        return "unreadable: no permission"
+    return "unreadable"
 
 
 @saves.command()

@@ -78,14 +78,14 @@ def verify(save: Save) -> list[str]:
 
 # ------------------------------------------------------------ before a write
 #: Text columns whose bytes must decode as UTF-8, per table (the key column first).
-#: The ``calls`` log is left to ``quick_check``: play never reads it, and it is
-#: the biggest table of a save told by a model.
 TEXT_COLUMNS = {
     "meta": ("key", "key", "value"),
     "branches": ("name", "name", "created_at"),
     "events": ("id", "actor", "kind", "intent", "summary", "ops", "narration", "storyteller",
                "created_at"),
     "snapshots": ("event_id", "state"),
+    "calls": ("id", "storyteller", "model", "phase", "request", "response", "violations",
+              "error", "created_at"),
 }
 # The first event that breaks a rule of the store, in one pass over the table.
 # A parent is always an older event, so an event naming itself or a later one as
@@ -118,11 +118,17 @@ SNAPSHOT_RULES = """
     WHERE e.id IS NULL OR json_type(s.state, '$.nodes') IS NOT 'array'
        OR json_type(s.state, '$.edges') IS NOT 'array'
     LIMIT 1"""
+CALL_RULES = """
+    SELECT id, 'is not JSON where JSON belongs' FROM calls
+    WHERE NOT json_valid(coalesce(request, 'null')) OR NOT json_valid(coalesce(response, 'null'))
+       OR NOT json_valid(coalesce(violations, 'null'))
+    LIMIT 1"""
 WHAT = {
     "events": "event #{}",
     "branches": "branch {!r}",
     "snapshots": "the snapshot of event #{}",
     "meta": "meta {!r}",
+    "calls": "model call #{}",
 }
 _CHUNK = 2000
 
@@ -142,7 +148,8 @@ def check_before_write(conn: sqlite3.Connection, path: Path) -> None:
         if row is not None:
             what = describe_loop(conn, row[0]) if row[1] == "loop" else row[1]
             raise _damaged(path, f"event #{row[0]} {what}")
-        for table, query in (("branches", BRANCH_RULES), ("snapshots", SNAPSHOT_RULES)):
+        rules = (("branches", BRANCH_RULES), ("snapshots", SNAPSHOT_RULES), ("calls", CALL_RULES))
+        for table, query in rules:
             if table in tables:
                 _rule(conn, path, table, query)
     for table, columns in TEXT_COLUMNS.items():

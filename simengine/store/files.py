@@ -141,6 +141,12 @@ def db_error(path: Path, err: sqlite3.DatabaseError, real: Path | None = None) -
             "text; restore it from a backup.",
             path,
         )
+    if "no such column" in text or "no such table" in text:
+        return SaveCorrupt(
+            f"{path} is damaged: its tables are not a save's (SQLite says: {said}); "
+            "restore it from a backup.",
+            path,
+        )
     if (
         name.startswith(("SQLITE_CORRUPT", "SQLITE_FORMAT", "SQLITE_MISMATCH"))
         or "malformed" in text
@@ -221,7 +227,11 @@ def validate(path: Path, shown: Path | None = None) -> tuple[dict[str, Any], boo
         meta, pending = read_meta(Database(conn, execute_plugins=False), shown)
         problem = spec_error(meta)
         if problem:
-            raise SaveCorrupt(f"{shown} holds an unreadable world spec: {problem}", shown)
+            raise SaveCorrupt(
+                f"{shown} is damaged: its world spec does not validate ({problem}); "
+                "restore it from a backup.",
+                shown,
+            )
         return meta, pending
     finally:
         conn.close()
@@ -290,7 +300,18 @@ def read_meta(db: Database, path: Path) -> tuple[dict[str, Any], bool]:
             raise SaveCorrupt(f"{path} is damaged: {problem}; restore it from a backup.", path)
     except sqlite3.DatabaseError as err:
         raise db_error(path, err) from err
+    except UnicodeDecodeError as err:
+        raise undecodable(path) from err
     return meta, version < SCHEMA_VERSION
+
+
+def undecodable(path: Path) -> SaveCorrupt:
+    """The error for text in the file (its schema or a row) that is not UTF-8."""
+    return SaveCorrupt(
+        f"{path} is damaged: it holds bytes that are not text where text belongs; "
+        "restore it from a backup.",
+        path,
+    )
 
 
 #: The type of each value the store keeps in ``meta`` (None: may be null).
@@ -346,5 +367,8 @@ def spec_error(meta: dict[str, Any]) -> str | None:
     try:
         WorldSpec.model_validate(meta["spec"])
     except ValidationError as err:
-        return str(err)
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        more = f" and {err.error_count() - 1} more" if err.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
     return None

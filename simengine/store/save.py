@@ -63,6 +63,7 @@ from simengine.store.files import (
     db_error,
     graph_problem,
     read_meta,
+    undecodable,
     validate,
 )
 from simengine.store.lock import WriteLock
@@ -109,6 +110,8 @@ def _sqlite_errors(method: _F) -> _F:
             raise
         except sqlite3.DatabaseError as err:
             raise db_error(self.path, err, self.real) from err
+        except UnicodeDecodeError as err:  # sqlite3 decoding a damaged schema
+            raise undecodable(self.path) from err
 
     return wrapper  # type: ignore[return-value]
 
@@ -246,6 +249,8 @@ class Save:
                 db = Database(connect(real, readonly=True), execute_plugins=False)
             except sqlite3.DatabaseError as err:
                 raise db_error(path, err, real) from err
+            except UnicodeDecodeError as err:
+                raise undecodable(path) from err
             return cls(path, db, meta, readonly=True, lock=None)
         lock = WriteLock.acquire(real, path)
         db = None
@@ -269,6 +274,8 @@ class Save:
             lock.release()  # after SQLite's connection, never before
             if isinstance(err, sqlite3.DatabaseError):
                 raise db_error(path, err, real) from err
+            if isinstance(err, UnicodeDecodeError):
+                raise undecodable(path) from err
             if isinstance(err, OSError):
                 raise _os_error(path, err) from err
             raise
