@@ -157,3 +157,14 @@ def test_a_full_disk_ends_a_run_with_one_line_and_keeps_every_tick(tmp_path, kb)
         assert {e.id for e in s.events()} >= set(committed)
     with Save.open(save) as s:  # and the save goes on once there is room again
         assert s.head() is not None
+
+
+def test_run_and_batch_leave_no_lock_files(game, tmp_path):
+    save, _ = game
+    stale = tmp_path / "x.db.lock"  # left by an older simengine
+    stale.write_text("4242\n")
+    assert invoke("run", save, "--ticks", "1").exit_code == 0
+    result = invoke("batch", HARBOUR, "--runs", "2", "--ticks", "2", "--out", tmp_path / "b")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.rglob("*.lock")) == []
+    assert len(list((tmp_path / "b").glob("*.db"))) == 2
