@@ -317,8 +317,11 @@ class Save:
     def reading(self) -> Iterator[Save]:
         """Several reads that see one moment of the save (one read transaction),
         even while another process appends."""
-        with self._db.atomic():
-            yield self
+        try:
+            with self._db.atomic():
+                yield self
+        except sqlite3.DatabaseError as err:  # beginning or ending the transaction
+            raise db_error(self.path, err, self.real) from err
 
     @property
     def db(self) -> Database:
