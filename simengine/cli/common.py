@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,19 @@ import click
 
 from simengine.cli.saves import saves_dir_option
 from simengine.sim.run import ScriptError
-from simengine.sim.start import open_or_start
-from simengine.store import SaveError
+from simengine.sim.start import is_world_file, open_or_start
+from simengine.store import SaveError, resolve_save
 from simengine.storytellers.base import StorytellerError
 from simengine.world.loader import WorldFileError
 from simengine.world.text import clean_text
 
-__all__ = ["friendly_errors", "open_or_start", "saves_dir_option", "storyteller_options"]
+__all__ = [
+    "check_record_target",
+    "friendly_errors",
+    "open_or_start",
+    "saves_dir_option",
+    "storyteller_options",
+]
 
 
 @contextlib.contextmanager
@@ -34,6 +41,36 @@ def friendly_errors() -> Iterator[None]:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise click.ClickException(clean_text(f"{where}{exc.strerror or exc}")) from None
+
+
+def check_record_target(
+    record: Path | None, source: str, save_path: Path | None, saves_dir: Path | None
+) -> None:
+    """Refuse a ``--record`` cassette path that is the world or the save being played.
+
+    Raises:
+        click.ClickException: with what to do instead.
+    """
+    if record is None:
+        return
+    world = is_world_file(source)
+    played = [(Path(source) if world else resolve_save(source, saves_dir), world)]
+    if save_path is not None:
+        played.append((save_path, False))
+    for path, is_world in played:
+        if _same_path(record, path):
+            what = "the world file" if is_world else "the save"
+            raise click.ClickException(
+                f"--record {record} is {what} being played; recording there would destroy "
+                "it. Name a new file for the cassette, e.g. --record run.jsonl"
+            )
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they lead
+        return a.resolve() == b.resolve()
 
 
 def storyteller_options(fn: Callable[..., Any]) -> Callable[..., Any]:

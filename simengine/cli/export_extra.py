@@ -16,6 +16,7 @@ import click
 from simengine.importers.card_export import NoSuchCharacter, character_card
 from simengine.sim.finetune import TRAINING_FORMATS, export_training
 from simengine.store import Save, SaveError, resolve_save
+from simengine.store.export import check_export_target, write_export
 from simengine.world.ops import references
 
 EXTRA_FORMATS: tuple[str, ...] = (*TRAINING_FORMATS, "card")
@@ -38,27 +39,24 @@ def extra_export_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _write(text: str, output: Path | None, saves: list[Path]) -> None:
+def _write(text: str, output: Path | None, saves: list[Path], force: bool) -> None:
+    """Standard output, or ``output`` written whole (never over any of ``saves``)."""
     if output is None:
         click.echo(text, nl=False)
         return
-    target = output.resolve()
-    for save in saves:
-        own = save.resolve()
-        names = {own.name, *(own.name + s for s in ("-wal", "-shm", "-journal", ".lock"))}
-        if target.parent == own.parent and target.name in names:
-            raise click.ClickException(f"refusing to write the export over the save {save}.")
     try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"{output}: cannot write ({exc.strerror or exc})") from None
+        for save in saves:
+            check_export_target(output, source=save, force=force)
+        write_export(text, output, source=saves[0], force=force)
+    except SaveError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def export_extra(
     names: list[str], fmt: str, branch: str | None, output: Path | None,
     saves_dir: Path | None, *, only_first_try: bool = False,
     include_player_text: bool = False, with_narrate: bool = False,
-    character: str | None = None,
+    character: str | None = None, force: bool = False,
 ) -> None:
     """Export ``names`` (saves) as fine-tuning data, or one save's character as a card."""
     if fmt not in TRAINING_FORMATS and fmt != "card":
@@ -79,7 +77,7 @@ def export_extra(
                     card = character_card(s.spec, state, character, story)
                 except NoSuchCharacter as exc:
                     raise click.ClickException(str(exc)) from None
-            _write(json.dumps(card, indent=2, ensure_ascii=False) + "\n", output, paths)
+            _write(json.dumps(card, indent=2, ensure_ascii=False) + "\n", output, paths, force)
             where = output or "standard output"
             click.echo(f"Wrote a character card of {card['data']['name']} to {where}.", err=True)
             return
@@ -94,6 +92,6 @@ def export_extra(
                 s.close()
     except SaveError as exc:
         raise click.ClickException(str(exc)) from None
-    _write(text, output, paths)
+    _write(text, output, paths, force)
     for line in summary.lines():
         click.echo(line, err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 import click
 
 from simengine.cli.common import (
+    check_record_target,
     friendly_errors,
     open_or_start,
     saves_dir_option,
@@ -94,6 +96,11 @@ def lore_line(lore: LoreActivation) -> str:
     if lore.dropped:
         line += "; dropped by the budget: " + ", ".join(str(e.id) for e in lore.dropped)
     return line
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return str(exc)
 
 
 def summary_lines(session: Session, ran: int) -> list[str]:
@@ -166,6 +173,7 @@ def run(
     Example: simengine run worlds/harbour.toml --ticks 50 --seed 42
     """
     with friendly_errors():
+        check_record_target(teller.get("record"), source, save_path, saves_dir)
         steps = load_script(script) if script else None
         session, why = open_or_start(
             source,
@@ -198,6 +206,7 @@ def run(
 
     previous = signal.signal(signal.SIGINT, ask_stop)
     ran = -1
+    failure: str | None = None
     try:
         ran = asyncio.run(
             run_ticks(
@@ -207,11 +216,20 @@ def run(
         lines = summary_lines(session, ran)
     except KeyboardInterrupt:
         lines = ["stopped; every committed tick is in the save"]
-    except (SaveError, StorytellerError) as exc:
-        raise click.ClickException(f"{exc} (every tick before this one is in the save)") from None
+    except (SaveError, StorytellerError, OSError) as exc:
+        failure = f"{_reason(exc)} (every tick before this one is in the save)"
     finally:
         signal.signal(signal.SIGINT, previous)
-        session.close()
+        # A save that just failed a write usually fails the closing write too: say
+        # the first failure once, and still let go of the file.
+        try:
+            session.close()
+        except (SaveError, OSError) as exc:
+            with contextlib.suppress(SaveError, OSError):
+                session.save.close()
+            failure = failure or f"{_reason(exc)} (every committed tick is in the save)"
+    if failure is not None:
+        raise click.ClickException(failure)
     out = sys.stderr if as_json else sys.stdout
     click.echo("", file=out)
     for line in lines:

@@ -22,13 +22,14 @@ from simengine.store import (
     Save,
     SaveCorrupt,
     SaveError,
+    SaveReadOnly,
     SaveTooNew,
     SaveTooOld,
     list_saves,
     resolve_save,
 )
 from simengine.store import saves_dir as default_saves_dir
-from simengine.store.export import FORMATS, export
+from simengine.store.export import FORMATS, check_export_target, export, write_export
 from simengine.world.text import clean_text
 
 
@@ -133,7 +134,9 @@ def _problem(err: SaveError) -> str:
         return "damaged"
     if isinstance(err, NotASave):
         return "not a save"
-    return "cannot open"
+    if isinstance(err, SaveReadOnly):
+        return "unreadable: no permission"
+    return "unreadable"
 
 
 @saves.command()
@@ -251,13 +254,14 @@ def switch(save: str, branch: str, saves_dir: Path | None) -> None:
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="File to write (default: standard output).",
+    help="File to write (default: standard output); never the save itself.",
 )
 @extra_export_options
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @saves_dir_option
 def export_command(
     save: str, more: tuple[str, ...], fmt: str, branch: str | None, output: Path | None,
-    saves_dir: Path | None, **extra: Any,
+    force: bool, saves_dir: Path | None, **extra: Any,
 ) -> None:
     """Export SAVE as JSON, GraphML (for Gephi or yEd), a Markdown transcript,
     fine-tuning data (chat-jsonl, sharegpt) or a character card.
@@ -265,21 +269,14 @@ def export_command(
     Example: simengine saves export tavern --format markdown -o tavern.md
     """
     if fmt in EXTRA_FORMATS or more:
-        export_extra([save, *more], fmt, branch, output, saves_dir, **extra)
+        export_extra([save, *more], fmt, branch, output, saves_dir, force=force, **extra)
         return
     with _friendly(), _open(save, saves_dir, readonly=True) as s:
-        if output is not None and _same_file(output, s.path):
-            raise click.ClickException(f"refusing to write the export over the save {s.path}.")
+        if output is not None:  # refused before the export is built, not after
+            check_export_target(output, source=s.path, force=force)
         text = export(s, fmt, branch)  # type: ignore[arg-type]
         if output is None:
             click.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            write_export(text, output, source=s.path, force=force)
             click.echo(f"Wrote {fmt} export of {s.path.name} to {output}.", err=True)
-
-
-def _same_file(output: Path, save: Path) -> bool:
-    """True when ``output`` is the save or one of its sidecar files."""
-    target, own = output.resolve(), save.resolve()
-    names = {own.name, *(own.name + s for s in ("-wal", "-shm", "-journal", ".lock"))}
-    return target.parent == own.parent and target.name in names

@@ -53,7 +53,11 @@ def open_or_start(
         return session, choice.why
     path = resolve_save(source, saves_dir)
     session = Session.load(path, branch=branch, seed=seed, narrate=narrate)
-    choice = _choose(storyteller, session.save.spec, session.seed, model, host, record)
+    try:
+        choice = _choose(storyteller, session.save.spec, session.seed, model, host, record)
+    except BaseException:
+        session.close()  # let go of the save (and its lock) before the error goes up
+        raise
     session.storyteller, session.fallback = choice.storyteller, choice.fallback
     return session, choice.why
 

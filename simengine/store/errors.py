@@ -47,11 +47,21 @@ class SaveTooOld(SaveError):
 
 
 class SaveInUse(SaveError):
-    """Another process has the save open for writing."""
+    """Another process has the save open for writing (or holds SQLite's write lock)."""
 
 
 class SaveReadOnly(SaveError):
-    """A write was asked of a save opened read-only."""
+    """A write was asked of a save opened read-only, or of a file or folder that
+    cannot be written (permissions, a read-only disk)."""
+
+
+class SaveDiskFull(SaveError):
+    """A write failed for want of room: the disk is full, or the file reached the
+    size limit the process runs under (``ulimit -f``)."""
+
+
+class SaveLinked(SaveError):
+    """The save has more than one hard link, so it cannot be written safely."""
 
 
 class NoSuchBranch(SaveError):

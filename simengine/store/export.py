@@ -1,13 +1,24 @@
-"""Exports of a save: JSON (everything), GraphML (the head state) and Markdown (the story)."""
+"""Exports of a save: JSON (everything), GraphML (the head state) and Markdown (the story).
+
+:func:`write_export` puts an export on disk without ever harming a file: never
+over the save it came from (whatever name, link or symlink leads there), never
+over an existing file unless asked, and always through a temporary file renamed
+into place, so a failed write leaves no half-written export.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Literal
 
 import networkx as nx
 
+from simengine.store.errors import SaveDiskFull, SaveError, SaveExists
 from simengine.store.events import Event
 from simengine.store.save import Save
 from simengine.world.state import WorldState
@@ -122,6 +133,91 @@ def export(save: Save, fmt: Format, branch: str | None = None) -> str:
     if fmt == "markdown":
         return to_markdown(save, branch)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def write_export(data: str | bytes, target: Path, *, source: Path, force: bool = False) -> None:
+    """Write an export to ``target``, never over ``source`` (the save) or its log files.
+
+    Args:
+        data: the export (text is written as UTF-8).
+        target: the file to write.
+        source: the save the export comes from.
+        force: replace an existing ``target`` (never the save itself).
+
+    Raises:
+        SaveError: ``target`` is the save or one of SQLite's files beside it.
+        SaveExists: ``target`` exists and ``force`` is not set.
+        SaveDiskFull, SaveError: the write failed (nothing is left behind).
+    """
+    target = Path(target)
+    check_export_target(target, source=source, force=force)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = target.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as err:
+        raise _write_error(target, err) from err
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        if force:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)  # fails, rather than overwrites, if target appeared
+            except FileExistsError as err:
+                raise SaveExists(
+                    f"{target} already exists; pick another file, or add --force to replace it.",
+                    target,
+                ) from err
+            except OSError:  # a filesystem without hard links
+                if target.exists():
+                    raise SaveExists(f"{target} already exists.", target) from None
+                os.replace(tmp, target)
+    except OSError as err:
+        raise _write_error(target, err) from err
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def check_export_target(target: Path, *, source: Path, force: bool = False) -> None:
+    """Refuse a ``target`` that :func:`write_export` must not write (same errors)."""
+    if is_save_file(Path(target), Path(source)):
+        raise SaveError(f"refusing to write the export over the save {source}.", source)
+    if Path(target).is_dir():
+        raise SaveError(f"{target} is a directory; name a file to write.", target)
+    if Path(target).exists() and not force:
+        raise SaveExists(
+            f"{target} already exists; pick another file, or add --force to replace it.", target
+        )
+
+
+def is_save_file(target: Path, save: Path) -> bool:
+    """True when ``target`` is the save (by identity: any name, link or symlink) or
+    one of the files SQLite keeps beside it."""
+    real = save.resolve()
+    sidecars = [real.with_name(real.name + s) for s in ("-wal", "-shm", "-journal")]
+    for own in (real, *sidecars):
+        try:
+            if os.path.samefile(target, own):
+                return True
+        except OSError:
+            continue
+    resolved = target.resolve()
+    return resolved == real or resolved in sidecars
+
+
+def _write_error(target: Path, err: OSError) -> SaveError:
+    if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return SaveDiskFull(f"cannot write {target}: no room left ({err.strerror}).", target)
+    return SaveError(f"cannot write {target}: {err.strerror or err}.", target)
 
 
 def _scalar(value: Any) -> Any:

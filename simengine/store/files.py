@@ -9,6 +9,8 @@ take the write lock and open the file for writing.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
 import struct
 from pathlib import Path
@@ -19,7 +21,15 @@ from pydantic import ValidationError
 from sqlite_utils import Database
 
 import simengine
-from simengine.store.errors import NotASave, SaveCorrupt, SaveError, SaveTooNew
+from simengine.store.errors import (
+    NotASave,
+    SaveCorrupt,
+    SaveDiskFull,
+    SaveError,
+    SaveInUse,
+    SaveReadOnly,
+    SaveTooNew,
+)
 from simengine.store.schema import (
     MIGRATION_NAMES,
     MIGRATION_SET,
@@ -28,11 +38,16 @@ from simengine.store.schema import (
 )
 from simengine.world.spec import WorldSpec
 
+try:  # pragma: no cover - platform switch
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
+
 ENGINE = "simengine"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def check_header(path: Path) -> None:
+def check_header(path: Path, shown: Path | None = None) -> None:
     """Refuse, without opening it as a database, a file that cannot be a save.
 
     Reads only the first 100 bytes (the SQLite header), so it never changes the
@@ -44,10 +59,11 @@ def check_header(path: Path) -> None:
         NotASave: empty, or not an SQLite file at all.
         SaveCorrupt: an SQLite header, but the file was cut short.
     """
-    size = path.stat().st_size
+    real, path = path, shown or path
+    size = real.stat().st_size
     if size == 0:
         raise NotASave(f"{path} is an empty file, not a simengine save.", path)
-    with path.open("rb") as fh:
+    with real.open("rb") as fh:
         header = fh.read(100)
     if not header.startswith(SQLITE_MAGIC) and not SQLITE_MAGIC.startswith(header):
         raise NotASave(
@@ -63,7 +79,7 @@ def check_header(path: Path) -> None:
     page_size = 65536 if page_size == 1 else page_size
     change_counter, page_count = struct.unpack(">II", header[24:32])
     valid_for = struct.unpack(">I", header[92:96])[0]
-    wal = path.with_name(path.name + "-wal")
+    wal = real.with_name(real.name + "-wal")
     has_wal = wal.exists() and wal.stat().st_size > 0
     if valid_for == change_counter and not has_wal and size < page_count * page_size:
         raise SaveCorrupt(
@@ -73,25 +89,127 @@ def check_header(path: Path) -> None:
         )
 
 
-def db_error(path: Path, err: sqlite3.DatabaseError) -> SaveError:
-    """The :class:`SaveError` for SQLite's complaint about a file."""
+def db_error(path: Path, err: sqlite3.DatabaseError, real: Path | None = None) -> SaveError:
+    """The :class:`SaveError` for SQLite's complaint about a file (``real``: its
+    real path, when ``path`` is a symlink).
+
+    Only damage is called damage: a lock held elsewhere, a file or folder that
+    cannot be written, a full disk and an I/O error each get their own message.
+    """
     text = str(err)
-    if "not a database" in text or "encrypted" in text:
-        return NotASave(f"{path} is not a simengine save (SQLite says: {text}).", path)
-    return SaveCorrupt(f"{path} is damaged (SQLite says: {text}); restore it from a backup.", path)
+    name = getattr(err, "sqlite_errorname", None) or ""
+    said = text if len(text) <= 120 else text[:117] + "..."
+    if "not a database" in text or "encrypted" in text or name == "SQLITE_NOTADB":
+        return NotASave(f"{path} is not a simengine save (SQLite says: {said}).", path)
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "is locked" in text:
+        return SaveInUse(
+            f"{path} is locked by another process (SQLite says: {said}); "
+            "close the program that has it open, then try again.",
+            path,
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        return SaveReadOnly(
+            f"{path} cannot be written: the file, its folder or the disk is read-only. "
+            "Reading it works (`simengine saves log`, `saves export`); to play on, copy it "
+            "somewhere writable.",
+            path,
+        )
+    if name == "SQLITE_FULL" or "disk is full" in text or (
+        (name.startswith("SQLITE_IOERR") or "disk I/O error" in text) and no_room(real or path)
+    ):
+        return SaveDiskFull(
+            f"cannot write to {path}: no room left (the disk is full, or the file reached "
+            "the size limit this process runs under); free some space and go on.",
+            path,
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open database file" in text:
+        return SaveReadOnly(
+            f"cannot open {path} and the files SQLite keeps beside it "
+            f"({path.name}-wal, {path.name}-shm): is its folder read-only? "
+            f"(SQLite says: {said})",
+            path,
+        )
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        return SaveError(
+            f"cannot read or write {path}: the disk reported an error (SQLite says: {said}).",
+            path,
+        )
+    undecodable = re.match(r"Could not decode to UTF-8 column '([^']*)'", text)
+    if undecodable:
+        return SaveCorrupt(
+            f"{path} is damaged: column {undecodable.group(1)!r} holds bytes that are not "
+            "text; restore it from a backup.",
+            path,
+        )
+    if "no such column" in text or "no such table" in text:
+        return SaveCorrupt(
+            f"{path} is damaged: its tables are not a save's (SQLite says: {said}); "
+            "restore it from a backup.",
+            path,
+        )
+    if (
+        name.startswith(("SQLITE_CORRUPT", "SQLITE_FORMAT", "SQLITE_MISMATCH"))
+        or "malformed" in text
+        or "corrupt" in text
+    ):
+        return SaveCorrupt(
+            f"{path} is damaged (SQLite says: {said}); restore it from a backup.", path
+        )
+    return SaveError(f"{path}: SQLite says: {said}", path)
+
+
+def no_room(path: Path) -> bool:
+    """True when a write to ``path`` (or its log) plausibly failed for want of room."""
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")]
+    if resource is not None:
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if soft != resource.RLIM_INFINITY:
+            for f in files:
+                try:
+                    # A page and its log header past the limit: the write hit it.
+                    if f.stat().st_size + 65_600 > soft:
+                        return True
+                except OSError:
+                    continue
+    try:
+        return shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 def connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:
-    """A connection to ``path``; ``immutable`` reads without locks, WAL or sidecar files."""
+    """A connection to ``path``; ``immutable`` reads without locks, WAL or sidecar files.
+
+    A read-only connection that cannot open the files SQLite wants beside a WAL
+    save (a read-only folder or disk) reads the file as immutable instead, when
+    no log shows a writer at work.
+    """
     # A read-only open goes through a mode=ro URI, so SQLite itself refuses writes.
     if readonly or immutable:
+        real = path.resolve()
         flags = "mode=ro&immutable=1" if immutable else "mode=ro"
-        uri = f"file:{quote(str(path.resolve()))}?{flags}"
-        return sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
+        conn = sqlite3.connect(
+            f"file:{quote(str(real))}?{flags}", uri=True, timeout=10, check_same_thread=False
+        )
+        if immutable:
+            return conn
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as err:
+            wal = real.with_name(real.name + "-wal")
+            if "unable to open" not in str(err) and "readonly" not in str(err):
+                conn.close()
+                raise
+            if wal.exists() and wal.stat().st_size > 0:
+                conn.close()
+                raise
+            conn.close()
+            return connect(path, immutable=True)
+        return conn
     return sqlite3.connect(str(path), timeout=10, check_same_thread=False)
 
 
-def validate(path: Path) -> tuple[dict[str, Any], bool]:
+def validate(path: Path, shown: Path | None = None) -> tuple[dict[str, Any], bool]:
     """Vet a file before any connection that could leave a trace on it.
 
     Even a read-only SQLite connection creates ``-wal`` and ``-shm`` files next to
@@ -99,13 +217,21 @@ def validate(path: Path) -> tuple[dict[str, Any], bool]:
     So when no writer has the file open (no such sidecars), the check reads it as
     ``immutable``, which touches nothing; otherwise the sidecars already exist.
     """
+    shown = shown or path
     idle = not any(path.with_name(path.name + s).exists() for s in ("-wal", "-shm"))
-    conn = connect(path, readonly=True, immutable=idle)
     try:
-        meta, pending = read_meta(Database(conn, execute_plugins=False), path)
+        conn = connect(path, readonly=True, immutable=idle)
+    except sqlite3.DatabaseError as err:
+        raise db_error(shown, err) from err
+    try:
+        meta, pending = read_meta(Database(conn, execute_plugins=False), shown)
         problem = spec_error(meta)
         if problem:
-            raise SaveCorrupt(f"{path} holds an unreadable world spec: {problem}", path)
+            raise SaveCorrupt(
+                f"{shown} is damaged: its world spec does not validate ({problem}); "
+                "restore it from a backup.",
+                shown,
+            )
         return meta, pending
     finally:
         conn.close()
@@ -128,8 +254,13 @@ def read_meta(db: Database, path: Path) -> tuple[dict[str, Any], bool]:
             meta = {
                 key: json.loads(value) for key, value in db.execute("SELECT key, value FROM meta")
             }
-        except (ValueError, TypeError) as err:
-            raise SaveCorrupt(f"{path} has an unreadable meta table ({err}).", path) from err
+        except (ValueError, TypeError, RecursionError) as err:
+            reason = "nested too deeply" if isinstance(err, RecursionError) else err
+            raise SaveCorrupt(
+                f"{path} is damaged: its meta table cannot be read ({reason}); "
+                "restore it from a backup.",
+                path,
+            ) from err
         if meta.get("engine") != ENGINE:
             raise NotASave(
                 f"{path} is an SQLite database, but not a simengine save "
@@ -158,12 +289,77 @@ def read_meta(db: Database, path: Path) -> tuple[dict[str, Any], bool]:
         missing = [t for t in REQUIRED_TABLES if t not in tables]
         if missing and version >= SCHEMA_VERSION:
             raise SaveCorrupt(f"{path} is missing tables: {', '.join(missing)}.", path)
-        for key in ("spec", "initial", "current_branch"):
-            if key not in meta:
-                raise SaveCorrupt(f"{path} is missing {key!r} in its meta table.", path)
+        problem = meta_problem(meta)
+        if problem is None and "branches" in tables:
+            row = db.execute(
+                "SELECT 1 FROM branches WHERE name = ?", [meta["current_branch"]]
+            ).fetchone()
+            if row is None:
+                problem = f"its current branch {meta['current_branch']!r} is not among its branches"
+        if problem:
+            raise SaveCorrupt(f"{path} is damaged: {problem}; restore it from a backup.", path)
     except sqlite3.DatabaseError as err:
         raise db_error(path, err) from err
+    except UnicodeDecodeError as err:
+        raise undecodable(path) from err
     return meta, version < SCHEMA_VERSION
+
+
+def undecodable(path: Path) -> SaveCorrupt:
+    """The error for text in the file (its schema or a row) that is not UTF-8."""
+    return SaveCorrupt(
+        f"{path} is damaged: it holds bytes that are not text where text belongs; "
+        "restore it from a backup.",
+        path,
+    )
+
+
+#: The type of each value the store keeps in ``meta`` (None: may be null).
+META_TYPES: dict[str, tuple[type, ...]] = {
+    "engine_version": (str,),
+    "wire_version": (int,),
+    "world_id": (str,),
+    "spec": (dict,),
+    "initial": (dict,),
+    "snapshot_every": (int,),
+    "current_branch": (str,),
+    "created_at": (str,),
+    "last_played": (str, type(None)),
+}
+#: Meta keys every save has (older saves may lack the others).
+META_REQUIRED = ("spec", "initial", "current_branch")
+
+
+def meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the store's own ``meta`` values, or None."""
+    for key in META_REQUIRED:
+        if key not in meta:
+            return f"its meta table has no {key!r}"
+    for key, types in META_TYPES.items():
+        if key not in meta:
+            continue
+        value = meta[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            return f"meta {key!r} should be {names}, not {type(value).__name__}"
+    if meta.get("snapshot_every", 1) < 1:
+        return "meta 'snapshot_every' is below 1"
+    return graph_problem(meta["initial"], "the initial state")
+
+
+def graph_problem(data: Any, what: str) -> str | None:
+    """Why ``data`` is not a state's node-link data (``nodes`` and ``edges``), or None."""
+    if not isinstance(data, dict):
+        return f"{what} is not a JSON object"
+    nodes, edges = data.get("nodes"), data.get("edges")
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        return f"{what} has no list of nodes and edges"
+    if not all(isinstance(n, dict) and isinstance(n.get("id"), str) for n in nodes):
+        return f"{what} has a node without an id"
+    ends = ("source", "target")
+    if not all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ends) for e in edges):
+        return f"{what} has an edge without both ends"
+    return None
 
 
 def spec_error(meta: dict[str, Any]) -> str | None:
@@ -171,5 +367,8 @@ def spec_error(meta: dict[str, Any]) -> str | None:
     try:
         WorldSpec.model_validate(meta["spec"])
     except ValidationError as err:
-        return str(err)
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        more = f" and {err.error_count() - 1} more" if err.error_count() > 1 else ""
+        return f"{where}: {first['msg']}{more}"
     return None

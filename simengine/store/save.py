@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import functools
 import json
 import math
@@ -27,10 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import networkx as nx
 from sqlite_utils import Database
 
 import simengine
-from simengine.store.check import verify
+from simengine.store.check import check_before_write, describe_loop, verify
 from simengine.store.errors import (
     BadEvent,
     NoSuchBranch,
@@ -39,6 +41,7 @@ from simengine.store.errors import (
     SaveCorrupt,
     SaveError,
     SaveExists,
+    SaveInUse,
     SaveNotFound,
     SaveReadOnly,
     SaveTooOld,
@@ -53,7 +56,16 @@ from simengine.store.events import (
     ops_json,
     parse_ops,
 )
-from simengine.store.files import ENGINE, check_header, connect, db_error, read_meta, validate
+from simengine.store.files import (
+    ENGINE,
+    check_header,
+    connect,
+    db_error,
+    graph_problem,
+    read_meta,
+    undecodable,
+    validate,
+)
 from simengine.store.lock import WriteLock
 from simengine.store.schema import SCHEMA_VERSION, migrations
 from simengine.world.ops import WIRE_VERSION
@@ -97,7 +109,9 @@ def _sqlite_errors(method: _F) -> _F:
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
             raise
         except sqlite3.DatabaseError as err:
-            raise db_error(self.path, err) from err
+            raise db_error(self.path, err, self.real) from err
+        except UnicodeDecodeError as err:  # sqlite3 decoding a damaged schema
+            raise undecodable(self.path) from err
 
     return wrapper  # type: ignore[return-value]
 
@@ -115,6 +129,8 @@ class Save:
         lock: WriteLock | None,
     ):
         self.path = path
+        #: The file itself (symlinks resolved); SQLite's log files sit beside it.
+        self.real = path.resolve()
         self.readonly = readonly
         self._db = db
         self._lock = lock
@@ -200,18 +216,28 @@ class Save:
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Save:
         """Open a save, checking it is one before anything could write to it.
 
+        A writable open locks the file itself (whatever name or symlink leads to
+        it), refuses a file with several hard links, and checks the whole file
+        (:func:`~simengine.store.check.check_before_write`) before its first write.
+
         Raises:
-            SaveNotFound, NotASave, SaveCorrupt, SaveTooNew, SaveTooOld, SaveInUse.
+            SaveNotFound, NotASave, SaveCorrupt, SaveTooNew, SaveTooOld, SaveInUse,
+            SaveLinked, SaveReadOnly, SaveDiskFull, SaveError.
         """
         path = Path(path)
-        if not path.exists():
-            raise SaveNotFound(
-                f"no save at {path}; `simengine saves list` shows the saves there are.", path
-            )
-        if not path.is_file():
-            raise NotASave(f"{path} is a directory, not a save file.", path)
-        check_header(path)
-        meta, pending = validate(path)
+        try:
+            if not path.exists():
+                raise SaveNotFound(
+                    f"no save at {path}; `simengine saves list` shows the saves there are.", path
+                )
+            real = path.resolve()
+            if not real.is_file():
+                what = "a directory" if real.is_dir() else "not a regular file"
+                raise NotASave(f"{path} is {what}, not a save file.", path)
+            check_header(real, path)
+            meta, pending = validate(real, path)
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop
+            raise _os_error(path, err) from err
         if readonly:
             if pending:
                 raise SaveTooOld(
@@ -219,38 +245,63 @@ class Save:
                     f"{meta['schema_version']}); open it once for writing to upgrade it.",
                     path,
                 )
-            db = Database(connect(path, readonly=True), execute_plugins=False)
-            return cls(path, db, meta, readonly=True, lock=None)
-        lock = WriteLock.acquire(path)
-        try:
-            db = Database(connect(path), execute_plugins=False)
             try:
-                db.execute("PRAGMA foreign_keys = ON")
-                db.execute("PRAGMA synchronous = FULL")
-                db.enable_wal()
-                if pending:
-                    with db.atomic():
-                        migrations.apply(db)
-                        _put_meta(db, "schema_version", SCHEMA_VERSION)
-                    meta, _ = read_meta(db, path)
+                db = Database(connect(real, readonly=True), execute_plugins=False)
             except sqlite3.DatabaseError as err:
-                db.close()
-                raise db_error(path, err) from err
-        except BaseException:
-            lock.release()
+                raise db_error(path, err, real) from err
+            except UnicodeDecodeError as err:
+                raise undecodable(path) from err
+            return cls(path, db, meta, readonly=True, lock=None)
+        lock = WriteLock.acquire(real, path)
+        db = None
+        try:
+            db = Database(connect(real), execute_plugins=False)
+            if not lock.same_file(real):
+                raise SaveInUse(f"{path} was replaced while it was being opened; try again.", path)
+            check_before_write(db.conn, path)
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = FULL")
+            db.enable_wal()
+            if pending:
+                with db.atomic():
+                    migrations.apply(db)
+                    _put_meta(db, "schema_version", SCHEMA_VERSION)
+                meta, _ = read_meta(db, path)
+        except BaseException as err:
+            with contextlib.suppress(sqlite3.Error):
+                if db is not None:
+                    db.close()
+            lock.release()  # after SQLite's connection, never before
+            if isinstance(err, sqlite3.DatabaseError):
+                raise db_error(path, err, real) from err
+            if isinstance(err, UnicodeDecodeError):
+                raise undecodable(path) from err
+            if isinstance(err, OSError):
+                raise _os_error(path, err) from err
             raise
         return cls(path, db, meta, readonly=False, lock=lock)
 
     def close(self) -> None:
         """Close the file and let go of the write lock (idempotent). Later calls on
-        this object fail with sqlite3's "Cannot operate on a closed database"."""
+        this object fail with sqlite3's "Cannot operate on a closed database".
+
+        The lock is let go and the object marked closed even when SQLite's close
+        fails (a full disk can fail the final checkpoint); the committed events
+        are in the file or its log either way, and the error is raised after.
+        """
+        failure: sqlite3.Error | None = None
         if not self.closed:
-            self._db.close()
             self.closed = True
+            try:
+                self._db.close()
+            except sqlite3.Error as err:
+                failure = err
         if self._lock is not None:
             self._lock.release()
             self._lock = None
         self._cache = None
+        if failure is not None:
+            raise db_error(self.path, failure, self.real) from failure
 
     def __enter__(self) -> Save:
         return self
@@ -266,8 +317,11 @@ class Save:
     def reading(self) -> Iterator[Save]:
         """Several reads that see one moment of the save (one read transaction),
         even while another process appends."""
-        with self._db.atomic():
-            yield self
+        try:
+            with self._db.atomic():
+                yield self
+        except sqlite3.DatabaseError as err:  # beginning or ending the transaction
+            raise db_error(self.path, err, self.real) from err
 
     @property
     def db(self) -> Database:
@@ -528,10 +582,13 @@ class Save:
         """The world before any event."""
         if self._initial_json is None:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
+            if row is None:
+                raise SaveCorrupt(f"{self.path} has lost its initial state.", self.path)
             self._initial_json = row[0]
         # Parsing the text again is several times faster than deep-copying a dict.
-        return WorldState.from_node_link(json.loads(self._initial_json), copy=False)
+        return self._graph(self._initial_json, "the initial state")
 
+    @_sqlite_errors
     def state_at(self, event_id: int | None, *, use_snapshots: bool = True) -> WorldState:
         """The world right after ``event_id`` (None: the initial state).
 
@@ -551,7 +608,6 @@ class Save:
         """The world at a branch's head (default: the current branch)."""
         return self.state_at(self.head(branch))
 
-    @_sqlite_errors
     @_sqlite_errors
     def live_state(self, branch: str | None = None) -> WorldState:
         """The state at a branch's head, shared, not copied: appends to that branch
@@ -630,6 +686,14 @@ class Save:
         The walk ends at the root, after ``limit`` rows, at the ``stop`` event,
         or (with ``snapshots``) at the first event that has a snapshot, so the
         nearest snapshot costs at most ``snapshot_every`` rows to find.
+
+        A parent is always older than its child, so the walk only steps to
+        smaller ids: it ends even on a damaged tree whose parents loop, and a
+        link it cannot follow is reported.
+
+        Raises:
+            NoSuchEvent: no event ``event_id``.
+            SaveCorrupt: the chain loops or hangs off a missing event.
         """
         rows = list(
             self._db.query(
@@ -642,7 +706,8 @@ class Save:
                     SELECT e.id, e.parent_id, c.n + 1,
                            EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
                     FROM events e JOIN chain c ON e.id = c.parent_id
-                    WHERE (:limit IS NULL OR c.n < :limit)
+                    WHERE e.id < c.id
+                      AND (:limit IS NULL OR c.n < :limit)
                       AND NOT (:snapshots AND c.has_snapshot)
                       AND c.id IS NOT :stop
                 )
@@ -654,6 +719,24 @@ class Save:
         )
         if not rows:
             raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
+        oldest = rows[-1]
+        ended = (
+            oldest["parent_id"] is None
+            or (limit is not None and len(rows) >= limit)
+            or (stop is not None and oldest["id"] == stop)
+            or (snapshots and oldest["has_snapshot"])
+        )
+        if not ended:
+            parent = oldest["parent_id"]
+            if isinstance(parent, int) and parent >= oldest["id"]:
+                what = describe_loop(self._db.conn, oldest["id"])
+            else:
+                what = f"hangs off missing event #{parent}"
+            raise SaveCorrupt(
+                f"{self.path} is damaged: event #{oldest['id']} {what}; restore it from a "
+                "backup.",
+                self.path,
+            )
         return rows
 
     # ---------------------------------------------------------------- checks
@@ -663,7 +746,20 @@ class Save:
         row = self._db.execute(
             "SELECT state FROM snapshots WHERE event_id = ?", [event_id]
         ).fetchone()
-        return WorldState.from_node_link(json.loads(row[0]), copy=False) if row else None
+        return self._graph(row[0], f"the snapshot of event #{event_id}") if row else None
+
+    def _graph(self, text: str, what: str) -> WorldState:
+        """A state from stored node-link JSON; damage is a :class:`SaveCorrupt`."""
+        try:
+            data = json.loads(text)
+            problem = graph_problem(data, what)
+            if problem is None:
+                return WorldState.from_node_link(data, copy=False)
+        except (ValueError, TypeError, KeyError, RecursionError, nx.NetworkXError) as err:
+            problem = f"{what} cannot be read ({type(err).__name__})"
+        raise SaveCorrupt(
+            f"{self.path} is damaged: {problem}; restore it from a backup.", self.path
+        )
 
     @_sqlite_errors
     def verify(self) -> list[str]:
@@ -705,3 +801,12 @@ def _check_branch_name(name: str) -> None:
         raise SaveError(
             f"{name!r} is not a usable branch name: use letters, digits, '-', '_' or '.'"
         )
+
+
+def _os_error(path: Path, err: OSError | RuntimeError) -> SaveError:
+    """A :class:`SaveError` for the operating system's refusal to let a save be read."""
+    if isinstance(err, RuntimeError) or getattr(err, "errno", None) == errno.ELOOP:
+        return NotASave(f"{path} is a loop of symlinks, not a save file.", path)
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return SaveReadOnly(f"cannot read {path}: permission denied.", path)
+    return SaveError(f"cannot read {path}: {err.strerror or err}.", path)

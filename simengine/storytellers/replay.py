@@ -27,6 +27,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
+import stat
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -57,26 +59,29 @@ class CassetteRecorder:
     """Appends each exchange to a JSONL cassette as it finishes.
 
     Args:
-        path: the cassette file; created (with its parent folder) or truncated.
+        path: the cassette file: created (with its parent folder) exclusively, or,
+            if it exists, replaced only when it is a cassette (or empty); any other
+            file (a save, a world file) is refused, never truncated.
         storyteller: the recorded storyteller's name, for the header (else the
             ``by`` of the first exchange).
         model: the model, for the header.
         append: add to an existing cassette instead of starting a new one.
+
+    Raises:
+        StorytellerError: the path holds something that is not a cassette, or
+            cannot be written.
     """
 
     def __init__(self, path: str | Path, storyteller: str | None = None, *,
                  model: str | None = None, append: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.storyteller = storyteller
         self.model = model
         self.count = 0
         self._lock = threading.Lock()
-        self._header_written = append and self.path.exists() and self.path.stat().st_size > 0
+        self._header_written = _claim_cassette(self.path, keep=append)
         if self._header_written:
             self.count = sum(1 for _ in _exchanges(self.path))
-        else:
-            self.path.write_text("", encoding="utf-8")
 
     def record(self, phase: str, messages: list[dict[str, str]], schema: Any,
                reply: dict[str, Any], *, by: str | None = None) -> None:
@@ -95,6 +100,52 @@ class CassetteRecorder:
             with self.path.open("a", encoding="utf-8") as f:
                 for line in lines:
                     f.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _claim_cassette(path: Path, *, keep: bool) -> bool:
+    """Make ``path`` an empty cassette (or keep its exchanges); True when it has a header.
+
+    A new file is created with ``O_EXCL``, so nothing that appeared meanwhile is
+    replaced; an existing one is checked through the descriptor that truncates
+    it, so what is checked is what is truncated.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StorytellerError(f"cannot record to {path}: {exc.strerror or exc}") from None
+    else:
+        os.close(fd)
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    except OSError as exc:
+        raise StorytellerError(f"cannot record to {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StorytellerError(f"cannot record to {path}: it is not a regular file")
+        first = os.pread(fd, 4096, 0).split(b"\n", 1)[0]
+        if first.strip() and not _is_header(first):
+            raise StorytellerError(
+                f"refusing to record to {path}: it exists and is not a cassette (its first "
+                "line is no cassette header); name a new file, e.g. run.jsonl"
+            )
+        if keep and first.strip():
+            return True
+        os.ftruncate(fd, 0)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _is_header(line: bytes) -> bool:
+    try:
+        head = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(head, dict) and "cassette" in head
 
 
 def _exchanges(path: Path) -> list[dict[str, Any]]:

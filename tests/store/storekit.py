@@ -7,7 +7,11 @@ forks forever, each change its own transaction, until it is killed.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import random
+import resource
+import subprocess
 import sys
 from pathlib import Path
 
@@ -98,6 +102,49 @@ def add_beats(save: Save, count: int, *, branch: str | None = None) -> list:
         depth = save.event(head).depth if head is not None else 0
         events.append(append_beat(save, depth + 1, branch=branch))
     return events
+
+
+def _drop_file_powers() -> None:
+    """In a child of root: give up the powers that ignore file permissions, so a
+    read-only file is read-only to it as to anyone (PR_CAPBSET_DROP of
+    CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER; the exec applies it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2, 3):
+        if libc.prctl(24, cap, 0, 0, 0) != 0:
+            os._exit(97)
+
+
+def can_make_read_only() -> bool:
+    """Whether a child process here can be kept from writing a chmod-ed file."""
+    if os.geteuid() != 0:
+        return True
+    probe = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=_drop_file_powers)
+    return probe.returncode == 0
+
+
+def run_cli(args: list[str], *, cwd: Path, read_only: bool = False, max_file_kb: int = 0):
+    """``simengine ARGS`` in a child process, as a user would run it.
+
+    Args:
+        read_only: the child obeys file permissions even when the tests run as root.
+        max_file_kb: the child's file size limit (``ulimit -f``), 0 for none.
+    """
+
+    def limits() -> None:
+        if read_only and os.geteuid() == 0:
+            _drop_file_powers()
+        if max_file_kb:
+            limit = max_file_kb * 1024
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "simengine", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limits,
+    )
 
 
 def write_forever(path: str, seed: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -128,3 +129,28 @@ def test_a_recorder_can_append(tmp_path):
     more.record("narrate", [], None, {"chunks": ["a"], "error": None})
     header, exchanges = read_cassette(path)
     assert header["storyteller"] == "ollama:x" and [e["n"] for e in exchanges] == [0, 1]
+
+
+def test_a_recorder_never_clobbers_what_is_not_a_cassette(tmp_path):
+    sqlite_file = tmp_path / "game.db"
+    sqlite_file.write_bytes(b"SQLite format 3\x00" + bytes(4080))
+    world = tmp_path / "w.toml"
+    world.write_text('[world]\nid = "w"\n')
+    for path in (sqlite_file, world):
+        before = path.read_bytes()
+        for append in (False, True):
+            with pytest.raises(StorytellerError, match="not a cassette"):
+                CassetteRecorder(path, append=append)
+        assert path.read_bytes() == before
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(StorytellerError, match="not a regular file"):
+        CassetteRecorder(fifo)
+    # A new cassette is created; an existing cassette (or an empty file) is recorded over.
+    fresh = tmp_path / "sub" / "new.jsonl"
+    CassetteRecorder(fresh, "ollama:x").record("decide", [], None, {"content": "{}"})
+    assert read_cassette(fresh)[1][0]["n"] == 0
+    CassetteRecorder(fresh)
+    assert fresh.read_text() == ""
+    (tmp_path / "empty.jsonl").write_text("")
+    CassetteRecorder(tmp_path / "empty.jsonl")
