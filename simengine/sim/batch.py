@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,7 @@ class BatchResult:
     totals: dict[str, Any]
     interrupted: bool
     wall_seconds: float
+    hosts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_batch(
@@ -350,7 +351,7 @@ def _report(
     tmp.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(out / "report.json")
     _write_csv(out / "report.csv", rows, total_dict)
-    return BatchResult(rows, total_dict, interrupted, wall)
+    return BatchResult(rows, total_dict, interrupted, wall, settings.get("hosts") or [])
 
 
 def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
