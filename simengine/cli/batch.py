@@ -14,7 +14,8 @@ from rich.table import Table
 
 from simengine.cli.common import friendly_errors
 from simengine.sim.batch import run_batch
-from simengine.sim.executors import ExecutorError, HostsError
+from simengine.sim.executors import ExecutorError, HostsError, parse_hosts
+from simengine.sim.executors.ray_tasks import import_ray
 
 
 @contextlib.contextmanager
@@ -130,6 +131,10 @@ def batch(
     console = Console(stderr=True)
     with friendly_errors(), executor_errors():
         spec = load_world(world)
+        if hosts:
+            parse_hosts(hosts)  # a typo is reported before anything starts
+        if executor == "ray":
+            import_ray()
         out = out or saves_dir() / f"batch-{spec.world.id}"
         columns = [
             TextColumn("{task.description}"),
