@@ -133,6 +133,9 @@ def batch(
         spec = load_world(world)
         if hosts:
             parse_hosts(hosts)  # a typo is reported before anything starts
+        if (hosts or node_slot) and storyteller not in ("auto", "ollama"):
+            click.secho(f"note: --{'hosts' if hosts else 'node-slot'} is for -s ollama or "
+                        f"auto; {storyteller} runs make no model calls", fg="yellow", err=True)
         if executor == "ray":
             import_ray()
         out = out or saves_dir() / f"batch-{spec.world.id}"
