@@ -52,10 +52,27 @@ def cluster(fakes):
 
 
 def test_ray_and_local_tell_the_same_stories_and_report_alike(cluster, tmp_path):
-    local = run_batch(FRONTIER, runs=3, ticks=6, seed=50, out=tmp_path / "local")
-    # Workers here do not write into --out: each save comes back to the driver.
-    remote = run_batch(FRONTIER, runs=3, ticks=6, seed=50, out=tmp_path / "ray",
-                       executor="ray", address=cluster.address, shared=False)
+    local = run_batch(FRONTIER, runs=3, ticks=10, seed=50, out=tmp_path / "local")
+    # Workers here do not write into --out: each save comes back to the driver,
+    # also when Ctrl-C stops the batch, and goes out again with the resumed run.
+    asked = []
+
+    def ctrl_c(index: int, tick: int) -> None:
+        if tick == 2 and not asked:
+            asked.append(index)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    first = run_batch(FRONTIER, runs=3, ticks=10, seed=50, out=tmp_path / "ray",
+                      executor="ray", address=cluster.address, shared=False,
+                      on_progress=ctrl_c)
+    stopped = {r["run"]: r["ticks"] for r in first.rows if r["status"] == "stopped"}
+    assert first.interrupted and stopped and all(0 < t < 10 for t in stopped.values())
+    assert all(Path(first.rows[i]["save"]).exists() for i in stopped)
+    starts = []
+    remote = run_batch(FRONTIER, runs=3, ticks=10, seed=50, out=tmp_path / "ray",
+                       executor="ray", address=cluster.address, shared=False,
+                       on_start=starts.append)
+    assert {s.index: s.resumed_at for s in starts if s.index in stopped} == stopped
     assert [r["status"] for r in remote.rows] == ["done"] * 3
     for mine, theirs in zip(local.rows, remote.rows, strict=True):
         a, b = Path(mine["save"]), Path(theirs["save"])
@@ -70,7 +87,7 @@ def test_ray_and_local_tell_the_same_stories_and_report_alike(cluster, tmp_path)
     assert one["totals"] == {**two["totals"], "engine_seconds": one["totals"]["engine_seconds"]}
     heads = [next(csv.reader((tmp_path / d / "report.csv").open())) for d in ("local", "ray")]
     assert heads[0] == heads[1]
-    again = run_batch(FRONTIER, runs=3, ticks=6, seed=50, out=tmp_path / "ray",
+    again = run_batch(FRONTIER, runs=3, ticks=10, seed=50, out=tmp_path / "ray",
                       executor="ray", address=cluster.address, shared=False)
     assert [r["status"] for r in again.rows] == ["skipped"] * 3
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import asdict
 from typing import Any
 
 from simengine.sim.executors.base import Executor, Outcome, Progress, RunTask, Started
@@ -31,22 +32,33 @@ def import_ray() -> Any:
 
 
 class _BoardReporter:
+    """A worker's line to the board. Reports never wait for the board: a tick's
+    report is sent, and the answer to the one before (the stop flag) read if it
+    has come, so a slow board never slows a run."""
+
     def __init__(self, board: Any, node: str):
         self.board = board
         self.node = node
+        self._last: Any = None
 
     def started(self, info: Started) -> None:
-        self.board.start.remote(info)
+        self.board.start.remote(asdict(info))
 
     def tick(self, index: int, tick: int) -> bool:
         import ray
 
-        return ray.get(self.board.tick.remote(index, tick))
+        stop = False
+        if self._last is not None:
+            ready, _ = ray.wait([self._last], timeout=0)
+            stop = bool(ready) and ray.get(ready[0])
+        self._last = self.board.tick.remote(index, tick)
+        return stop
 
     def stopped(self) -> bool:
         import ray
 
-        return ray.get(self.board.stopped.remote())
+        ready, _ = ray.wait([self.board.stopped.remote()], timeout=5)
+        return bool(ready) and ray.get(ready[0])
 
 
 def _work(task: RunTask, board: Any) -> Outcome:
@@ -62,31 +74,37 @@ def _sees(path: str) -> bool:
     return os.path.exists(path)
 
 
-class _Board:
-    """Progress and the stop flag, shared by the driver and every worker."""
+def _board_class() -> type:
+    """The board's class, made here so Ray ships it by value: the board's worker
+    then imports nothing of simengine and is up in a moment."""
 
-    def __init__(self) -> None:
-        self.events: list[tuple[int, int]] = []
-        self.starts: list[Started] = []
-        self.stop = False
+    class Board:
+        """Progress and the stop flag, shared by the driver and every worker."""
 
-    def tick(self, index: int, tick: int) -> bool:
-        self.events.append((index, tick))
-        return self.stop
+        def __init__(self) -> None:
+            self.events: list = []
+            self.starts: list = []
+            self.stop = False
 
-    def start(self, info: Started) -> None:
-        self.starts.append(info)
+        def tick(self, index: int, tick: int) -> bool:
+            self.events.append((index, tick))
+            return self.stop
 
-    def stopped(self) -> bool:
-        return self.stop
+        def start(self, info: dict) -> None:
+            self.starts.append(info)
 
-    def set_stop(self) -> None:
-        self.stop = True
+        def stopped(self) -> bool:
+            return self.stop
 
-    def drain(self) -> tuple[list[tuple[int, int]], list[Started]]:
-        events, starts = self.events, self.starts
-        self.events, self.starts = [], []
-        return events, starts
+        def set_stop(self) -> None:
+            self.stop = True
+
+        def drain(self) -> tuple[list, list]:
+            events, starts = self.events, self.starts
+            self.events, self.starts = [], []
+            return events, starts
+
+    return Board
 
 
 class RayExecutor(Executor):
@@ -139,7 +157,7 @@ class RayExecutor(Executor):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         here = ray.get_runtime_context().get_node_id()
-        self._board = ray.remote(num_cpus=0)(_Board).options(
+        self._board = ray.remote(num_cpus=0)(_board_class()).options(
             scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote()
         options: dict[str, Any] = dict(num_cpus=self.cpus_per_run, max_retries=self.max_retries,
                                        retry_exceptions=False)
@@ -183,7 +201,8 @@ class RayExecutor(Executor):
 
     def progress(self) -> Progress:
         ray = import_ray()
-        events, starts = ray.get(self._board.drain.remote())
+        events, raw = ray.get(self._board.drain.remote())
+        starts = [Started(**info) for info in raw]
         self._started.update(s.index for s in starts)
         got, self._stash = self._stash, Progress()
         got.events.extend(events)
