@@ -171,15 +171,17 @@ def run_batch(
                        address=address, node_slot=node_slot if model_backed else None,
                        cpus_per_run=0.25 if model_backed else 1.0)
     started = time.perf_counter()
-    with ex:
-        scratch = None
-        if executor == "ray":
-            shared = _sees_out(ex, out) if shared is None else shared
-            if not shared:
-                scratch = Path(tempfile.gettempdir()) / "simengine-batch" / uuid.uuid4().hex
-        if not (shared is None or shared):
-            todo = deque(_carry(t, scratch) for t in todo)
-        interrupted, history = _drive(ex, todo, rows, pool, jobs, on_progress, on_start, out)
+    interrupted, history = False, {}
+    if todo:  # every run finished already: no workers, no cluster
+        with ex:
+            scratch = None
+            if executor == "ray":
+                shared = _sees_out(ex, out) if shared is None else shared
+                if not shared:
+                    scratch = Path(tempfile.gettempdir()) / "simengine-batch" / uuid.uuid4().hex
+            if not (shared is None or shared):
+                todo = deque(_carry(t, scratch) for t in todo)
+            interrupted, history = _drive(ex, todo, rows, pool, jobs, on_progress, on_start)
     for p in plans:
         rows.setdefault(p.index, row(RunTask(spec, p.index, p.seed, str(p.save), ticks),
                                      "not started"))
@@ -229,7 +231,6 @@ def _drive(
     jobs: int | None,
     on_progress: Callable[[int, int], None] | None,
     on_start: Callable[[Started], None] | None,
-    out: Path,
 ) -> tuple[bool, dict[int, list[Started]]]:
     """Submit runs as capacity frees up, collect outcomes, move runs off lost hosts."""
     cap = ex.capacity or jobs or None
@@ -253,7 +254,7 @@ def _drive(
             outcomes = ex.poll(0.1)
             _hear(ex, history, on_progress, on_start)
             for outcome in outcomes:
-                again = _settle(outcome, rows, pool, out)
+                again = _settle(outcome, rows, pool)
                 if again is not None:
                     todo.appendleft(again)
             if asked["stop"] and not interrupted:
@@ -282,8 +283,9 @@ def _hear(ex: Executor, history: dict[int, list[Started]],
             on_progress(index, tick)
 
 
-def _settle(outcome: Outcome, rows: dict[int, dict[str, Any]], pool: HostPool | None,
-            out: Path) -> RunTask | None:
+def _settle(
+    outcome: Outcome, rows: dict[int, dict[str, Any]], pool: HostPool | None
+) -> RunTask | None:
     """Record a finished task; returns the run to send out again, if its host died."""
     task = outcome.task
     if pool is not None:
