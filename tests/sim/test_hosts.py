@@ -122,3 +122,22 @@ def test_a_bad_hosts_value_is_one_clear_line(tmp_path):
     assert result.exit_code == 1
     assert "slots must be a whole number" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_batch_table_keeps_every_header_whole_at_80_columns():
+    from rich.console import Console
+
+    from simengine.cli.batch import COLUMNS, results_table
+
+    metrics = {"events_total": 12345, "inventions": 67, "ops_rejected_total": 890,
+               "repairs_succeeded": 12, "repairs_tried": 34, "fallbacks": {"x": 5},
+               "prompt_tokens": 1234567, "completion_tokens": 89012}
+    rows = [{"run": i, "status": status, "ticks": 1000, "metrics": metrics}
+            for i, status in enumerate(["done", "error: not a simengine save (bad header)"])]
+    console = Console(width=80, record=True)
+    console.print(results_table("Cinder Gulch", rows))
+    lines = console.export_text().splitlines()
+    header = next(line for line in lines if line.strip().startswith("run"))
+    assert header.split() == [name for name, _ in COLUMNS]
+    assert all(len(line) <= 80 for line in lines)
+    assert any("1323579" in line for line in lines)  # numbers whole too
