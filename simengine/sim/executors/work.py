@@ -97,6 +97,8 @@ def run_task(task: RunTask, reporter: Reporter) -> Outcome:
     from simengine.sim.executors.hosts import HostWatch, host_answers
     from simengine.sim.session import Session
     from simengine.sim.tellers import choose
+    from simengine.store import SaveError
+    from simengine.storytellers.base import StorytellerError
     from simengine.storytellers.ollama import normalise_host
 
     if reporter.stopped():  # queued before Ctrl-C, reached after it: leave it for a resume
@@ -108,16 +110,21 @@ def run_task(task: RunTask, reporter: Reporter) -> Outcome:
     watched = task.uses_model and (task.pooled or task.node_slot is not None)
     if watched and not host_answers(host):
         return _lost(task, path, host, reporter.node)
-    choice = choose(task.storyteller, spec=task.spec, seed=task.seed, model=task.model,
-                    host=host)
-    teller = HostWatch(choice.storyteller, host) if watched else choice.storyteller
-    kwargs = dict(seed=task.seed, storyteller=teller, fallback=choice.fallback,
-                  narrate=task.narrate)
     started = time.perf_counter()
-    if path.exists():
-        session = Session.load(path, **kwargs)
-    else:
-        session = Session.new(task.spec, path, **kwargs)
+    try:
+        choice = choose(task.storyteller, spec=task.spec, seed=task.seed, model=task.model,
+                        host=host)
+        teller = HostWatch(choice.storyteller, host) if watched else choice.storyteller
+        kwargs = dict(seed=task.seed, storyteller=teller, fallback=choice.fallback,
+                      narrate=task.narrate)
+        if path.exists():
+            session = Session.load(path, **kwargs)
+        else:
+            session = Session.new(task.spec, path, **kwargs)
+    except (StorytellerError, SaveError) as exc:
+        # This run cannot start (no model, a damaged save): said in its row, the
+        # same words under every executor; the other runs go on.
+        return Outcome(task, {}, error=str(getattr(exc, "reason", None) or exc))
     lost: str | None = None
     try:
         rewind_partial_tick(session)
