@@ -122,6 +122,7 @@ def _nodes() -> list[str]:
 
 def test_runs_use_the_server_beside_their_node_by_its_slots(cluster, fakes, tmp_path):
     a, b = fakes
+    a.peak_in_flight = b.peak_in_flight = 0  # the fakes served other tests before
     seen = []
     result = run_batch(FRONTIER, runs=6, ticks=3, seed=60, storyteller="ollama",
                        executor="ray", address=cluster.address, node_slot="ollama_slot",
