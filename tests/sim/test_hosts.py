@@ -68,18 +68,18 @@ def test_the_pool_fills_the_freest_host_and_forgets_lost_ones():
 def test_runs_spread_over_hosts_by_their_slots(tmp_path):
     seen = []
     with FakeOllama(latency_per_call=0.02) as a, FakeOllama(latency_per_call=0.02) as b:
-        result = run_batch(FRONTIER, runs=5, ticks=3, seed=4, storyteller="ollama",
+        result = run_batch(FRONTIER, runs=4, ticks=2, seed=4, storyteller="ollama",
                            hosts=f"{a.url}=1,{b.url}=2", out=tmp_path / "out",
                            on_start=seen.append)
         peaks = a.peak_in_flight, b.peak_in_flight
-    assert [r["status"] for r in result.rows] == ["done"] * 5
+    assert [r["status"] for r in result.rows] == ["done"] * 4
     # Three runs at once (the slots added up): the first three fill b, a, b; never more.
     assert [r["host"] for r in result.rows[:3]] == [b.url, a.url, b.url]
     assert {s.index: s.host for s in seen} == {r["run"]: r["host"] for r in result.rows}
     assert peaks[0] == 1 and 1 <= peaks[1] <= 2
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [(h["host"], h["slots"]) for h in report["hosts"]] == [(a.url, 1), (b.url, 2)]
-    assert sum(h["runs"] for h in report["hosts"]) == 5
+    assert sum(h["runs"] for h in report["hosts"]) == 4
     assert {r["host"] for r in report["runs"]} == {a.url, b.url}
     assert all(r["storyteller"].startswith("ollama") for r in report["runs"])
 
@@ -141,3 +141,16 @@ def test_the_batch_table_keeps_every_header_whole_at_80_columns():
     assert header.split() == [name for name, _ in COLUMNS]
     assert all(len(line) <= 80 for line in lines)
     assert any("1323579" in line for line in lines)  # numbers whole too
+
+
+def test_a_model_that_fails_on_a_live_host_falls_back_and_the_run_stays(tmp_path):
+    from simengine.testing.fake_ollama import Fault
+
+    with FakeOllama() as fake:
+        fake.enqueue(*[Fault.http(500, "llama runner crashed")] * 3)  # one beat's tries
+        outcome = run_task(RunTask(load_world(FRONTIER), 0, 8, str(tmp_path / "r.db"), 3,
+                                   "ollama", host=fake.url, pooled=True), Quiet())
+    assert outcome.host_lost is None and outcome.row["status"] == "done"
+    assert sum(outcome.row["metrics"]["fallbacks"].values()) >= 1
+    with Save.open(tmp_path / "r.db", readonly=True) as save:
+        assert "procedural" in {e.storyteller for e in save.log()}

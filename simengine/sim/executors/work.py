@@ -166,5 +166,6 @@ def _hand_back(task: RunTask, path: Path) -> bytes | None:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     data = path.read_bytes()
-    shutil.rmtree(path.parent, ignore_errors=True) if task.scratch else None
+    if task.scratch:  # the run's own scratch folder: its save now travels to the driver
+        shutil.rmtree(path.parent, ignore_errors=True)
     return data
