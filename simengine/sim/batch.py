@@ -89,10 +89,10 @@ def _on_sigint(callback: Callable[[], None]) -> Any:
     return signal.signal(signal.SIGINT, lambda *_: callback())
 
 
-def _row_from_save(plan: RunPlan) -> dict[str, Any]:
+def _row_from_save(plan: RunPlan, spec: Any) -> dict[str, Any]:
     from simengine.store import Save
 
-    task = RunTask(None, plan.index, plan.seed, str(plan.save), 0)  # type: ignore[arg-type]
+    task = RunTask(spec, plan.index, plan.seed, str(plan.save), 0)
     with Save.open(plan.save, readonly=True) as save:
         return row(task, "skipped", save.get_meta(FINISHED), metrics=save.get_meta("metrics"))
 
@@ -159,7 +159,7 @@ def run_batch(
     todo: deque[RunTask] = deque()
     for p in plans:
         if (finished_ticks(p.save) or 0) >= ticks:
-            rows[p.index] = _row_from_save(p)
+            rows[p.index] = _row_from_save(p, spec)
             if on_skip:
                 on_skip(p.index)
         else:
