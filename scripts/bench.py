@@ -9,6 +9,9 @@ Sections (keys of the JSON report; prompts and calls sit under each engine size)
   saves    append cost at 0 / 10,000 / 100,000 events; open + head state at 100,000
   batch    procedural batch throughput at --jobs 1 and 2
   latency  a batch against the fake's latency model, against the ideal bound
+  ray      the same model-backed batch on 1 and 2 simulated Ray nodes, each node beside
+           its own latency-modelled fake (``--node-slot``), against the ideal bound
+           (needs Ray: pip install 'simengine[ray]'; not in --smoke)
   eval     the consistency layer against the noisy fake (see ``simengine eval``)
 
 Each world size runs in its own process (peak memory is that process's max RSS).
@@ -39,19 +42,21 @@ from bigworld import big_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORLD = ROOT / "worlds" / "harbour.toml"
-SECTIONS = ("engine", "saves", "batch", "latency", "eval")
+SECTIONS = ("engine", "saves", "batch", "latency", "ray", "eval")
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {"sizes": {100: 300, 1_000: 300, 10_000: 200, 100_000: 120}, "warm": 5,
              "save_marks": (0, 10_000, 100_000), "appends": 300, "open_repeat": 7,
              "batch": {"runs": 4, "ticks": 100},
              "latency": {"call": 0.2, "token": 0.005, "slots": 4, "runs": 4, "ticks": 20,
                          "jobs": (4, 8)},
+             "ray": {"call": 0.5, "token": 0.01, "slots": 2, "runs": 16, "ticks": 10},
              "eval": {"runs": 4, "ticks": 30}},
     "quick": {"sizes": {100: 40, 1_000: 40, 10_000: 30, 100_000: 12}, "warm": 2,
               "save_marks": (0, 10_000, 100_000), "appends": 60, "open_repeat": 3,
               "batch": {"runs": 2, "ticks": 20},
               "latency": {"call": 0.1, "token": 0.002, "slots": 4, "runs": 4, "ticks": 8,
                           "jobs": (4,)},
+              "ray": {"call": 0.5, "token": 0.005, "slots": 2, "runs": 12, "ticks": 5},
               "eval": {"runs": 2, "ticks": 15}},
     "smoke": {"sizes": {60: 3, 300: 3}, "warm": 1, "save_marks": (0, 120), "appends": 5,
               "open_repeat": 1, "batch": {"runs": 1, "ticks": 2},
@@ -417,6 +422,77 @@ def run_latency(profile: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def run_ray(profile: dict[str, Any]) -> dict[str, Any]:
+    """One batch on a simulated Ray cluster of 1 node, then of 2 (``ray.cluster_utils``).
+
+    Each node offers ``slots`` ``ollama_slot`` resources and talks to its own fake
+    server (``OLLAMA_HOST`` per node), so capacity doubles with the second node.
+    The ideal wall time is the model's busy time over all slots; a warm-up batch
+    first gets each node's workers started (their imports are not the model's).
+    """
+    p = profile.get("ray")
+    if not p:
+        return {"skipped": "not in this profile"}
+    try:
+        import ray
+        from ray.cluster_utils import Cluster
+    except ImportError:
+        return {"skipped": "Ray is not installed (pip install 'simengine[ray]')"}
+    from simengine.sim.batch import run_batch
+    from simengine.testing.fake_ollama import FakeOllama
+    from simengine.testing.fake_replies import tokens_of
+
+    out: dict[str, Any] = {"world": WORLD.name, "per_call_s": p["call"],
+                           "per_token_s": p["token"], "slots_per_node": p["slots"],
+                           "runs": p["runs"], "ticks": p["ticks"], "nodes": {}}
+    fakes = [FakeOllama(mode="plausible", seed=5, latency_per_call=p["call"],
+                        latency_per_token=p["token"], slots=p["slots"]) for _ in range(2)]
+    for fake in fakes:
+        fake.start()
+
+    def node_args(fake: Any) -> dict[str, Any]:
+        # CPUs enough for every slot's run, so each node keeps its warm workers.
+        return {"num_cpus": p["slots"], "resources": {"ollama_slot": p["slots"]},
+                "env_vars": {"OLLAMA_HOST": fake.url}}
+
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={**node_args(fakes[0]), "include_dashboard": False})
+    try:
+        ray.init(address=cluster.address, log_to_driver=False)
+        with tempfile.TemporaryDirectory(prefix="simengine-bench-") as tmp:
+            for nodes in (1, 2):
+                if nodes == 2:
+                    cluster.add_node(**node_args(fakes[1]))
+                    cluster.wait_for_nodes()
+                run_batch(WORLD, runs=nodes * p["slots"], ticks=1, seed=99,
+                          storyteller="ollama", executor="ray", node_slot="ollama_slot",
+                          out=Path(tmp) / f"warm{nodes}")
+                for fake in fakes:
+                    fake.requests.clear()
+                result = run_batch(WORLD, runs=p["runs"], ticks=p["ticks"], seed=21,
+                                   storyteller="ollama", executor="ray",
+                                   node_slot="ollama_slot", out=Path(tmp) / f"nodes{nodes}")
+                gens = [e for f in fakes for e in f.log if classify(e) and e.get("reply")]
+                model = sum(p["call"] + p["token"] * len(tokens_of(e["reply"])) for e in gens)
+                ideal = model / (nodes * p["slots"])
+                out["nodes"][str(nodes)] = {
+                    "nodes": nodes, "slots": nodes * p["slots"], "calls": len(gens),
+                    "wall_s": round(result.wall_seconds, 3), "model_s": round(model, 3),
+                    "ideal_s": round(ideal, 3),
+                    "ratio": round(result.wall_seconds / ideal, 3) if ideal else None,
+                    "done": sum(r["status"] == "done" for r in result.rows),
+                    "run_wall_s": [r["wall_seconds"] for r in result.rows],
+                    "runs_per_node": dict(Counter(r["node"] for r in result.rows))}
+        one, two = out["nodes"]["1"]["wall_s"], out["nodes"]["2"]["wall_s"]
+        out["speedup_2_nodes"] = round(one / two, 3) if two else None
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        for fake in fakes:
+            fake.stop()
+    return out
+
+
 def run_eval(profile: dict[str, Any]) -> dict[str, Any]:
     from simengine.sim.evaluate import evaluate
 
@@ -458,6 +534,10 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     for run in report.get("latency", {}).get("runs", {}).values():
         add(f"latency batch -j {run['jobs']}: wall/ideal", run["ratio"], "<= 1.2",
             run["ratio"] is not None and run["ratio"] <= 1.2)
+    for run in report.get("ray", {}).get("nodes", {}).values():
+        add(f"ray batch, {run['nodes']} node(s): wall/ideal", run["ratio"],
+            "<= 1.2" if run["nodes"] == 2 else "-",
+            (run["ratio"] is not None and run["ratio"] <= 1.2) if run["nodes"] == 2 else None)
     ev = report.get("eval", {}).get("total")
     if ev:
         add("committed violations (eval)", ev["committed_violations"], "0",
@@ -545,6 +625,17 @@ def render(report: dict[str, Any]) -> None:
               "longest run model s"],
              [(r["jobs"], r["runs"], r["calls"], r["wall_s"], r["model_s"], r["ideal_s"],
                r["ratio"], r["longest_run_model_s"]) for r in lat["runs"].values()])
+    ray = report.get("ray")
+    if ray and ray.get("nodes"):
+        emit(f"ray batch on simulated nodes ({ray['runs']} runs x {ray['ticks']} ticks, "
+             f"{ray['per_call_s']} s/call + {ray['per_token_s']} s/token, "
+             f"{ray['slots_per_node']} slots a node)",
+             ["nodes", "slots", "calls", "wall s", "model s", "ideal s", "wall/ideal"],
+             [(r["nodes"], r["slots"], r["calls"], r["wall_s"], r["model_s"], r["ideal_s"],
+               r["ratio"]) for r in ray["nodes"].values()])
+        console.print(f"2 nodes vs 1: {ray['speedup_2_nodes']}x faster")
+    elif ray:
+        console.print(f"ray: skipped ({ray['skipped']})")
     if report.get("eval"):
         from simengine.cli.evaluate import render as render_eval
 
@@ -580,7 +671,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                               "cpus": os.cpu_count(), "started": time.strftime("%Y-%m-%d %H:%M")}
     runners = {"engine": lambda: run_engine(profile, in_process=args.smoke),
                "saves": lambda: run_saves(profile), "batch": lambda: run_batches(profile),
-               "latency": lambda: run_latency(profile), "eval": lambda: run_eval(profile)}
+               "latency": lambda: run_latency(profile), "ray": lambda: run_ray(profile),
+               "eval": lambda: run_eval(profile)}
     started = time.perf_counter()
     for section in SECTIONS:
         if section in only:

@@ -1,29 +1,45 @@
 """Batch runs: many seeded games of one world, in parallel, one save each, and a report.
 
-Each run is a worker process (the procedural storyteller is CPU-bound, and one
-process per run also caps Ollama at ``jobs`` requests in flight). Runs stop only
-between ticks, so every save holds whole ticks; a run whose save says it is
-finished is skipped on the next call, and an unfinished one picks up where it
-stopped, telling the same story it would have told uninterrupted.
+The driver here plans the runs, skips finished ones, hands the rest to an
+executor (local processes, or Ray tasks on one machine or a cluster; see
+:mod:`simengine.sim.executors`), gives each model-backed run one Ollama host
+from the ``--hosts`` pool for its whole life, moves a run whose host died to
+another host, and writes the report. Runs stop only between ticks; a run whose
+save says it is finished is skipped on the next call, and an unfinished one
+picks up where it stopped, telling the same story it would have told
+uninterrupted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
-import multiprocessing as mp
+import os
 import signal
+import tempfile
 import time
+import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from simengine.sim.executors import (
+    MODEL_KINDS,
+    Executor,
+    HostPool,
+    Outcome,
+    RunTask,
+    Started,
+    make_executor,
+    parse_hosts,
+)
+from simengine.sim.executors.work import FINISHED, row
 from simengine.sim.metrics import Metrics
 
-FINISHED = "batch_finished_ticks"
+#: Resubmissions of one run after lost hosts before it is given up.
+MAX_RESUBMITS = 8
 
 
 def check_kind(kind: str) -> None:
@@ -73,85 +89,12 @@ def _on_sigint(callback: Callable[[], None]) -> Any:
     return signal.signal(signal.SIGINT, lambda *_: callback())
 
 
-def _ignore_sigint() -> None:
-    # The parent decides when runs stop (between ticks); workers ignore Ctrl-C.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def run_one(
-    world: str,
-    plan: RunPlan,
-    ticks: int,
-    storyteller: str,
-    model: str | None,
-    host: str | None,
-    narrate: bool,
-    progress: Any,
-    stop: Any,
-) -> dict[str, Any]:
-    """One run in a worker: start or resume its save and tick to ``ticks``."""
-    from simengine.sim.session import Session
-    from simengine.sim.tellers import choose
-    from simengine.world.loader import load_world
-
-    if stop.is_set():  # queued before Ctrl-C, reached after it: leave it for a resume
-        return _row(plan, "not started")
-    spec = load_world(world)
-    choice = choose(storyteller, spec=spec, seed=plan.seed, model=model, host=host)
-    kwargs = dict(
-        seed=plan.seed, storyteller=choice.storyteller, fallback=choice.fallback, narrate=narrate
-    )
-    started = time.perf_counter()
-    if plan.save.exists():
-        session = Session.load(plan.save, **kwargs)
-    else:
-        session = Session.new(spec, plan.save, **kwargs)
-    try:
-        progress.put((plan.index, session.tick))
-        while session.tick < ticks and not stop.is_set():
-            asyncio.run(session.step())
-            progress.put((plan.index, session.tick))
-        done = session.tick >= ticks
-        if done:
-            session.save.set_meta(FINISHED, session.tick)
-        return _row(
-            plan,
-            "done" if done else "stopped",
-            session.tick,
-            choice.why,
-            time.perf_counter() - started,
-            session.metrics.to_dict(),
-        )
-    finally:
-        session.close()
-
-
-def _row(
-    plan: RunPlan,
-    status: str,
-    ticks: int = 0,
-    storyteller: str = "",
-    wall: float = 0.0,
-    metrics: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One run's line in the report."""
-    return {
-        "run": plan.index,
-        "seed": plan.seed,
-        "save": str(plan.save),
-        "status": status,
-        "ticks": ticks,
-        "storyteller": storyteller,
-        "wall_seconds": round(wall, 3),
-        "metrics": metrics or {},
-    }
-
-
-def _row_from_save(plan: RunPlan) -> dict[str, Any]:
+def _row_from_save(plan: RunPlan, spec: Any) -> dict[str, Any]:
     from simengine.store import Save
 
+    task = RunTask(spec, plan.index, plan.seed, str(plan.save), 0)
     with Save.open(plan.save, readonly=True) as save:
-        return _row(plan, "skipped", save.get_meta(FINISHED), metrics=save.get_meta("metrics"))
+        return row(task, "skipped", save.get_meta(FINISHED), metrics=save.get_meta("metrics"))
 
 
 @dataclass
@@ -160,6 +103,7 @@ class BatchResult:
     totals: dict[str, Any]
     interrupted: bool
     wall_seconds: float
+    hosts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_batch(
@@ -167,78 +111,86 @@ def run_batch(
     *,
     runs: int,
     ticks: int,
-    jobs: int = 2,
+    jobs: int | None = None,
     seed: int = 0,
     storyteller: str = "procedural",
     model: str | None = None,
     host: str | None = None,
+    hosts: str | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    node_slot: str | None = None,
+    shared: bool | None = None,
     out: str | Path,
     narrate: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     on_skip: Callable[[int], None] | None = None,
+    on_start: Callable[[Started], None] | None = None,
 ) -> BatchResult:
-    """Run (or resume) a batch; writes ``report.json`` and ``report.csv`` in ``out``."""
+    """Run (or resume) a batch; writes ``report.json`` and ``report.csv`` in ``out``.
+
+    Args:
+        jobs: runs at once (default: the ``hosts`` pool's slots, else 2 locally;
+            under Ray, as many as the cluster's CPUs take).
+        host: the Ollama server of every run (without ``hosts``).
+        hosts: ``URL=SLOTS,...``: Ollama servers and how many requests each
+            serves at once; each model-backed run keeps one for its life.
+        executor: ``local`` (processes here) or ``ray``.
+        address: a Ray cluster to join (default: a local Ray instance).
+        node_slot: a Ray resource naming a server on each node (e.g.
+            ``ollama_slot``): a run takes one and uses its node's Ollama.
+        shared: whether every worker sees ``out`` (default: ask them).
+        on_start: hears each time a worker takes up a run (pid, node, host).
+    """
     from simengine.world.loader import load_world
 
-    spec = load_world(world)  # fail fast, in the parent, on a bad world file
+    spec = load_world(world)  # fail fast, in the driver, on a bad world file
     check_kind(storyteller)
-    out = Path(out)
+    model_backed = storyteller in MODEL_KINDS
+    pool = HostPool(parse_hosts(hosts)) if hosts and model_backed else None
+    if hosts and node_slot:
+        from simengine.sim.executors import ExecutorError
+
+        raise ExecutorError("give --hosts or --node-slot, not both")
+    out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     plans = plan_runs(spec.world.id, runs, seed, out)
     rows: dict[int, dict[str, Any]] = {}
-    todo = []
+    todo: deque[RunTask] = deque()
     for p in plans:
         if (finished_ticks(p.save) or 0) >= ticks:
-            rows[p.index] = _row_from_save(p)
+            rows[p.index] = _row_from_save(p, spec)
             if on_skip:
                 on_skip(p.index)
         else:
-            todo.append(p)
+            todo.append(RunTask(spec, p.index, p.seed, str(p.save), ticks, storyteller, model,
+                                narrate, host, pooled=pool is not None,
+                                node_slot=node_slot if model_backed else None))
+    local_jobs = jobs or (pool.slots if pool else 2)
+    ex = make_executor(executor, jobs=local_jobs if executor == "local" else jobs,
+                       address=address, node_slot=node_slot if model_backed else None,
+                       cpus_per_run=0.25 if model_backed else 1.0)
     started = time.perf_counter()
-    interrupted = False
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        progress, stop = manager.Queue(), manager.Event()
-        previous = None
-        pool = ProcessPoolExecutor(
-            max_workers=max(1, jobs), mp_context=ctx, initializer=_ignore_sigint
-        )
-        try:
-            plan_of = {}
-            pending = set()
-            for p in todo:
-                future = pool.submit(
-                    run_one, str(world), p, ticks, storyteller, model, host, narrate, progress, stop
-                )
-                plan_of[future] = p
-                pending.add(future)
-            # Ctrl-C sets a flag rather than raising wherever the main thread happens to
-            # be (a KeyboardInterrupt inside a manager proxy call would wedge it).
-            asked = {"stop": False}
-            previous = _on_sigint(lambda: asked.__setitem__("stop", True))
-            while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                _drain(progress, on_progress)
-                for future in finished:
-                    try:
-                        row = future.result()
-                    except Exception as exc:  # one broken run does not sink the batch
-                        row = _row(plan_of[future], f"error: {_reason(exc)}")
-                    rows[row["run"]] = row
-                if asked["stop"] and not interrupted:
-                    # Runs stop after their current tick; what finished is kept, and
-                    # runs that had not started yet are not started.
-                    interrupted = True
-                    stop.set()
-                    pending = {f for f in pending if not f.cancel()}
-            _drain(progress, on_progress)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-            pool.shutdown(wait=True, cancel_futures=True)
+    interrupted, history = False, {}
+    if todo:  # every run finished already: no workers, no cluster
+        with ex:
+            scratch = None
+            if executor == "ray":
+                shared = _sees_out(ex, out) if shared is None else shared
+                if not shared:
+                    scratch = Path(tempfile.gettempdir()) / "simengine-batch" / uuid.uuid4().hex
+            if not (shared is None or shared):
+                todo = deque(_carry(t, scratch) for t in todo)
+            interrupted, history = _drive(ex, todo, rows, pool, jobs, on_progress, on_start)
     for p in plans:
-        rows.setdefault(p.index, _row(p, "not started"))
-    result = _report(
+        rows.setdefault(p.index, row(RunTask(spec, p.index, p.seed, str(p.save), ticks),
+                                     "not started"))
+    for index, seen in history.items():
+        rows[index]["attempts"] = len(seen)
+        hosts_used = list(dict.fromkeys(s.host for s in seen if s.host))
+        if hosts_used:
+            rows[index]["host"] = " -> ".join(hosts_used)
+    return _report(
         spec.world.id,
         [rows[i] for i in sorted(rows)],
         out,
@@ -248,22 +200,133 @@ def run_batch(
         ticks=ticks,
         seed=seed,
         storyteller=storyteller,
+        executor=executor,
+        hosts=_hosts_report(pool, rows),
     )
-    return result
 
 
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+def _sees_out(ex: Executor, out: Path) -> bool:
+    """Write a marker in ``out`` and ask every node whether it sees it."""
+    marker = out / f".simengine-batch-{uuid.uuid4().hex}"
+    marker.write_text("a batch driver checks whether the workers see this folder\n")
+    try:
+        return ex.sees_everywhere(str(marker))  # type: ignore[attr-defined]
+    finally:
+        marker.unlink(missing_ok=True)
 
 
-def _drain(queue: Any, on_progress: Callable[[int, int], None] | None) -> None:
-    while True:
-        try:
-            index, tick = queue.get_nowait()
-        except Exception:  # queue.Empty, through the manager's proxy
-            return
-        if on_progress:
+def _carry(task: RunTask, scratch: Path | None) -> RunTask:
+    """A run for a worker that does not see ``out``: it carries its save so far."""
+    path = Path(task.save)
+    initial = path.read_bytes() if path.exists() else None
+    return replace(task, shared=False, initial=initial,
+                   scratch=str(scratch / f"run{task.index}") if scratch else None)
+
+
+def _drive(
+    ex: Executor,
+    todo: deque[RunTask],
+    rows: dict[int, dict[str, Any]],
+    pool: HostPool | None,
+    jobs: int | None,
+    on_progress: Callable[[int, int], None] | None,
+    on_start: Callable[[Started], None] | None,
+) -> tuple[bool, dict[int, list[Started]]]:
+    """Submit runs as capacity frees up, collect outcomes, move runs off lost hosts."""
+    cap = ex.capacity or jobs or None
+    history: dict[int, list[Started]] = {}
+    asked = {"stop": False}
+    # Ctrl-C sets a flag rather than raising wherever the main thread happens to be
+    # (a KeyboardInterrupt inside a manager proxy call would wedge it).
+    previous = _on_sigint(lambda: asked.__setitem__("stop", True))
+    interrupted = False
+    try:
+        while todo or ex.pending():
+            while todo and not interrupted and (cap is None or ex.pending() < cap):
+                task = todo[0]
+                if pool is not None:
+                    host = pool.acquire()
+                    if host is None:
+                        break  # every slot busy: the next run waits for one
+                    task = replace(task, host=host)
+                todo.popleft()
+                ex.submit(task)
+            outcomes = ex.poll(0.1)
+            _hear(ex, history, on_progress, on_start)
+            for outcome in outcomes:
+                again = _settle(outcome, rows, pool)
+                if again is not None:
+                    todo.appendleft(again)
+            if asked["stop"] and not interrupted:
+                # Runs stop after their current tick; what finished is kept, and
+                # runs that had not started yet are not started.
+                interrupted = True
+                ex.stop()
+                todo.clear()
+        _hear(ex, history, on_progress, on_start)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return interrupted, history
+
+
+def _hear(ex: Executor, history: dict[int, list[Started]],
+          on_progress: Callable[[int, int], None] | None,
+          on_start: Callable[[Started], None] | None) -> None:
+    got = ex.progress()
+    for info in got.started:
+        history.setdefault(info.index, []).append(info)
+        if on_start:
+            on_start(info)
+    if on_progress:
+        for index, tick in got.events:
             on_progress(index, tick)
+
+
+def _settle(
+    outcome: Outcome, rows: dict[int, dict[str, Any]], pool: HostPool | None
+) -> RunTask | None:
+    """Record a finished task; returns the run to send out again, if its host died."""
+    task = outcome.task
+    if pool is not None:
+        pool.release(task.host)
+    if outcome.save_bytes is not None:
+        _write_atomically(Path(task.save), outcome.save_bytes)
+    if outcome.error is not None:
+        rows[task.index] = row(task, f"error: {outcome.error}", host=task.host)
+        return None
+    if outcome.host_lost is not None:
+        if pool is not None:
+            pool.lose(outcome.host_lost)
+        if (pool is None or pool.alive) and task.resubmitted < MAX_RESUBMITS:
+            carried = outcome.save_bytes if not task.shared else None
+            return task.again(host=None, initial=carried or task.initial)
+        left = "no other host is left" if pool is not None else "it was tried too often"
+        rows[task.index] = {**outcome.row, "status": f"error: {outcome.row['status']}; {left}"}
+        return None
+    rows[task.index] = outcome.row
+    return None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A save handed back by a worker goes into ``--out`` whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.incoming")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    for stale in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    tmp.replace(path)
+
+
+def _hosts_report(pool: HostPool | None, rows: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each declared host: its slots, the runs that used it, whether it was lost."""
+    if pool is None:
+        return []
+    return [{"host": h.url, "slots": h.slots,
+             "runs": sum(1 for r in rows.values() if h.url in r["host"].split(" -> ")),
+             "lost": h.url in pool.lost} for h in pool.hosts]
 
 
 def _report(
@@ -275,8 +338,8 @@ def _report(
     **settings: Any,
 ) -> BatchResult:
     totals = Metrics()
-    for row in rows:
-        totals = totals + Metrics.from_dict(row["metrics"])
+    for r in rows:
+        totals = totals + Metrics.from_dict(r["metrics"])
     total_dict = totals.to_dict()
     report = {
         "world": world_id,
@@ -290,7 +353,7 @@ def _report(
     tmp.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(out / "report.json")
     _write_csv(out / "report.csv", rows, total_dict)
-    return BatchResult(rows, total_dict, interrupted, wall)
+    return BatchResult(rows, total_dict, interrupted, wall, settings.get("hosts") or [])
 
 
 def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -305,7 +368,7 @@ def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], totals: dict[str, Any]) -> None:
-    base = ["run", "seed", "status", "ticks", "save"]
+    base = ["run", "seed", "status", "ticks", "host", "node", "attempts", "save"]
     lines = [{**{k: r.get(k) for k in base}, **_flat(r["metrics"])} for r in rows]
     lines.append({"run": "total", **_flat(totals)})
     columns = base + sorted({k for line in lines for k in line} - set(base))

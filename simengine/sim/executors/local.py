@@ -1,0 +1,113 @@
+"""Runs in local worker processes (the default executor).
+
+One process per run at a time: the procedural storyteller is CPU-bound, and
+with a model each process keeps one run's requests in flight on its host.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import socket
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from simengine.sim.executors.base import Executor, Outcome, Progress, RunTask, Started
+
+
+def _ignore_sigint() -> None:
+    # The driver decides when runs stop (between ticks); workers ignore Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _QueueReporter:
+    """A worker's line to the driver, through a manager's queue and event."""
+
+    def __init__(self, queue: Any, stop: Any):
+        self.queue = queue
+        self.stop = stop
+        self.node = socket.gethostname()
+
+    def started(self, info: Started) -> None:
+        self.queue.put(("start", info))
+
+    def tick(self, index: int, tick: int) -> bool:
+        self.queue.put(("tick", (index, tick)))
+        return self.stop.is_set()
+
+    def stopped(self) -> bool:
+        return self.stop.is_set()
+
+
+def _work(task: RunTask, queue: Any, stop: Any) -> Outcome:
+    from simengine.sim.executors.work import run_task
+
+    return run_task(task, _QueueReporter(queue, stop))
+
+
+class LocalExecutor(Executor):
+    """``jobs`` worker processes on this machine."""
+
+    name = "local"
+
+    def __init__(self, jobs: int):
+        self.jobs = max(1, jobs)
+        self._futures: dict[Future, RunTask] = {}
+
+    @property
+    def capacity(self) -> int:
+        return self.jobs
+
+    def open(self) -> None:
+        ctx = mp.get_context("spawn")
+        self._manager = ctx.Manager()
+        self._queue, self._stop = self._manager.Queue(), self._manager.Event()
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint
+        )
+
+    def submit(self, task: RunTask) -> None:
+        self._futures[self._pool.submit(_work, task, self._queue, self._stop)] = task
+
+    def pending(self) -> int:
+        return len(self._futures)
+
+    def poll(self, timeout: float) -> list[Outcome]:
+        if not self._futures:
+            return []
+        done, _ = wait(list(self._futures), timeout=timeout, return_when=FIRST_COMPLETED)
+        out = []
+        for future in done:
+            task = self._futures.pop(future)
+            if future.cancelled():
+                continue
+            try:
+                out.append(future.result())
+            except Exception as exc:  # one broken run does not sink the batch
+                out.append(Outcome(task, {}, error=_reason(exc)))
+        return out
+
+    def progress(self) -> Progress:
+        got = Progress()
+        while True:
+            try:
+                kind, value = self._queue.get_nowait()
+            except Exception:  # queue.Empty, through the manager's proxy
+                return got
+            (got.events if kind == "tick" else got.started).append(value)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for future in list(self._futures):
+            if future.cancel():
+                self._futures.pop(future)
+
+    def close(self) -> None:
+        try:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            self._manager.shutdown()
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
