@@ -71,12 +71,21 @@ class SaveEntry:
     error: str = ""
 
 
+def candidate_world_dirs() -> list[Path]:
+    """Where worlds are looked for, in order: ``./worlds``, then the shipped worlds.
+
+    Shipped worlds live in the package (``simengine/shipped_worlds``, put there by
+    the wheel build) or, in a source checkout or editable install, in the
+    ``worlds/`` authoring folder next to the package.
+    """
+    package = Path(simengine.__file__).resolve().parent
+    return [Path.cwd() / "worlds", package / "shipped_worlds", package.parent / "worlds"]
+
+
 def default_world_dirs() -> list[Path]:
-    """``./worlds`` and the ``worlds/`` shipped next to the package (once each)."""
-    here = Path.cwd() / "worlds"
-    shipped = Path(simengine.__file__).resolve().parent.parent / "worlds"
+    """The folders of :func:`candidate_world_dirs` that exist (each once)."""
     dirs: list[Path] = []
-    for d in (here, shipped):
+    for d in candidate_world_dirs():
         if d.is_dir() and all(d.resolve() != o.resolve() for o in dirs):
             dirs.append(d)
     return dirs
@@ -188,7 +197,10 @@ class LauncherScreen(Screen):
     def on_mount(self) -> None:
         self.action_rescan()
         worlds, saves = self.query_one("#worlds", OptionList), self.query_one("#saves", OptionList)
-        (saves if saves.option_count and not self.options.storyteller else worlds).focus()
+        # Continuing is the likely wish only when there is a save to continue; on a
+        # first run the (disabled) "no saves yet" line must not hold the keys.
+        playable = saves.highlighted is not None
+        (saves if playable and not self.options.storyteller else worlds).focus()
 
     def action_rescan(self) -> None:
         dirs = self.options.world_dirs or default_world_dirs()
@@ -197,9 +209,9 @@ class LauncherScreen(Screen):
         found = find_worlds(dirs)
         worlds.add_options([world_option(e) for e in found])
         if not found:
-            worlds.add_option(Option("no world files found in " +
-                                     ", ".join(str(d) for d in dirs) or "./worlds",
-                                     disabled=True))
+            searched = self.options.world_dirs or candidate_world_dirs()
+            worlds.add_option(Option("no world files found; looked in " +
+                                     ", ".join(str(d) for d in searched), disabled=True))
         saves = self.query_one("#saves", OptionList)
         saves.clear_options()
         listed = find_saves(self.options.saves_dir)
