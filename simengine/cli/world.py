@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from simengine.world.loader import WorldFileError, load_world
+from simengine.world.loader import WorldFileError, load_world, world_warnings
 from simengine.world.spec import SLUG_PATTERN
 
 
@@ -19,7 +19,8 @@ from simengine.world.spec import SLUG_PATTERN
 def validate(paths: tuple[Path, ...], quiet: bool) -> None:
     """Check world files and print every problem with its file, line and field.
 
-    Exits 0 when every file is valid, 1 otherwise.
+    Also warns of what a valid world may lack (no player, an undeclared relation
+    kind). Exits 0 when every file can be played or run, 1 otherwise.
 
     Example: simengine validate worlds/*.toml
     """
@@ -31,6 +32,17 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
             bad += 1
             for problem in exc.problems:
                 click.secho(str(problem), fg="red", err=True)
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # it loaded a moment ago; only the line numbers would be missing
+        notes = world_warnings(spec, str(path), text)
+        for level, problem in notes:
+            click.secho(f"{level}: {problem}", fg="red" if level == "error" else "yellow",
+                        err=True)
+        if any(level == "error" for level, _ in notes):
+            bad += 1
             continue
         if not quiet:
             counts = ", ".join(

@@ -165,6 +165,9 @@ class PlayScreen(GameReports, Screen):
             verb = "You are" if state.is_alive(player) else "You were"
             story.system(f"{verb} {state.name(player)}{place}. Type what you do; "
                          "/help lists the commands.")
+        else:
+            story.system("This world has no player character: you watch. /wait N or "
+                         "ctrl+t lets time pass; /help lists the commands.")
 
     def _replay_event(self, event: Event) -> None:
         self.show_tick(event.tick)
@@ -299,6 +302,10 @@ class PlayScreen(GameReports, Screen):
             self.run_command(parsed)
 
     def act(self, text: str) -> None:
+        if self.session.player is None:
+            self.story.notice("this world has no player character to act; /wait lets time "
+                              "pass", "warning")
+            return
         self.show_tick(self.session.tick + 1)
         self.story.player(text)
         self.start("act", text)

@@ -88,7 +88,7 @@ def scene_view(state: WorldState) -> SceneView:
 def player_view(state: WorldState) -> PlayerView:
     player = state.player
     if player is None or player not in state:
-        return PlayerView("nobody", alive=False)
+        return PlayerView("no player: you watch (ctrl+t lets time pass)")
     attributes = state.entity(player).get("attributes") or {}
     return PlayerView(
         name=state.name(player),
