@@ -65,6 +65,7 @@ class Notice:
 
     text: str
     level: str = "info"  # info, warning, error
+    topic: str = ""  # "fallback": a storyteller fell back (a UI may say so only once)
 
 
 Message = BeatStarted | NarrationChunk | Committed | Notice
@@ -359,7 +360,8 @@ class Session:
         if decision.fallback_reason:
             self._publish(
                 Notice(
-                    f"{decision.storyteller} told this beat: {decision.fallback_reason}", "warning"
+                    f"{decision.storyteller} told this beat: {decision.fallback_reason}", "warning",
+                    "fallback",
                 )
             )
         narration, calls = "", []

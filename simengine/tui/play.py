@@ -30,6 +30,8 @@ from simengine.tui.palette import PlayCommands
 from simengine.tui.reports import GameReports
 from simengine.tui.views import (
     cast_view,
+    is_outage,
+    outage,
     player_view,
     relations_view,
     scene_view,
@@ -76,6 +78,7 @@ class PlayScreen(GameReports, Screen):
         self.why = why
         self.host = host
         self.speed: float | None = None
+        self.fallen: str | None = None  # why the model is out, while the fallback tells
         self._generation = 0  # bumped whenever the turn in flight must be forgotten
         self._live = -1  # the generation whose messages are listened to
         self._job: tuple[str, str | None, int] | None = None
@@ -127,7 +130,8 @@ class PlayScreen(GameReports, Screen):
         self.query_one(CastPanel).view = cast_view(state)
         self.query_one(RelationsPanel).view = relations_view(state)
         self.query_one(TimelinePanel).view = timeline_view(self.session)
-        self.query_one(StatusBar).view = status_view(self.session, self.why, self.speed)
+        self.query_one(StatusBar).view = status_view(self.session, self.why, self.speed,
+                                                     self.fallen)
         self.refresh_bindings()
 
     def watch_busy(self, busy: str) -> None:
@@ -191,10 +195,27 @@ class PlayScreen(GameReports, Screen):
             story.finish(message.narration or message.event.summary)
             for violation in message.decision.rejected:
                 story.notice(f"not accepted: {violation}", "warning")
+            self._fell_back(message)
             self._measure(message)
             self.refresh_views()
         elif isinstance(message, Notice):
-            story.notice(message.text, message.level)
+            if message.topic != "fallback":  # said once, by _fell_back
+                story.notice(message.text, message.level)
+
+    def _fell_back(self, committed: Committed) -> None:
+        """Say once that the model is out, and once that it is back; the status shows it."""
+        decision, main = committed.decision, self.session.storyteller.name
+        reason = decision.fallback_reason
+        if reason and is_outage(reason):
+            if self.fallen is None or outage(reason) != outage(self.fallen):
+                self.story.notice(f"{main} is out ({reason}); the procedural storyteller "
+                                  "tells the story until it answers again", "warning")
+            self.fallen, self.speed = reason, None  # the old speed is no longer news
+        elif reason:
+            self.story.notice(f"{decision.storyteller} told this beat: {reason}", "warning")
+        elif self.fallen is not None and decision.storyteller == main:
+            self.fallen = None
+            self.story.notice(f"{main} answers again")
 
     def _measure(self, committed: Committed) -> None:
         """Tokens a second of the storyteller's model, from this beat's narration calls."""
