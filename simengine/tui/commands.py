@@ -63,6 +63,7 @@ class CommandSpec:
 
 SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("undo", "/undo [N]", "take back the last N turns (default 1)", "count"),
+    CommandSpec("redo", "/redo", "go forward again over what the last /undo took back"),
     CommandSpec("regenerate", "/regenerate", "tell the last turn again, differently",
                 aliases=("retell", "regen")),
     CommandSpec("fork", "/fork NAME", "start branch NAME here and play on it", "name"),

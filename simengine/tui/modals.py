@@ -52,6 +52,28 @@ class PromptModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class ConfirmModal(ModalScreen[bool]):
+    """A yes-or-no question; y or Enter answers yes, n or Escape answers no."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "yes"),
+                Binding("n,escape", "answer(False)", "no")]
+
+    def __init__(self, question: str, note: str = ""):
+        super().__init__(classes="dialog")
+        self.question = question
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.question, id="dialog-title")
+            if self.note:
+                yield Static(self.note, markup=False)
+            yield Label("y or Enter: yes · n or Escape: no", id="dialog-note")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 def help_grid(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> Grid:
     """Two columns: what to type or press, and what it does (wrapping in its column)."""
     cells = []

@@ -25,7 +25,7 @@ from simengine.sim.session import BeatStarted, Committed, Message, NarrationChun
 from simengine.store import SaveError
 from simengine.store.events import Event
 from simengine.tui.commands import Command, Invalid, Say, help_rows, parse
-from simengine.tui.modals import HelpModal, PromptModal
+from simengine.tui.modals import ConfirmModal, HelpModal, PromptModal
 from simengine.tui.palette import PlayCommands
 from simengine.tui.reports import GameReports
 from simengine.tui.views import (
@@ -50,6 +50,7 @@ from simengine.tui.widgets import (
 )
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
+ASK_UNDO = 3  # undoing more turns than this asks first
 
 
 class PlayScreen(GameReports, Screen):
@@ -395,6 +396,25 @@ class PlayScreen(GameReports, Screen):
     # -------------------------------------------------------------- commands
     def cmd_undo(self, command: Command) -> None:
         n = command.count or 1
+        if n > ASK_UNDO and self.session.tick > ASK_UNDO:
+            back = min(n, self.session.tick)
+            where = self.tick_label(self.session.tick - back)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._undo_now(n)
+                else:
+                    self.story.notice("nothing undone")
+
+            self.app.push_screen(ConfirmModal(
+                f"Take back {back} {self._unit(back)}, to {where}?",
+                "Nothing is deleted: /redo brings them back, as long as you do not play on "
+                "from there first."), answered)
+            return
+        self._undo_now(n)
+
+    def _undo_now(self, n: int) -> None:
+        """Take back ``n`` turns now (the turn in flight counts as one)."""
         stopped = self.stop_tick()
         if stopped and self.session.tick == self._job_start:
             n -= 1  # the turn on screen had not committed anything: stopping it undoes it
@@ -406,11 +426,26 @@ class PlayScreen(GameReports, Screen):
             self._tick_shown = None
             undone = before - self.session.tick
             self.story.notice(f"took back {undone} {self._unit(undone)}; now at "
-                              f"{self.tick_label(self.session.tick)}")
+                              f"{self.tick_label(self.session.tick)} (/redo brings "
+                              f"{'it' if undone == 1 else 'them'} back)")
         elif stopped:
             self.story.notice("stopped the turn being told")
         else:
             self.story.notice("nothing to undo: this is the beginning")
+        self.refresh_views()
+
+    def cmd_redo(self, command: Command) -> None:
+        if self.busy:
+            self.story.notice("the last turn is still being told")
+            return
+        regained = self.session.redo()
+        if regained:
+            self.replay_story()
+            self.story.notice(f"brought back {regained} {self._unit(regained)}; now at "
+                              f"{self.tick_label(self.session.tick)}")
+        else:
+            self.story.notice("nothing to redo: no undo to go back on, or the story went on "
+                              "since")
         self.refresh_views()
 
     def cmd_regenerate(self, command: Command) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from simengine.store import Save
-from simengine.tui.modals import HelpModal, PromptModal
+from simengine.tui.modals import ConfirmModal, HelpModal, PromptModal
 from simengine.tui.widgets import (
     InventoryPanel,
     ScenePanel,
@@ -50,6 +50,39 @@ async def test_undo_command_takes_back_turns_and_their_lines(app):
         assert session.tick == 0
         await enter(pilot, "/undo")
         assert "nothing to undo" in text(app)
+
+
+async def test_a_long_undo_asks_first_and_redo_brings_the_turns_back(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "/wait 6")
+        session = play_screen(app).session
+        head = session.save.head()
+        assert session.tick == 6
+        await enter(pilot, "/undo 200")
+        assert isinstance(app.screen, ConfirmModal) and session.tick == 6
+        assert "Take back 6 hours, to hour 0?" in str(app.screen.query_one("#dialog-title")
+                                                        .render())
+        await pilot.press("n")
+        await settle(pilot)
+        assert session.tick == 6 and "nothing undone" in lines(app)[-1]
+        await enter(pilot, "/undo 5")
+        await pilot.press("y")
+        await settle(pilot)
+        assert session.tick == 1 and "(/redo brings them back)" in lines(app)[-1]
+        await enter(pilot, "/undo 2")  # a few turns: no question
+        assert session.tick == 0
+        await enter(pilot, "/redo")
+        assert session.tick == 1
+        await enter(pilot, "/redo")
+        assert session.tick == 6 and session.save.head() == head
+        assert "brought back 5 hours; now at hour 6" in lines(app)[-1]
+        assert "— hour 6 —" in lines(app)  # the story is shown again
+        await enter(pilot, "/redo")
+        assert "nothing to redo" in lines(app)[-1]
+        await enter(pilot, "/undo")
+        await enter(pilot, "look around")  # playing on from there ends the way back
+        await enter(pilot, "/redo")
+        assert "nothing to redo" in lines(app)[-1] and session.tick == 6
 
 
 async def test_ctrl_z_undoes_and_is_greyed_out_at_the_start(app):
