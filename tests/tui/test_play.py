@@ -249,7 +249,7 @@ async def test_help_command_lists_commands_and_f1_opens_the_help(app):
 async def test_unknown_or_malformed_commands_are_notices_not_crashes(app):
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, "/dance")
-        assert "unknown command /dance; the commands are: /undo /regenerate" in text(app)
+        assert "unknown command /dance; the commands are: /undo /redo /regenerate" in text(app)
         await enter(pilot, "/undo lots")
         assert "/undo wants a number from 1 to 1000" in text(app)
         await enter(pilot, "/storyteller gpt")
