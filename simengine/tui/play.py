@@ -51,6 +51,7 @@ from simengine.tui.widgets import (
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
 ASK_UNDO = 3  # undoing more turns than this asks first
+HISTORY_KEY = "input_history"  # the lines typed, kept in the save's meta
 
 
 class PlayScreen(GameReports, Screen):
@@ -112,6 +113,8 @@ class PlayScreen(GameReports, Screen):
 
     def on_mount(self) -> None:
         self._unsubscribe = self.session.subscribe(self._hear)
+        kept = self.session.save.get_meta(HISTORY_KEY) or []
+        self.command_line.history = [str(line) for line in kept][-self.command_line.keep:]
         self.replay_story(intro=True)
         self.refresh_views()
         self.command_line.focus()
@@ -316,6 +319,8 @@ class PlayScreen(GameReports, Screen):
             return
         self.command_line.remember(line)
         self.command_line.value = ""
+        if not self.session.save.closed:  # kept in the save: up-arrow works after a restart
+            self.session.save.set_meta(HISTORY_KEY, self.command_line.history)
         if isinstance(parsed, Say):
             self.act(parsed.text)
         elif isinstance(parsed, Invalid):

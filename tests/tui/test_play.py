@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from simengine.sim.session import Session
 from simengine.store import Save
+from simengine.tui.app import SimApp
+from simengine.tui.launcher import PlayOptions
 from simengine.tui.modals import ConfirmModal, HelpModal, PromptModal
 from simengine.tui.widgets import (
     InventoryPanel,
@@ -12,8 +15,9 @@ from simengine.tui.widgets import (
     StatusBar,
     TimelinePanel,
 )
+from simengine.world.loader import load_world
 
-from .conftest import SIZE, enter, lines, play_screen, settle, text
+from .conftest import HARBOUR, SIZE, enter, lines, play_screen, settle, text
 
 
 async def test_a_turn_shows_the_players_line_then_the_story_and_updates_the_panels(app):
@@ -271,6 +275,25 @@ async def test_input_history_walks_back_and_forth(app):
         assert box.value == "/who"
         await pilot.press("down")
         assert box.value == "dra"  # back to the draft
+
+
+async def test_input_history_survives_a_restart_of_the_same_save(app, game):
+    session, _ = game
+    path = session.save.path
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "go to the market")
+        await enter(pilot, "/who")
+    assert session.save.closed
+    Session.new(load_world(HARBOUR), path.with_name("other.db")).close()
+    for save, expected in ((path, ["go to the market", "/who"]), (path.with_name("other.db"), [])):
+        reopened = SimApp(PlayOptions(host="http://127.0.0.1:9"), session=Session.load(save))
+        async with reopened.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            box = play_screen(reopened).command_line
+            assert box.history == expected  # per save: another game starts empty
+            if expected:
+                await pilot.press("up")
+                assert box.value == "/who"
 
 
 async def test_the_palette_offers_the_same_actions(app):
