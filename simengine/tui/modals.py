@@ -20,6 +20,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("up / down", "earlier lines you typed"),
     ("f1", "this help"),
     ("f2", "light / dark theme"),
+    ("f3", "every beat, or only what you witness"),
     ("ctrl+p", "all commands"),
     ("ctrl+q", "quit (the game is saved)"),
 )

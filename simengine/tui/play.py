@@ -48,6 +48,7 @@ from simengine.tui.widgets import (
     StoryLog,
     TimelinePanel,
 )
+from simengine.tui.witness import Replay, Vantage, vantage, witnessed
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
 ASK_UNDO = 3  # undoing more turns than this asks first
@@ -69,6 +70,7 @@ class PlayScreen(GameReports, Screen):
         Binding("ctrl+f", "fork", "fork"),
         Binding("ctrl+t", "wait", "wait"),
         Binding("f1", "help", "help"),
+        Binding("f3", "toggle_all", "all beats"),
         Binding("escape", "stop", "stop", show=False),
     ]
 
@@ -81,6 +83,7 @@ class PlayScreen(GameReports, Screen):
         self.host = host
         self.speed: float | None = None
         self.fallen: str | None = None  # why the model is out, while the fallback tells
+        self._before: Vantage | None = None  # the player's vantage as the beat began
         self._generation = 0  # bumped whenever the turn in flight must be forgotten
         self._live = -1  # the generation whose messages are listened to
         self._job: tuple[str, str | None, int] | None = None
@@ -163,8 +166,10 @@ class PlayScreen(GameReports, Screen):
             story.notice(f"storyteller: {self.why}" if self.why else
                          f"storyteller: {self.session.storyteller.name}")
         events = self.session.save.log(limit=REPLAY_EVENTS)
-        for event in events:
-            self._replay_event(event)
+        if events:
+            watcher = Replay(self.session.save.state_at(events[0].parent_id))
+            for event in events:
+                self._replay_event(event, not watcher.seen(event))
         player = self.session.player
         if player is not None:
             state = self.session.state
@@ -177,11 +182,17 @@ class PlayScreen(GameReports, Screen):
             story.system("This world has no player character: you watch. /wait N or "
                          "ctrl+t lets time pass; /help lists the commands.")
 
-    def _replay_event(self, event: Event) -> None:
+    def _replay_event(self, event: Event, elsewhere: bool = False) -> None:
         self.show_tick(event.tick)
         if event.kind == "player" and event.intent:
             self.story.player(event.intent)
-        self.story.narration(event.narration or event.summary, event.kind)
+        self.story.narration(event.narration or event.summary, event.kind, elsewhere)
+        if elsewhere:
+            self.story.unseen(self._who(event.actor))
+
+    def _who(self, actor: str | None) -> str:
+        state = self.session.state
+        return state.name(actor) if actor and actor in state else "the world"
 
     def _hear(self, message: Message) -> None:
         """Session messages, as they happen (on the app's loop: workers are async)."""
@@ -190,15 +201,26 @@ class PlayScreen(GameReports, Screen):
         story = self.story
         if isinstance(message, BeatStarted):
             self.show_tick(message.tick)
-            story.begin(message.kind)
+            before = self._before = vantage(self.session.state, message.actor)
+            # Until it is committed, a beat seems seen when its actor stands by the player.
+            near = (message.kind == "player" or before.player is None
+                    or (before.place is not None and before.actor_place == before.place))
+            story.begin(message.kind, elsewhere=not near)
             who = self.session.state.name(message.actor) if message.actor else "the world"
             self.busy = f"{who} …"
         elif isinstance(message, NarrationChunk):
             story.chunk(message.text)
         elif isinstance(message, Committed):
-            story.finish(message.narration or message.event.summary)
+            event, state = message.event, self.session.state
+            after = vantage(state, event.actor)
+            place = state.name(after.place) if after.place else ""
+            elsewhere = not witnessed(event.kind, event.ops, event.summary,
+                                      self._before or after, after, place)
+            story.finish(message.narration or event.summary, elsewhere=elsewhere)
             for violation in message.decision.rejected:
-                story.notice(f"not accepted: {violation}", "warning")
+                story.notice(f"not accepted: {violation}", "warning", elsewhere=elsewhere)
+            if elsewhere:
+                story.unseen(self._who(event.actor))
             self._fell_back(message)
             self._measure(message)
             self.refresh_views()
@@ -363,6 +385,9 @@ class PlayScreen(GameReports, Screen):
     def action_help(self) -> None:
         self.app.push_screen(HelpModal())
 
+    def action_toggle_all(self) -> None:
+        self.run_command(Command("all"))
+
     def action_stop(self) -> None:
         if self.stop_tick():
             self.story.notice("stopped; what was already told stays in the story")
@@ -524,12 +549,22 @@ class PlayScreen(GameReports, Screen):
             self.story.system(f"{mark} {row.name}: {self.tick_label(row.tick)}, "
                               f"{row.events} events")
 
+    def cmd_all(self, command: Command) -> None:
+        story = self.story
+        story.show_all = not story.show_all
+        if story.show_all:
+            story.notice("showing every beat, near and far (f3 or /all: only what you witness)")
+        else:
+            story.notice("showing what you witness; the rest is one line a tick (f3 or /all: "
+                         "every beat)")
+
     def cmd_help(self, command: Command) -> None:
         self.story.system("Type what you do, or one of these commands:")
         for usage, what in help_rows():
             self.story.system(f"  {usage} — {what}")
         self.story.system("Keys: ctrl+z undo · ctrl+r retell · ctrl+f fork · ctrl+t wait · "
-                          "escape stop · f1 help · f2 theme · ctrl+p commands · ctrl+q quit")
+                          "escape stop · f1 help · f2 theme · f3 every beat · ctrl+p commands · "
+                          "ctrl+q quit")
 
     def cmd_quit(self, command: Command) -> None:
         self.app.call_later(self.app.action_quit)  # async: stops the turn, closes the save
