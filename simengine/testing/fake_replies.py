@@ -120,7 +120,7 @@ _SPEAK = re.compile(r"^\s*[\"\u201c']|\b(?:say|says|ask|asks|tell|talk|speak|gre
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{1,200})[\"\u201d]")
 _ABOUT = re.compile(r"\babout\s+(?:the\s+|a\s+|an\s+)?(?P<t>[^.?!,;]{1,80})", re.I)
 _ANSWERS_ABOUT = (
-    '"{topic}? I couldn\'t tell you much about that," {who} says, looking away.',
+    '"{Topic}? I couldn\'t tell you much about that," {who} says, looking away.',
     '"{Topic}. I\'ve heard talk of it, nothing I\'d swear to," {who} answers.',
     '{who} is quiet a moment. "Why would you want to know about {topic}?"',
     '"Ask someone else about {topic}," {who} mutters. "I keep my head down."',
