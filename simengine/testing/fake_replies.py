@@ -351,7 +351,6 @@ _QUIET = (
     "Time goes by without much to show for it.",
     "Nobody does anything worth telling, for now.",
 )
-_OPENERS = ("", "", "Then ", "After a moment, ", "Without fuss, ", "Just then, ")
 _CLOSERS = (
     "", "",
     "For a moment nobody moves.",
@@ -375,8 +374,8 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
     """Narration from the WHAT HAPPENED lines of a narrate request.
 
     The summary leads when it carries dialogue (a model writes what people say);
-    otherwise the op lines tell it. Openings and closings vary with the request,
-    so two beats do not end on the same sentence.
+    otherwise the op lines tell it. The closing sentence varies with the request,
+    so two beats do not end alike.
     """
     text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
     rng = random.Random(hashlib.sha256(text.encode()).hexdigest())
@@ -399,12 +398,6 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
     sentences = [s if s[-1] in '.!?"\u201d' else s + "." for s in sentences]
     if not sentences:
         return rng.choice(_QUIET)
-    opener = rng.choice(_OPENERS)
-    first = sentences[0]
-    if opener and not first.startswith(('"', "\u201c")):
-        # Names keep their capital; "A way opens" becomes "Then a way opens".
-        article = first.split(" ", 1)[0] in ("A", "An", "The")
-        sentences[0] = opener + (first[:1].lower() + first[1:] if article else first)
     closer = rng.choice(_CLOSERS).format(place=place)
     return " ".join([*sentences, closer]).strip()
 
