@@ -1,7 +1,8 @@
 """The launcher: start a shipped or local world, or continue a save.
 
-Worlds come from ``worlds/*.toml`` in the working directory and next to the
-package; saves from the saves directory. A file that does not load is listed
+Worlds come from ``worlds/*.toml`` in the working directory and from the
+shipped worlds (in the package when installed from a wheel, else the
+repository's ``worlds/``); saves from the saves directory. A file that does not load is listed
 with its problem, never hidden and never fatal. Opening a game probes the
 Ollama server (for ``auto`` and ``ollama``), so it runs in a thread worker.
 """

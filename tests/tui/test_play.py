@@ -360,3 +360,21 @@ async def test_ctrl_q_quits(app, tmp_path):
     assert session.save.closed
     with Save.open(tmp_path / "game.db", readonly=True) as save:
         assert save.verify() == [] and len(save.log()) >= 1
+
+
+async def test_a_world_with_no_player_is_watched_not_played(tmp_path):
+    world = tmp_path / "watch.toml"
+    world.write_text(HARBOUR.read_text().replace('[player]\ncharacter = "mara"', ""))
+    spec = load_world(world)
+    assert spec.player is None
+    app = SimApp(PlayOptions(), session=Session.new(spec, tmp_path / "w.db", seed=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = play_screen(app)
+        assert "This world has no player character: you watch." in text(app)
+        assert screen.query_one(InventoryPanel).view.name.startswith("no player: you watch")
+        assert screen.query_one(InventoryPanel).view.alive  # not "nobody (dead)"
+        await enter(pilot, "go to the market")
+        assert "no player character to act" in lines(app)[-1] and screen.session.tick == 0
+        await enter(pilot, "/wait 2")
+        assert screen.session.tick == 2
