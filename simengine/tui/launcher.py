@@ -93,9 +93,18 @@ def default_world_dirs() -> list[Path]:
 
 
 def find_worlds(dirs: list[Path]) -> list[WorldEntry]:
-    entries = []
+    """The world files in ``dirs``, broken ones too; a file that is byte for byte one
+    listed from an earlier folder (a shipped world in a checkout) is listed once."""
+    entries: list[WorldEntry] = []
+    seen: dict[str, bytes] = {}
     for directory in dirs:
         for path in sorted(directory.glob("*.toml")):
+            try:
+                if seen.get(path.name) == path.read_bytes():
+                    continue
+                seen.setdefault(path.name, path.read_bytes())
+            except OSError:
+                pass  # listed below with its problem
             try:
                 spec = load_world(path)
             except WorldFileError as exc:

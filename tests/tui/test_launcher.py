@@ -149,3 +149,13 @@ async def test_no_worlds_found_names_the_folders_searched(tmp_path):
         await settle(pilot)
         (message, disabled), = prompts(app, "worlds")
         assert disabled and message == f"no world files found; looked in {empty}"
+
+
+def test_a_world_shipped_twice_is_listed_once_and_a_changed_copy_too(tmp_path, worlds):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copy(HARBOUR, shipped / "harbour.toml")
+    names = [w.path for w in find_worlds([worlds, shipped])]
+    assert names.count(worlds / "harbour.toml") == 1 and shipped / "harbour.toml" not in names
+    (shipped / "harbour.toml").write_text(HARBOUR.read_text() + "\n# changed\n")
+    assert shipped / "harbour.toml" in [w.path for w in find_worlds([worlds, shipped])]
