@@ -56,3 +56,17 @@ def play(source: str | None, saves_dir: Path | None, storyteller: str | None,
         app.run()
     finally:
         app.close_session()
+        if app.saved is not None:
+            click.echo(farewell(*app.saved))
+
+
+def farewell(path: Path, branch: str) -> str:
+    """Where the game is saved and the command that goes on with it."""
+    shown = Path(path)
+    try:
+        shown = shown.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass  # outside the working directory: the whole path
+    quoted = str(shown) if " " not in str(shown) else f"'{shown}'"
+    return (f"Saved in {shown} (branch {branch}; every beat is kept).\n"
+            f"Continue with: simengine play {quoted}")

@@ -129,9 +129,8 @@ def summary_lines(session: Session, ran: int) -> list[str]:
     "--ticks",
     "-n",
     type=click.IntRange(0, 1_000_000),
-    default=10,
-    show_default=True,
-    help="How many ticks to run.",
+    default=None,
+    help="How many ticks to run [default: a script's length, else 10].",
 )
 @click.option(
     "--script",
@@ -155,7 +154,7 @@ def summary_lines(session: Session, ran: int) -> list[str]:
 @saves_dir_option
 def run(
     source: str,
-    ticks: int,
+    ticks: int | None,
     script: Path | None,
     save_path: Path | None,
     branch: str | None,
@@ -183,6 +182,12 @@ def run(
             narrate=not no_narrate,
             **teller,
         )
+    length = sum(step.ticks for step in steps or [])
+    if ticks is None:
+        ticks = length if steps else 10  # a script runs to its end
+    elif steps and ticks < length:
+        click.secho(f"[--ticks {ticks}: the script's last {length - ticks} of {length} ticks "
+                    "are not run]", fg="yellow", err=True)
     printer = StoryPrinter(session, as_json, show_lore)
     session.subscribe(printer)
     if not as_json:

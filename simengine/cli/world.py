@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from simengine.world.loader import WorldFileError, load_world
+from simengine.world.loader import WorldFileError, load_world, world_warnings
 from simengine.world.spec import SLUG_PATTERN
 from simengine.world.text import clean_text
 
@@ -54,7 +54,8 @@ def _ids_for(name: str) -> tuple[str, str]:
 def validate(paths: tuple[Path, ...], quiet: bool) -> None:
     """Check world files and print every problem with its file, line and field.
 
-    Exits 0 when every file is valid, 1 otherwise.
+    Also warns of what a valid world may lack (no player, an undeclared relation
+    kind). Exits 0 when every file can be played or run, 1 otherwise.
 
     Example: simengine validate worlds/*.toml
     """
@@ -67,8 +68,18 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
             for problem in exc.problems:
                 click.secho(str(problem), fg="red", err=True)
             continue
-        for warning in spec.warnings:  # worth a look, not a reason to refuse the file
-            click.secho(f"{warning} (warning)", fg="yellow", err=True)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # it loaded a moment ago; only the line numbers would be missing
+        notes = [("warning", w) for w in spec.warnings]  # worth a look, not a refusal
+        notes += world_warnings(spec, str(path), text)
+        for level, problem in notes:
+            click.secho(f"{level}: {problem}", fg="red" if level == "error" else "yellow",
+                        err=True)
+        if any(level == "error" for level, _ in notes):
+            bad += 1
+            continue
         if not quiet:
             counts = ", ".join(
                 f"{len(getattr(spec, s))} {s}"

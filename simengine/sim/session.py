@@ -69,6 +69,7 @@ class Notice:
 
     text: str
     level: str = "info"  # info, warning, error
+    topic: str = ""  # "fallback": a storyteller fell back (a UI may say so only once)
 
 
 Message = BeatStarted | NarrationChunk | Committed | Notice
@@ -364,7 +365,8 @@ class Session:
         if decision.fallback_reason:
             self._publish(
                 Notice(
-                    f"{decision.storyteller} told this beat: {decision.fallback_reason}", "warning"
+                    f"{decision.storyteller} told this beat: {decision.fallback_reason}", "warning",
+                    "fallback",
                 )
             )
         narration, calls = "", []
@@ -415,10 +417,36 @@ class Session:
         """Take back the last ``n`` ticks (every beat of each); nothing is deleted."""
         target = max(self.tick - max(n, 0), 0)
         beats = sum(1 for e in self.save.log() if e.tick > target)
+        before = (self.save.head(), self.tick)
         if beats:
             self.save.undo(beats)
+            key = f"redo:{self.branch}"
+            self.save.set_meta(key, [*(self.save.get_meta(key) or []), before])
         self._reload()
         self._set_clock(target)
+
+    def redo(self) -> int:
+        """Go forward again to where the last undo took the branch from; returns the
+        ticks regained (0: nothing to redo, or the branch has gone on since)."""
+        key = f"redo:{self.branch}"
+        stack = self.save.get_meta(key) or []
+        if not stack:
+            return 0
+        (target, tick), head = stack[-1], self.save.head()
+        event = self.save.event(target)
+        while event.parent_id is not None and event.parent_id != head:
+            event = self.save.event(event.parent_id)  # is the head an ancestor of it?
+        if head is not None and event.parent_id != head:
+            self.save.set_meta(key, [])  # the story went on after the undo: nothing to redo
+            return 0
+        before = self.tick
+        with self.save.db.atomic():  # the tree is untouched; only the head moves forward
+            self.save.db.execute("UPDATE branches SET head = ? WHERE name = ?",
+                                 [target, self.branch])
+        self.save.set_meta(key, stack[:-1])
+        self._reload()
+        self._set_clock(tick)
+        return tick - before
 
     def fork(self, name: str, at: int | None = None) -> None:
         """Start a branch ``name`` at an event (default: here) and switch to it."""

@@ -4,7 +4,9 @@ A *style* (sea, frontier, starship, old-world) is picked from keywords in the
 world's name, tone and premise. Every choice draws from the ``random.Random``
 the caller passes in, so the same seed invents the same people, places and
 things. Names already worn by a living entity of the same kind are avoided,
-since the rules reject a second living "Ivo Brandt".
+since the rules reject a second living "Ivo Brandt"; and a new person takes
+neither a first name nor a surname anyone in the world already has, living or
+dead, so no stranger is mistaken for Mara Fenwick's kin.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from simengine.world.state import WorldState
+from simengine.world.state import WorldState, normalize_name
 
 _SLUG_TRIM = re.compile(r"[^a-z0-9]+")
 
@@ -48,7 +50,8 @@ SEA = Style(
            "Ketil", "Maren", "Solvi", "Thora", "Ulf", "Yrsa", "Eirik", "Bodil", "Osric",
            "Gunnel", "Brand", "Alvar", "Liv", "Torsten", "Hedda"),
     family=("Brandt", "Ness", "Holm", "Saltby", "Tarrow", "Fenwick", "Strand", "Kettle",
-            "Marsh", "Skerry", "Haddock", "Greaves", "Rook", "Wick", "Lund", "Crabbe"),
+            "Marsh", "Skerry", "Haddock", "Greaves", "Rook", "Wick", "Lund", "Crabbe",
+            "Gale", "Netley", "Harker", "Quayle", "Rudd", "Tallow", "Storr", "Pollock"),
     person_adj=("weather-beaten", "soft-spoken", "wiry", "grey-bearded", "sharp-eyed",
                 "broad-shouldered", "limping", "sun-browned"),
     person_role=("net-mender", "deckhand", "peddler", "lamp-keeper", "cooper",
@@ -82,7 +85,8 @@ STARSHIP = Style(
     first=("Vex", "Kai", "Juno", "Rho", "Tam", "Ozen", "Lira", "Dax", "Nyx", "Sol", "Cade",
            "Ryn", "Ilo", "Mika", "Zed", "Ione", "Pax", "Teo", "Wren", "Asha"),
     family=("Hale", "Voss", "Ibarra", "Chen", "Adeyemi", "Kade", "Morrow", "Sato", "Quill",
-            "Ortiz", "Novak", "Okoro", "Lindqvist", "Renn", "Tanaka", "Vance"),
+            "Ortiz", "Novak", "Okoro", "Lindqvist", "Renn", "Tanaka", "Vance", "Achebe",
+            "Brandvold", "Castellan", "Drummond", "Eklund", "Farrow", "Iwata", "Petrov"),
     person_adj=("tired", "wiry", "soft-spoken", "scarred", "precise", "restless",
                 "pale", "steady-handed"),
     person_role=("engineer", "hydroponics tech", "cargo hand", "medic", "pilot",
@@ -116,7 +120,8 @@ FRONTIER = Style(
            "Zeke", "Josiah", "Mae", "Virgil", "Opal", "Eli", "Abner", "Temperance", "Cyrus",
            "Della", "Obadiah", "Pearl"),
     family=("Cobb", "McCready", "Tate", "Pruitt", "Haskell", "Boone", "Whitlock", "Dade",
-            "Calloway", "Sykes", "Barlow", "Crockett", "Pickens", "Harlan", "Quade", "Stiles"),
+            "Calloway", "Sykes", "Barlow", "Crockett", "Pickens", "Harlan", "Quade", "Stiles",
+            "Bixby", "Colter", "Dunning", "Fenner", "Garrity", "Lusk", "Mattock", "Yancey"),
     person_adj=("dusty", "sun-cracked", "wary", "bow-legged", "gap-toothed", "quiet",
                 "hard-eyed", "lanky"),
     person_role=("prospector", "mule skinner", "drifter", "card sharp", "cook", "tinker",
@@ -148,7 +153,8 @@ OLD_WORLD = Style(
            "Corin", "Wenna", "Garrick", "Ilse", "Merrin", "Tamsin", "Odo", "Berta", "Elric",
            "Hesper", "Jory"),
     family=("Thorne", "Ashdown", "Mallory", "Fenn", "Harrow", "Blackwood", "Crane", "Dunmore",
-            "Everly", "Hollis", "Pike", "Quarles", "Reeve", "Stroud", "Tull", "Wyck"),
+            "Everly", "Hollis", "Pike", "Quarles", "Reeve", "Stroud", "Tull", "Wyck",
+            "Alder", "Bramley", "Cotter", "Dray", "Gorse", "Lathe", "Moberly", "Sallow"),
     person_adj=("stooped", "cheerful", "nervous", "tall", "freckled", "sharp-tongued",
                 "quiet", "red-cheeked"),
     person_role=("tinker", "pilgrim", "herb-seller", "mason", "wool merchant", "minstrel",
@@ -211,6 +217,29 @@ def unique_id(name: str, state: WorldState, taken: Iterable[str] = (), kind: str
     return candidate
 
 
+#: Words of people's names, per name index: (the index, keys seen, words). A few
+#: states at most (a session's live one, a test's); the index only ever grows, so
+#: only its new keys are read on the next call.
+_WORDS: list[tuple[dict, int, set[str]]] = []
+
+
+def name_words(state: WorldState) -> set[str]:
+    """Every word of every character's name and alias in ``state`` (normalized)."""
+    index = state.name_index()
+    entry = next((e for e in _WORDS if e[0] is index), None)
+    if entry is None:
+        entry = (index, 0, set())
+        _WORDS.insert(0, entry)
+        del _WORDS[4:]
+    _, seen, words = entry
+    if seen < len(index):
+        for key in list(index)[seen:]:
+            if "character" in index[key]:
+                words.update(key.split())
+        _WORDS[_WORDS.index(entry)] = (index, len(index), words)
+    return words
+
+
 def _a(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -233,10 +262,18 @@ class NameGen:
     def person(
         self, rng: random.Random, state: WorldState | None = None, avoid: Iterable[str] = ()
     ) -> tuple[str, str] | None:
-        """A (name, description) for a new character, or None if every try clashed."""
+        """A (name, description) for a new character, or None if every try clashed.
+
+        Neither its first name nor its surname is one a character of ``state`` has.
+        """
         s, avoid_ = self.style, {a.lower() for a in avoid}
+        taken = name_words(state) if state is not None else set()
+        firsts = [w for w in s.first if normalize_name(w) not in taken]
+        families = [w for w in s.family if normalize_name(w) not in taken]
+        if not firsts or not families:
+            return None  # every name of the style is someone's already
         for _ in range(40):
-            name = f"{rng.choice(s.first)} {rng.choice(s.family)}"
+            name = f"{rng.choice(firsts)} {rng.choice(families)}"
             if self._free(name, "character", state, avoid_):
                 adj = rng.choice(s.person_adj)
                 desc = (f"{_a(adj).capitalize()} {adj} {rng.choice(s.person_role)} "

@@ -16,6 +16,7 @@ import random
 import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 from simengine.storytellers.base import CallRecord, Intent, Scene
 from simengine.storytellers.namegen import NameGen, unique_id
@@ -57,6 +58,40 @@ _HOSTILE_ORDER = ("rival_of", "enemy_of", "distrusts")
 Plan = tuple[str, list[list[Op]]]
 
 
+@dataclass(frozen=True)
+class TickMemory:
+    """What already happened to an actor this tick, so a beat does not undo or mirror it.
+
+    Attributes:
+        partners: the people who already shared a beat with the actor this tick
+            (B does not meet A right after A met B).
+        items: the things that already changed hands or place this tick (no item
+            goes back and forth in one tick).
+    """
+
+    partners: frozenset[str] = frozenset()
+    items: frozenset[str] = frozenset()
+
+
+def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
+    """The actor's :class:`TickMemory` from the scene's recent events of this tick."""
+    if actor is None:
+        return TickMemory()
+    state = scene.state
+    partners: set[str] = set()
+    items: set[str] = set()
+    for ev in scene.recent:
+        if ev.tick != scene.tick:
+            continue
+        involved = [e for e in ev.involves if e in state]
+        items.update(e for e in involved if state.kind(e) == "item")
+        if actor in involved or ev.actor == actor:
+            partners.update(e for e in involved if state.kind(e) == "character" and e != actor)
+            if ev.actor and ev.actor != actor:
+                partners.add(ev.actor)
+    return TickMemory(frozenset(partners), frozenset(items))
+
+
 def mix_seed(*parts: object) -> int:
     """A 64-bit seed from any parts; stable across runs (no ``hash()`` of strings)."""
     digest = hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=8).digest()
@@ -91,9 +126,16 @@ def _room_to_lower(state: WorldState, e: str, attribute: str) -> float:
     return current - d.min - 1
 
 
-def _others_here(state: WorldState, actor: str) -> list[str]:
+def _others_here(state: WorldState, actor: str, memory: TickMemory | None = None) -> list[str]:
+    """The living people here besides ``actor`` (not those it already dealt with this tick)."""
     here = state.where(actor)
-    return [p for p in state.people_at(here) if p != actor] if here else []
+    skip = memory.partners if memory else frozenset()
+    return [p for p in state.people_at(here) if p != actor and p not in skip] if here else []
+
+
+def _acquainted(state: WorldState, a: str, b: str) -> bool:
+    """Any tie between two people, either way: friends, rivals and masters know each other."""
+    return any(b in (src, dst) for src, _, dst in state.relations(a))
 
 
 def _budget(state: WorldState) -> int:
@@ -116,18 +158,22 @@ def _amount(state: WorldState, attribute: str, value: float) -> int | float | No
     return value
 
 
-def trades(state: WorldState, actor: str) -> list[tuple[str, str, str, int | float]]:
+def trades(state: WorldState, actor: str,
+           memory: TickMemory | None = None) -> list[tuple[str, str, str, int | float]]:
     """(buyer, seller, item, price) deals the actor could make with someone here."""
     cur = _currency(state)
     if cur is None:
         return []
     d = state.attribute_def(cur)
+    moved = memory.items if memory else frozenset()
     out = []
-    for other in _others_here(state, actor):
+    for other in _others_here(state, actor, memory):
         for buyer, seller in ((actor, other), (other, actor)):
             if state.player in (buyer, seller) and actor != state.player:
                 continue  # the player's purse and goods move on the player's word only
             for item in state.inventory(seller):
+                if item in moved:
+                    continue  # it changed hands this tick already
                 price = _amount(state, cur, state.price(item))
                 if not price or price <= 0 or _value(state, buyer, cur) < price:
                     continue
@@ -137,11 +183,12 @@ def trades(state: WorldState, actor: str) -> list[tuple[str, str, str, int | flo
     return out
 
 
-def _quarrels(state: WorldState, actor: str) -> list[tuple[str, str | None]]:
+def _quarrels(state: WorldState, actor: str,
+              memory: TickMemory | None = None) -> list[tuple[str, str | None]]:
     kinds = state.relation_kinds
     mood = _num_attr(state, MOOD_ATTRIBUTES)
     out = []
-    for other in _others_here(state, actor):
+    for other in _others_here(state, actor, memory):
         rel = next((r for r in _HOSTILE_ORDER
                     if r in kinds and not state.has_relation(actor, r, other)), None)
         if rel or (mood and _room_to_lower(state, actor, mood) >= 1):
@@ -159,23 +206,29 @@ def _populous(state: WorldState) -> bool:
     return False
 
 
-def archetype_options(state: WorldState, actor: str) -> dict[str, float]:
-    """The archetypes whose preconditions hold for ``actor`` now, with their weights."""
+def archetype_options(state: WorldState, actor: str,
+                      memory: TickMemory | None = None) -> dict[str, float]:
+    """The archetypes whose preconditions hold for ``actor`` now, with their weights.
+
+    ``memory`` (what the actor already did this tick) rules out beats that would
+    mirror or undo it.
+    """
     if state.kind(actor) != "character" or not state.is_alive(actor):
         return {}
     here = state.where(actor)
-    others = _others_here(state, actor)
+    others = _others_here(state, actor, memory)
     kinds = state.relation_kinds
+    moved = memory.items if memory else frozenset()
     ok: dict[str, bool] = {
         "wander": bool(here and state.exits(here)),
-        "meet": "knows" in kinds and any(not state.has_relation(actor, "knows", o)
-                                         for o in others),
+        "meet": "knows" in kinds and any(not _acquainted(state, actor, o) for o in others),
         "talk": bool(others),
-        "trade": bool(trades(state, actor)),
-        "quarrel": bool(_quarrels(state, actor)),
+        "trade": bool(trades(state, actor, memory)),
+        "quarrel": bool(_quarrels(state, actor, memory)),
         "befriend": "friend_of" in kinds and any(not state.has_relation(actor, "friend_of", o)
                                                  for o in others),
-        "find": bool(here and (state.things_at(here) or _budget(state) >= 1)),
+        "find": bool(here and (any(i not in moved for i in state.things_at(here))
+                               or _budget(state) >= 1)),
         "arrive": bool(here) and _budget(state) >= 1,
         "discover": bool(here) and _budget(state) >= 1,
         "fall_ill": False,
@@ -199,9 +252,10 @@ def _weighted(weights: dict[str, float], rng: random.Random) -> str | None:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def choose_archetype(state: WorldState, actor: str, rng: random.Random) -> str:
+def choose_archetype(state: WorldState, actor: str, rng: random.Random,
+                     memory: TickMemory | None = None) -> str:
     """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk')."""
-    return _weighted(archetype_options(state, actor), rng) or "talk"
+    return _weighted(archetype_options(state, actor, memory), rng) or "talk"
 
 
 def choose_world_event(state: WorldState, rng: random.Random) -> str:
@@ -214,12 +268,18 @@ def choose_world_event(state: WorldState, rng: random.Random) -> str:
 
 # -------------------------------------------------------------- planning
 def plan_archetype(
-    archetype: str, state: WorldState, actor: str, rng: random.Random
+    archetype: str, state: WorldState, actor: str, rng: random.Random,
+    memory: TickMemory | None = None,
 ) -> Plan | None:
-    """Summary and ops for one archetype, or None if it cannot be built here and now."""
+    """Summary and ops for one archetype, or None if it cannot be built here and now.
+
+    A beat never proposes a tie the pair already has or a weaker one ("they meet"
+    after they were friends), and with ``memory`` never mirrors or undoes what the
+    actor already did this tick.
+    """
     here = state.where(actor)
     name = state.name(actor)
-    others = _others_here(state, actor)
+    others = _others_here(state, actor, memory)
     if archetype == "wander":
         if not (exits := state.exits(here) if here else []):
             return None
@@ -227,15 +287,21 @@ def plan_archetype(
         return f"{name} goes to {state.name(dest)}", [[Move(entity=actor, to=dest)]]
     if archetype in ("meet", "talk", "befriend"):
         rel = {"meet": "knows", "talk": "knows", "befriend": "friend_of"}[archetype]
-        pool = others if archetype == "talk" else [
-            o for o in others if not state.has_relation(actor, rel, o)]
+        if archetype == "talk":
+            pool = others
+        elif archetype == "meet":  # anyone tied to the actor already knows them
+            pool = [o for o in others if not _acquainted(state, actor, o)]
+        else:
+            pool = [o for o in others if not state.has_relation(actor, rel, o)]
         if not pool or rel not in state.relation_kinds:
             return None
         other = rng.choice(pool)
         ops: list[Op] = []
-        if not state.has_relation(actor, rel, other):
+        # "knows" says less than any tie the pair already has: then it is not news.
+        weaker = rel == "knows" and _acquainted(state, actor, other)
+        if not weaker and not state.has_relation(actor, rel, other):
             ops.append(Relate(source=actor, relation=rel, target=other))
-        if archetype != "talk" and not state.has_relation(other, rel, actor):
+        if archetype != "talk" and not weaker and not state.has_relation(other, rel, actor):
             ops.append(Relate(source=other, relation=rel, target=actor))
         if archetype == "befriend":
             ops += [Unrelate(source=actor, relation=r, target=other)
@@ -243,7 +309,7 @@ def plan_archetype(
         verb = {"meet": "meets", "talk": "talks with", "befriend": "befriends"}[archetype]
         return f"{name} {verb} {state.name(other)}", [[op] for op in ops]
     if archetype == "trade":
-        deals = trades(state, actor)
+        deals = trades(state, actor, memory)
         if not deals:
             return None
         buyer, seller, item, price = rng.choice(deals)
@@ -258,7 +324,7 @@ def plan_archetype(
                    f"for {price} {cur}")
         return summary, [bundle]
     if archetype == "quarrel":
-        pairs = _quarrels(state, actor)
+        pairs = _quarrels(state, actor, memory)
         if not pairs:
             return None
         other, rel = rng.choice(pairs)
@@ -274,7 +340,8 @@ def plan_archetype(
             bundles.append([Adjust(entity=actor, attribute=mood, by=by)])
         return f"{name} quarrels with {state.name(other)}", bundles
     if archetype == "find":
-        lying = state.things_at(here) if here else []
+        moved = memory.items if memory else frozenset()
+        lying = [i for i in state.things_at(here) if i not in moved] if here else []
         if lying and (_budget(state) < 1 or rng.random() < 0.7):
             item = rng.choice(lying)
             return f"{name} finds {state.name(item)}", [[Transfer(item=item, to=actor)]]
@@ -552,11 +619,12 @@ class ProceduralStoryteller:
         if intent.kind == "player":
             self.last_archetype = "player"
             return player_plan(state, actor, intent.text)
-        archetype = choose_archetype(state, actor, rng)
-        planned = plan_archetype(archetype, state, actor, rng)
+        memory = tick_memory(scene, actor)
+        archetype = choose_archetype(state, actor, rng, memory)
+        planned = plan_archetype(archetype, state, actor, rng, memory)
         if planned is None:  # a builder can still fail (every invented name taken ...)
-            archetype = "talk" if _others_here(state, actor) else "look"
-            planned = plan_archetype(archetype, state, actor, rng) or (
+            archetype = "talk" if _others_here(state, actor, memory) else "look"
+            planned = plan_archetype(archetype, state, actor, rng, memory) or (
                 f"{state.name(actor)} waits", [])
         self.last_archetype = archetype
         return planned

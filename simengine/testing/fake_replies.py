@@ -8,12 +8,16 @@ schema's ``actor`` enum, and return:
 * :func:`plausible_proposal`: a proposal the rules accept (a move to an exit,
   a ``knows`` relation with someone here, picking up a loose unpriced item;
   answering a repair told that a person is unknown, that person's arrival);
+  on the player's turn it does what the player wrote (:func:`player_proposal`:
+  goes where asked, takes, gives, buys, answers when spoken to), impossible
+  wishes included, so the engine's refusals show as they would with a model;
 * :func:`inject`: the same with one contradiction of a known kind
   (:data:`INJECTION_KINDS`), each one the engine must refuse (an unknown name
   appears where canon cannot invent it: killed, or handed something), for
   measuring how the engine copes;
 * :func:`invention`: a welcome ``create`` op (a stranger arrives, a thing is found);
-* :func:`prose_for`: narration built from a narrate request's WHAT HAPPENED lines;
+* :func:`prose_for`: narration built from a narrate request's WHAT HAPPENED lines,
+  with the dialogue a summary carries, varied by the request;
 * :func:`model_entry`, :func:`show_entry`: what ``/api/tags`` and ``/api/show``
   say about a model (a qwen2.5-like 3B, Q4_K_M).
 
@@ -30,7 +34,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from simengine.storytellers.prompts import REPAIR_HEADER, WORLD_OPEN, read_scene_block
+from simengine.storytellers.prompts import (
+    PLAYER_CLOSE,
+    PLAYER_OPEN,
+    REPAIR_HEADER,
+    WORLD_OPEN,
+    read_scene_block,
+)
 
 #: Contradictions noisy mode can inject, in the order their rates are summed.
 INJECTION_KINDS = (
@@ -51,7 +61,8 @@ _UNKNOWN_PERSON = re.compile(r"'([^'\n]{1,80})' is not a known character")
 
 
 def plausible_proposal(facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """A proposal the rules accept, from the scene block alone (flat ops, as asked)."""
+    """A proposal the rules accept, from the scene block alone (flat ops, as asked);
+    on the player's turn, what the player asked for (see :func:`player_proposal`)."""
     actor = facts.get("actor")
     here = facts.get("location")
     exits = list(facts.get("exits") or [])
@@ -66,6 +77,8 @@ def plausible_proposal(facts: dict[str, Any], rng: random.Random) -> dict[str, A
         who = newcomers[0]
         return {"actor": actor, "summary": f"{who} arrives",
                 "ops": [{"op": "move", "entity": who, "to": here}]}
+    if facts.get("beat") == "player" and actor and facts.get("player_text"):
+        return player_proposal(facts, str(facts["player_text"]), rng)
     mover = actor if actor else (sorted(alive)[0] if alive else None)
     if mover and (mover in alive or mover not in names):
         who = names.get(mover, mover)
@@ -89,6 +102,177 @@ def plausible_proposal(facts: dict[str, Any], rng: random.Random) -> dict[str, A
         return {"actor": actor, "summary": summary, "ops": []}
     summary, ops = rng.choice(options)
     return {"actor": actor, "summary": summary, "ops": ops}
+
+
+# ------------------------------------------------------------ the player's turn
+_GO = re.compile(r"\b(?:go|walk|head|run|enter|climb|return|hurry|move|travel|sail|wander"
+                 r"|stroll|visit|leave for|make (?:my|our) way)\b\s*(?:back\s+|over\s+|on\s+)?"
+                 r"(?:to|towards?|into|in|through|onto|for)?\s*(?P<x>.+)", re.I)
+_GIVE_MONEY = re.compile(r"\b(?:give|pay|hand|offer)\s+(?P<y>.+?)\s+(?P<n>\d+)\s*(?P<cur>\w+)?"
+                         r"|\b(?:give|pay|hand|offer)\s+(?P<n2>\d+)\s*(?P<cur2>\w+)?\s+to\s+"
+                         r"(?P<y2>.+)", re.I)
+_GIVE = re.compile(r"\b(?:give|hand|offer|pass)\s+(?P<x>.+?)\s+to\s+(?P<y>.+)", re.I)
+_BUY = re.compile(r"\b(?:buy|purchase)\s+(?P<x>.+?)(?:\s+from\s+(?P<y>.+))?$", re.I)
+_TAKE = re.compile(r"\b(?:take|get|grab|pick up|pocket|steal|snatch|collect)\s+(?P<x>.+?)"
+                   r"(?:\s+from\s+(?P<y>.+))?$", re.I)
+_SPEAK = re.compile(r"^\s*[\"\u201c']|\b(?:say|says|ask|asks|tell|talk|speak|greet|shout"
+                    r"|whisper|reply|answer|chat|call out)\b", re.I)
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201d]{1,200})[\"\u201d]")
+_ABOUT = re.compile(r"\babout\s+(?:the\s+|a\s+|an\s+)?(?P<t>[^.?!,;]{1,80})", re.I)
+_ANSWERS_ABOUT = (
+    '"{Topic}? I couldn\'t tell you much about that," {who} says, looking away.',
+    '"{Topic}. I\'ve heard talk of it, nothing I\'d swear to," {who} answers.',
+    '{who} is quiet a moment. "Why would you want to know about {topic}?"',
+    '"Ask someone else about {topic}," {who} mutters. "I keep my head down."',
+    '"{Topic}?" {who} lowers their voice. "Not here. Not now."',
+)
+_ANSWERS = (
+    '"Is that so?" {who} says.',
+    '{who} nods slowly. "I\'ll think on it."',
+    '"Say that again, and slower," {who} answers.',
+    '"You may be right," {who} says, "more\'s the pity."',
+    '{who} shrugs. "Words are cheap here."',
+)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower())) - {"the", "a", "an", "of", "to", "s"}
+
+
+def _match(phrase: str, candidates: dict[str, str]) -> str | None:
+    """The id among ``candidates`` (id -> name) whose name or id best fits ``phrase``."""
+    want = _words(phrase)
+    best, score = None, 0
+    for cid, name in candidates.items():
+        have = _words(name) | _words(cid.replace("-", " "))
+        hit = len(want & have)
+        if hit > score:
+            best, score = cid, hit
+    return best
+
+
+_LABEL = re.compile(r"\b([a-z0-9][a-z0-9_-]*) \(([^()\n,]{1,60})(?:,[^()\n]*)?\)")
+
+
+def player_text(messages: list[dict[str, Any]]) -> str | None:
+    """What the player typed, from a decide request's player block."""
+    for m in messages:  # the system message names the markers too: the user's block counts
+        if m.get("role") != "user":
+            continue
+        content = str(m.get("content", ""))
+        start = content.rfind(PLAYER_OPEN)
+        end = content.find(PLAYER_CLOSE, start + 1) if start >= 0 else -1
+        if start >= 0 and end > start:
+            return content[start + len(PLAYER_OPEN):end].strip()
+    return None
+
+
+def context_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """``id -> name`` for every ``id (Name)`` label the scene text shows."""
+    text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+    return {m.group(1): m.group(2) for m in _LABEL.finditer(text)}
+
+
+def player_proposal(facts: dict[str, Any], text: str, rng: random.Random) -> dict[str, Any]:
+    """What a compliant model proposes for the player's words: the wish, as asked.
+
+    It does not second-guess the world: a walk to a place that is not an exit, or
+    taking what is not for the taking, is proposed all the same, and the engine's
+    rules refuse it as they would a real model's.
+    """
+    actor = facts["actor"]
+    here = facts.get("location")
+    people = [p for p in facts.get("people") or [] if isinstance(p, dict)]
+    names: dict[str, str] = {**(facts.get("names") or {}),
+                             **{p["id"]: p.get("name", p["id"]) for p in people}}
+    me = names.get(actor, actor)
+    others = {p["id"]: p.get("name", p["id"]) for p in people
+              if p["id"] != actor and p.get("alive", True)}
+    items = {i["id"]: i for i in facts.get("items") or [] if isinstance(i, dict)}
+    item_names = {i: d.get("name", i) for i, d in items.items()}
+    line = " ".join(text.split())
+    cur = facts.get("currency")
+
+    def said(summary: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"actor": actor, "summary": summary, "ops": ops}
+
+    def absent(phrase: str) -> dict[str, Any] | None:
+        """The player named someone the scene knows of who is not here."""
+        gone = _match(phrase, {k: v for k, v in names.items() if k not in others
+                               and k != actor and k not in items})
+        if gone and _match(phrase, others) is None:
+            return said(f"{me} looks around for {names[gone]}, who is not here", [])
+        return None
+
+    if (m := _GIVE_MONEY.search(line)) and cur:
+        target = m.group("y") or m.group("y2") or ""
+        who = _match(target, others)
+        amount = int(m.group("n") or m.group("n2") or 0)
+        if who is None and (away := absent(target)):
+            return away
+        if who and amount > 0:
+            return said(f"{me} hands {names[who]} {amount} {cur}",
+                        [{"op": "adjust", "entity": actor, "attribute": cur, "by": -amount},
+                         {"op": "adjust", "entity": who, "attribute": cur, "by": amount}])
+    if m := _GIVE.search(line):
+        mine = {i: n for i, n in item_names.items() if items[i].get("holder") == actor}
+        item, who = _match(m.group("x"), mine or item_names), _match(m.group("y"), others)
+        if who is None and (away := absent(m.group("y"))):
+            return away
+        if item and who:
+            return said(f"{me} gives {item_names[item]} to {names[who]}",
+                        [{"op": "transfer", "item": item, "to": who}])
+    if m := _BUY.search(line):
+        item = _match(m.group("x"), item_names)
+        if item:
+            seller, price = items[item].get("holder"), items[item].get("value")
+            ops: list[dict[str, Any]] = []
+            if cur and price and seller in others:
+                ops = [{"op": "adjust", "entity": actor, "attribute": cur, "by": -price},
+                       {"op": "adjust", "entity": seller, "attribute": cur, "by": price}]
+            ops.append({"op": "transfer", "item": item, "to": actor})
+            return said(f"{me} buys {item_names[item]}", ops)
+    if m := _TAKE.search(line):
+        item = _match(m.group("x"), item_names)
+        if item:
+            return said(f"{me} takes {item_names[item]}",
+                        [{"op": "transfer", "item": item, "to": actor}])
+        return said(f"{me} looks for {m.group('x').strip(' .')} here, in vain", [])
+    if _SPEAK.search(line) or any(_words(n) & _words(line) for n in others.values()):
+        return _speech(me, others, line, rng, said)
+    if m := _GO.search(line):
+        places = {e: names.get(e, e) for e in [*(facts.get("exits") or []),
+                                               *(facts.get("beyond") or [])]}
+        to = _match(m.group("x"), places) or _match(m.group("x"), {
+            k: v for k, v in names.items() if k not in others and k not in items})
+        if to and to != here:
+            return said(f"{me} goes to {names.get(to, to)}",
+                        [{"op": "move", "entity": actor, "to": to}])
+        return said(f"{me} looks for a way to {m.group('x').strip(' .')}, and finds none", [])
+    place = names.get(here, here) if here else "the place"
+    return said(f"{me} takes a long look around {place}", [])
+
+
+def _speech(me: str, others: dict[str, str], line: str, rng: random.Random,
+            said: Any) -> dict[str, Any]:
+    """The player speaks: whoever is addressed (else someone here) answers, in quotes."""
+    if not others:
+        return said(f'{me} speaks, but nobody is there to hear it', [])
+    named = [o for o, n in others.items() if _words(n) & _words(line)]
+    who = named[0] if named else sorted(others)[0]
+    name = others[who]
+    quoted = _QUOTED.search(line)
+    words = quoted.group(1).strip() if quoted else ""
+    about = _ABOUT.search(line)
+    if about:
+        topic = about.group("t").strip()
+        answer = rng.choice(_ANSWERS_ABOUT).format(who=name, topic=topic,
+                                                   Topic=topic[:1].upper() + topic[1:])
+        opening = f"{me} asks {name} about {topic}."
+    else:
+        answer = rng.choice(_ANSWERS).format(who=name)
+        opening = f'{me} says to {name}: "{words}"' if words else f"{me} speaks to {name}."
+    return said(f"{opening} {answer}", [])
 
 
 def inject(kind: str, proposal: dict[str, Any], facts: dict[str, Any],
@@ -161,19 +345,61 @@ def invention(facts: dict[str, Any], rng: random.Random) -> dict[str, Any] | Non
             "description": f"a {thing} nobody had noticed before", "at": here}
 
 
+_QUIET = (
+    "The moment passes, and nothing much changes.",
+    "For a while nothing happens at all.",
+    "Time goes by without much to show for it.",
+    "Nobody does anything worth telling, for now.",
+)
+_CLOSERS = (
+    "", "",
+    "For a moment nobody moves.",
+    "Somewhere close by a door bangs shut.",
+    "The light shifts a little, and the moment passes.",
+    "Footsteps go by outside and fade.",
+    "{place} keeps its own counsel.",
+    "Nobody in {place} says anything more about it.",
+    "It is quiet in {place} again, for now.",
+)
+
+
+_MONEY_LINE = re.compile(r"'s \w+ changes by [-+]")
+_KNOWS_LINE = re.compile(r"^(.+?) knows (.+)$")
+_HAS_LINE = re.compile(r"^(.+?) now has (.+)$")
+_KNOWING = ("{0} falls to talking with {1}", "{0} and {1} trade a few words",
+            "{0} gets to know {1} a little", "{0} strikes up a conversation with {1}")
+
+
 def prose_for(messages: list[dict[str, Any]]) -> str:
-    """Narration from the WHAT HAPPENED lines of a narrate request."""
+    """Narration from the WHAT HAPPENED lines of a narrate request.
+
+    The summary leads when it carries dialogue (a model writes what people say);
+    otherwise the op lines tell it. The closing sentence varies with the request,
+    so two beats do not end alike.
+    """
     text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
+    rng = random.Random(hashlib.sha256(text.encode()).hexdigest())
+    place_match = re.search(r"^# Place: [^(\n]*\(([^)\n]+)\)", text, re.M)
+    place = place_match.group(1) if place_match else "The place"
     happened: list[str] = []
     if "WHAT HAPPENED:" in text:
         block = text.split("WHAT HAPPENED:", 1)[1].split("\n\n", 1)[0]
         happened = [ln[2:].strip() for ln in block.splitlines() if ln.startswith("- ")]
-    if len(happened) > 1:  # the op lines carry names; the summary would repeat them
+    if happened and ('"' in happened[0] or "\u201c" in happened[0]):
+        happened = happened[:1]  # the dialogue says it; the op lines would only repeat it
+    elif len(happened) > 1:  # the op lines carry names; the summary would repeat them
         happened = happened[1:]
-    sentences = [h[0].upper() + h[1:].rstrip(".") + "." for h in happened[:3] if h]
+        plain = [h for h in happened if not _MONEY_LINE.search(h)]
+        happened = plain or happened  # who paid whom is in the transfer's telling
+    happened = [_HAS_LINE.sub(r"\1 comes away with \2",
+                              _KNOWS_LINE.sub(lambda m: rng.choice(_KNOWING).format(*m.groups()),
+                                              h)) for h in happened]
+    sentences = [h[0].upper() + h[1:] for h in happened[:3] if h]
+    sentences = [s if s[-1] in '.!?"\u201d' else s + "." for s in sentences]
     if not sentences:
-        return "The moment passes, and nothing much changes."
-    return " ".join(sentences) + " The air settles again."
+        return rng.choice(_QUIET)
+    closer = rng.choice(_CLOSERS).format(place=place)
+    return " ".join([*sentences, closer]).strip()
 
 
 def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -196,6 +422,9 @@ def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) ->
         fmt = body.get("format") if isinstance(body.get("format"), dict) else {}
         actor_enum = fmt.get("properties", {}).get("actor", {}).get("enum") or [None]
         facts = {"actor": actor_enum[0], "people": [], "exits": [], "items": []}
+    if facts.get("beat") == "player":
+        facts["player_text"] = player_text(messages)
+        facts["names"] = context_names(messages)
     if is_repair(messages):
         feedback = str(messages[-1].get("content", ""))
         # Names, not ids: an unknown slug is a typo to fix, not a person to bring in.

@@ -9,6 +9,7 @@ beat stays in the save and the save's lock is let go.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -34,6 +35,8 @@ class SimApp(App[None]):
         self.options = options or PlayOptions()
         self.session = session
         self.why = why
+        #: (save path, branch) of the game last closed, for the goodbye line.
+        self.saved: tuple[Path, str] | None = None
 
     def on_mount(self) -> None:
         # Pushed rather than returned by get_default_screen: only pushed screens get
@@ -63,6 +66,7 @@ class SimApp(App[None]):
     def close_session(self) -> None:
         """Close the game's session (idempotent): metrics written, save and lock let go."""
         if self.session is not None and not self.session.save.closed:
+            self.saved = (self.session.save.path, self.session.branch)
             self.session.close()
 
     def on_unmount(self) -> None:

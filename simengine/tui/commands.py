@@ -63,6 +63,7 @@ class CommandSpec:
 
 SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("undo", "/undo [N]", "take back the last N turns (default 1)", "count"),
+    CommandSpec("redo", "/redo", "go forward again over what the last /undo took back"),
     CommandSpec("regenerate", "/regenerate", "tell the last turn again, differently",
                 aliases=("retell", "regen")),
     CommandSpec("fork", "/fork NAME", "start branch NAME here and play on it", "name"),
@@ -70,6 +71,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 aliases=("timeline",)),
     CommandSpec("switch", "/switch NAME", "continue on another branch", "name"),
     CommandSpec("wait", "/wait [N]", "let N turns of time pass (default 1)", "count"),
+    CommandSpec("all", "/all", "show every beat, or only what you witness (the default)",
+                aliases=("everything",)),
     CommandSpec("look", "/look", "describe where you are", aliases=("l",)),
     CommandSpec("inventory", "/inventory", "what you carry and what you are",
                 aliases=("inv", "i")),

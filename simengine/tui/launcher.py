@@ -1,7 +1,8 @@
 """The launcher: start a shipped or local world, or continue a save.
 
-Worlds come from ``worlds/*.toml`` in the working directory and next to the
-package; saves from the saves directory. A file that does not load is listed
+Worlds come from ``worlds/*.toml`` in the working directory and from the
+shipped worlds (in the package when installed from a wheel, else the
+repository's ``worlds/``); saves from the saves directory. A file that does not load is listed
 with its problem, never hidden and never fatal. Opening a game probes the
 Ollama server (for ``auto`` and ``ollama``), so it runs in a thread worker.
 """
@@ -71,21 +72,39 @@ class SaveEntry:
     error: str = ""
 
 
+def candidate_world_dirs() -> list[Path]:
+    """Where worlds are looked for, in order: ``./worlds``, then the shipped worlds.
+
+    Shipped worlds live in the package (``simengine/shipped_worlds``, put there by
+    the wheel build) or, in a source checkout or editable install, in the
+    ``worlds/`` authoring folder next to the package.
+    """
+    package = Path(simengine.__file__).resolve().parent
+    return [Path.cwd() / "worlds", package / "shipped_worlds", package.parent / "worlds"]
+
+
 def default_world_dirs() -> list[Path]:
-    """``./worlds`` and the ``worlds/`` shipped next to the package (once each)."""
-    here = Path.cwd() / "worlds"
-    shipped = Path(simengine.__file__).resolve().parent.parent / "worlds"
+    """The folders of :func:`candidate_world_dirs` that exist (each once)."""
     dirs: list[Path] = []
-    for d in (here, shipped):
+    for d in candidate_world_dirs():
         if d.is_dir() and all(d.resolve() != o.resolve() for o in dirs):
             dirs.append(d)
     return dirs
 
 
 def find_worlds(dirs: list[Path]) -> list[WorldEntry]:
-    entries = []
+    """The world files in ``dirs``, broken ones too; a file that is byte for byte one
+    listed from an earlier folder (a shipped world in a checkout) is listed once."""
+    entries: list[WorldEntry] = []
+    seen: dict[str, bytes] = {}
     for directory in dirs:
         for path in sorted(directory.glob("*.toml")):
+            try:
+                if seen.get(path.name) == path.read_bytes():
+                    continue
+                seen.setdefault(path.name, path.read_bytes())
+            except OSError:
+                pass  # listed below with its problem
             try:
                 spec = load_world(path)
             except WorldFileError as exc:
@@ -188,7 +207,10 @@ class LauncherScreen(Screen):
     def on_mount(self) -> None:
         self.action_rescan()
         worlds, saves = self.query_one("#worlds", OptionList), self.query_one("#saves", OptionList)
-        (saves if saves.option_count and not self.options.storyteller else worlds).focus()
+        # Continuing is the likely wish only when there is a save to continue; on a
+        # first run the (disabled) "no saves yet" line must not hold the keys.
+        playable = saves.highlighted is not None
+        (saves if playable and not self.options.storyteller else worlds).focus()
 
     def action_rescan(self) -> None:
         dirs = self.options.world_dirs or default_world_dirs()
@@ -197,9 +219,9 @@ class LauncherScreen(Screen):
         found = find_worlds(dirs)
         worlds.add_options([world_option(e) for e in found])
         if not found:
-            worlds.add_option(Option("no world files found in " +
-                                     ", ".join(str(d) for d in dirs) or "./worlds",
-                                     disabled=True))
+            searched = self.options.world_dirs or candidate_world_dirs()
+            worlds.add_option(Option("no world files found; looked in " +
+                                     ", ".join(str(d) for d in searched), disabled=True))
         saves = self.query_one("#saves", OptionList)
         saves.clear_options()
         listed = find_saves(self.options.saves_dir)

@@ -20,6 +20,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("up / down", "earlier lines you typed"),
     ("f1", "this help"),
     ("f2", "light / dark theme"),
+    ("f3", "every beat, or only what you witness"),
     ("ctrl+p", "all commands"),
     ("ctrl+q", "quit (the game is saved)"),
 )
@@ -50,6 +51,28 @@ class PromptModal(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes-or-no question; y or Enter answers yes, n or Escape answers no."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "yes"),
+                Binding("n,escape", "answer(False)", "no")]
+
+    def __init__(self, question: str, note: str = ""):
+        super().__init__(classes="dialog")
+        self.question = question
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.question, id="dialog-title")
+            if self.note:
+                yield Static(self.note, markup=False)
+            yield Label("y or Enter: yes · n or Escape: no", id="dialog-note")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
 
 
 def help_grid(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> Grid:

@@ -19,6 +19,7 @@ def palette_entries(screen: Any) -> list[tuple[str, str, Any]]:
         ("Fork a branch here…", "ctrl+f · /fork NAME", screen.action_fork),
         ("Let time pass", "ctrl+t · /wait", screen.action_wait),
         ("Stop the turn being told", "escape", screen.action_stop),
+        ("Every beat, or only what you witness", "f3 · /all", screen.action_toggle_all),
         ("Look around", "/look", partial(run, Command("look"))),
         ("Inventory", "/inventory", partial(run, Command("inventory"))),
         ("Who is here", "/who", partial(run, Command("who"))),

@@ -25,11 +25,13 @@ from simengine.sim.session import BeatStarted, Committed, Message, NarrationChun
 from simengine.store import SaveError
 from simengine.store.events import Event
 from simengine.tui.commands import Command, Invalid, Say, help_rows, parse
-from simengine.tui.modals import HelpModal, PromptModal
+from simengine.tui.modals import ConfirmModal, HelpModal, PromptModal
 from simengine.tui.palette import PlayCommands
 from simengine.tui.reports import GameReports
 from simengine.tui.views import (
     cast_view,
+    is_outage,
+    outage,
     player_view,
     relations_view,
     scene_view,
@@ -46,8 +48,11 @@ from simengine.tui.widgets import (
     StoryLog,
     TimelinePanel,
 )
+from simengine.tui.witness import Replay, Vantage, vantage, witnessed
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
+ASK_UNDO = 3  # undoing more turns than this asks first
+HISTORY_KEY = "input_history"  # the lines typed, kept in the save's meta
 
 
 class PlayScreen(GameReports, Screen):
@@ -65,6 +70,7 @@ class PlayScreen(GameReports, Screen):
         Binding("ctrl+f", "fork", "fork"),
         Binding("ctrl+t", "wait", "wait"),
         Binding("f1", "help", "help"),
+        Binding("f3", "toggle_all", "all beats"),
         Binding("escape", "stop", "stop", show=False),
     ]
 
@@ -76,6 +82,8 @@ class PlayScreen(GameReports, Screen):
         self.why = why
         self.host = host
         self.speed: float | None = None
+        self.fallen: str | None = None  # why the model is out, while the fallback tells
+        self._before: Vantage | None = None  # the player's vantage as the beat began
         self._generation = 0  # bumped whenever the turn in flight must be forgotten
         self._live = -1  # the generation whose messages are listened to
         self._job: tuple[str, str | None, int] | None = None
@@ -108,6 +116,8 @@ class PlayScreen(GameReports, Screen):
 
     def on_mount(self) -> None:
         self._unsubscribe = self.session.subscribe(self._hear)
+        kept = self.session.save.get_meta(HISTORY_KEY) or []
+        self.command_line.history = [str(line) for line in kept][-self.command_line.keep:]
         self.replay_story(intro=True)
         self.refresh_views()
         self.command_line.focus()
@@ -127,7 +137,8 @@ class PlayScreen(GameReports, Screen):
         self.query_one(CastPanel).view = cast_view(state)
         self.query_one(RelationsPanel).view = relations_view(state)
         self.query_one(TimelinePanel).view = timeline_view(self.session)
-        self.query_one(StatusBar).view = status_view(self.session, self.why, self.speed)
+        self.query_one(StatusBar).view = status_view(self.session, self.why, self.speed,
+                                                     self.fallen)
         self.refresh_bindings()
 
     def watch_busy(self, busy: str) -> None:
@@ -157,8 +168,10 @@ class PlayScreen(GameReports, Screen):
         events = self.session.save.log(limit=REPLAY_EVENTS)
         if intro and not events and self.session.save.spec.world.opening:
             story.narration(self.session.save.spec.world.opening, "world")  # a card's first message
-        for event in events:
-            self._replay_event(event)
+        if events:
+            watcher = Replay(self.session.save.state_at(events[0].parent_id))
+            for event in events:
+                self._replay_event(event, not watcher.seen(event))
         player = self.session.player
         if player is not None:
             state = self.session.state
@@ -167,12 +180,21 @@ class PlayScreen(GameReports, Screen):
             verb = "You are" if state.is_alive(player) else "You were"
             story.system(f"{verb} {state.name(player)}{place}. Type what you do; "
                          "/help lists the commands.")
+        else:
+            story.system("This world has no player character: you watch. /wait N or "
+                         "ctrl+t lets time pass; /help lists the commands.")
 
-    def _replay_event(self, event: Event) -> None:
+    def _replay_event(self, event: Event, elsewhere: bool = False) -> None:
         self.show_tick(event.tick)
         if event.kind == "player" and event.intent:
             self.story.player(event.intent)
-        self.story.narration(event.narration or event.summary, event.kind)
+        self.story.narration(event.narration or event.summary, event.kind, elsewhere)
+        if elsewhere:
+            self.story.unseen(self._who(event.actor))
+
+    def _who(self, actor: str | None) -> str:
+        state = self.session.state
+        return state.name(actor) if actor and actor in state else "the world"
 
     def _hear(self, message: Message) -> None:
         """Session messages, as they happen (on the app's loop: workers are async)."""
@@ -181,20 +203,48 @@ class PlayScreen(GameReports, Screen):
         story = self.story
         if isinstance(message, BeatStarted):
             self.show_tick(message.tick)
-            story.begin(message.kind)
+            before = self._before = vantage(self.session.state, message.actor)
+            # Until it is committed, a beat seems seen when its actor stands by the player.
+            near = (message.kind == "player" or before.player is None
+                    or (before.place is not None and before.actor_place == before.place))
+            story.begin(message.kind, elsewhere=not near)
             who = self.session.state.name(message.actor) if message.actor else "the world"
             self.busy = f"{who} …"
         elif isinstance(message, NarrationChunk):
             story.chunk(message.text)
         elif isinstance(message, Committed):
-            story.finish(message.narration or message.event.summary)
+            event, state = message.event, self.session.state
+            after = vantage(state, event.actor)
+            place = state.name(after.place) if after.place else ""
+            elsewhere = not witnessed(event.kind, event.ops, event.summary,
+                                      self._before or after, after, place)
+            story.finish(message.narration or event.summary, elsewhere=elsewhere)
             self.last_lore = message.lore
             for violation in message.decision.rejected:
-                story.notice(f"not accepted: {violation}", "warning")
+                story.notice(f"not accepted: {violation}", "warning", elsewhere=elsewhere)
+            if elsewhere:
+                story.unseen(self._who(event.actor))
+            self._fell_back(message)
             self._measure(message)
             self.refresh_views()
         elif isinstance(message, Notice):
-            story.notice(message.text, message.level)
+            if message.topic != "fallback":  # said once, by _fell_back
+                story.notice(message.text, message.level)
+
+    def _fell_back(self, committed: Committed) -> None:
+        """Say once that the model is out, and once that it is back; the status shows it."""
+        decision, main = committed.decision, self.session.storyteller.name
+        reason = decision.fallback_reason
+        if reason and is_outage(reason):
+            if self.fallen is None or outage(reason) != outage(self.fallen):
+                self.story.notice(f"{main} is out ({reason}); the procedural storyteller "
+                                  "tells the story until it answers again", "warning")
+            self.fallen, self.speed = reason, None  # the old speed is no longer news
+        elif reason:
+            self.story.notice(f"{decision.storyteller} told this beat: {reason}", "warning")
+        elif self.fallen is not None and decision.storyteller == main:
+            self.fallen = None
+            self.story.notice(f"{main} answers again")
 
     def _measure(self, committed: Committed) -> None:
         """Tokens a second of the storyteller's model, from this beat's narration calls."""
@@ -294,6 +344,8 @@ class PlayScreen(GameReports, Screen):
             return
         self.command_line.remember(line)
         self.command_line.value = ""
+        if not self.session.save.closed:  # kept in the save: up-arrow works after a restart
+            self.session.save.set_meta(HISTORY_KEY, self.command_line.history)
         if isinstance(parsed, Say):
             self.act(parsed.text)
         elif isinstance(parsed, Invalid):
@@ -302,6 +354,10 @@ class PlayScreen(GameReports, Screen):
             self.run_command(parsed)
 
     def act(self, text: str) -> None:
+        if self.session.player is None:
+            self.story.notice("this world has no player character to act; /wait lets time "
+                              "pass", "warning")
+            return
         self.show_tick(self.session.tick + 1)
         self.story.player(text)
         self.start("act", text)
@@ -331,6 +387,9 @@ class PlayScreen(GameReports, Screen):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpModal())
+
+    def action_toggle_all(self) -> None:
+        self.run_command(Command("all"))
 
     def action_stop(self) -> None:
         if self.stop_tick():
@@ -370,6 +429,25 @@ class PlayScreen(GameReports, Screen):
     # -------------------------------------------------------------- commands
     def cmd_undo(self, command: Command) -> None:
         n = command.count or 1
+        if n > ASK_UNDO and self.session.tick > ASK_UNDO:
+            back = min(n, self.session.tick)
+            where = self.tick_label(self.session.tick - back)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._undo_now(n)
+                else:
+                    self.story.notice("nothing undone")
+
+            self.app.push_screen(ConfirmModal(
+                f"Take back {back} {self._unit(back)}, to {where}?",
+                "Nothing is deleted: /redo brings them back, as long as you do not play on "
+                "from there first."), answered)
+            return
+        self._undo_now(n)
+
+    def _undo_now(self, n: int) -> None:
+        """Take back ``n`` turns now (the turn in flight counts as one)."""
         stopped = self.stop_tick()
         if stopped and self.session.tick == self._job_start:
             n -= 1  # the turn on screen had not committed anything: stopping it undoes it
@@ -381,11 +459,26 @@ class PlayScreen(GameReports, Screen):
             self._tick_shown = None
             undone = before - self.session.tick
             self.story.notice(f"took back {undone} {self._unit(undone)}; now at "
-                              f"{self.tick_label(self.session.tick)}")
+                              f"{self.tick_label(self.session.tick)} (/redo brings "
+                              f"{'it' if undone == 1 else 'them'} back)")
         elif stopped:
             self.story.notice("stopped the turn being told")
         else:
             self.story.notice("nothing to undo: this is the beginning")
+        self.refresh_views()
+
+    def cmd_redo(self, command: Command) -> None:
+        if self.busy:
+            self.story.notice("the last turn is still being told")
+            return
+        regained = self.session.redo()
+        if regained:
+            self.replay_story()
+            self.story.notice(f"brought back {regained} {self._unit(regained)}; now at "
+                              f"{self.tick_label(self.session.tick)}")
+        else:
+            self.story.notice("nothing to redo: no undo to go back on, or the story went on "
+                              "since")
         self.refresh_views()
 
     def cmd_regenerate(self, command: Command) -> None:
@@ -459,12 +552,22 @@ class PlayScreen(GameReports, Screen):
             self.story.system(f"{mark} {row.name}: {self.tick_label(row.tick)}, "
                               f"{row.events} events")
 
+    def cmd_all(self, command: Command) -> None:
+        story = self.story
+        story.show_all = not story.show_all
+        if story.show_all:
+            story.notice("showing every beat, near and far (f3 or /all: only what you witness)")
+        else:
+            story.notice("showing what you witness; the rest is one line a tick (f3 or /all: "
+                         "every beat)")
+
     def cmd_help(self, command: Command) -> None:
         self.story.system("Type what you do, or one of these commands:")
         for usage, what in help_rows():
             self.story.system(f"  {usage} — {what}")
         self.story.system("Keys: ctrl+z undo · ctrl+r retell · ctrl+f fork · ctrl+t wait · "
-                          "escape stop · f1 help · f2 theme · ctrl+p commands · ctrl+q quit")
+                          "escape stop · f1 help · f2 theme · f3 every beat · ctrl+p commands · "
+                          "ctrl+q quit")
 
     def cmd_quit(self, command: Command) -> None:
         self.app.call_later(self.app.action_quit)  # async: stops the turn, closes the save

@@ -88,7 +88,7 @@ def scene_view(state: WorldState) -> SceneView:
 def player_view(state: WorldState) -> PlayerView:
     player = state.player
     if player is None or player not in state:
-        return PlayerView("nobody", alive=False)
+        return PlayerView("no player: you watch (ctrl+t lets time pass)")
     attributes = state.entity(player).get("attributes") or {}
     return PlayerView(
         name=state.name(player),
@@ -146,20 +146,26 @@ def timeline_view(session: Session) -> tuple[BranchRow, ...]:
     return tuple(rows)
 
 
-def status_view(session: Session, why: str, speed: float | None) -> StatusView:
-    teller, detail = teller_status(session.storyteller.name, why, speed)
+def status_view(session: Session, why: str, speed: float | None,
+                fallen: str | None = None) -> StatusView:
+    teller, detail = teller_status(session.storyteller.name, why, speed, fallen)
     spec = session.save.spec.world
     return StatusView(spec.name, spec.tick, session.tick, session.branch, teller, detail)
 
 
-def teller_status(name: str, why: str, speed: float | None) -> tuple[str, str]:
+def teller_status(name: str, why: str, speed: float | None,
+                  fallen: str | None = None) -> tuple[str, str]:
     """A short storyteller label for the status line, and the whole reason behind it.
 
     Args:
         name: the storyteller's name (``procedural``, ``ollama:MODEL``, ``replay``).
         why: the reason the storyteller was chosen (from ``choose``).
         speed: the last measured completion tokens per second, if any.
+        fallen: why the model is out (the procedural storyteller tells every beat
+            until it answers again), if it is.
     """
+    if fallen:
+        return f"procedural ({outage(fallen)})", f"{name} is out: {fallen}"
     if name.startswith("ollama:"):
         model = name.split(":", 1)[1]
         rate = f"{speed:.0f} tok/s" if speed else "– tok/s"
@@ -184,6 +190,21 @@ def short_reason(reason: str) -> str:
         model = reason.split("'")[1] if reason.count("'") >= 2 else "the model"
         return f"{model} not pulled"
     return reason if len(reason) <= 40 else reason[:39] + "…"
+
+
+#: Fallback reasons that are not an outage: the model answered, but broke every rule.
+NOT_AN_OUTAGE = ("every proposed change broke a rule",)
+
+
+def is_outage(reason: str) -> bool:
+    """Did the model fail to answer at all (not merely propose something refused)?"""
+    return not reason.startswith(NOT_AN_OUTAGE)
+
+
+def outage(reason: str) -> str:
+    """An outage in two or three words: ``Ollama unreachable``, ``qwen2.5:3b not pulled``."""
+    short = short_reason(reason)
+    return "Ollama unreachable" if short == "Ollama not reachable" else short or "model out"
 
 
 def _value(value: object) -> str:

@@ -32,10 +32,13 @@ class StoryLog(VerticalScroll, can_focus=True):
     Player lines, narration, notices and system lines get their own classes
     (``-player``, ``-narration``, ``-notice``, ``-system``, ``-tick``), so
     the stylesheet, not this code, decides how each looks in each theme.
-    ``busy`` (what is being told) shows in the title.
+    ``busy`` (what is being told) shows in the title. Beats the player did not
+    witness are marked ``-elsewhere`` and, unless ``show_all``, hidden behind one
+    ``-unseen`` line a tick that names who acted.
     """
 
     busy: reactive[str] = reactive("")
+    show_all: reactive[bool] = reactive(False)
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -44,6 +47,7 @@ class StoryLog(VerticalScroll, can_focus=True):
         self._prefix = ""
         self._tick: int | None = None  # lines are tagged with their tick, so undo can drop them
         self._following = True  # at the newest line: keep it in view as lines come and go
+        self._unseen: dict[int | None, tuple[Static, list[str]]] = {}  # per tick
 
     def on_mount(self) -> None:
         self.border_title = "story"
@@ -59,6 +63,10 @@ class StoryLog(VerticalScroll, can_focus=True):
 
     def watch_busy(self, busy: str) -> None:
         self.border_title = f"story · {busy}" if busy else "story"
+
+    def watch_show_all(self, show_all: bool) -> None:
+        self.set_class(show_all, "-all")
+        self._follow()
 
     def _follow(self) -> None:
         """Keep the newest line in view, unless the reader has scrolled up to read back."""
@@ -96,18 +104,21 @@ class StoryLog(VerticalScroll, can_focus=True):
                 if getattr(w, "story_tick", None) is not None and w.story_tick >= tick]
         if gone:
             self.remove_children(gone)
+        self._unseen = {t: v for t, v in self._unseen.items() if t is None or t < tick}
         self._tick = tick - 1 if tick > 0 else None
 
     def player(self, text: str) -> None:
         self.finish()
         self._add(f"> {text}", "player")
 
-    def begin(self, kind: str) -> None:
-        """Open a paragraph for a beat's narration (``player``, ``npc`` or ``world``)."""
+    def begin(self, kind: str, elsewhere: bool = False) -> None:
+        """Open a paragraph for a beat's narration (``player``, ``npc`` or ``world``);
+        ``elsewhere``: the player does not (yet) seem to witness it."""
         self.finish()
         self._parts = []
         self._prefix = "" if kind == "player" else "· "
         self._current = self._add("", f"narration -by-{kind}")
+        self._current.set_class(elsewhere, "-elsewhere")
 
     def chunk(self, text: str) -> None:
         if self._current is None:
@@ -117,10 +128,13 @@ class StoryLog(VerticalScroll, can_focus=True):
         self._follow()
         self._current.update(self._prefix + "".join(self._parts).lstrip())
 
-    def finish(self, fallback: str = "") -> None:
-        """Close the open paragraph; ``fallback`` stands in when nothing streamed."""
+    def finish(self, fallback: str = "", elsewhere: bool | None = None) -> None:
+        """Close the open paragraph; ``fallback`` stands in when nothing streamed;
+        ``elsewhere`` (if given) settles whether the player witnessed it."""
         if self._current is None:
             return
+        if elsewhere is not None:
+            self._current.set_class(elsewhere, "-elsewhere")
         if not "".join(self._parts).strip():
             if fallback:
                 self._current.update(self._prefix + fallback.strip())
@@ -139,16 +153,33 @@ class StoryLog(VerticalScroll, can_focus=True):
         self._current = None
         self._parts = []
 
-    def narration(self, text: str, kind: str) -> None:
+    def narration(self, text: str, kind: str, elsewhere: bool = False) -> None:
         """A whole paragraph at once (replaying the saved story)."""
-        self.begin(kind)
+        self.begin(kind, elsewhere)
         self.chunk(text)
         self.finish()
 
-    def notice(self, text: str, level: str = "info") -> None:
+    def notice(self, text: str, level: str = "info", elsewhere: bool = False) -> None:
         """A line about the game, not of the story: above the paragraph being told."""
         mark = "!" if level in ("warning", "error") else "·"
-        self._add(f"{mark} {text}", f"notice -{level}", before=self._current)
+        line = self._add(f"{mark} {text}", f"notice -{level}", before=self._current)
+        line.set_class(elsewhere, "-elsewhere")
+
+    def unseen(self, who: str) -> None:
+        """Count a beat of this tick that the player did not witness, by ``who``."""
+        line, names = self._unseen.get(self._tick) or (None, [])
+        if who not in names:
+            names.append(who)
+        if len(names) > 3:
+            shown = f"{', '.join(names[:3])} and {len(names) - 3} more"
+        else:
+            shown = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        text = f"· elsewhere: {shown} (f3 shows all)"
+        if line is None or not line.is_attached:
+            line = self._add(text, "unseen", before=self._current)
+        else:
+            line.update(text)
+        self._unseen[self._tick] = (line, names)
 
     def system(self, text: str | Content) -> None:
         self._add(text, "system", before=self._current)
@@ -157,6 +188,7 @@ class StoryLog(VerticalScroll, can_focus=True):
         self._current = None
         self._parts = []
         self._tick = None
+        self._unseen = {}
         self.remove_children()
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from simengine.world.spec import (
+    DEFAULT_RELATION_KINDS,
     ENTITY_SECTIONS,
     PRICE_ATTRIBUTE,
     AttributeDef,
@@ -660,6 +661,32 @@ def read_world_text(path: str | Path) -> str:
         raise fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise fail(f"cannot read: {exc.strerror or exc}") from None
+def world_warnings(spec: WorldSpec, file: str = "<world>", text: str = "") -> list[
+        tuple[str, WorldProblem]]:
+    """What a loadable world may still lack, as ``(level, problem)``; level is ``error``
+    (nothing can happen in it) or ``warning`` (it runs headless, but not as meant).
+
+    Not part of :func:`parse_world`: such a world still loads, for tests and tools.
+    """
+    lines = LineMap(text)
+    out: list[tuple[str, WorldProblem]] = []
+    if not spec.locations:
+        out.append(("error", WorldProblem(file, None, "locations", "the world has no "
+                                          "[[locations]]: nobody can stand anywhere and "
+                                          "nothing can happen")))
+    if spec.player is None:
+        out.append(("warning", WorldProblem(file, None, "player", "no [player] character: "
+                                            "`simengine play` can only watch; `run` and "
+                                            "`batch` tell the story headless")))
+    declared = {*DEFAULT_RELATION_KINDS, *spec.world.relation_kinds}
+    for i, r in enumerate(spec.relations):
+        if r.relation not in declared and r.relation not in STRUCTURAL:
+            loc: Loc = ("relations", i, "relation")
+            out.append(("warning", WorldProblem(
+                file, lines.line_of(loc), path_text(loc),
+                f"relation kind '{r.relation}' is not declared in world.relation_kinds "
+                f"(nor built in: {', '.join(DEFAULT_RELATION_KINDS)}); add it there")))
+    return out
 
 
 def load_world(path: str | Path) -> WorldSpec:

@@ -72,3 +72,22 @@ def test_batch_command_reports(tmp_path):
     assert result.exit_code == 0, result.output
     assert "totals:" in result.output and (out / "report.json").exists()
     assert len(list(out.glob("*.db"))) == 2
+
+
+def test_a_script_runs_to_its_end_unless_ticks_says_otherwise(tmp_path):
+    script = tmp_path / "long.txt"
+    lines = [f"I look around ({n})" for n in range(12)]
+    script.write_text("\n".join([*lines, "/wait 3"]) + "\n")
+    runner = CliRunner()
+    whole = runner.invoke(main, ["run", HARBOUR, "--script", str(script), "--json",
+                                 "--save", str(tmp_path / "a.db"), "-s", "procedural"])
+    assert whole.exit_code == 0, whole.output
+    player = [json.loads(line)["intent"] for line in whole.stdout.splitlines()
+              if line.startswith("{") and json.loads(line)["kind"] == "player"]
+    assert player == lines  # twelve turns, past the default of 10 ticks
+    assert "ticks run: 15" in whole.stderr
+    cut = runner.invoke(main, ["run", HARBOUR, "--script", str(script), "--ticks", "4",
+                               "--save", str(tmp_path / "b.db"), "-s", "procedural"])
+    assert cut.exit_code == 0, cut.output
+    assert "the script's last 11 of 15 ticks are not run" in cut.stderr
+    assert "ticks run: 4" in cut.stdout

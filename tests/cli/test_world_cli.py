@@ -85,3 +85,25 @@ def test_new_copes_with_any_name(tmp_path, monkeypatch):
         assert check.exit_code == 0, check.output
     long = runner.invoke(main, ["new", "y" * 300])
     assert long.exit_code == 2 and "Traceback" not in long.output
+
+
+def test_validate_refuses_a_world_with_nowhere_and_warns_of_no_player(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text('[world]\nid = "empty"\nname = "Empty"\n')
+    result = CliRunner().invoke(main, ["validate", str(empty)])
+    assert result.exit_code == 1
+    assert f"error: {empty}: locations: the world has no [[locations]]" in result.stderr
+    assert f"warning: {empty}: player: no [player] character" in result.stderr
+    assert ": ok (" not in result.stdout
+
+
+def test_validate_warns_of_an_undeclared_relation_kind(tmp_path):
+    odd = tmp_path / "odd.toml"
+    odd.write_text((FIXTURES / "mini.toml").read_text().replace(
+        'relation = "knows"', 'relation = "owes_money"', 1))
+    result = CliRunner().invoke(main, ["validate", str(odd)])
+    assert result.exit_code == 0  # it still runs: the kind is taken from the relation
+    assert "relation kind 'owes_money' is not declared in world.relation_kinds" in result.stderr
+    assert f"{odd}:" in result.stderr and ": ok (" in result.stdout
+    clean = CliRunner().invoke(main, ["validate", str(FIXTURES / "mini.toml")])
+    assert "warning" not in clean.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import random
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simengine.sim.session import Session
 from simengine.storytellers.base import (
     Intent,
     Storyteller,
@@ -26,11 +28,13 @@ from simengine.storytellers.narration import FAILURE, TEMPLATES
 from simengine.storytellers.procedural import (
     ARCHETYPES,
     ProceduralStoryteller,
+    archetype_options,
     choose_archetype,
     parse_command,
+    plan_archetype,
 )
 from simengine.storytellers.scene import build_scene
-from simengine.world.ops import Create, Proposal, Transfer, references
+from simengine.world.ops import Create, Proposal, Relate, Transfer, references
 from simengine.world.rules import Turn, Violation, check
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
@@ -397,15 +401,20 @@ def test_invented_names_are_seeded_and_never_clash(harbour):
     a = [gen.person(random.Random(s)) for s in range(20)]
     assert a == [gen.person(random.Random(s)) for s in range(20)]
     rng, made = random.Random(0), []
-    for _ in range(60):
-        got = gen.person(rng, harbour)
-        assert got is not None
+    authored = {w for c in harbour.characters(alive=None)
+                for w in harbour.name(c).lower().split()}
+    while (got := gen.person(rng, harbour)) is not None:
         name, description = got
         assert not harbour.living_named(name, "character") and description
         harbour.apply([Create(entity={"id": unique_id(name, harbour), "kind": "character",
                                       "name": name, "at": "quay"})])
         made.append(name)
-    assert len(set(made)) == 60
+    # Until the style runs out of words: no first name or surname worn twice, none an
+    # authored person's (no stranger turns up as Mara Fenwick's namesake or kin).
+    assert len(made) >= 12
+    firsts, families = [n.split()[0] for n in made], [n.split()[1] for n in made]
+    assert len(set(firsts)) == len(made) and len(set(families)) == len(made)
+    assert not {w.lower() for w in firsts + families} & authored
 
 
 def test_ids_are_slugs_unique_in_the_world(harbour):
@@ -413,3 +422,53 @@ def test_ids_are_slugs_unique_in_the_world(harbour):
     assert unique_id("Silas", harbour) == "silas-2"
     assert unique_id("Ivo Brandt", harbour, taken={"ivo-brandt"}) == "ivo-brandt-2"
     assert unique_id("🐟", harbour, kind="item") == "item"
+
+
+# ------------------------------------------------------- no contradictions
+def test_people_already_tied_do_not_meet_or_get_to_know_each_other():
+    with open(WORLD, "rb") as f:
+        state = WorldState.from_spec(WorldSpec.model_validate(tomllib.load(f)))
+    actor = "silas"
+    others = [o for o in state.people_at(state.where(actor)) if o != actor]
+    assert others, "the fixture should have company for Silas"
+    for other in others:  # friends with everyone here (one way is enough to know them)
+        state.apply([Relate(source=other, relation="friend_of", target=actor)])
+    for seed in range(40):
+        rng = random.Random(seed)
+        assert plan_archetype("meet", state, actor, rng) is None
+        talked = plan_archetype("talk", state, actor, rng)
+        assert talked is not None and not [op for _, ops in [talked] for b in ops for op in b
+                                           if isinstance(op, Relate)]
+        assert "meet" not in archetype_options(state, actor)
+
+
+def test_a_tick_never_mirrors_or_undoes_itself(tmp_path):
+    """Forty busy ticks: nobody answers a meeting with the same meeting, no item goes back
+    and forth, and nobody "gets to know" someone they were already tied to."""
+    spec = WorldSpec.model_validate(tomllib.loads(WORLD.read_text()))
+    session = Session.new(spec, tmp_path / "s.db", seed=11, npc_rate=1.0, max_npc_beats=6)
+    asyncio.run(session.wait(40))
+    save = session.save
+    by_tick: dict[int, list] = {}
+    for event in save.log():
+        by_tick.setdefault(event.tick, []).append(event)
+        before = save.state_at(event.parent_id)
+        for op in event.ops:
+            if isinstance(op, Relate) and op.relation == "knows":
+                ties = {(s, d) for s, _, d in before.relations(op.source)}
+                assert (op.source, op.target) not in ties and (op.target, op.source) not in ties
+    social = ("meets", "talks with", "befriends", "quarrels with")
+    for tick, events in by_tick.items():
+        pairs = [(e.actor, op.target) for e in events for op in e.ops
+                 if isinstance(op, Relate) and op.source == e.actor]
+        for a, b in pairs:
+            assert (b, a) not in pairs or a == b, (tick, a, b, [e.summary for e in events])
+        moved = [op.item for e in events if e.kind == "npc" for op in e.ops
+                 if isinstance(op, Transfer)]
+        assert len(moved) == len(set(moved)), (tick, [e.summary for e in events])
+        # (a talk between old acquaintances changes nothing, so nobody else hears of it)
+        partners = [frozenset({e.actor, o}) for e in events if e.ops for o in
+                    (c for c in session.state.sorted_ids("character") if c != e.actor)
+                    if any(f"{v} {session.state.name(o)}" in e.summary for v in social)]
+        assert len(partners) == len(set(partners)), (tick, [e.summary for e in events])
+    session.close()

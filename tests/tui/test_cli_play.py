@@ -66,3 +66,14 @@ def test_play_without_a_terminal_says_what_to_do_instead(monkeypatch):
     result = CliRunner().invoke(main, ["play", str(HARBOUR)])
     assert result.exit_code == 1 and "needs a terminal" in result.output
     assert "simengine run" in result.output
+
+
+def test_quitting_says_where_the_save_is_and_how_to_go_on(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(SimApp, "run", lambda self, *a, **k: None)
+    monkeypatch.setattr(sys.modules["simengine.cli.play"], "has_terminal", lambda: True)
+    result = CliRunner().invoke(main, ["play", str(HARBOUR), "-s", "procedural", "--seed", "5",
+                                       "--saves-dir", "my saves"])
+    assert result.exit_code == 0, result.output
+    assert "Saved in my saves/harbour-5.db (branch main" in result.output
+    assert "Continue with: simengine play 'my saves/harbour-5.db'" in result.output

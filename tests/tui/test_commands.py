@@ -71,6 +71,6 @@ def test_blank_lines_are_nothing():
 def test_help_lists_every_command_once():
     usages = [usage for usage, _ in help_rows()]
     assert [u.split()[0] for u in usages] == list(NAMES)
-    assert {"/undo", "/regenerate", "/fork", "/branches", "/switch", "/wait", "/look",
+    assert {"/undo", "/redo", "/regenerate", "/fork", "/branches", "/switch", "/wait", "/look",
             "/inventory", "/who", "/save", "/export", "/help", "/quit",
-            "/storyteller", "/lore"} == set(NAMES)
+            "/storyteller", "/lore", "/all"} == set(NAMES)

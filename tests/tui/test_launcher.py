@@ -124,3 +124,38 @@ async def test_a_save_in_use_elsewhere_is_an_error_not_a_crash(worlds, saves):
             assert app.screen.opening is False  # the player may choose again
     finally:
         holder.close()
+
+
+async def test_a_first_run_puts_the_keys_on_the_worlds(tmp_path):
+    """No saves yet: Down moves through the worlds and Enter starts the highlighted one."""
+    folder = tmp_path / "worlds"
+    folder.mkdir()
+    for name in ("frontier.toml", "harbour.toml"):
+        shutil.copy(HARBOUR.parent / name, folder / name)
+    app = SimApp(PlayOptions(world_dirs=[folder], seed=3))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#worlds", OptionList)
+        await pilot.press("down", "enter")  # frontier is first; down to the harbour
+        await settle(pilot)
+        assert play_screen(app).session.save.spec.world.id == "harbour"
+
+
+async def test_no_worlds_found_names_the_folders_searched(tmp_path):
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    app = SimApp(PlayOptions(world_dirs=[empty]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        (message, disabled), = prompts(app, "worlds")
+        assert disabled and message == f"no world files found; looked in {empty}"
+
+
+def test_a_world_shipped_twice_is_listed_once_and_a_changed_copy_too(tmp_path, worlds):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copy(HARBOUR, shipped / "harbour.toml")
+    names = [w.path for w in find_worlds([worlds, shipped])]
+    assert names.count(worlds / "harbour.toml") == 1 and shipped / "harbour.toml" not in names
+    (shipped / "harbour.toml").write_text(HARBOUR.read_text() + "\n# changed\n")
+    assert shipped / "harbour.toml" in [w.path for w in find_worlds([worlds, shipped])]

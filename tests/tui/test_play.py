@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 
+from simengine.sim.session import Session
 from simengine.store import Save
-from simengine.tui.modals import HelpModal, PromptModal
+from simengine.tui.app import SimApp
+from simengine.tui.launcher import PlayOptions
+from simengine.tui.modals import ConfirmModal, HelpModal, PromptModal
 from simengine.tui.widgets import (
     InventoryPanel,
     ScenePanel,
     StatusBar,
     TimelinePanel,
 )
+from simengine.world.loader import load_world
 
-from .conftest import SIZE, enter, lines, play_screen, settle, text
+from .conftest import HARBOUR, SIZE, enter, lines, play_screen, settle, text
 
 
 async def test_a_turn_shows_the_players_line_then_the_story_and_updates_the_panels(app):
@@ -50,6 +54,39 @@ async def test_undo_command_takes_back_turns_and_their_lines(app):
         assert session.tick == 0
         await enter(pilot, "/undo")
         assert "nothing to undo" in text(app)
+
+
+async def test_a_long_undo_asks_first_and_redo_brings_the_turns_back(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "/wait 6")
+        session = play_screen(app).session
+        head = session.save.head()
+        assert session.tick == 6
+        await enter(pilot, "/undo 200")
+        assert isinstance(app.screen, ConfirmModal) and session.tick == 6
+        assert "Take back 6 hours, to hour 0?" in str(app.screen.query_one("#dialog-title")
+                                                        .render())
+        await pilot.press("n")
+        await settle(pilot)
+        assert session.tick == 6 and "nothing undone" in lines(app)[-1]
+        await enter(pilot, "/undo 5")
+        await pilot.press("y")
+        await settle(pilot)
+        assert session.tick == 1 and "(/redo brings them back)" in lines(app)[-1]
+        await enter(pilot, "/undo 2")  # a few turns: no question
+        assert session.tick == 0
+        await enter(pilot, "/redo")
+        assert session.tick == 1
+        await enter(pilot, "/redo")
+        assert session.tick == 6 and session.save.head() == head
+        assert "brought back 5 hours; now at hour 6" in lines(app)[-1]
+        assert "— hour 6 —" in lines(app)  # the story is shown again
+        await enter(pilot, "/redo")
+        assert "nothing to redo" in lines(app)[-1]
+        await enter(pilot, "/undo")
+        await enter(pilot, "look around")  # playing on from there ends the way back
+        await enter(pilot, "/redo")
+        assert "nothing to redo" in lines(app)[-1] and session.tick == 6
 
 
 async def test_ctrl_z_undoes_and_is_greyed_out_at_the_start(app):
@@ -216,7 +253,7 @@ async def test_help_command_lists_commands_and_f1_opens_the_help(app):
 async def test_unknown_or_malformed_commands_are_notices_not_crashes(app):
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, "/dance")
-        assert "unknown command /dance; the commands are: /undo /regenerate" in text(app)
+        assert "unknown command /dance; the commands are: /undo /redo /regenerate" in text(app)
         await enter(pilot, "/undo lots")
         assert "/undo wants a number from 1 to 1000" in text(app)
         await enter(pilot, "/storyteller gpt")
@@ -238,6 +275,25 @@ async def test_input_history_walks_back_and_forth(app):
         assert box.value == "/who"
         await pilot.press("down")
         assert box.value == "dra"  # back to the draft
+
+
+async def test_input_history_survives_a_restart_of_the_same_save(app, game):
+    session, _ = game
+    path = session.save.path
+    async with app.run_test(size=SIZE) as pilot:
+        await enter(pilot, "go to the market")
+        await enter(pilot, "/who")
+    assert session.save.closed
+    Session.new(load_world(HARBOUR), path.with_name("other.db")).close()
+    for save, expected in ((path, ["go to the market", "/who"]), (path.with_name("other.db"), [])):
+        reopened = SimApp(PlayOptions(host="http://127.0.0.1:9"), session=Session.load(save))
+        async with reopened.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            box = play_screen(reopened).command_line
+            assert box.history == expected  # per save: another game starts empty
+            if expected:
+                await pilot.press("up")
+                assert box.value == "/who"
 
 
 async def test_the_palette_offers_the_same_actions(app):
@@ -304,3 +360,21 @@ async def test_ctrl_q_quits(app, tmp_path):
     assert session.save.closed
     with Save.open(tmp_path / "game.db", readonly=True) as save:
         assert save.verify() == [] and len(save.log()) >= 1
+
+
+async def test_a_world_with_no_player_is_watched_not_played(tmp_path):
+    world = tmp_path / "watch.toml"
+    world.write_text(HARBOUR.read_text().replace('[player]\ncharacter = "mara"', ""))
+    spec = load_world(world)
+    assert spec.player is None
+    app = SimApp(PlayOptions(), session=Session.new(spec, tmp_path / "w.db", seed=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = play_screen(app)
+        assert "This world has no player character: you watch." in text(app)
+        assert screen.query_one(InventoryPanel).view.name.startswith("no player: you watch")
+        assert screen.query_one(InventoryPanel).view.alive  # not "nobody (dead)"
+        await enter(pilot, "go to the market")
+        assert "no player character to act" in lines(app)[-1] and screen.session.tick == 0
+        await enter(pilot, "/wait 2")
+        assert screen.session.tick == 2

@@ -15,7 +15,7 @@ from simengine.tui.launcher import PlayOptions
 from simengine.tui.modals import HelpModal, PromptModal
 from simengine.tui.widgets import StatusBar
 
-from .conftest import HARBOUR, SIZE, lines, play_screen, settle
+from .conftest import HARBOUR, SIZE, lines, play_screen, settle, text
 
 #: Long enough that the story is still streaming when the test acts on it.
 PROSE = " ".join(["The fog leans on the windows of the Tarred Gull while Mara listens."] * 6)
@@ -199,3 +199,34 @@ async def test_undo_before_anything_is_committed_just_stops_the_turn(silent_olla
         assert "stopped the turn being told" in shown[-1]
         assert "> look around" not in shown
     assert session.save.closed
+
+
+@pytest.fixture
+def vanishing_ollama(tmp_path):
+    """A model game whose server has just gone away; yields the app, session and port."""
+    with FakeOllama() as first:
+        session, why = open_or_start(str(HARBOUR), save_path=tmp_path / "game.db",
+                                     storyteller="ollama", host=first.url, seed=42)
+        port = int(first.url.rsplit(":", 1)[1])
+    session.storyteller.retries, session.storyteller.backoff = 0, 0.0
+    yield SimApp(PlayOptions(host=first.url), session=session, why=why), session, port
+    if not session.save.closed:
+        session.close()
+
+
+async def test_a_model_that_goes_away_is_said_once_and_shown_in_the_status(vanishing_ollama):
+    app, session, port = vanishing_ollama
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for words in ("look around", "wait a while"):
+            await pilot.press(*words, "enter")
+            await settle(pilot)
+        shown = lines(app)
+        assert sum("is out (Ollama is not reachable" in line for line in shown) == 1
+        assert not any("told this beat" in line for line in shown)
+        assert app.screen.query_one(StatusBar).view.teller == "procedural (Ollama unreachable)"
+        with FakeOllama(port=port):  # back again
+            await pilot.press(*"look around", "enter")
+            await settle(pilot)
+            assert "ollama:qwen2.5:3b answers again" in text(app)
+            assert app.screen.query_one(StatusBar).view.teller.startswith("qwen2.5:3b · ")

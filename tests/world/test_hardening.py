@@ -317,7 +317,7 @@ def test_validate_prints_warnings_and_still_passes(tmp_path):
                                               '[attributes.value]\ntype = "int"\nmin = -50'))
     result = CliRunner().invoke(main, ["validate", str(world)])
     assert result.exit_code == 0, result.output
-    assert "attributes.value.min" in result.output and "(warning)" in result.output
+    assert "attributes.value.min" in result.output and "warning: " in result.output
     assert f"{world}: ok" in result.output
 
 
