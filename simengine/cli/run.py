@@ -46,7 +46,11 @@ class StoryPrinter:
                 row = {
                     **m.event.wire(),
                     "narration": m.narration or m.event.summary,
-                    "rejected": [v.to_dict() for v in m.decision.rejected],
+                    "rejected": [
+                        {**v.to_dict(), **({"told": m.refused[i]} if i < len(m.refused) else {})}
+                        for i, v in enumerate(m.decision.rejected)
+                    ],
+                    "refused": list(m.refused),
                 }
                 click.echo(json.dumps(row, ensure_ascii=False))
             return
@@ -67,8 +71,13 @@ class StoryPrinter:
             elif not self.s.narrate_events:
                 click.echo(f"  · {m.event.summary}")
             self.streaming = False
-            for v in m.decision.rejected:
-                click.secho(f"  ! not accepted: {v}", fg="yellow")
+            if m.refused:
+                for line in m.refused:
+                    if line not in (m.narration if self.s.narrate_events else ""):
+                        click.secho(f"  ! {line}", fg="yellow")
+            else:
+                for v in m.decision.rejected:
+                    click.secho(f"  ! not accepted: {v}", fg="yellow")
         elif isinstance(m, Notice):
             click.secho(f"  [{m.text}]", fg="yellow" if m.level != "info" else "blue", err=True)
 
@@ -125,6 +134,13 @@ def summary_lines(session: Session, ran: int) -> list[str]:
 @click.option("--branch", default=None, help="Branch to play on (a new one is forked if needed).")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines, not prose.")
 @click.option("--no-narrate", is_flag=True, help="Skip narration (the summary stands in).")
+@click.option(
+    "--voice",
+    type=click.Choice(["second", "third"]),
+    default="third",
+    show_default=True,
+    help="Tell the player's own doings as 'you' (second) or by name (third).",
+)
 @storyteller_options
 @saves_dir_option
 def run(
@@ -135,6 +151,7 @@ def run(
     branch: str | None,
     as_json: bool,
     no_narrate: bool,
+    voice: str,
     saves_dir: Path | None,
     **teller: Any,
 ) -> None:
@@ -153,6 +170,7 @@ def run(
             branch=branch,
             saves_dir=saves_dir,
             narrate=not no_narrate,
+            voice=voice,
             **teller,
         )
     printer = StoryPrinter(session, as_json)

@@ -145,6 +145,14 @@ class PlayerSpec(Strict):
     character: Slug
 
 
+class StorySpec(Strict):
+    """The ``[story]`` table: how the story is told to the player."""
+
+    #: ``second``: the player's own doings read "You take the lantern." in play;
+    #: ``third``: by name. Unset: second person in play, third in headless runs.
+    voice: Literal["second", "third"] | None = None
+
+
 class WorldSpec(Strict):
     """A whole world file."""
 
@@ -157,6 +165,7 @@ class WorldSpec(Strict):
     factions: list[FactionSpec] = Field(default_factory=list)
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
+    story: StorySpec = Field(default_factory=StorySpec)
 
     @property
     def relation_kinds(self) -> list[str]:
