@@ -249,7 +249,8 @@ def ref(name: str, kind: str | None) -> str:
     if not words or any(w.endswith(("'s", "\u2019s")) for w in words[:-1]):
         return name
     if kind == "item":
-        return name if words[0][:1].isupper() else f"the {name}"
+        # "Kestrel" is a name; "Brass Lantern" is a thing written in capitals.
+        return name if len(words) == 1 and words[0][:1].isupper() else f"the {name}"
     if kind == "location":
         if len(words) > 1 and not any(c.isdigit() for c in name) and (
                 words[-1].lower() in _COMMON_PLACES or not name[:1].isupper()):

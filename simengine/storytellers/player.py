@@ -150,7 +150,7 @@ def _currency(state: WorldState) -> str | None:
     return cur if d is not None and d.numeric and "character" in d.kinds else None
 
 
-def _matches(state: WorldState, ids: list[str], key: str) -> list[str]:
+def _matches(state: WorldState, ids: list[str], key: str, exact_only: bool = False) -> list[str]:
     """Ids named ``key`` exactly, else those whose name holds all its words."""
     exact, partial = [], []
     words = set(key.split())
@@ -162,7 +162,7 @@ def _matches(state: WorldState, ids: list[str], key: str) -> list[str]:
             exact.append(e)
         elif words and any(words <= set(n.split()) for n in names):
             partial.append(e)
-    return exact or partial
+    return exact if exact_only else (exact or partial)
 
 
 def _typo(state: WorldState, ids: list[str], key: str) -> str | None:
@@ -231,8 +231,13 @@ class Turn:
             stack.extend(reversed([c for c in self.s.contents(e) if self.s.kind(c) == "item"]))
         return out
 
-    def find(self, phrase: str, among: list[str], kind: str | None = None) -> Found:
-        """What ``phrase`` names among ``among``; the pronoun, then typos, then the world."""
+    def find(self, phrase: str, among: list[str], kind: str | None = None,
+             wider: list[str] | None = None) -> Found:
+        """What ``phrase`` names among ``among``; the pronoun, then typos, then the world.
+
+        ``wider`` is searched after ``among`` at each step: an exact name anywhere
+        in it beats a partial one close by ("the lighthouse", not "Lighthouse Path").
+        """
         if is_pronoun(phrase) and self.last in self.s:
             if self.last in among or not among:
                 return Found([self.last])
@@ -240,12 +245,18 @@ class Turn:
         key = normalize_name(phrase)
         if not key:
             return Found([])
-        hits = _matches(self.s, among, key)
-        if hits:
-            return Found(hits)
-        close = _typo(self.s, among, key)
-        if close:
-            return Found([close])
+        for pool in (among, wider or []):
+            hits = _matches(self.s, pool, key, exact_only=True)
+            if hits:
+                return Found(hits)
+        for pool in (among, wider or []):
+            hits = _matches(self.s, pool, key)
+            if hits:
+                return Found(hits)
+        for pool in (among, wider or []):
+            close = _typo(self.s, pool, key)
+            if close:
+                return Found([close])
         everywhere = self.s.name_index().get(key, {})
         far = sorted(e for k, ids in everywhere.items() if kind in (None, k) for e in ids)
         return Found([], elsewhere=far[0] if far else None)
@@ -264,6 +275,14 @@ class Turn:
                              refusal=refuse("parse.ambiguous", ask))
         if found.elsewhere and found.elsewhere in self.s:
             e = found.elsewhere
+            wanted = {"take": "item", "drop": "item", "buy": "item", "sell": "item",
+                      "put": "item", "give": "item", "open": "item"}.get(c.verb)
+            if wanted and self.s.kind(e) in ("location", "character") and (
+                    self.s.kind(e) == "location" or e in self.people(None)):
+                what = "a place" if self.s.kind(e) == "location" else "a person"
+                return self.step(c, summary=f"{self.name} cannot {c.verb} {self.s.name(e)}",
+                                 refusal=refuse("parse.kind", f"{cap(the(self.s, e))} is {what}, "
+                                                f"not a thing you can {c.verb}."))
             if self.s.kind(e) == "character" and not self.s.is_alive(e):
                 msg = f"{cap(the(self.s, e))} is dead, and not here."
             else:
@@ -430,9 +449,7 @@ class Turn:
             return self.step(c, summary=f"{self.name} wonders which way to go",
                              refusal=refuse("parse.ambiguous", msg))
         places = list(self.s.entities("location"))
-        found = self.find(phrase, exits, "location")
-        if not found.ids:
-            found = self.find(phrase, places, "location")
+        found = self.find(phrase, exits, "location", wider=places)
         if found.one is None and not found.ids:
             person = self.find(phrase, list(self.s.entities("character")), "character")
             if person.one and person.one != self.me and self.s.where(person.one):
@@ -557,6 +574,11 @@ class Turn:
             bool(cur) and key.split(" ")[0] == normalize_name(display(cur)).split(" ")[0])
 
     def do_give(self, c: Command) -> Step:
+        if normalize_name(c.target) in ("me", "myself", "us") or (
+                not c.target and normalize_name(c.obj).split(" ")[:1] == ["me"]):
+            return self.step(c, summary=f"{self.name} asks to be given something",
+                             refusal=refuse("parse.self", "Nobody hands you anything on your "
+                                            "word alone: buy it, or ask for it."))
         if c.amount is not None and self.is_coin(c.obj):
             return self.pay(c, c.target, c.amount)
         obj, target = c.obj, c.target
@@ -1071,11 +1093,20 @@ def explain(v: Violation, state: WorldState, player: str, step: Step | None = No
         if owner:
             return (f"{cap(the(s, item))} is {s.name(owner)}'s, and "
                     f"{first_name(s, owner)} is not giving it away.")
+    if v.rule == "currency.conserved":
+        return (f"{display(cur).capitalize()} only changes hands in this world; "
+                "none appears from nowhere.")
+    if v.rule == "attr.protected":
+        return "That is not something words can change: " + _plain(v, state) + "."
     if v.rule == "dead.act":
         return "The dead take nothing and give nothing; " + _plain(v, s) + "."
     if v.rule == "containment.cycle":
         return f"That cannot go inside itself: {_plain(v, s)}."
     return cap(_plain(v, s)) + "."
+
+
+def _low(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() or text[:2] == "A " else text
 
 
 def _plain(v: Violation, state: WorldState) -> str:
@@ -1119,7 +1150,8 @@ def tell_planned(state: WorldState, told: TurnPlan | Reaction, accepted: object,
             out.append(step.refusal.message)
             continue
         if step.ops and not all(op in ops for op in step.ops):
-            why = by_step.get(id(step)) or loose[:1]
+            why = by_step.pop(id(step), None) or loose[:1]
+            loose = [v for v in loose if v not in why]
             attempt = step.command.text.strip() or step.command.verb
             reason = explain(why[0], state, player, step) if why else "It comes to nothing."
             out.append(f"You try to {_bare(attempt)}, but it comes to nothing. {reason}"
@@ -1127,6 +1159,10 @@ def tell_planned(state: WorldState, told: TurnPlan | Reaction, accepted: object,
                        f"but it comes to nothing. {reason}")
             continue
         out.extend(x for x in (step.you if second else step.they) if x)
+    # Whatever else was refused is said too: the player never loses a reason.
+    rest = [v for vs in by_step.values() for v in vs] + loose
+    out.extend(dict.fromkeys("Nothing comes of it: " + _low(explain(
+        v, state, player, told.step_of(v.op_index))) for v in rest))
     return out or ["Nothing happens."]
 
 
