@@ -198,6 +198,12 @@ def answer(state: WorldState, speaker: str, listener: str, topic: str,
     e = _topic_entity(state, topic)
     if e is not None and e in knows:
         return quote(state, speaker, listener, _about(state, speaker, listener, e), rng)
+    shown = topic.strip().rstrip("?.!")
+    shown = shown[:1].upper() + shown[1:]
+    if e is not None:  # something the world holds, but nowhere near what they know
+        return quote(state, speaker, listener, rng.choice((
+            f"{shown}? I know nothing of that", f"I can't tell you anything about {shown}",
+            f"{shown}? Not that I've heard. Ask someone else")), rng)
     # Not a name: what the speaker has seen happen, or a thing near them that fits the words.
     words = {w for w in normalize_name(topic).split() if w not in _STOP and len(w) > 2}
     for ev in reversed(list(recent)):
@@ -207,13 +213,11 @@ def answer(state: WorldState, speaker: str, listener: str, topic: str,
             return quote(state, speaker, listener, f"I heard that {_lower(ev.summary)}", rng)
     if words:
         for near in sorted(knows):
-            text = normalize_name(str(state.entity(near).get("description") or ""))
-            if near not in (speaker, listener) and words & set(text.split()):
+            text = set(normalize_name(str(state.entity(near).get("description") or "")).split())
+            if near not in (speaker, listener) and words <= text:
                 return quote(state, speaker, listener,
-                             f"{topic.strip().capitalize()}? Ask about {state.name(near)}. "
+                             f"{shown}? That puts me in mind of {_the(state, near)}. "
                              + _about(state, speaker, listener, near), rng)
-    shown = topic.strip().rstrip("?.!")
-    shown = shown[:1].upper() + shown[1:]
     return quote(state, speaker, listener, rng.choice((
         f"{shown}? I know nothing of that",
         f"I can't tell you anything about {shown}",

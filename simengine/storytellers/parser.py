@@ -111,6 +111,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("examine", r"^(?:look\s+(?:at|into|in|inside|over|closely\s+at)|examine|x|inspect|study"
                 r"|check|read|search|peer\s+(?:at|into)|view|observe|watch|describe"
                 r"|look\s+for)\s+(?P<x>.+)$"),
+    ("examine", r"^(?:who|what)(?:'s|\s+is|\s+are|\s+was)\s+(?P<x>.+?)\??$"),
+    ("examine", r"^where(?:'s|\s+is|\s+are)\s+(?P<x>.+?)\??$"),
     ("go", r"^(?:go|exit|take\s+exit)\s+(?:number\s+|#)?(?P<x>\d{1,3})$"),
     ("go", r"^#?(?P<x>\d{1,3})$"),
     ("go", rf"^(?:{_GO_WORDS})(?:\s+(?:back|over|on|out|up|down|off|along|away))?"
@@ -144,6 +146,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("take", r"^pick\s+(?P<x>.+?)\s+up$"),
     ("take", r"^(?:take|grab|get|snatch|steal|collect|lift|pocket|pick\s+up|fetch|seize)\s+"
              r"(?P<x>.+?)(?:\s+(?:from|off|out\s+of)\s+(?P<y>.+))?$"),
+    ("ask", r"^(?:ask|inquire|enquire)\s+(?:about|after|of|around\s+about)\s+(?P<x>.+)$"),
     ("ask", r"^(?:ask|question|quiz|query|interrogate)\s+(?P<y>.+?)\s+(?:about|of|regarding"
             r"|for|what\s+(?:they|he|she)\s+knows?\s+(?:about|of))\s+(?P<x>.+)$"),
     ("ask", r"^(?:ask|question|quiz|interrogate)\s+(?P<y>.+)$"),
@@ -273,6 +276,9 @@ def _command(clause: str) -> Command:
             if words:
                 to = re.search(r"\b(?:to|at)\s+(.+)$", line)
                 target = to.group(1) if to else target
+            elif g.get("w") and not target and (to := re.match(
+                    r"^(.*?)\s+(?:to|at)\s+([^,]+?)$", g["w"])):
+                spoken, target = to.group(1).strip(" \"'"), to.group(2)
             elif not g.get("w") and not g.get("y") and not g.get("x"):
                 spoken = clause.strip(" .!")  # "hello": the greeting is what is said
             return Command("say", obj=_clean(g.get("x", "")), target=_clean(target),

@@ -186,6 +186,7 @@ class Found:
 
     ids: list[str]
     elsewhere: str | None = None  # a known entity of that name, not in reach
+    pronoun: bool = False  # "it" with nothing named before
 
     @property
     def one(self) -> str | None:
@@ -238,8 +239,10 @@ class Turn:
         ``wider`` is searched after ``among`` at each step: an exact name anywhere
         in it beats a partial one close by ("the lighthouse", not "Lighthouse Path").
         """
-        if is_pronoun(phrase) and self.last in self.s:
-            if self.last in among or not among:
+        if is_pronoun(phrase):
+            if self.last not in self.s:
+                return Found([], pronoun=True)
+            if self.last in among:
                 return Found([self.last])
             return Found([], elsewhere=self.last)
         key = normalize_name(phrase)
@@ -259,6 +262,8 @@ class Turn:
                 return Found([close])
         everywhere = self.s.name_index().get(key, {})
         far = sorted(e for k, ids in everywhere.items() if kind in (None, k) for e in ids)
+        if not far:  # "hesper" for Hesper Vane, wherever she is
+            far = _matches(self.s, sorted(self.s.entities(kind)), key)
         return Found([], elsewhere=far[0] if far else None)
 
     # ------------------------------------------------------------- steps
@@ -290,7 +295,11 @@ class Turn:
             return self.step(c, summary=f"{self.name} looks for {self.s.name(e)}, who is not here"
                              if self.s.kind(e) == "character" else
                              f"{self.name} looks for {self.s.name(e)}, which is not here",
-                             refusal=refuse("parse.absent", msg))
+                             refusal=refuse("parse.absent", msg), meta={"named": e})
+        if found.pronoun:
+            return self.step(c, summary=f"{self.name} hesitates", refusal=refuse(
+                "parse.pronoun", f"Which do you mean by {phrase!r}? Name it: nothing has been "
+                "named yet."))
         if not phrase:
             msg = f"{cap(c.verb)} what? Say what you mean to {c.verb}."
             return self.step(c, summary=f"{self.name} hesitates",
@@ -473,7 +482,7 @@ class Turn:
         return self.step(c, summary=f"{self.name} goes to {self.s.name(dest)}",
                          ops=[Move(entity=self.me, to=dest)],
                          you=[f"You go to {name}.", desc], they=[f"{self.name} goes to {name}."],
-                         meta={"dest": dest, "named": via or dest})
+                         meta={"dest": dest, "named": via})
 
     def do_follow(self, c: Command) -> Step:
         found = self.find(c.obj, list(self.s.entities("character")), "character")
@@ -726,7 +735,9 @@ class Turn:
             line = (f"{n} has for sale: {listing(wares)}. Buy a thing by its name."
                     if wares else f"{n} has nothing for sale.")
             return self.step(c, summary=f"{self.name} asks what {n} has to trade",
-                             you=[line], they=[line], meta={"who": who, "named": who})
+                             you=[f"You ask what {n} has to trade.", line],
+                             they=[f"{self.name} asks what {n} has to trade.", line],
+                             meta={"who": who, "named": who})
         mine = self.find(c.obj, self.held(), "item")
         if mine.one is None:
             return self.absent(c, c.obj, mine)
@@ -793,6 +804,8 @@ class Turn:
         if c.obj and who:
             return self.do_ask(Command("ask", obj=c.obj, target=self.s.name(who), text=c.text))
         words = (c.words or "").strip()
+        if words and words[-1] not in ".!?":
+            words += "."
         said_you = f'You say, "{cap(words)}"' if words else "You speak up."
         said_they = f'{self.name} says, "{cap(words)}"' if words else f"{self.name} speaks up."
         if who is None:
@@ -824,7 +837,7 @@ class Turn:
             if friendly in kinds and self.s.has_relation(self.me, friendly, who):
                 ops.append(Unrelate(source=self.me, relation=friendly, target=who))
         declared = any(w in c.text.lower() for w in ("kill", "one blow", "murder", "dead"))
-        intent = " meaning to end it" if declared else ""
+        intent = ", meaning to end it" if declared else ""
         return self.step(c, summary=f"{self.name} attacks {n}", ops=ops,
                          you=[f"You go for {n}{intent}. What comes of it is not yours to say."],
                          they=[f"{self.name} goes for {n}{intent}."],
