@@ -299,7 +299,7 @@ def _number(word: str | None) -> int | None:
 def _clean(phrase: str) -> str:
     phrase = phrase.strip(" \"'`,:.!?")
     phrase = _TAIL.sub("", phrase).strip()
-    return _DETERMINERS.sub("", phrase).strip()
+    return _DETERMINERS.sub("", phrase + " ").strip()
 
 
 #: Words that stand for the last thing or person named.

@@ -264,6 +264,9 @@ class Turn:
         far = sorted(e for k, ids in everywhere.items() if kind in (None, k) for e in ids)
         if not far:  # "hesper" for Hesper Vane, wherever she is
             far = _matches(self.s, sorted(self.s.entities(kind)), key)
+        if not far and kind is not None:  # "take the Saltmarket": a place, not a thing
+            far = sorted(e for ids in everywhere.values() for e in ids) or _matches(
+                self.s, sorted(self.s.entities()), key, exact_only=True)
         return Found([], elsewhere=far[0] if far else None)
 
     # ------------------------------------------------------------- steps
@@ -420,11 +423,13 @@ class Turn:
             else:
                 traits = s.entity(e).get("traits") or []
                 if traits:
-                    lines.append(f"{first_name(s, e)} seems {listing([str(t) for t in traits[:3]])}.")
+                    seems = listing([str(t) for t in traits[:3]])
+                    lines.append(f"{first_name(s, e)} seems {seems}.")
             held = [the(s, i) for i in s.inventory(e)]
             if held and e != self.me:
                 lines.append(f"{first_name(s, e)} carries {listing(held)}.")
-            rels = [r.replace("_", " ") for src, r, t in s.relations(e) if src == e and t == self.me]
+            rels = [r.replace("_", " ") for src, r, t in s.relations(e)
+                    if src == e and t == self.me]
             if rels and e != self.me:
                 lines.append(f"Towards you: {listing(rels)}.")
         elif kind == "location":
@@ -625,9 +630,10 @@ class Turn:
             if no:
                 return no
             cur = display(self.cur)
+            whom = first_name(self.s, who or "")
             return self.step(c, summary=f"{self.name} offers to pay", refusal=refuse(
-                "parse.incomplete", f"How much? Say, for instance, \"pay {first_name(self.s, who or '')}"
-                f" 5 {cur}\", or \"buy\" the thing you want."))
+                "parse.incomplete", f"How much? Say, for instance, \"pay {whom} 5 {cur}\", or "
+                "\"buy\" the thing you want."))
         return self.pay(c, c.target, c.amount)
 
     def pay(self, c: Command, target: str, amount: int) -> Step:
