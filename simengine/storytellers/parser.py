@@ -182,6 +182,11 @@ _STARTS = re.compile(
     r"|sleep|wait|follow|use|open|close|shut|unlock|lock|inventory|travel|move|sail|sit"
     r"|shout|whisper|thank|wave|check|study|light)\b"
 )
+#: A clause that states a fact rather than asking to do something ("it is mine now").
+_DECLARED = re.compile(
+    r"^(?:it|he|she|they|this|that|i|you|we|everyone|everybody)(?:'s|'m|'re|\s+(?:is|are|am"
+    r"|was|were|has|have|had|will|must|shall|now|already|owns?|belongs?|agrees?|dies|falls))\b"
+)
 _QUOTE = re.compile(r"[\"\u201c\u201d](.*?)(?:[\"\u201c\u201d]|$)", re.S)
 
 
@@ -226,7 +231,7 @@ def split_commands(raw: str) -> list[str]:
         current = parts[0]
         for i in range(1, len(parts), 2):
             nxt = parts[i + 1] if i + 1 < len(parts) else ""
-            if _STARTS.match(_strip_lead(nxt.lower())):
+            if _STARTS.match(_strip_lead(nxt.lower())) or _DECLARED.match(nxt.lower().strip()):
                 out.append(current)
                 current = nxt
             else:
@@ -287,6 +292,8 @@ def _command(clause: str) -> Command:
                        amount=amount, words=words, text=clause)
     if words:
         return Command("say", words=words, text=clause)
+    if _DECLARED.match(line):
+        return Command("declared", obj=line, text=clause)
     return Command("unknown", obj=line, text=clause)
 
 

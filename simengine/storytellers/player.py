@@ -918,6 +918,11 @@ class Turn:
         return self.step(c, summary=f"{self.name} tries to {verb} {self.s.name(e)}{on}",
                          refusal=refuse("parse.no_effect", msg), meta={"named": e})
 
+    def do_declared(self, c: Command) -> Step:
+        return self.step(c, summary=f"{self.name} says it is so", refusal=refuse(
+            "parse.declared", f"Saying it does not make it so: \"{c.text.strip()}\" is yours to "
+            "attempt, not to decide."))
+
     def do_unknown(self, c: Command) -> Step:
         words = c.obj or c.text
         verb = words.split()[0] if words.split() else words
@@ -1076,6 +1081,8 @@ def route(state: WorldState, start: str, goal: str) -> list[str]:
 
 def explain(v: Violation, state: WorldState, player: str, step: Step | None = None) -> str:
     """A rejection in the world's words, for the player to read."""
+    import re
+
     if v.rule.startswith("parse."):
         return v.message
     meta = step.meta if step else {}
@@ -1092,6 +1099,12 @@ def explain(v: Violation, state: WorldState, player: str, step: Step | None = No
                 return (f"You can't reach {the(s, dest)} from {the(s, here)}; "
                         f"the way goes through {the(s, path[1])}.")
             return f"No way leads from {the(s, here)} to {the(s, dest)}."
+    quoted = re.findall(r"'([a-z0-9][a-z0-9_-]*)'", msg)
+    if v.rule == "price.unpaid" and not item and len(quoted) >= 2:
+        item, holder = quoted[0], quoted[-1]
+    if v.rule == "scope.player" and "not in the player's scene" in msg and quoted \
+            and quoted[0] in s:
+        return f"{cap(the(s, quoted[0]))} is not here."
     if v.rule in ("price.unpaid", "attr.bounds", "currency.conserved") and item and holder \
             and holder in s and holder != player:
         price = s.price(item)
@@ -1180,8 +1193,13 @@ def tell_planned(state: WorldState, told: TurnPlan | Reaction, accepted: object,
         out.extend(x for x in (step.you if second else step.they) if x)
     # Whatever else was refused is said too: the player never loses a reason.
     rest = [v for vs in by_step.values() for v in vs] + loose
-    out.extend(dict.fromkeys("Nothing comes of it: " + _low(explain(
-        v, state, player, told.step_of(v.op_index))) for v in rest))
+    said = set(out)
+    for v in rest:
+        why = explain(v, state, player, told.step_of(v.op_index))
+        line = "Nothing comes of it: " + _low(why)
+        if why not in said and line not in said:
+            said.add(line)
+            out.append(line)
     return out or ["Nothing happens."]
 
 
