@@ -23,13 +23,13 @@ from simengine.storytellers.base import (
 )
 from simengine.storytellers.namegen import NameGen, slugify, style_for, unique_id
 from simengine.storytellers.narration import FAILURE, TEMPLATES
+from simengine.storytellers.parser import VERBS
 from simengine.storytellers.procedural import (
     ARCHETYPES,
     ProceduralStoryteller,
     choose_archetype,
     parse_command,
 )
-from simengine.storytellers.parser import VERBS
 from simengine.storytellers.scene import build_scene
 from simengine.world.ops import Create, Proposal, Transfer, references
 from simengine.world.rules import Turn, Violation, check

@@ -16,7 +16,8 @@ async def test_the_player_is_you_and_refusals_are_told(app):
         assert after.startswith("There is no spoon here.")
         await enter(pilot, "look around")
         shown = lines(app)
-        assert shown[shown.index("> look around") + 1].startswith("You look around the Tarred Gull.")
+        told = shown[shown.index("> look around") + 1]
+        assert told.startswith("You look around the Tarred Gull.")
         save = play_screen(app).session.save
         assert [r["attempt"] for r in save.refusals()] == ["take the spoon"]
 
