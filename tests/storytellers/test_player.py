@@ -223,3 +223,20 @@ def test_recent_events_feed_what_people_say(harbour):
     said = dialogue.answer(harbour, "innkeeper", "mara", "the spyglass sale", random.Random(0),
                            recent)
     assert "Hesper Vane sells the spyglass" in said or "spyglass" in said.lower()
+
+
+def test_a_save_from_before_refusals_gains_the_table_on_open(tmp_path):
+    import sqlite3
+
+    from simengine.store import Save
+
+    path = tmp_path / "old.db"
+    Save.create(path, load_world(HARBOUR)).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE refusals")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_refusals'")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with Save.open(path) as save:  # opened for writing, it is upgraded
+        assert save.refusals() == [] and "refusals" in save.db.table_names()
