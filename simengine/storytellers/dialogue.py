@@ -155,7 +155,8 @@ def _about(state: WorldState, speaker: str, listener: str, e: str) -> str:
             return f"{dead} {feel}".strip() + " " + (_clause(s.entity(e).get("description"))
                                                       .capitalize() + "." if
                                                       s.entity(e).get("description") else "")
-        place = f" {first} is in {_the(s, where)}, last I knew." if where else ""
+        place = (f" {first} is in {_the(s, where)}, last I knew."
+                 if where and where != s.where(speaker) else "")
         gloss = _clause(s.entity(e).get("description"))
         text = f"{feel} {gloss[:1].upper() + gloss[1:]}." if gloss else feel
         return (text + place).strip()
@@ -198,11 +199,11 @@ def answer(state: WorldState, speaker: str, listener: str, topic: str,
     e = _topic_entity(state, topic)
     if e is not None and e in knows:
         return quote(state, speaker, listener, _about(state, speaker, listener, e), rng)
-    shown = topic.strip().rstrip("?.!")
-    shown = shown[:1].upper() + shown[1:]
+    said = topic.strip().rstrip("?.!")
+    shown = said[:1].upper() + said[1:]
     if e is not None:  # something the world holds, but nowhere near what they know
         return quote(state, speaker, listener, rng.choice((
-            f"{shown}? I know nothing of that", f"I can't tell you anything about {shown}",
+            f"{shown}? I know nothing of that", f"I can't tell you anything about {said}",
             f"{shown}? Not that I've heard. Ask someone else")), rng)
     # Not a name: what the speaker has seen happen, or a thing near them that fits the words.
     words = {w for w in normalize_name(topic).split() if w not in _STOP and len(w) > 2}
@@ -220,7 +221,7 @@ def answer(state: WorldState, speaker: str, listener: str, topic: str,
                              + _about(state, speaker, listener, near), rng)
     return quote(state, speaker, listener, rng.choice((
         f"{shown}? I know nothing of that",
-        f"I can't tell you anything about {shown}",
+        f"I can't tell you anything about {said}",
         f"{shown}? Never heard of it. Ask someone else",
     )), rng)
 

@@ -31,6 +31,7 @@ from simengine.world.ops import (
     SetAttr,
     Transfer,
     Unrelate,
+    references,
 )
 from simengine.world.state import normalize_name
 
@@ -511,8 +512,10 @@ def _spoken(scene: Scene, accepted: Proposal, b: Beat, rng: random.Random) -> st
     others = [p for p in s.people_at(here) if p != actor] if here else []
     if not others:
         return ""
-    named = [p for p in others if s.name(p) in text_of(b)]
-    listener = named[0] if named else others[0]
+    touched = {v for op in accepted.ops for _, v in references(op)}
+    named = [p for p in others if p in touched or s.name(p) in text_of(b)]
+    # Talking with the player, they talk to the player.
+    listener = player if player in named else (named[0] if named else others[0])
     return dialogue.remark(s, actor, listener, rng, scene.recent)
 
 

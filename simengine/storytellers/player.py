@@ -48,6 +48,8 @@ from simengine.storytellers.wording import (
 from simengine.world.ops import Move, Transfer
 from simengine.world.state import WorldState, normalize_name
 
+#: Pronouns for people; the others ("it", "that") stand for things.
+PEOPLE_PRONOUNS = frozenset({"him", "her", "them", "he", "she", "they"})
 #: Verbs that only look: they may follow a move in one line.
 READ_ONLY = frozenset({"look", "examine", "inventory", "wait"})
 #: Verbs whose object is a person the NPC then answers in their own beat.
@@ -58,12 +60,17 @@ class Turn(Dealings):
     """Plans one player line against the state as it stands."""
 
     def __init__(self, state: WorldState, player: str, rng: random.Random,
-                 last_named: str | None = None, recent: Sequence = ()):
+                 last_named: str | tuple | None = None, recent: Sequence = ()):
         self.s = state
         self.recent = list(recent)
         self.me = player
         self.rng = rng
-        self.last = last_named
+        # The last thing and the last person named: "take it", "ask him".
+        last = last_named if isinstance(last_named, tuple) else (last_named, last_named)
+        self.last: str | None = last[0] if last[0] in state and state.kind(last[0]) != \
+            "character" else None
+        self.last_person: str | None = last[1] if last[1] in state and \
+            state.kind(last[1]) == "character" else None
         self.here = state.where(player)
         self.name = state.name(player)
         self.cur = _currency(state)
@@ -101,11 +108,13 @@ class Turn(Dealings):
         in it beats a partial one close by ("the lighthouse", not "Lighthouse Path").
         """
         if is_pronoun(phrase):
-            if self.last not in self.s:
+            person = normalize_name(phrase) in PEOPLE_PRONOUNS
+            last = self.last_person if person else self.last
+            if last is None:
                 return Found([], pronoun=True)
-            if self.last in among:
-                return Found([self.last])
-            return Found([], elsewhere=self.last)
+            if last in among:
+                return Found([last])
+            return Found([], elsewhere=last)
         key = normalize_name(phrase)
         if not key:
             return Found([])
@@ -191,13 +200,17 @@ class Turn(Dealings):
             moved = moved or any(isinstance(op, Move) for op in step.ops)
             named = step.meta.get("named")
             if isinstance(named, str):
-                self.last = named
+                if self.s.kind(named) == "character":
+                    self.last_person = named
+                else:
+                    self.last = named
         addressee = next((s.meta["who"] for s in steps if isinstance(s.meta.get("who"), str)
                           and s.command.verb in ADDRESSING and s.refusal is None), None)
         cue = next((s.command.verb for s in steps if s.meta.get("who") == addressee), "")
         topic = next((str(s.meta.get("topic") or "") for s in steps
                       if s.meta.get("who") == addressee), "")
-        return TurnPlan(steps, addressee, f"{cue}:{topic}" if cue else "", self.last)
+        return TurnPlan(steps, addressee, f"{cue}:{topic}" if cue else "",
+                        (self.last, self.last_person))
 
     # ---------------------------------------------------------- looking
     def do_look(self, c: Command) -> Step:
@@ -419,6 +432,6 @@ class Turn(Dealings):
                          meta={"item": item, "into": into, "named": item})
 
 def plan_turn(state: WorldState, player: str, text: object, rng: random.Random,
-              last_named: str | None = None, recent: Sequence = ()) -> TurnPlan:
+              last_named: str | tuple | None = None, recent: Sequence = ()) -> TurnPlan:
     """Plan a player's line: every command, as meant, and what it reads as."""
     return Turn(state, player, rng, last_named, recent).plan(parse(text))

@@ -377,7 +377,7 @@ class ProceduralStoryteller:
         self._last: OrderedDict[tuple, Plan] = OrderedDict()
         # What a beat's plan reads as, for narrate: (tick, actor) -> player turn or answer.
         self._told: OrderedDict[tuple, players.TurnPlan | players.Reaction] = OrderedDict()
-        self._named: dict[str, str] = {}  # the player's last-named thing, for "take it"
+        self._named: dict[str, tuple] = {}  # the player's last thing and person named ("it")
 
     def rng_for(self, scene: Scene, intent: Intent) -> random.Random:
         """The RNG of one beat: a function of the seeds, the tick and the actor only."""
@@ -407,8 +407,7 @@ class ProceduralStoryteller:
             self.last_archetype = "player"
             turn = players.plan_turn(state, actor, intent.text, rng,
                                      self._named.get(actor), scene.recent)
-            if turn.named:
-                self._named[actor] = turn.named
+            self._named[actor] = turn.named
             self._remember((scene.tick, actor), turn)
             return turn.summary or f"{state.name(actor)} hesitates", turn.bundles
         if intent.cue and state.player:

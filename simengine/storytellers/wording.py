@@ -43,7 +43,7 @@ class TurnPlan:
     steps: list[Step]
     addressee: str | None = None
     cue: str = ""
-    named: str | None = None
+    named: tuple[str | None, str | None] = (None, None)  # the last thing, person
 
     @property
     def bundles(self) -> list[list[Op]]:

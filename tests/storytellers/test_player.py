@@ -100,7 +100,7 @@ def test_ambiguity_asks_which(harbour):
 
 def test_pronouns_name_the_last_thing_named(harbour):
     looked = plan(harbour, "look at the cutlass")
-    assert looked.named == "cutlass"
+    assert looked.named == ("cutlass", None)
     turn = plan(harbour, "take it", last=looked.named)
     assert [op.model_dump() for op in turn.bundles[0]] == [
         {"op": "transfer", "item": "cutlass", "to": "mara"}]
