@@ -286,8 +286,9 @@ class Session:
             if others:
                 # The one the player spoke to, gave to or attacked answers; else anyone here.
                 reactor, seed = rng.choice(others), rng.randrange(2**31)
+                memory = getattr(self.fallback, "named", None)
                 turn = plan_turn(self.state, player, player_text[:MAX_PLAYER_TEXT],
-                                 random.Random(seed))
+                                 random.Random(seed), memory(player) if memory else None)
                 cue = ""
                 if turn.addressee in others:
                     reactor, cue = turn.addressee, turn.cue

@@ -98,11 +98,11 @@ def quote(state: WorldState, speaker: str, listener: str, words: str,
 
 
 def known(state: WorldState, speaker: str) -> set[str]:
-    """What the speaker knows of: the graph two steps around them, and their place's."""
+    """What the speaker knows of: the graph two steps around them and their place."""
     out = state.neighbourhood(speaker, 2)
     here = state.where(speaker)
-    if here:
-        out |= state.neighbourhood(here, 1)
+    if here:  # their place, the places next to it, and who and what is there
+        out |= state.neighbourhood(here, 2)
     return out
 
 

@@ -246,7 +246,8 @@ class Dealings:
         assert who is not None
         n = self.s.name(who)
         topic = typed(c.text, c.obj) or "the news"
-        answer = dialogue.answer(self.s, who, self.me, c.obj, self.rng, self.recent)
+        answer = dialogue.answer(self.s, who, self.me, typed(c.text, c.obj) if c.obj else "",
+                                 self.rng, self.recent)
         return self.step(c, summary=f"{self.name} asks {n} about {topic}", ops=self._know(who),
                          you=[f"You ask {n} about {topic}.", answer],
                          they=[f"{self.name} asks {n} about {topic}.", answer],

@@ -426,6 +426,10 @@ class ProceduralStoryteller:
         self._told.pop((scene.tick, actor), None)
         return planned
 
+    def named(self, actor: str) -> tuple | None:
+        """The last thing and person the player named ("take it", "ask him")."""
+        return self._named.get(actor)
+
     def refusals(self, scene: Scene, intent: Intent) -> list[Violation]:
         """What the player's words named that the world could not act on (``parse.*``)."""
         told = self._told.get((scene.tick, intent.actor))
