@@ -114,15 +114,13 @@ def _topic_entity(state: WorldState, topic: str) -> str | None:
     ids = sorted(e for ids in hits.values() for e in ids)
     if ids:
         return ids[0]
-    words = [w for w in key.split() if w not in _STOP]
+    words = {w for w in key.split() if w not in _STOP}
     if not words:
         return None
-    for e in state.entities():
-        node = state.entity(e)
-        names = [normalize_name(node.get("name", "")), *(normalize_name(a) for a in
-                                                         node.get("aliases", []))]
-        if any(set(words) <= set(n.split()) for n in names if n):
-            return e
+    for name in sorted(state.name_index()):
+        if words <= set(name.split()):
+            kinds = state.name_index()[name]
+            return sorted(e for ids in kinds.values() for e in ids)[0]
     close = state.closest(topic)
     return close[0] if close else None
 

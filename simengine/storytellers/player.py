@@ -44,6 +44,7 @@ from simengine.storytellers.wording import (
     numbered_exits,
     refuse,
     the,
+    wide_match,
 )
 from simengine.world.ops import Move, Transfer
 from simengine.world.state import WorldState, normalize_name
@@ -133,10 +134,9 @@ class Turn(Dealings):
         everywhere = self.s.name_index().get(key, {})
         far = sorted(e for k, ids in everywhere.items() if kind in (None, k) for e in ids)
         if not far:  # "hesper" for Hesper Vane, wherever she is
-            far = _matches(self.s, sorted(self.s.entities(kind)), key)
+            far = wide_match(self.s, key, kind)
         if not far and kind is not None:  # "take the Saltmarket": a place, not a thing
-            far = sorted(e for ids in everywhere.values() for e in ids) or _matches(
-                self.s, sorted(self.s.entities()), key, exact_only=True)
+            far = sorted(e for ids in everywhere.values() for e in ids)
         return Found([], elsewhere=far[0] if far else None)
 
     # ------------------------------------------------------------- steps

@@ -150,6 +150,18 @@ def _matches(state: WorldState, ids: list[str], key: str, exact_only: bool = Fal
     return exact if exact_only else (exact or partial)
 
 
+def wide_match(state: WorldState, key: str, kind: str | None = None) -> list[str]:
+    """Ids anywhere whose name or alias holds every word of ``key`` (from the name index)."""
+    words = set(key.split())
+    if not words:
+        return []
+    out: set[str] = set()
+    for name, kinds in state.name_index().items():
+        if words <= set(name.split()):
+            out.update(e for k, ids in kinds.items() if kind in (None, k) for e in ids)
+    return sorted(out)
+
+
 def _typo(state: WorldState, ids: list[str], key: str) -> str | None:
     """The one id whose name or alias is a slip of the keys away from ``key``."""
     names: dict[str, str] = {}
