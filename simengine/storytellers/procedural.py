@@ -3,8 +3,10 @@
 NPC beats pick a weighted archetype whose preconditions hold in the world
 (wander, meet, talk, trade, quarrel, befriend, find, arrive, discover, fall ill,
 die) and build its ops; world beats bring weather, a newcomer or a new place;
-player beats parse plain English into ops *without* second-guessing them, so
-the engine's rules, not this parser, decide what a player may do. Every random
+player beats go through :mod:`~simengine.storytellers.parser` and
+:mod:`~simengine.storytellers.player`, which propose what the words mean
+*without* second-guessing it, so the engine's rules, not the parser, decide
+what a player may do; a person the player addressed answers in their own beat. Every random
 choice comes from a ``random.Random`` seeded from (storyteller seed, beat seed,
 tick, actor): same inputs, same story.
 """
