@@ -19,6 +19,15 @@ from simengine.world.state import WorldState, normalize_name
 
 _WARM = ("friend_of", "loves", "trusts", "family_of", "partner_of")
 _COLD = ("enemy_of", "rival_of", "distrusts", "fears")
+#: What a person says of someone they stand with in one of these ways.
+_OPINION = {
+    "friend_of": "{who} is a good friend to me", "loves": "I'd do anything for {who}",
+    "trusts": "I'd trust {who} with my life", "family_of": "{who} is family, whatever they say",
+    "enemy_of": "If you see {who}, tell them I haven't forgotten",
+    "rival_of": "{who} thinks they're better than me. We'll see",
+    "distrusts": "Keep an eye on {who}. I do", "fears": "I'd rather not talk about {who}",
+    "owes": "I owe {who}, and it sits badly with me", "serves": "I answer to {who}",
+}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _STOP = frozenset(
     "the a an of to in on at and or for with about what who where is was are were did do "
@@ -249,12 +258,22 @@ def remark_words(state: WorldState, speaker: str, listener: str, rng: random.Ran
     if others:
         o = rng.choice(others)
         options.append(_about(s, speaker, listener, o))
-    held = s.inventory(speaker)
-    if held:
+    held = [i for i in s.inventory(speaker) if s.price(i) > 0]
+    if held and rng.random() < 0.5:  # a sales pitch now and then, not every time
         options.append(_about(s, speaker, listener, rng.choice(held)))
+    ties = [(r, t) for src, r, t in s.relations(speaker)
+            if src == speaker and t != listener and r in _OPINION and t in s]
+    if ties:
+        r, t = rng.choice(ties)
+        options.append(_OPINION[r].format(who=_first(s, t)))
+    if "knows" in s.relation_kinds and listener in s and \
+            not s.has_relation(speaker, "knows", listener):
+        options.append("I don't believe we've met. You'll find I keep my own counsel")
+    near = known(s, speaker) if recent else set()
     for ev in reversed(list(recent)[-8:]):
-        if ev.actor not in (speaker, listener, None) and listener not in ev.involves and (
-                speaker in ev.involves or here in ev.involves):
+        # News of others: not of the speaker or the listener themselves.
+        if ev.actor not in (speaker, listener, None) and not {speaker, listener} & set(
+                ev.involves) and set(ev.involves) & near:
             options.append(f"Did you hear? {ev.summary.strip().rstrip('.')}")
             break
     if not options and here:
