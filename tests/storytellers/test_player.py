@@ -240,3 +240,22 @@ def test_a_save_from_before_refusals_gains_the_table_on_open(tmp_path):
     db.close()
     with Save.open(path) as save:  # opened for writing, it is upgraded
         assert save.refusals() == [] and "refusals" in save.db.table_names()
+
+
+async def test_with_a_model_the_last_rejections_are_what_the_player_sees(tmp_path):
+    from simengine.testing.scripted import ScriptedStoryteller
+
+    model = ScriptedStoryteller("model").enqueue(
+        {"actor": "mara", "summary": "Mara takes the cutlass",
+         "ops": [{"op": "transfer", "item": "cutlass", "to": "mara"}]},
+        {"actor": "mara", "summary": "Mara eyes the cutlass", "ops": []})
+    session = Session.new(load_world(HARBOUR), tmp_path / "m.db", seed=5, storyteller=model,
+                          npc_rate=0.0, world_event_rate=0.0, voice="second")
+    result = await session.act("I grab Vane's cutlass")
+    (beat,) = [c for c in result.events if c.event.kind == "player"]
+    assert beat.decision.storyteller == "model" and beat.decision.rejected, "repaired, not hidden"
+    assert beat.refused == ("Vane's cutlass is Hesper Vane's, and Hesper wants 30 gold for it; "
+                            "you have 20.",)
+    assert session.save.refusals(beat.event.id)[0]["rules"] == ["price.unpaid"]
+    assert session.state.holder("cutlass") == "captain"
+    session.close()
