@@ -47,7 +47,7 @@ VERBS: dict[str, str] = {
     "look": "look, l, look around",
     "examine": "examine X, look at X, x X, inspect X, read X, search X",
     "go": "go to X, walk/run/head to X, enter X, leave, go N (an exit's number)",
-    "take": "take X, get X, pick up X, grab X (from Y)",
+    "take": "take X, get X, pick up X, grab X (from Y), take all",
     "drop": "drop X, put X down",
     "put": "put X in Y",
     "give": "give X to Y, give Y X, give N COIN to Y",

@@ -385,6 +385,8 @@ class Turn(Dealings):
 
     # ------------------------------------------------------------ things
     def do_take(self, c: Command) -> Step:
+        if normalize_name(c.obj) in ("all", "everything", "it all", "all of it"):
+            return self.take_all(c)
         scope = [*self.lying(), *self.carried(), *self.held()]
         found = self.find(c.obj, scope, "item")
         item = found.one
@@ -400,6 +402,18 @@ class Turn(Dealings):
                          ops=[Transfer(item=item, to=self.me)],
                          you=[f"You take {name}."], they=[f"{self.name} takes {name}."],
                          meta={"item": item, "holder": holder, "named": item})
+
+    def take_all(self, c: Command) -> Step:
+        """Everything lying here (not what people carry): each thing, as meant."""
+        lying = self.s.things_at(self.here) if self.here else []
+        if not lying:
+            return self.step(c, summary=f"{self.name} finds nothing to take",
+                             refusal=refuse("parse.absent", "There is nothing here to take."))
+        names = listing([the(self.s, i) for i in lying])
+        return self.step(c, summary=f"{self.name} takes everything lying here",
+                         ops=[Transfer(item=i, to=self.me) for i in lying],
+                         you=[f"You take {names}."], they=[f"{self.name} takes {names}."],
+                         meta={"item": lying[0], "named": lying[-1]})
 
     def do_drop(self, c: Command) -> Step:
         found = self.find(c.obj, self.held(), "item")

@@ -121,6 +121,13 @@ def test_the_rules_judge_and_the_player_reads_why(harbour):
     assert route(harbour, "tavern", "vault") == ["tavern", "market", "counting-house", "vault"]
 
 
+def test_take_all_takes_what_lies_here_and_nothing_else(harbour):
+    assert plan(harbour, "take everything").refusals[0].message == "There is nothing here to take."
+    harbour.apply([Move(entity="mara", to="vault")])
+    (bundle,) = plan(harbour, "take all").bundles
+    assert [op.item for op in bundle] == harbour.things_at("vault") != []
+
+
 def test_a_move_ends_the_line_and_the_rest_waits(harbour):
     turn = plan(harbour, "go to the market and take the lantern")
     assert [op.op for b in turn.bundles for op in b] == ["move"]
