@@ -266,8 +266,7 @@ def remark_words(state: WorldState, speaker: str, listener: str, rng: random.Ran
     if ties:
         r, t = rng.choice(ties)
         options.append(_OPINION[r].format(who=_first(s, t)))
-    if "knows" in s.relation_kinds and listener in s and \
-            not s.has_relation(speaker, "knows", listener):
+    if listener in s and not any(listener in (a, b) for a, _, b in s.relations(speaker)):
         options.append("I don't believe we've met. You'll find I keep my own counsel")
     near = known(s, speaker) if recent else set()
     for ev in reversed(list(recent)[-8:]):
