@@ -51,7 +51,11 @@ class StoryPrinter:
                 row = {
                     **m.event.wire(),
                     "narration": m.narration or m.event.summary,
-                    "rejected": [v.to_dict() for v in m.decision.rejected],
+                    "rejected": [
+                        {**v.to_dict(), **({"told": m.refused[i]} if i < len(m.refused) else {})}
+                        for i, v in enumerate(m.decision.rejected)
+                    ],
+                    "refused": list(m.refused),
                 }
                 if self.show_lore:
                     row["lore"] = m.lore.ids() if m.lore else {"active": [], "dropped": []}
@@ -74,8 +78,14 @@ class StoryPrinter:
             elif not self.s.narrate_events:
                 click.echo(f"  · {clean_text(m.event.summary, one_line=True)}")
             self.streaming = False
-            for v in m.decision.rejected:
-                click.secho(f"  ! not accepted: {clean_text(str(v), one_line=True)}", fg="yellow")
+            if m.refused:
+                for line in m.refused:
+                    if line not in (m.narration if self.s.narrate_events else ""):
+                        click.secho(f"  ! {clean_text(line, one_line=True)}", fg="yellow")
+            else:
+                for v in m.decision.rejected:
+                    click.secho(f"  ! not accepted: {clean_text(str(v), one_line=True)}",
+                                fg="yellow")
             if self.show_lore and m.lore and (m.lore.active or m.lore.dropped):
                 click.secho("  " + lore_line(m.lore), fg="magenta")
         elif isinstance(m, Notice):
@@ -150,6 +160,13 @@ def summary_lines(session: Session, ran: int) -> list[str]:
 @click.option("--no-narrate", is_flag=True, help="Skip narration (the summary stands in).")
 @click.option("--show-lore", is_flag=True,
               help="Show each beat's active lore and what the lore budget dropped.")
+@click.option(
+    "--voice",
+    type=click.Choice(["second", "third"]),
+    default="third",
+    show_default=True,
+    help="Tell the player's own doings as 'you' (second) or by name (third).",
+)
 @storyteller_options
 @saves_dir_option
 def run(
@@ -161,6 +178,7 @@ def run(
     as_json: bool,
     no_narrate: bool,
     show_lore: bool,
+    voice: str,
     saves_dir: Path | None,
     **teller: Any,
 ) -> None:
@@ -180,6 +198,7 @@ def run(
             branch=branch,
             saves_dir=saves_dir,
             narrate=not no_narrate,
+            voice=voice,
             **teller,
         )
     length = sum(step.ticks for step in steps or [])

@@ -33,9 +33,9 @@ def describe(ops: list[Op], state: WorldState, intent: Intent | None = None) -> 
             parts.append(f"{n(op.item)} passes to {n(op.to)}")
         elif isinstance(op, Adjust):
             sign = "gains" if op.by > 0 else "loses"
-            parts.append(f"{n(op.entity)} {sign} {abs(op.by):g} {op.attribute}")
+            parts.append(f"{n(op.entity)} {sign} {abs(op.by):g} {op.attribute.replace('_', ' ')}")
         elif isinstance(op, SetAttr):
-            parts.append(f"{n(op.entity)}'s {op.attribute} becomes {op.value}")
+            parts.append(f"{n(op.entity)}'s {op.attribute.replace('_', ' ')} becomes {op.value}")
         elif isinstance(op, Relate):
             parts.append(f"{n(op.source)} {op.relation.replace('_', ' ')} {n(op.target)}")
         elif isinstance(op, Unrelate):

@@ -24,6 +24,7 @@ from simengine.sim.narrate import describe
 from simengine.store import Save
 from simengine.store.events import Event
 from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
+from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
@@ -61,6 +62,8 @@ class Committed:
     narration: str = ""
     #: The lore the beat's scene brought in and what its budget dropped (None: no scene).
     lore: LoreActivation | None = None
+    #: On a player's turn, what stopped each refused part, in the world's words.
+    refused: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Session:
         npc_rate: float | None = None,
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
+        voice: str | None = None,
     ):
         self.save = save
         remembered = save.get_meta("seed")
@@ -139,6 +143,7 @@ class Session:
             st.world_event_rate if world_event_rate is None else world_event_rate
         )
         self.max_npc_beats = max_npc_beats
+        self.voice = voice or "third"
         self.metrics = Metrics.from_dict(save.get_meta("metrics"))
         self._subscribers: list[Callable[[Message], Any]] = []
         self._reload()
@@ -215,9 +220,38 @@ class Session:
     @storyteller.setter
     def storyteller(self, teller: Storyteller) -> None:
         self._storyteller = teller
+        if hasattr(self, "_voice"):
+            self._tell_in(teller)
         if hasattr(teller, "on_prompt_tokens"):
             # Ollama reports real prompt sizes: scenes are then cut to the true budget.
             teller.on_prompt_tokens = self.estimator.calibrate
+
+    @property
+    def fallback(self) -> Storyteller:
+        return self._fallback
+
+    @fallback.setter
+    def fallback(self, teller: Storyteller) -> None:
+        self._fallback = teller
+        if hasattr(self, "_voice"):
+            self._tell_in(teller)
+
+    @property
+    def voice(self) -> str:
+        """``second`` tells the player's own doings as "you"; ``third`` by name."""
+        return self._voice
+
+    @voice.setter
+    def voice(self, voice: str) -> None:
+        if voice not in ("second", "third"):
+            raise ValueError(f"voice must be 'second' or 'third', not {voice!r}")
+        self._voice = voice
+        self._tell_in(self.storyteller)
+        self._tell_in(self.fallback)
+
+    def _tell_in(self, teller: Storyteller) -> None:
+        if hasattr(teller, "voice"):
+            teller.voice = self._voice  # type: ignore[attr-defined]
 
     # ----------------------------------------------------------- listening
     def subscribe(self, callback: Callable[[Message], Any]) -> Callable[[], None]:
@@ -255,7 +289,15 @@ class Session:
             here = self.state.where(player)
             others = [c for c in self.state.people_at(here) if c != player] if here else []
             if others:
-                beats.append(Intent("npc", rng.choice(others), "", rng.randrange(2**31)))
+                # The one the player spoke to, gave to or attacked answers; else anyone here.
+                reactor, seed = rng.choice(others), rng.randrange(2**31)
+                memory = getattr(self.fallback, "named", None)
+                turn = plan_turn(self.state, player, player_text[:MAX_PLAYER_TEXT],
+                                 random.Random(seed), memory(player) if memory else None)
+                cue = ""
+                if turn.addressee in others:
+                    reactor, cue = turn.addressee, turn.cue
+                beats.append(Intent("npc", reactor, "", seed, cue))
         acted = {b.actor for b in beats}
         for actor in sorted(self._movers(rng, player, acted)):
             beats.append(Intent("npc", actor, "", rng.randrange(2**31)))
@@ -336,14 +378,27 @@ class Session:
             teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback
         )
         proposal = decision.proposal
+        refused: list[str] = []
+        if intent.kind == "player" and decision.rejected:
+            refused = self._explain(scene, intent, decision)
         if decision.rejected:
             # Part of what was proposed did not happen: the model's own summary may tell
             # of it, so the event says only what was committed.
             summary = describe(proposal.ops, self.state, intent)
             if not proposal.ops and intent.actor:
                 summary = f"{self.state.name(intent.actor)} tries, but nothing comes of it"
+            if refused:
+                summary = f"{summary} ({refused[0]})"[:400]
         else:
             summary = proposal.summary.strip() or describe(proposal.ops, self.state, intent)
+        attempt = None
+        if refused:
+            attempt = {
+                "attempt": intent.text,
+                "rules": [v.rule for v in decision.rejected],
+                "messages": [str(v) for v in decision.rejected],
+                "told": refused,
+            }
         try:
             event = self.save.append(
                 tick=tick,
@@ -354,6 +409,7 @@ class Session:
                 summary=summary,
                 storyteller=decision.storyteller,
                 calls=decision.calls,
+                refusal=attempt,
             )
         except BaseException:
             self._reload()  # the shared state may hold ops of an append that did not commit
@@ -377,9 +433,17 @@ class Session:
             narration, calls = await self._narrate(teller, scene, event, decision)
         in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
-        committed = Committed(event, decision, narration, scene.lore)
+        committed = Committed(event, decision, narration, scene.lore, tuple(refused))
         self._publish(committed)
         return committed
+
+    def _explain(self, scene, intent: Intent, decision: Decision) -> list[str]:
+        """The player's rejections in the world's words (the teller that planned knows best)."""
+        for teller in (self.storyteller, self.fallback):
+            explain = getattr(teller, "explain", None)
+            if explain is not None and teller.name == decision.storyteller:
+                return list(explain(scene, intent, decision.rejected))
+        return explanations(self.state, None, decision.rejected)
 
     async def _narrate(
         self, teller: Storyteller, scene, event: Event, decision: Decision

@@ -33,6 +33,7 @@ def open_or_start(
     host: str | None = None,
     seed: int | None = None,
     record: Path | None = None,
+    voice: str | None = None,
 ) -> tuple[Session, str]:
     """A session for a world file (a new save) or a save (continued), and who tells it."""
     if is_world_file(source):
@@ -49,10 +50,11 @@ def open_or_start(
             narrate=narrate,
             storyteller=choice.storyteller,
             fallback=choice.fallback,
+            voice=voice,
         )
         return session, choice.why
     path = resolve_save(source, saves_dir)
-    session = Session.load(path, branch=branch, seed=seed, narrate=narrate)
+    session = Session.load(path, branch=branch, seed=seed, narrate=narrate, voice=voice)
     try:
         choice = _choose(storyteller, session.save.spec, session.seed, model, host, record)
     except BaseException:

@@ -470,6 +470,7 @@ class Save:
         storyteller: str = "",
         calls: Iterable[Any] = (),
         branch: str | None = None,
+        refusal: dict[str, Any] | None = None,
     ) -> Event:
         """Commit one event (and its model calls) to a branch, in one transaction.
 
@@ -524,6 +525,8 @@ class Save:
                     )
                 if rows:
                     self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
+                if refusal:
+                    self._db["refusals"].insert({"event_id": event_id, **_refusal_row(refusal)})
                 self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
                 _put_meta(self._db, "last_played", stamp)
         except BaseException:
@@ -575,6 +578,16 @@ class Save:
         else:
             rows = self._db.query("SELECT * FROM calls WHERE event_id = ? ORDER BY id", [event_id])
         return [call_from_row(r) for r in rows]
+
+    @_sqlite_errors
+    def refusals(self, event_id: int | None = None) -> list[dict[str, Any]]:
+        """Refused player attempts (all, or one event's): attempt, rules, messages, told."""
+        if "refusals" not in self._db.table_names():
+            return []  # a read-only save from before refusals were kept
+        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
+        rows = self._db.query(f"SELECT * FROM refusals {where} ORDER BY event_id", args)
+        return [{**r, **{k: json.loads(r[k] or "[]") for k in ("rules", "messages", "told")}}
+                for r in rows]
 
     # ----------------------------------------------------------------- state
     @_sqlite_errors
@@ -786,6 +799,16 @@ def snapshot_interval(every: int, entities: int) -> int:
     if entities <= SNAPSHOT_FLAT_UNTIL:
         return every
     return every * 2 ** math.ceil(math.log2(entities / SNAPSHOT_FLAT_UNTIL))
+
+
+def _refusal_row(refusal: dict[str, Any]) -> dict[str, Any]:
+    """A ``refusals`` row (without its event id) from what a session refused."""
+    return {
+        "attempt": str(refusal.get("attempt") or ""),
+        "rules": json.dumps([str(r) for r in refusal.get("rules", [])], ensure_ascii=False),
+        "messages": json.dumps([str(m) for m in refusal.get("messages", [])], ensure_ascii=False),
+        "told": json.dumps([str(t) for t in refusal.get("told", [])], ensure_ascii=False),
+    }
 
 
 def _put_meta(db: Database, key: str, value: Any) -> None:

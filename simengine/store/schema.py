@@ -19,6 +19,9 @@ Tables (times are ISO-8601 UTC strings, JSON columns hold text):
 ``snapshots``  event_id -> node-link state JSON after that event.
 ``calls``      every model call: event_id, storyteller, model, phase, request,
                response, accepted, violations, tokens, latency_ms, error.
+``refusals``   a player's attempt that did not (wholly) happen: event_id, attempt
+               (the player's words), rules and messages (JSON arrays: what the
+               engine said), told (JSON array: what the player read).
 """
 
 from __future__ import annotations
@@ -96,6 +99,17 @@ def m001_initial(db: Database) -> None:
         foreign_keys=[("event_id", "events", "id")],
     )
     db["calls"].create_index(["event_id"])
+
+
+@_migration
+def m002_refusals(db: Database) -> None:
+    """Refused player attempts, kept beside the event of the turn."""
+    db["refusals"].create(
+        {"event_id": int, "attempt": str, "rules": str, "messages": str, "told": str},
+        pk="event_id",
+        foreign_keys=[("event_id", "events", "id")],
+        not_null=["rules", "messages", "told"],
+    )
 
 
 SCHEMA_VERSION = len(MIGRATION_NAMES)

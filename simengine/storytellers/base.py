@@ -31,12 +31,15 @@ class Intent:
         actor: the acting entity id (None for a world event).
         text: the player's words, untrusted; empty for NPC and world beats.
         seed: a per-beat seed drawn from the session's RNG.
+        cue: for a person the player just addressed, ``verb:topic`` of what the
+            player did to them (``ask:the murder``, ``attack:``), so they can answer.
     """
 
     kind: BeatKind
     actor: str | None = None
     text: str = ""
     seed: int = 0
+    cue: str = ""
 
 
 @dataclass(frozen=True)

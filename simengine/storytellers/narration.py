@@ -15,7 +15,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from simengine.storytellers import dialogue
 from simengine.storytellers.base import Scene
+from simengine.storytellers.dialogue import sentences as whole_sentences
 from simengine.storytellers.namegen import style_of
 from simengine.world.ops import (
     Adjust,
@@ -29,15 +31,16 @@ from simengine.world.ops import (
     SetAttr,
     Transfer,
     Unrelate,
+    references,
 )
 from simengine.world.state import normalize_name
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "wander": (
-        "{actor} leaves {here} behind and walks to {dest}: {dest_gloss}.",
+        "{actor} leaves {here} behind and walks to {dest}. {dest_desc}",
         "With nothing more to keep them in {here}, {actor} sets off for {dest}.",
-        "{actor}, {actor_trait} as ever, drifts over to {dest}, {dest_gloss}.",
-        "The way to {dest} is short, and {actor} takes it. {dest_gloss}.",
+        "{actor}, {actor_trait} as ever, drifts over to {dest}. {dest_desc}",
+        "The way to {dest} is short, and {actor} takes it. {dest_desc}",
         "Footsteps fade from {here}: {actor} is bound for {dest}.",
         "{actor} turns up in {dest} a little later, still thinking of {here}.",
     ),
@@ -53,14 +56,14 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{actor} leans close to {other} and speaks low; {other} listens.",
         "Words pass between {actor} and {other}: news, rumour, a complaint or two.",
         "{other} has something to say, and {actor}, {actor_trait}, lets them say it.",
-        "In {here}, {here_gloss}, {actor} passes the time with {other}.",
+        "{actor} passes the time with {other} in {here}.",
     ),
     "trade": (
         "{buyer} counts out {price} {currency} for {seller}, and {item} changes hands.",
         "After some haggling, {seller} lets {item} go to {buyer} for {price} {currency}.",
         "{buyer} weighs {item} ({item_gloss}), then pays {seller} {price} {currency} for it.",
-        "Coins change hands in {here}: {seller} is {price} {currency} richer, and {buyer} "
-        "now owns {item}.",
+        "In {here}, {price} {currency} pass from {buyer} to {seller}, and {item} goes the "
+        "other way.",
         "{seller} drives a hard bargain, but {buyer} walks off with {item}, {price} "
         "{currency} lighter.",
     ),
@@ -77,18 +80,18 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{actor} does {other} a small kindness; {other} does not forget it.",
         "By the time they part, {actor} and {other} are friends.",
         "{other}, {other_trait}, finds in {actor} an unexpected ally.",
-        "In {here}, {here_gloss}, {actor} and {other} discover they like one another.",
+        "In {here}, {actor} and {other} discover they like one another.",
     ),
     "find": (
         "{actor} spots {item} in {here} and keeps it.",
-        "Half hidden in {here}, {item} catches {actor}'s eye: {item_gloss}.",
+        "Half hidden in {here}, {item} catches {actor}'s eye. {item_desc}",
         "{actor} stoops and picks up {item}.",
         "Something lies at {actor}'s feet: {item}. {actor} keeps it.",
         "{actor}, {actor_trait}, turns {item} over and decides it is worth keeping.",
     ),
     "arrive": (
         "A newcomer comes into {here}: {newcomer}, {newcomer_gloss}.",
-        "{newcomer} arrives, {newcomer_gloss}, and looks around {here} as if expecting "
+        "{newcomer} arrives and looks around {here} as if expecting "
         "someone.",
         "The road, or the wind, brings {newcomer} into {here}.",
         "Nobody in {here} has seen {newcomer} before: {newcomer_gloss}.",
@@ -96,16 +99,16 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "discover": (
         "{actor} finds a way out of {here} nobody had bothered with, and it leads to "
-        "{place}: {place_gloss}.",
+        "{place}. {place_desc}",
         "Beyond {here} lies a place no one had spoken of, {place}. {actor} goes to see it.",
         "{actor}, {actor_trait}, pushes past the edge of the known and comes upon {place}.",
-        "A new path leads from {here} to {place}, {place_gloss}.",
+        "A new path leads from {here} to {place}. {place_desc}",
         "{place}: {actor} is the first to set foot there in living memory.",
     ),
     "found": (
-        "Beyond {here}, a way opens to a place nobody had mapped: {place}, {place_gloss}.",
+        "Beyond {here}, a way opens to a place nobody had mapped: {place}. {place_desc}",
         "The edge of the known shifts: past {here} lies {place}.",
-        "Word comes of {place}, reached from {here}: {place_gloss}.",
+        "Word comes of {place}, reached from {here}. {place_desc}",
         "Someone marks a new path on the old maps, from {here} to {place}.",
         "{place} was always there, past {here}; today it is found.",
     ),
@@ -131,9 +134,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Somewhere past {here}, {weather}; the story holds its breath.",
     ),
     "look": (
-        "{actor} looks around {here}: {here_gloss}.",
+        "{actor} looks around {here}. {here_desc}",
         "{actor} takes a moment in {here}, and nothing much changes.",
-        "{actor} pauses. {here} is {here_gloss}.",
+        "{actor} pauses in {here}. {here_desc}",
         "{actor}, {actor_trait}, waits and watches.",
         "Time passes in {here}; {actor} keeps their own counsel.",
     ),
@@ -219,27 +222,55 @@ def gloss(
     return first
 
 
+#: Last words of place names that read with "the" ("the Council Deck"); other
+#: multi-word names are proper names that take no article ("Boot Hill", "Placer Creek").
+_COMMON_PLACES = frozenset(
+    "deck hold bay office ring quay pier dock docks market house loft room hall mine shaft "
+    "concourse bridge square inn tavern yard gate road store mill chapel tower wharf cellar "
+    "kitchen stable stables barracks library garden gardens court corridor lab laboratory "
+    "station camp crossing works forge harbour harbor port street lane well farm field bank "
+    "vault cabin chamber quarter quarters district ward wing plaza strongroom breakwater "
+    "lighthouse saloon church temple shrine abbey cloister crypt river sea lake woods forest "
+    "marsh ruins bar stall shop hut barn hangar bay pit arena dome spire keep pass".split()
+)
+
+
 def ref(name: str, kind: str | None) -> str:
-    """A name as it reads mid-sentence: ``the Net Loft``, ``the brass button``, ``Mara``."""
+    """A name as it reads mid-sentence: ``the Net Loft``, ``the brass button``, ``Mara``.
+
+    Proper names take no article: a possessive ("Vane's cutlass", "Pike's Livery"),
+    a capitalised item ("Kestrel"), or a place not named for a common feature
+    ("Boot Hill").
+    """
     lowered = name.lower()
     for article in ("the ", "a ", "an "):
         if lowered.startswith(article):
             return article + name[len(article):]
+    words = name.split()
+    if not words or any(w.endswith(("'s", "\u2019s")) for w in words[:-1]):
+        return name
     if kind == "item":
-        return f"the {name}"
+        # "Kestrel" is a name; "Brass Lantern" is a thing written in capitals.
+        return name if len(words) == 1 and words[0][:1].isupper() else f"the {name}"
     if kind == "location":
-        words = name.split()
-        if len(words) > 1 and not words[0].endswith("'s") and not any(c.isdigit() for c in name):
+        if len(words) > 1 and not any(c.isdigit() for c in name) and (
+                words[-1].lower() in _COMMON_PLACES or not name[:1].isupper()):
             return f"the {name}"
     return name
+
+
+def display_name(attribute: str | None) -> str:
+    """An attribute as people say it: ``ration_credits`` -> ``ration credits``."""
+    return (attribute or "coin").replace("_", " ")
 
 
 class _Teller:
     """Looks up names and glosses for an accepted proposal, before or after it applies."""
 
-    def __init__(self, scene: Scene, accepted: Proposal):
+    def __init__(self, scene: Scene, accepted: Proposal, voice: str = "third"):
         self.scene = scene
         self.s = scene.state
+        self.you = scene.state.player if voice == "second" else None
         self.new = {op.entity.id: op.entity for op in accepted.ops
                     if isinstance(op, Create) and op.entity.id}
 
@@ -251,6 +282,8 @@ class _Teller:
     def name(self, e: str | None) -> str:
         if not e:
             return "someone"
+        if e == self.you:
+            return "you"
         if e in self.new:
             return ref(self.new[e].name, self.new[e].kind)
         if e in self.s:
@@ -269,16 +302,24 @@ class _Teller:
         traits = self.s.entity(e).get("traits") if e and e in self.s else None
         return str(traits[0]) if traits else "watchful"
 
+    def desc(self, e: str | None) -> str:
+        """The first sentence of a description, as a whole sentence."""
+        text = self.new[e].description if e in self.new else (
+            self.s.entity(e).get("description", "") if e and e in self.s else "")
+        return whole_sentences(text, limit=1)
+
     def person(self, role: str, e: str | None) -> dict[str, str]:
-        return {role: self.name(e), f"{role}_trait": self.trait(e), f"{role}_gloss": self.gloss(e)}
+        return {role: self.name(e), f"{role}_trait": self.trait(e), f"{role}_gloss": self.gloss(e),
+                f"{role}_desc": self.desc(e)}
 
     def place(self, role: str, e: str | None) -> dict[str, str]:
-        return {role: self.name(e), f"{role}_gloss": self.gloss(e)}
+        return {role: self.name(e), f"{role}_gloss": self.gloss(e), f"{role}_desc": self.desc(e)}
 
 
-def classify(scene: Scene, accepted: Proposal, rejected: bool = False) -> Beat:
+def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
+             voice: str = "third") -> Beat:
     """The archetype an accepted proposal amounts to, with the slots to tell it."""
-    t = _Teller(scene, accepted)
+    t = _Teller(scene, accepted, voice)
     s = scene.state
     ops = list(accepted.ops)
     actor = accepted.actor
@@ -308,7 +349,7 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False) -> Beat:
         if isinstance(op, Create) and op.entity.kind == "item":
             finder = op.entity.at if t.kind(op.entity.at) == "character" else actor
             return beat("find", {i}, **t.person("actor", finder), item=t.name(op.entity.id),
-                        item_gloss=t.gloss(op.entity.id))
+                        item_gloss=t.gloss(op.entity.id), item_desc=t.desc(op.entity.id))
     currency = s.currency
     pays = [(i, op) for i, op in idx.items()
             if isinstance(op, Adjust) and op.attribute == currency]
@@ -323,13 +364,13 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False) -> Beat:
                 return beat("trade", covered, **t.person("buyer", op.to),
                             **t.person("seller", seller), item=t.name(op.item),
                             item_gloss=t.gloss(op.item), price=_num(paid),
-                            currency=currency or "coin")
+                            currency=display_name(currency))
         giver = actor if actor and actor != op.to else None
         if giver:
             return beat("give", {i}, **t.person("actor", giver), **t.person("other", op.to),
                         item=t.name(op.item))
         return beat("find", {i}, **t.person("actor", op.to), item=t.name(op.item),
-                    item_gloss=t.gloss(op.item))
+                    item_gloss=t.gloss(op.item), item_desc=t.desc(op.item))
     for i, op in idx.items():
         if isinstance(op, Transfer) and t.kind(op.to) == "location":
             return beat("drop", {i}, item=t.name(op.item), **t.place("here", op.to))
@@ -399,9 +440,10 @@ def op_sentence(t: _Teller, op: Op) -> str:
         return f"{t.name(op.item)} ends up with {t.name(op.to)}."
     if isinstance(op, Adjust):
         word = "rises" if op.by > 0 else "falls"
-        return f"The {op.attribute} of {t.name(op.entity)} {word} by {_num(abs(op.by))}."
+        return (f"The {display_name(op.attribute)} of {t.name(op.entity)} {word} by "
+                f"{_num(abs(op.by))}.")
     if isinstance(op, SetAttr):
-        return f"The {op.attribute} of {t.name(op.entity)} is now {op.value}."
+        return f"The {display_name(op.attribute)} of {t.name(op.entity)} is now {op.value}."
     if isinstance(op, Relate):
         rel = op.relation.replace("_", " ")
         return f"{t.name(op.source)} now {rel} {t.name(op.target)}."
@@ -432,19 +474,77 @@ def reason_text(scene: Scene, violation: object) -> str:
 
 
 def tell(
-    scene: Scene, accepted: Proposal, rejected: Sequence[object], rng: random.Random
+    scene: Scene, accepted: Proposal, rejected: Sequence[object], rng: random.Random,
+    voice: str = "third",
 ) -> list[str]:
-    """The sentences telling an accepted proposal (and, briefly, what was rejected)."""
-    b = classify(scene, accepted, rejected=bool(rejected))
+    """The sentences telling an accepted proposal (and, briefly, what was rejected).
+
+    In the ``second`` voice the player is "you"; people talking where the player
+    stands say something aloud.
+    """
+    b = classify(scene, accepted, rejected=bool(rejected), voice=voice)
     text = rng.choice(TEMPLATES[b.archetype]).format_map(b.slots)
     sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
-    t = _Teller(scene, accepted)
+    t = _Teller(scene, accepted, voice)
     extra = [op_sentence(t, op) for i, op in enumerate(accepted.ops) if i not in b.covered]
     sentences += [_cap(x) for x in extra if x][:4]
+    said = _spoken(scene, accepted, b, rng)
+    if said:
+        sentences.append(said)
     if rejected:
         reason = reason_text(scene, rejected[0])
         sentences.append(_cap(rng.choice(FAILURE).format_map(_Slots(reason=reason))))
+    if voice == "second":
+        sentences = [_agree(x) for x in sentences]
     return sentences
+
+
+def _spoken(scene: Scene, accepted: Proposal, b: Beat, rng: random.Random) -> str:
+    """A quoted line for people talking where the player can hear them, else ''."""
+    s = scene.state
+    actor = accepted.actor
+    if b.archetype not in ("talk", "meet", "befriend", "quarrel") or not actor or actor not in s:
+        return ""
+    player = s.player
+    here = s.where(actor)
+    if player is None or player not in s or s.where(player) != here or not s.is_alive(actor):
+        return ""
+    others = [p for p in s.people_at(here) if p != actor] if here else []
+    if not others:
+        return ""
+    touched = {v for op in accepted.ops for _, v in references(op)}
+    named = [p for p in others if p in touched or s.name(p) in text_of(b)]
+    # Talking with the player, they talk to the player.
+    listener = player if player in named else (named[0] if named else others[0])
+    return dialogue.remark(s, actor, listener, rng, scene.recent)
+
+
+def text_of(b: Beat) -> str:
+    return " ".join(str(v) for v in b.slots.values())
+
+
+_IRREGULAR = {"has": "have", "is": "are", "was": "were", "does": "do", "goes": "go"}
+
+
+def _agree(sentence: str) -> str:
+    """Verbs after "you" in the person templates write for "he/she": "you takes" -> "you take"."""
+
+    def fix(m: re.Match[str]) -> str:
+        you, verb = m.group(1), m.group(2)
+        low = verb.lower()
+        if low in _IRREGULAR:
+            return f"{you} {_IRREGULAR[low]}"
+        if low.endswith(("sses", "shes", "ches", "xes", "zes")):
+            return f"{you} {verb[:-2]}"
+        if low.endswith("ies") and len(low) > 4:
+            return f"{you} {verb[:-3]}y"
+        if low.endswith("s") and not low.endswith(("ss", "us", "is")) and len(low) > 3:
+            return f"{you} {verb[:-1]}"
+        return m.group(0)
+
+    out = re.sub(r"\b([Yy]ou) ([a-z]+)\b", fix, sentence)
+    out = re.sub(r"\b([Yy]ou)'s\b", lambda m: "Your" if m.group(1) == "You" else "your", out)
+    return out.replace("you, watchful,", "you").replace("You, watchful,", "You")
 
 
 def _cap(sentence: str) -> str:

@@ -3,8 +3,10 @@
 NPC beats pick a weighted archetype whose preconditions hold in the world
 (wander, meet, talk, trade, quarrel, befriend, find, arrive, discover, fall ill,
 die) and build its ops; world beats bring weather, a newcomer or a new place;
-player beats parse plain English into ops *without* second-guessing them, so
-the engine's rules, not this parser, decide what a player may do. Every random
+player beats go through :mod:`~simengine.storytellers.parser` and
+:mod:`~simengine.storytellers.player`, which propose what the words mean
+*without* second-guessing it, so the engine's rules, not the parser, decide
+what a player may do; a person the player addressed answers in their own beat. Every random
 choice comes from a ``random.Random`` seeded from (storyteller seed, beat seed,
 tick, actor): same inputs, same story.
 """
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from simengine.storytellers import player as players
 from simengine.storytellers.base import CallRecord, Intent, Scene
 from simengine.storytellers.namegen import NameGen, unique_id
 from simengine.storytellers.narration import tell
+from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
 from simengine.world.ops import (
     Adjust,
@@ -35,7 +38,7 @@ from simengine.world.ops import (
     Unrelate,
 )
 from simengine.world.rules import Violation, invention_budget
-from simengine.world.state import WorldState, normalize_name
+from simengine.world.state import WorldState
 
 ARCHETYPES: tuple[str, ...] = (
     "wander", "meet", "talk", "trade", "quarrel", "befriend",
@@ -417,170 +420,12 @@ def _prune(plan: Plan, feedback: Sequence[Violation]) -> Plan:
 
 
 # --------------------------------------------------------- player words
-#: Only this much of a player's text is parsed; the rest cannot change the verdict.
-MAX_PLAYER_TEXT = 500
-_LEAD = re.compile(
-    r"^(?:(?:i|we)\s+(?:want\s+to\s+|will\s+|would\s+like\s+to\s+|try\s+to\s+|shall\s+)?"
-    r"|let\s+me\s+|let's\s+|please\s+|then\s+|and\s+|now\s+)+"
-)
-_VERBS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (verb, re.compile(pattern)) for verb, pattern in (
-        ("go", r"^(?:go|walk|head|run|travel|wander|stroll|hurry|return|climb|move|step|sail"
-               r"|ride|march|flee|sneak|proceed|make\s+(?:my|our)\s+way|set\s+off)"
-               r"(?:\s+(?:back|over|on|out|up|down|off|along))?"
-               r"(?:\s+(?:to|towards|toward|into|in|through|onto|inside|for|across))?\s+(?P<x>.+)$"),
-        ("go", r"^(?:enter|visit)\s+(?P<x>.+)$"),
-        ("give", r"^(?:give|hand|offer|pass)\s+(?P<x>.+?)\s+to\s+(?P<y>.+)$"),
-        ("buy", r"^(?:buy|purchase)\s+(?P<x>.+?)(?:\s+from\s+(?P<y>.+))?$"),
-        ("sell", r"^sell\s+(?P<x>.+?)(?:\s+to\s+(?P<y>.+))?$"),
-        ("take", r"^pick\s+(?P<x>.+?)\s+up$"),
-        ("take", r"^(?:take|grab|get|snatch|steal|collect|lift|pocket|pick\s+up)\s+"
-                 r"(?P<x>.+?)(?:\s+from\s+(?P<y>.+))?$"),
-        ("drop", r"^(?:put|set|lay)\s+(?P<x>.+?)\s+down$"),
-        ("drop", r"^(?:drop|discard|put\s+down|set\s+down|throw\s+away|leave\s+behind)\s+"
-                 r"(?P<x>.+)$"),
-        ("talk", r"^(?:say|ask|tell|talk|speak|greet|shout|whisper|call|chat|reply|answer"
-                 r"|yell|hail|wave|thank|introduce)\b(?P<x>.*)$"),
-    )
-)
-_DETERMINERS = re.compile(r"^(?:(?:the|a|an|my|your|his|her|their|our|some|that|this|those"
-                          r"|these|to|with|at)\s+)+")
-
-
+# The parser and the player's plans live in parser.py and player.py; these names
+# stay importable from here.
 def parse_command(text: object) -> tuple[str, str, str]:
-    """``(verb, object, target)`` from a player's words; verb ``look`` when nothing fits.
-
-    Only the first line or sentence counts. Never raises, whatever the input.
-    """
-    raw = str(text or "")[:MAX_PLAYER_TEXT]
-    first = next((part for part in re.split(r"[\n\r.;!?]+", raw) if part.strip()), "")
-    line = " ".join(first.lower().split()).strip(" \"'`*>/-:,")
-    line = _LEAD.sub("", line)
-    if raw.lstrip()[:1] in ('"', "\u201c", "'"):
-        return "talk", "", ""
-    for verb, pattern in _VERBS:
-        m = pattern.match(line)
-        if m:
-            groups = m.groupdict()
-            return verb, _clean(groups.get("x") or ""), _clean(groups.get("y") or "")
-    return "look", "", ""
-
-
-def _clean(phrase: str) -> str:
-    phrase = phrase.strip(" \"'`,:").removesuffix(" please").strip()
-    return _DETERMINERS.sub("", phrase).strip()
-
-
-def _named(state: WorldState, ids: Sequence[str], key: str, exact: bool) -> list[str]:
-    """Ids whose name, id or alias is ``key`` (or, not ``exact``, holds all its words)."""
-    out = []
-    words = set(key.split())
-    for e in ids:
-        node = state.entity(e)
-        names = {normalize_name(node["name"]), normalize_name(e.replace("-", " "))}
-        names.update(normalize_name(a) for a in node.get("aliases", []))
-        if key in names or (not exact and any(words <= set(n.split()) for n in names)):
-            out.append(e)
-    return out
-
-
-def resolve(state: WorldState, phrase: str, tiers: Sequence[Sequence[str]],
-            kind: str | None = None) -> str | None:
-    """The entity a phrase names: the scene's tiers first, then the world, then close spellings.
-
-    It finds what the player *means*, not what they may do: "take the ship" resolves
-    the ship wherever it is, and the rules reject the transfer.
-    """
-    key = normalize_name(phrase)
-    if not key:
-        return None
-    tiers = [[e for e in tier if e in state] for tier in tiers]
-    for tier in tiers:
-        hits = _named(state, tier, key, exact=True)
-        if hits:
-            return hits[0]
-    by_kind = state.name_index().get(key, {})
-    everywhere = sorted(e for k, ids in by_kind.items() if kind in (None, k) for e in ids)
-    if everywhere:
-        return sorted(everywhere, key=lambda e: not state.is_alive(e))[0]
-    for tier in tiers:
-        hits = _named(state, tier, key, exact=False)
-        if hits:
-            return hits[0]
-    scene = [e for tier in tiers for e in tier]
-    close = state.closest(phrase, kind=kind, among=scene) if scene else []
-    if not close and kind is not None:
-        close = state.closest(phrase, kind=kind)
-    return close[0] if close else None
-
-
-def player_plan(state: WorldState, player: str, text: object) -> Plan:
-    """Ops for a player's words, proposed as meant; the rules judge them later."""
-    verb, obj, target = parse_command(text)
-    me = state.name(player)
-    here = state.where(player)
-    people = [p for p in state.people_at(here, alive=None) if p != player] if here else []
-    held = state.inventory(player)
-    lying = state.things_at(here) if here else []
-    carried_by_others = [i for p in people for i in state.inventory(p)]
-    cur = _currency(state)
-    if verb == "go":
-        dest = resolve(state, obj, [state.exits(here) if here else []], "location")
-        if dest is None:
-            return f"{me} looks for a way to {clip(obj, 60) or 'somewhere'}, and finds none", []
-        if dest == here:
-            return f"{me} is already in {state.name(dest)}", []
-        return f"{me} goes to {state.name(dest)}", [[Move(entity=player, to=dest)]]
-    if verb in ("take", "drop", "give", "buy", "sell"):
-        tiers = [held, lying, carried_by_others] if verb in ("drop", "give", "sell") else [
-            lying, carried_by_others, held]
-        item = resolve(state, obj, tiers)
-        if item is None:
-            return f"{me} looks around for {clip(obj, 60) or 'something'} in vain", []
-        other = resolve(state, target, [people], "character") if target else None
-        what = state.name(item)
-        if verb == "take":
-            if state.holder(item) == player:
-                return f"{me} already has {what}", []
-            return f"{me} takes {what}", [[Transfer(item=item, to=player)]]
-        if verb == "drop":
-            if not state.is_within(item, player):
-                return f"{me} is not carrying {what}", []
-            return f"{me} drops {what}", [[Transfer(item=item, to=here or player)]]
-        if verb == "give":
-            if other is None:
-                return f"{me} offers {what} to no one in particular", []
-            return f"{me} gives {what} to {state.name(other)}", [[Transfer(item=item, to=other)]]
-        if verb == "buy":
-            seller = state.holder(item)
-            price = _amount(state, cur, state.price(item)) if cur else None
-            ops: list[Op] = [Transfer(item=item, to=player)]
-            if cur and price and seller and seller != player and state.kind(seller) == "character":
-                ops = [Adjust(entity=player, attribute=cur, by=-price),
-                       Adjust(entity=seller, attribute=cur, by=price), *ops]
-            return f"{me} buys {what}", [ops]
-        buyer = other or next((p for p in people if state.is_alive(p)), None)
-        if buyer is None:
-            return f"{me} finds no one to sell {what} to", []
-        price = _amount(state, cur, state.price(item)) if cur else None
-        ops = [Transfer(item=item, to=buyer)]
-        if cur and price:
-            ops = [Adjust(entity=buyer, attribute=cur, by=-price),
-                   Adjust(entity=player, attribute=cur, by=price), *ops]
-        return f"{me} sells {what} to {state.name(buyer)}", [ops]
-    if verb == "talk":
-        living = [p for p in people if state.is_alive(p)]
-        low = normalize_name(str(text or "")[:MAX_PLAYER_TEXT])
-        named = [p for p in living if normalize_name(state.name(p)) in low
-                 or normalize_name(state.name(p)).split(" ")[0] in low.split()]
-        other = named[0] if named else (living[0] if len(living) == 1 else None)
-        if other is None:
-            return f"{me} speaks, but nobody answers", []
-        relate: list[list[Op]] = []
-        if "knows" in state.relation_kinds and not state.has_relation(player, "knows", other):
-            relate = [[Relate(source=player, relation="knows", target=other)]]
-        return f"{me} speaks with {state.name(other)}", relate
-    return f"{me} looks around", []
+    """``(verb, object, target)`` of the first command in a player's words."""
+    first = parse(text)[0]
+    return first.verb, first.obj, first.target
 
 
 class ProceduralStoryteller:
@@ -589,19 +434,30 @@ class ProceduralStoryteller:
     Args:
         seed: mixed into every choice, so two tellers with different seeds tell
             different stories of the same world.
+        voice: ``second`` tells the player's own doings as "you"; ``third`` by name.
     """
 
     name = "procedural"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, voice: str = "third"):
         self.seed = seed
+        self.voice = voice
         self.last_archetype: str | None = None
         self._last: OrderedDict[tuple, Plan] = OrderedDict()
+        # What a beat's plan reads as, for narrate: (tick, actor) -> player turn or answer.
+        self._told: OrderedDict[tuple, players.TurnPlan | players.Reaction] = OrderedDict()
+        self._named: dict[str, tuple] = {}  # the player's last thing and person named ("it")
 
     def rng_for(self, scene: Scene, intent: Intent) -> random.Random:
         """The RNG of one beat: a function of the seeds, the tick and the actor only."""
         return random.Random(mix_seed("propose", self.seed, intent.kind, intent.seed,
                                       scene.tick, intent.actor or ""))
+
+    def _remember(self, key: tuple, told: players.TurnPlan | players.Reaction) -> None:
+        self._told[key] = told
+        self._told.move_to_end(key)
+        while len(self._told) > 64:
+            self._told.popitem(last=False)
 
     def plan(self, scene: Scene, intent: Intent) -> Plan:
         """The beat this storyteller wants, before any feedback."""
@@ -618,7 +474,17 @@ class ProceduralStoryteller:
             return f"{state.name(actor)} does nothing", []
         if intent.kind == "player":
             self.last_archetype = "player"
-            return player_plan(state, actor, intent.text)
+            turn = players.plan_turn(state, actor, intent.text, rng,
+                                     self._named.get(actor), scene.recent)
+            self._named[actor] = turn.named
+            self._remember((scene.tick, actor), turn)
+            return turn.summary or f"{state.name(actor)} hesitates", turn.bundles
+        if intent.cue and state.player:
+            answer = players.react(state, actor, state.player, intent.cue, rng, scene.recent)
+            if answer is not None:
+                self.last_archetype = "answer"
+                self._remember((scene.tick, actor), answer)
+                return answer.summary, answer.bundles
         memory = tick_memory(scene, actor)
         archetype = choose_archetype(state, actor, rng, memory)
         planned = plan_archetype(archetype, state, actor, rng, memory)
@@ -627,7 +493,26 @@ class ProceduralStoryteller:
             planned = plan_archetype(archetype, state, actor, rng, memory) or (
                 f"{state.name(actor)} waits", [])
         self.last_archetype = archetype
+        self._told.pop((scene.tick, actor), None)
         return planned
+
+    def named(self, actor: str) -> tuple | None:
+        """The last thing and person the player named ("take it", "ask him")."""
+        return self._named.get(actor)
+
+    def refusals(self, scene: Scene, intent: Intent) -> list[Violation]:
+        """What the player's words named that the world could not act on (``parse.*``)."""
+        told = self._told.get((scene.tick, intent.actor))
+        if intent.kind != "player" or not isinstance(told, players.TurnPlan):
+            return []
+        return told.refusals
+
+    def explain(self, scene: Scene, intent: Intent,
+                rejected: Sequence[Violation]) -> list[str]:
+        """The rejections of a player's turn in the world's words, one line each."""
+        told = self._told.get((scene.tick, intent.actor))
+        plan = told if isinstance(told, players.TurnPlan) else None
+        return players.explanations(scene.state, plan, list(rejected))
 
     async def propose(
         self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
@@ -659,7 +544,14 @@ class ProceduralStoryteller:
         reasons = [str(v) for v in rejected]
         rng = random.Random(mix_seed("narrate", self.seed, scene.tick, accepted.actor,
                                      accepted.summary, ops, reasons))
-        sentences = tell(scene, accepted, list(rejected), rng)
+        told = self._told.get((scene.tick, accepted.actor))
+        planned = ([op for b in told.bundles for op in b] if isinstance(told, players.TurnPlan)
+                   else [op for b in told.bundles for op in b] if told is not None else [])
+        if told is not None and all(op in planned for op in accepted.ops):
+            sentences = players.tell_planned(scene.state, told, accepted, list(rejected),
+                                             self.voice)
+        else:
+            sentences = tell(scene, accepted, list(rejected), rng, voice=self.voice)
         for i, sentence in enumerate(sentences):
             yield sentence if i == len(sentences) - 1 else sentence + " "
 

@@ -75,6 +75,9 @@ NARRATE_INSTRUCTIONS = """\
 You are the narrator. Write 2 to 4 sentences of prose, present tense, about what just happened.
 Describe only what the list WHAT HAPPENED says: add no other changes, people or things.
 If something was refused, you may say the attempt came to nothing; never mention rules.
+When people talk, or are spoken to, give their words as quoted dialogue, in character (their
+description, traits, goals and how they stand with the listener). They speak only of people,
+places and things the scene names, and say they do not know what they could not know.
 Plain prose only: no lists, no JSON, no headings."""
 
 

@@ -116,7 +116,39 @@ async def decide(
     retries: int = 2,
     fallback: Storyteller | None = None,
 ) -> Decision:
-    """Run one beat's decide phase to a proposal that passes every rule."""
+    """Run one beat's decide phase to a proposal that passes every rule.
+
+    On a player's turn, ``rejected`` always says what of the attempt did not
+    happen: the storyteller's own refusals (words that name nothing here, from
+    the procedural parser) and the last rejections of the repair loop, even when
+    a later round passed without them.
+    """
+    decision = await _decide(teller, scene, intent, state, retries=retries, fallback=fallback)
+    if intent.kind != "player":
+        return decision
+    refused: list[Violation] = []
+    for who in (teller, fallback):
+        ask = getattr(who, "refusals", None)
+        if ask is not None and who is not None and who.name == decision.storyteller:
+            refused = list(ask(scene, intent))
+            break
+    if not decision.rejected:
+        failed = [a for a in decision.attempts if a.violations]
+        if failed and decision.attempts[-1] is not failed[-1]:
+            decision.rejected = list(failed[-1].violations)
+    decision.rejected = _unique([*refused, *decision.rejected])
+    return decision
+
+
+async def _decide(
+    teller: Storyteller,
+    scene: Scene,
+    intent: Intent,
+    state: WorldState,
+    *,
+    retries: int = 2,
+    fallback: Storyteller | None = None,
+) -> Decision:
     turn = Turn(intent.kind, intent.actor)
     attempts: list[Attempt] = []
     calls: list[CallRecord] = []
@@ -180,7 +212,7 @@ async def decide(
             fallback_reason=reason,
             calls=calls,
         )
-    inner = await decide(fallback, scene, intent, state, retries=retries, fallback=None)
+    inner = await _decide(fallback, scene, intent, state, retries=retries, fallback=None)
     return Decision(
         inner.proposal,
         _unique([*rejected, *inner.rejected]),

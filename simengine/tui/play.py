@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from simengine.sim.session import BeatStarted, Committed, Message, NarrationChunk, Notice, Session
 from simengine.store import SaveError
 from simengine.store.events import Event
+from simengine.storytellers.parser import VERBS
 from simengine.tui.commands import Command, Invalid, Say, help_rows, parse
 from simengine.tui.modals import ConfirmModal, HelpModal, PromptModal
 from simengine.tui.palette import PlayCommands
@@ -79,6 +80,8 @@ class PlayScreen(GameReports, Screen):
     def __init__(self, session: Session, why: str = "", *, host: str | None = None):
         super().__init__()
         self.session = session
+        # In play the player is "you", unless the world file asks for the third person.
+        session.voice = session.save.spec.story.voice or "second"
         self.why = why
         self.host = host
         self.speed: float | None = None
@@ -188,7 +191,13 @@ class PlayScreen(GameReports, Screen):
         self.show_tick(event.tick)
         if event.kind == "player" and event.intent:
             self.story.player(event.intent)
-        self.story.narration(event.narration or event.summary, event.kind, elsewhere)
+        told = event.narration or event.summary
+        self.story.narration(told, event.kind, elsewhere)
+        if event.kind == "player":
+            for refusal in self.session.save.refusals(event.id):
+                for line in refusal["told"]:
+                    if line not in told:
+                        self.story.notice(line, "warning")
         if elsewhere:
             self.story.unseen(self._who(event.actor))
 
@@ -218,10 +227,16 @@ class PlayScreen(GameReports, Screen):
             place = state.name(after.place) if after.place else ""
             elsewhere = not witnessed(event.kind, event.ops, event.summary,
                                       self._before or after, after, place)
-            story.finish(message.narration or event.summary, elsewhere=elsewhere)
+            told = message.narration or event.summary
+            story.finish(told, elsewhere=elsewhere)
             self.last_lore = message.lore
-            for violation in message.decision.rejected:
-                story.notice(f"not accepted: {violation}", "warning", elsewhere=elsewhere)
+            # A refused attempt reads as `!` lines, in the world's words (unless told already).
+            for line in message.refused:
+                if line not in told:
+                    story.notice(line, "warning")
+            if not message.refused:
+                for violation in message.decision.rejected:
+                    story.notice(f"not accepted: {violation}", "warning", elsewhere=elsewhere)
             if elsewhere:
                 story.unseen(self._who(event.actor))
             self._fell_back(message)
@@ -562,7 +577,10 @@ class PlayScreen(GameReports, Screen):
                          "every beat)")
 
     def cmd_help(self, command: Command) -> None:
-        self.story.system("Type what you do, or one of these commands:")
+        self.story.system("Type what you do, in plain words; these verbs are understood:")
+        for verb, usage in VERBS.items():
+            self.story.system(f"  {verb} — {usage}")
+        self.story.system("Or one of these commands:")
         for usage, what in help_rows():
             self.story.system(f"  {usage} — {what}")
         self.story.system("Keys: ctrl+z undo · ctrl+r retell · ctrl+f fork · ctrl+t wait · "

@@ -78,7 +78,8 @@ def scene_view(state: WorldState) -> SceneView:
     return SceneView(
         place=state.name(here),
         description=str(state.entity(here).get("description") or ""),
-        exits=tuple(state.name(x) for x in state.exits(here)),
+        # Numbered as `go N` takes them.
+        exits=tuple(f"{n} {state.name(x)}" for n, x in enumerate(state.exits(here), 1)),
         people=tuple(state.name(c) for c in people if state.is_alive(c)),
         dead=tuple(state.name(c) for c in people if not state.is_alive(c)),
         things=tuple(state.name(i) for i in state.things_at(here)),

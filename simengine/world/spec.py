@@ -204,6 +204,14 @@ class LoreSpec(Strict):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+class StorySpec(Strict):
+    """The ``[story]`` table: how the story is told to the player."""
+
+    #: ``second``: the player's own doings read "You take the lantern." in play;
+    #: ``third``: by name. Unset: second person in play, third in headless runs.
+    voice: Literal["second", "third"] | None = None
+
+
 class WorldSpec(Strict):
     """A whole world file."""
 
@@ -217,6 +225,7 @@ class WorldSpec(Strict):
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
     lore: list[LoreSpec] = Field(default_factory=list)
+    story: StorySpec = Field(default_factory=StorySpec)
 
     @field_validator("lore", mode="after")
     @classmethod

@@ -97,7 +97,7 @@ async def test_cheats_do_not_land(tmp_path, cheat):
     (beat,) = [c for c in result.events if c.event.kind == "player"]
     assert beat.decision.rejected, "the failure is reported"
     # The story tells a failed attempt, not a success.
-    assert beat.event.summary == "Mara Fenwick tries, but nothing comes of it"
+    assert beat.event.summary.startswith("Mara Fenwick tries, but nothing comes of it")
     assert any(phrase in beat.narration for phrase in FAILED), beat.narration
     session.close()
 

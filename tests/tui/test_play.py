@@ -206,7 +206,7 @@ async def test_look_inventory_and_who_describe_the_scene(app):
     async with app.run_test(size=SIZE) as pilot:
         await enter(pilot, "/look")
         shown = text(app)
-        assert "The Tarred Gull" in shown and "Exits: The Fish Dock, The Saltmarket." in shown
+        assert "The Tarred Gull" in shown and "Exits: 1 The Fish Dock, 2 The Saltmarket." in shown
         await enter(pilot, "/inventory")
         assert "You are Mara Fenwick: gold 20, rank deckhand." in text(app)
         assert "You carry: nothing." in text(app)

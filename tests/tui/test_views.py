@@ -25,7 +25,7 @@ def test_scene_player_cast_and_relations_of_the_harbour():
     state = WorldState.from_spec(load_world(HARBOUR))
     scene = scene_view(state)
     assert scene.place == "The Tarred Gull"
-    assert scene.exits == ("The Fish Dock", "The Saltmarket")
+    assert scene.exits == ("1 The Fish Dock", "2 The Saltmarket")
     assert scene.people == ("Hesper Vane", "Nell Gannet") and scene.things == ()
     me = player_view(state)
     assert me.name == "Mara Fenwick" and ("gold", "20") in me.attributes
