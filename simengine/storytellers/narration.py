@@ -542,6 +542,10 @@ def _agree(sentence: str) -> str:
             return f"{you} {verb[:-1]}"
         return m.group(0)
 
+    if re.search(r"\b(and you|you and)\b", sentence, re.I):  # "X and you": a "we", told as "you"
+        sentence = re.sub(r"\bthey\b", "you", sentence)
+        sentence = re.sub(r"\btheir\b", "your", sentence)
+        sentence = re.sub(r"\bThey\b", "You", sentence)
     out = re.sub(r"\b([Yy]ou) ([a-z]+)\b", fix, sentence)
     out = re.sub(r"\b([Yy]ou)'s\b", lambda m: "Your" if m.group(1) == "You" else "your", out)
     return out.replace("you, watchful,", "you").replace("You, watchful,", "You")

@@ -266,3 +266,13 @@ async def test_with_a_model_the_last_rejections_are_what_the_player_sees(tmp_pat
     assert session.save.refusals(beat.event.id)[0]["rules"] == ["price.unpaid"]
     assert session.state.holder("cutlass") == "captain"
     session.close()
+
+
+def test_you_and_another_read_as_you_not_they():
+    from simengine.storytellers.narration import _agree
+
+    assert _agree("In the Saltmarket, Ysolde Brack and you discover they like one another.") == (
+        "In the Saltmarket, Ysolde Brack and you discover you like one another.")
+    assert _agree("By the time they part, you and Tam are friends.") == (
+        "By the time you part, you and Tam are friends.")
+    assert _agree("They say the tide is late.") == "They say the tide is late."
