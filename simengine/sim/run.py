@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,23 @@ def parse_script(text: str, name: str = "script") -> list[Step]:
     return steps
 
 
+#: A script longer than this is not a script (and /dev/zero is not read forever).
+MAX_SCRIPT_BYTES = 16 * 2**20
+
+
 def load_script(path: str | Path) -> list[Step]:
+    """The steps of a script file; only a regular file of sane size is read."""
     p = Path(path)
     try:
-        return parse_script(p.read_text(encoding="utf-8"), str(p))
+        if not stat.S_ISREG(p.stat().st_mode):
+            raise ScriptError(f"cannot read script {p}: not a regular file (a FIFO, device or "
+                              "folder); give the path of a text file")
+        with p.open("rb") as fh:
+            data = fh.read(MAX_SCRIPT_BYTES + 1)
+        if len(data) > MAX_SCRIPT_BYTES:
+            raise ScriptError(f"cannot read script {p}: larger than "
+                              f"{MAX_SCRIPT_BYTES // 2**20} MB")
+        return parse_script(data.decode("utf-8"), str(p))
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(f"cannot read script {p}: {exc}") from None
 

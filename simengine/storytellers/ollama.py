@@ -296,6 +296,8 @@ class OllamaStoryteller:
         on_prompt_tokens: Callable[[int, int], Any] | None = None,
         recorder: Any = None,
     ):
+        #: ``second``: narrate the player's character as "you" (the session sets it).
+        self.voice = "third"
         self.model = model or os.environ.get("SIMENGINE_MODEL") or DEFAULT_MODEL
         self.host = normalise_host(host or os.environ.get("OLLAMA_HOST"))
         self.options = dict(options or {})
@@ -365,7 +367,7 @@ class OllamaStoryteller:
         A stream cut off after some prose keeps it, and ends with a visible note
         that it was cut and why (prose already shown is never told again).
         """
-        messages = narrate_messages(scene, accepted, rejected)
+        messages = narrate_messages(scene, accepted, rejected, self.voice)
         seed = self.seed if self.seed is not None else (
             zlib.crc32(messages[-1]["content"].encode()) & 0x7FFFFFFF
         )

@@ -286,9 +286,14 @@ def describe_op(op: Op, state: WorldState, created: dict[str, str] | None = None
 
 
 def narrate_messages(
-    scene: Scene, accepted: Proposal, rejected: Sequence[Violation | str] = ()
+    scene: Scene, accepted: Proposal, rejected: Sequence[Violation | str] = (),
+    voice: str = "third",
 ) -> list[dict[str, str]]:
-    """System (stable) and user messages of a narrate call."""
+    """System (stable) and user messages of a narrate call.
+
+    ``voice = "second"`` asks for the player's character as "you"; it goes in the
+    user message, so the system message stays the same for every call.
+    """
     state = scene.state
     created = {
         op.entity.id: op.entity.name
@@ -302,6 +307,10 @@ def narrate_messages(
     if rejected:
         lines += ["", "WHAT WAS ATTEMPTED BUT DID NOT HAPPEN:"]
         lines += [f"- {r}" for r in rejected]
+    player = state.player
+    if voice == "second" and player and player in state:
+        lines += ["", f"The reader plays {state.name(player)}: call {state.name(player)} "
+                  "\"you\" (second person: \"You take the lantern.\")."]
     lines += ["", "Write the 2 to 4 sentences now."]
     system = f"{scene.prefix.rstrip()}\n\n{NARRATE_INSTRUCTIONS}".lstrip()
     return [

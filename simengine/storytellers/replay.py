@@ -209,6 +209,7 @@ class ReplayStoryteller:
         self.header, self.exchanges = read_cassette(self.path)
         self.name = name or self.header.get("storyteller") or "replay"
         self.strict = strict
+        self.voice = "third"  # as the recorded teller was told (the session sets it)
         self._used = [False] * len(self.exchanges)
         self._calls: list[CallRecord] = []
         self._replies: OrderedDict[Intent, str] = OrderedDict()
@@ -274,6 +275,7 @@ class ReplayStoryteller:
     async def narrate(
         self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
     ) -> AsyncIterator[str]:
-        reply = self._take("narrate", narrate_messages(scene, accepted, rejected), None)
+        reply = self._take("narrate", narrate_messages(scene, accepted, rejected, self.voice),
+                           None)
         for chunk in reply.get("chunks") or []:
             yield chunk

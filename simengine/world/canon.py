@@ -313,12 +313,25 @@ class _Canonizer:
                 self.res.names[str(value)] = found
             return found
         if creating:
+            taken = self.other_kind(str(value), kinds)
+            if taken is not None:  # "transfer Hesper Vane": a person, not a new thing
+                self.fail(index, op.op, f"'{value}' is {_a(self.s.kind(taken))} "
+                          f"('{taken}'), not {' or '.join(_a(k) for k in kinds)}", [taken])
+                return None
             new = self.invent(value, creating, at)
             if new is not None:
                 return new
         spent = " (this world's creativity budget allows no more inventions)" if creating else ""
         self.fail(index, op.op, f"'{value}' is not a known {' or '.join(kinds)}{spent}", candidates)
         return None
+
+    def other_kind(self, text: str, kinds: tuple[str, ...]) -> str | None:
+        """An entity of another kind that ``text`` names exactly (id, name or alias)."""
+        if text in self.s:
+            return text
+        by_kind = self.s.name_index().get(normalize_name(text), {})
+        others = sorted(e for k, ids in by_kind.items() if k not in kinds for e in ids)
+        return others[0] if others else None
 
     def resolve_op(self, index: int, op: Op, actor: str | None) -> None:
         if isinstance(op, Create):
@@ -392,6 +405,10 @@ class _Canonizer:
         resolved = {f: self.ref(index, op, f) for f in fields}
         if all(resolved.values()):
             self.ops.append(op.model_copy(update=resolved))
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 def _title(name: str, kind: str) -> str:

@@ -188,3 +188,15 @@ def test_a_save_written_before_cleaning_still_prints_and_exports_clean(tmp_path)
         assert MARK in out
         assert_clean(out)
     xml.dom.minidom.parseString(invoke("saves", "export", str(path), "-f", "graphml").output)
+
+
+def test_a_script_that_is_a_device_is_refused_not_read_forever(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from simengine.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    world = Path(__file__).resolve().parents[2] / "worlds" / "harbour.toml"
+    result = CliRunner().invoke(main, ["run", str(world), "--script", "/dev/zero"])
+    assert result.exit_code != 0
+    assert "not a regular file" in result.output

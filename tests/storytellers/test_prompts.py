@@ -151,3 +151,13 @@ def test_parse_errors_say_what_is_wrong(text, reason):
     with pytest.raises(ReplyInvalid) as err:
         parse_proposal(text)
     assert reason in err.value.reason
+
+
+def test_second_voice_asks_for_you_in_the_user_message_only(scene):
+    accepted = Proposal(actor=scene.state.player, summary="Mara looks around", ops=[])
+    third = narrate_messages(scene, accepted)
+    second = narrate_messages(scene, accepted, voice="second")
+    assert second[0] == third[0]  # the cached system message does not change
+    name = scene.state.name(scene.state.player)
+    assert f'call {name} "you"' in second[1]["content"]
+    assert '"you"' not in third[1]["content"]

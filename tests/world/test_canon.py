@@ -73,6 +73,16 @@ def test_something_is_found(state):
     )
 
 
+def test_a_person_or_place_is_never_found_as_a_thing(state):
+    person = state.name("merchant")
+    place = state.name(state.where("merchant"))
+    for name in (person, place):
+        res = resolve(Proposal(ops=[Transfer(item=name, to="merchant")]), state, NPC)
+        assert res.proposal.ops == []  # no new item called after someone or somewhere
+        (v,) = res.violations
+        assert "not an item" in v.message
+
+
 def test_later_ops_refer_to_the_new_name(state):
     p = Proposal(
         ops=[
