@@ -97,8 +97,23 @@ def _trade_ops(proposal: Proposal, state: WorldState) -> set[int]:
         i
         for i, op in enumerate(proposal.ops)
         if (isinstance(op, Adjust) and op.attribute in conserved)
-        or (isinstance(op, Transfer) and op.item in state and state.price(op.item) > 0)
+        or (isinstance(op, Transfer) and op.item in state and _priced(state, op.item))
     }
+
+
+def _priced(state: WorldState, item: str) -> bool:
+    """True when ``item`` or anything inside it has a price (a chest of pearls is goods)."""
+    seen: set[str] = set()
+    stack = [item]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if state.price(current) > 0:
+            return True
+        stack.extend(state.contents(current))
+    return False
 
 
 def _mark(calls: list[CallRecord], accepted: bool, violations: list[Violation]) -> None:

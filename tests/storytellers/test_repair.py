@@ -122,6 +122,23 @@ async def test_a_trade_is_dropped_whole(state):
     assert [(op.op, getattr(op, "item", None)) for op in d.proposal.ops] == [("transfer", "rope")]
 
 
+async def test_goods_inside_an_unpriced_box_are_still_a_trade(state):
+    from simengine.world.ops import Create, NewEntity, Transfer
+
+    state.apply([Create(entity=NewEntity(id="crate", kind="item", name="plain crate",
+                                         at="merchant")),
+                 Transfer(item="lantern", to="crate")])
+    assert state.price("crate") == 0  # the box is worth nothing; the lantern in it is
+    short = {"actor": "mara", "ops": [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -1},
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": 1},
+        {"op": "transfer", "item": "crate", "to": "mara"}]}
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(short)
+    d = await decide(teller, scene_of(state, "mara"), Intent("player", "mara", "buy"), state)
+    # The crate is not paid for, so the trade falls whole: no gold for goods not given.
+    assert d.proposal.ops == []
+
+
 async def test_feedback_numbers_ops_as_the_model_sent_them(state):
     sent = {"actor": "merchant", "ops": [
         {"op": "move", "entity": "merchant", "to": "Secret Cove"},
