@@ -15,6 +15,7 @@ import random
 import re
 from collections.abc import Sequence
 
+from simengine.world.lore import lore_about
 from simengine.world.state import WorldState, normalize_name
 
 _WARM = ("friend_of", "loves", "trusts", "family_of", "partner_of")
@@ -165,7 +166,10 @@ def _about(state: WorldState, speaker: str, listener: str, e: str) -> str:
         place = (f" {first} is in {_the(s, where)}, last I knew."
                  if where and where != s.where(speaker) else "")
         gloss = _clause(s.entity(e).get("description"))
-        text = f"{feel} {gloss[:1].upper() + gloss[1:]}." if gloss else feel
+        if gloss and not feel:  # name them, or the line reads as the speaker's own portrait
+            text = f"{first}? {gloss[:1].upper() + gloss[1:]}."
+        else:
+            text = f"{feel} {gloss[:1].upper() + gloss[1:]}." if gloss else feel
         return (text + place).strip()
     if kind == "location":
         people = [s.name(p) for p in s.people_at(e)][:3]
@@ -208,6 +212,11 @@ def answer(state: WorldState, speaker: str, listener: str, topic: str,
         return quote(state, speaker, listener, _about(state, speaker, listener, e), rng)
     said = topic.strip().rstrip("?.!")
     shown = said[:1].upper() + said[1:]
+    lore = lore_about(state, topic)
+    if lore:  # what everyone in the world has heard (a [[lore]] entry keyed on the topic)
+        told = sentences(lore[0].content, limit=2)
+        if told:
+            return quote(state, speaker, listener, f"{shown}? They say: {told}", rng)
     if e is not None:  # something the world holds, but nowhere near what they know
         return quote(state, speaker, listener, rng.choice((
             f"{shown}? I know nothing of that", f"I can't tell you anything about {said}",

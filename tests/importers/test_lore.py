@@ -226,3 +226,16 @@ def test_sessions_publish_each_beats_lore(tmp_path):
         asyncio.run(session.act("I look at the tide"))
     player = next(c for c in heard if c.event.kind == "player")
     assert player.lore is not None and "tide" in player.lore.ids()["active"]
+
+
+def test_asked_about_a_keyword_people_tell_the_lore():
+    import random
+
+    from simengine.storytellers import dialogue
+
+    state = WorldState.from_spec(world_with(LORE))
+    speaker = next(c for c in state.characters(alive=True) if c != state.player)
+    said = dialogue.answer(state, speaker, state.player, "the keep", random.Random(1))
+    assert "The Keep has stood empty for forty years." in said
+    never = dialogue.answer(state, speaker, state.player, "Mara's secret", random.Random(1))
+    assert "Never shown" not in never  # a disabled entry is never told

@@ -276,3 +276,12 @@ def test_you_and_another_read_as_you_not_they():
     assert _agree("By the time they part, you and Tam are friends.") == (
         "By the time you part, you and Tam are friends.")
     assert _agree("They say the tide is late.") == "They say the tide is late."
+
+
+def test_talk_of_someone_here_names_them_not_the_speaker(harbour):
+    # Someone spoken of with no feeling either way is named, so the line never reads
+    # as the speaker's own portrait ("A wiry deckhand of nineteen...").
+    mara = harbour.entity("mara").get("description") or ""
+    first = dialogue._clause(mara)
+    line = dialogue._about(harbour, "captain", "innkeeper", "mara")
+    assert line.startswith("Mara?") and first[:20].lower() in line.lower()
