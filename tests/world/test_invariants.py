@@ -19,7 +19,7 @@ import unicodedata
 from fractions import Fraction
 from importlib import resources
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from simengine.storytellers.repair import drop_failing
@@ -158,8 +158,10 @@ def audit(before: Snapshot, after: Snapshot, turn: Turn) -> list[str]:
             bad.append(f"a {turn.kind} beat moved the player")
         if not after.alive(PLAYER) and before.alive(PLAYER):
             bad.append(f"a {turn.kind} beat killed the player")
-        if before.held_by(PLAYER) - after.held_by(PLAYER) or after.gold(PLAYER) < before.gold(
-            PLAYER
+        # A dead player is robbed of nothing: the dead's things may be taken, as anyone's.
+        if before.alive(PLAYER) and (
+            before.held_by(PLAYER) - after.held_by(PLAYER)
+            or after.gold(PLAYER) < before.gold(PLAYER)
         ):
             bad.append(f"a {turn.kind} beat robbed the player")
     # Priced things leave the living only for payment (the owner may give: the player
@@ -280,6 +282,11 @@ def starting_world(spec) -> WorldState:
 @settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(beats=st.lists(beat, min_size=1, max_size=8))
+@example(beats=[  # the player dies on their turn; someone then takes what they carried
+    (Turn(kind="player", actor="mara"),
+     [Transfer(item="rope", to="mara"), Kill(entity="mara", cause="")]),
+    (Turn(kind="npc", actor="merchant"), [Transfer(item="rope", to="dock")]),
+])
 def test_no_committed_event_breaks_an_invariant(mini_spec, beats):
     state = starting_world(mini_spec)
     assert audit(Snapshot(state), Snapshot(state), Turn("world")) == []
