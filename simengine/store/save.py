@@ -1,14 +1,18 @@
 """``Save``: one game's memory in one SQLite file.
 
 The file holds the world spec, every committed event as a tree, named branches
-(each a head event), snapshots every N events of a path, and a log of every
+(each a head event), compressed snapshots of the state along a path (at most
+one per ``snapshot_every`` events, and only once the ops replayed since the last
+one outweigh its stored size: see :func:`snapshot_due`), and a log of every
 model call. Nothing is ever deleted: undo moves a branch head back, fork adds a
 branch at any event. The initial state (before any event) is kept as node-link
 JSON in ``meta.initial``, so replay never depends on how a later simengine
 builds a world from its spec.
 
-Crash safety comes from SQLite: WAL mode, ``synchronous=FULL`` and one
-transaction per event (row, calls, snapshot and branch head together). A
+Crash safety comes from SQLite: WAL mode and one transaction per event (row,
+calls, snapshot and branch head together). ``synchronous=NORMAL``: a killed
+process never loses a committed event (it is in the log), only a power cut or
+an operating-system crash can lose the last few. A
 writable open also takes the save's write lock (:mod:`simengine.store.lock`);
 read-only opens take no lock, write nothing, and work while a game writes.
 """
@@ -20,10 +24,10 @@ import difflib
 import errno
 import functools
 import json
-import math
 import os
 import re
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -72,8 +76,14 @@ from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
 from simengine.world.state import StateError, WorldState
 
-SNAPSHOT_FLAT_UNTIL = 5_000
 DEFAULT_SNAPSHOT_EVERY = 50
+#: A snapshot is due once the ops replayed since the last one (characters of
+#: their JSON) reach this many times that snapshot's stored size: snapshots then
+#: stay at most about half of what a path stores, and reaching any event replays
+#: about as many bytes of ops as its nearest snapshot holds.
+SNAPSHOT_RATIO = 1.0
+#: zlib level for snapshots: 1 packs node-link JSON 6-10x, several times faster than 6.
+SNAPSHOT_LEVEL = 1
 #: ``fork(at=HEAD)``: fork at the current branch's head.
 HEAD: Literal["head"] = "head"
 #: Meta keys the store owns; ``set_meta`` refuses them.
@@ -144,6 +154,10 @@ class Save:
         # One remembered state (event id, state), private: callers get copies. It
         # sits at the head after an append, so the next append replays nothing.
         self._cache: tuple[int, WorldState] | None = None
+        # (event id, ops characters since its nearest snapshot, that snapshot's
+        # stored size) for the snapshot cadence; kept at the head by append.
+        self._since: tuple[int | None, int, int] | None = None
+        self._initial_packed: int | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -260,7 +274,7 @@ class Save:
                 raise SaveInUse(f"{path} was replaced while it was being opened; try again.", path)
             check_before_write(db.conn, path)
             db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA synchronous = NORMAL")
             db.enable_wal()
             if pending:
                 with db.atomic():
@@ -300,6 +314,7 @@ class Save:
             self._lock.release()
             self._lock = None
         self._cache = None
+        self._since = None
         if failure is not None:
             raise db_error(self.path, failure, self.real) from failure
 
@@ -488,6 +503,7 @@ class Save:
         name = branch or self.current_branch
         rows = [call_row(c, None) for c in calls]  # validated before anything is written
         stamp = now()
+        ops_text = ops_json(parsed)
         try:
             with self._db.atomic():
                 parent = self.head(name)
@@ -505,7 +521,7 @@ class Save:
                         kind,
                         intent,
                         summary,
-                        ops_json(parsed),
+                        ops_text,
                         narration,
                         storyteller,
                         stamp,
@@ -518,18 +534,25 @@ class Save:
                     raise BadEvent(
                         f"the event's ops do not apply at the head of {name!r}: {err}"
                     ) from err
-                if depth % snapshot_interval(self.snapshot_every, len(state)) == 0:
-                    self._db["snapshots"].insert(
-                        {"event_id": event_id, "state": state.to_json()}
+                since = self._since if self._since and self._since[0] == parent else None
+                _, replayed, base = since or (None, *self.replay_bytes(parent))
+                replayed += len(ops_text)
+                if snapshot_due(depth, self.snapshot_every, replayed, base):
+                    packed = pack_state(state)
+                    self._db.execute(
+                        "INSERT INTO snapshots (event_id, state) VALUES (?, ?)", [event_id, packed]
                     )
+                    replayed, base = 0, len(packed)
                 if rows:
                     self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
                 self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
                 _put_meta(self._db, "last_played", stamp)
         except BaseException:
             self._cache = None  # the remembered state may hold the ops of a rolled-back event
+            self._since = None
             raise
         self._cache = (event_id, state)
+        self._since = (event_id, replayed, base)
         return Event(
             id=event_id,
             parent_id=parent,
@@ -748,14 +771,53 @@ class Save:
         ).fetchone()
         return self._graph(row[0], f"the snapshot of event #{event_id}") if row else None
 
-    def _graph(self, text: str, what: str) -> WorldState:
-        """A state from stored node-link JSON; damage is a :class:`SaveCorrupt`."""
+    @_sqlite_errors
+    def replay_bytes(self, event_id: int | None) -> tuple[int, int]:
+        """(characters of ops JSON after the nearest snapshot up to and including
+        ``event_id``, that snapshot's stored size); the initial state counts as a
+        snapshot, sized as if packed. What :func:`snapshot_due` weighs."""
+        if event_id is None:
+            return 0, self._initial_size()
+        row = self._db.execute(
+            """
+            WITH RECURSIVE chain(id, parent_id, snap) AS (
+                SELECT e.id, e.parent_id,
+                       EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
+                FROM events e WHERE e.id = :id
+                UNION ALL
+                SELECT e.id, e.parent_id,
+                       EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
+                FROM events e JOIN chain c ON e.id = c.parent_id
+                WHERE e.id < c.id AND NOT c.snap
+            )
+            SELECT coalesce(sum(CASE WHEN c.snap THEN 0 ELSE length(e.ops) END), 0),
+                   (SELECT length(s.state) FROM chain c2 JOIN snapshots s
+                      ON s.event_id = c2.id WHERE c2.snap)
+            FROM chain c JOIN events e ON e.id = c.id
+            """,
+            {"id": event_id},
+        ).fetchone()
+        replayed, base = row
+        return int(replayed), int(base) if base is not None else self._initial_size()
+
+    def _initial_size(self) -> int:
+        """What the initial state would take as a snapshot (packed once per open)."""
+        if self._initial_packed is None:
+            self._initial_packed = len(pack_state(self.initial_state()))
+        return self._initial_packed
+
+    def _graph(self, stored: str | bytes, what: str) -> WorldState:
+        """A state from stored node-link JSON (text, or zlib-packed bytes); damage is
+        a :class:`SaveCorrupt`."""
         try:
+            text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
             data = json.loads(text)
             problem = graph_problem(data, what)
             if problem is None:
                 return WorldState.from_node_link(data, copy=False)
-        except (ValueError, TypeError, KeyError, RecursionError, nx.NetworkXError) as err:
+        except (
+            ValueError, TypeError, KeyError, RecursionError, zlib.error, nx.NetworkXError
+        ) as err:
             problem = f"{what} cannot be read ({type(err).__name__})"
         raise SaveCorrupt(
             f"{self.path} is damaged: {problem}; restore it from a backup.", self.path
@@ -776,16 +838,22 @@ class Save:
 
 
 # -------------------------------------------------------------------- helpers
-def snapshot_interval(every: int, entities: int) -> int:
-    """Events between snapshots: ``every``, doubled for each doubling past 5,000 entities.
+def snapshot_due(depth: int, every: int, replayed: int, base: int) -> bool:
+    """Whether the event at ``depth`` gets a snapshot: at most one every ``every``
+    events of a path, and only once ``replayed`` (characters of ops JSON since the
+    nearest snapshot, this event's included) reaches :data:`SNAPSHOT_RATIO` times
+    ``base`` (that snapshot's stored size).
 
-    A snapshot of a big world costs far more than replaying a few events, so big
-    worlds snapshot less often; the interval doubles in steps, so a depth that
-    gets a snapshot at a larger interval also would at any smaller one.
+    So the snapshots of a big world, which cost far more than a few events to
+    store, come as rarely as their size asks, and a save grows with its story.
     """
-    if entities <= SNAPSHOT_FLAT_UNTIL:
-        return every
-    return every * 2 ** math.ceil(math.log2(entities / SNAPSHOT_FLAT_UNTIL))
+    return depth % every == 0 and replayed >= SNAPSHOT_RATIO * base
+
+
+def pack_state(state: WorldState) -> bytes:
+    """A snapshot as stored: zlib-packed node-link JSON (older saves hold plain
+    JSON text; a BLOB is the marker that tells them apart)."""
+    return zlib.compress(state.to_json().encode("utf-8"), SNAPSHOT_LEVEL)
 
 
 def _put_meta(db: Database, key: str, value: Any) -> None:
