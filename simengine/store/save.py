@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -99,8 +100,12 @@ RESERVED_META = frozenset(
         "snapshot_every",
         "current_branch",
         "created_at",
+        "closed_clean",
     }
 )
+#: Meta key: the file's modification time as this engine left it at its last
+#: clean close; a writable open skips the whole-file check while it still holds.
+CLEAN_MARK = "closed_clean"
 _BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _EVENT_COLUMNS = (
     "id, parent_id, depth, tick, actor, kind, intent, summary, ops, narration, storyteller, "
@@ -191,7 +196,7 @@ class Save:
                 db.enable_wal()
                 with db.atomic():
                     migrations.apply(db)
-                    stamp = now()
+                    stamp, made = now(), time.time_ns()
                     meta = {
                         "engine": ENGINE,
                         "engine_version": simengine.__version__,
@@ -204,6 +209,7 @@ class Save:
                         "current_branch": branch,
                         "created_at": stamp,
                         "last_played": None,
+                        CLEAN_MARK: {"mtime_ns": made},
                     }
                     db["meta"].insert_all(
                         {"key": k, "value": json.dumps(v)} for k, v in meta.items()
@@ -211,6 +217,7 @@ class Save:
                     db["branches"].insert({"name": branch, "head": None, "created_at": stamp})
             finally:
                 db.close()
+            _stamp_file(tmp, made)  # built here and checked by nothing else: clean
             try:
                 os.link(tmp, path)  # fails, rather than overwrites, if path appeared meanwhile
             except FileExistsError as err:
@@ -269,10 +276,12 @@ class Save:
         lock = WriteLock.acquire(real, path)
         db = None
         try:
+            unchanged = closed_clean(real, meta)  # before SQLite's log files appear
             db = Database(connect(real), execute_plugins=False)
             if not lock.same_file(real):
                 raise SaveInUse(f"{path} was replaced while it was being opened; try again.", path)
-            check_before_write(db.conn, path)
+            if not unchanged:
+                check_before_write(db.conn, path)
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA synchronous = NORMAL")
             db.enable_wal()
@@ -306,10 +315,13 @@ class Save:
         failure: sqlite3.Error | None = None
         if not self.closed:
             self.closed = True
+            stamp = self._mark_clean() if not self.readonly else None
             try:
                 self._db.close()
             except sqlite3.Error as err:
                 failure = err
+            if stamp is not None and failure is None:
+                _stamp_file(self.real, stamp)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -317,6 +329,17 @@ class Save:
         self._since = None
         if failure is not None:
             raise db_error(self.path, failure, self.real) from failure
+
+    def _mark_clean(self) -> int | None:
+        """Note in ``meta`` the modification time the file will be given once
+        closed (see :func:`closed_clean`); None when that cannot be written."""
+        stamp = time.time_ns()
+        try:
+            with self._db.atomic():
+                _put_meta(self._db, CLEAN_MARK, {"mtime_ns": stamp})
+        except sqlite3.Error:
+            return None  # the next open checks the whole file, as it would anyway
+        return stamp
 
     def __enter__(self) -> Save:
         return self
@@ -854,6 +877,36 @@ def pack_state(state: WorldState) -> bytes:
     """A snapshot as stored: zlib-packed node-link JSON (older saves hold plain
     JSON text; a BLOB is the marker that tells them apart)."""
     return zlib.compress(state.to_json().encode("utf-8"), SNAPSHOT_LEVEL)
+
+
+def closed_clean(real: Path, meta: dict[str, Any]) -> bool:
+    """Whether the file is exactly as a clean close of this engine left it, so the
+    check before writing can be skipped: its modification time is the one that
+    close wrote into ``meta`` and then gave the file, and no write-ahead log or
+    journal sits beside it. Any write since (SQLite, an editor, a flipped byte)
+    moves the modification time; the file is then checked in full.
+    """
+    mark = meta.get(CLEAN_MARK)
+    if not isinstance(mark, dict) or not isinstance(mark.get("mtime_ns"), int):
+        return False
+    try:
+        if real.stat().st_mtime_ns != mark["mtime_ns"]:
+            return False
+        for suffix in ("-wal", "-journal"):
+            side = real.with_name(real.name + suffix)
+            if side.exists() and side.stat().st_size > 0:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _stamp_file(real: Path, stamp: int) -> None:
+    """Give the closed file the modification time its clean mark names."""
+    if real.with_name(real.name + "-wal").exists():
+        return  # another connection still has it open: no clean mark to honour
+    with contextlib.suppress(OSError):  # not the owner: the next open checks in full
+        os.utime(real, ns=(stamp, stamp))
 
 
 def _put_meta(db: Database, key: str, value: Any) -> None:
