@@ -15,7 +15,8 @@ Sections (keys of the JSON report; prompts and calls sit under each engine size)
   eval     the consistency layer against the noisy fake (see ``simengine eval``)
 
 Each world size runs in its own process (peak memory is that process's max RSS).
-Usage: python scripts/bench.py [--quick | --smoke] [--json FILE] [--only engine,saves]
+Usage: python scripts/bench.py [--quick | --smoke] [--out DIR | --json FILE] [--only engine,saves]
+(the report goes to DIR, or to a new temporary folder; never to the current one)
 (--quick: a minute or two; the full run: about 4 minutes here; --smoke: seconds, tiny)
 """
 
@@ -83,6 +84,7 @@ def summary(values: list[float], digits: int = 3) -> dict[str, Any]:
         return None if x is None else round(x, digits)
 
     return {"n": len(values), "median": r(pct(values, 0.5)), "p95": r(pct(values, 0.95)),
+            "p99": r(pct(values, 0.99)),
             "mean": r(statistics.fmean(values)) if values else None,
             "max": r(max(values)) if values else None}
 
@@ -277,7 +279,10 @@ def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, An
         del spec  # a game holds the save's copy only; the bench's would count as memory
         try:
             _ticks(session, warm, model_free=True)
+            before = save_stats(session.save)
             out["procedural"] = _tick_report(_ticks(session, ticks, model_free=True))
+            out["procedural"]["snapshots"] = snapshot_report(
+                session, before, out["procedural"])
             with FakeOllama(mode="noisy", seed=seed) as fake:
                 fake.set_faults(DEFAULT_RATES)
                 session.storyteller = OllamaStoryteller(host=fake.url, timeout=60, backoff=0.01)
@@ -288,11 +293,77 @@ def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, An
                 out["fake_ollama"] = _tick_report(rows)
                 out["prompts"] = prompt_report(list(fake.log))
                 out["calls"] = calls_report(session.save.calls()[calls_before:], ticks)
+            out["save"] = save_report(before, out["procedural"]["snapshots"].pop("after"))
         finally:
             session.close()
         out["rss_mb"] = {"after_imports": base_rss, "after_ticks": rss_now_mb(),
                          "peak": rss_mb()}
     return out
+
+
+def save_stats(save: Any) -> dict[str, int]:
+    """Events, snapshots, their stored bytes and the file's (to tell what a window added)."""
+    save.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # outside any timed tick
+    row = save.db.execute(
+        "SELECT (SELECT count(*) FROM events), (SELECT coalesce(sum(length(ops)), 0) FROM events),"
+        " (SELECT count(*) FROM snapshots), (SELECT coalesce(sum(length(state)), 0)"
+        " FROM snapshots)").fetchone()
+    stats = dict(zip(("events", "ops_chars", "snapshots", "snapshot_bytes"), row, strict=True))
+    stats["file_bytes"] = save.real.stat().st_size
+    return stats
+
+
+def snapshot_report(session: Any, before: dict[str, int], ticks: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """What snapshots cost a procedural run at this size, the rare ticks included.
+
+    A snapshot of a big world is due only every many events (the save's size-based
+    cadence), so a short window may hold none; the bench writes one (packing the
+    live state as the save does) to time it, and folds its cost into the window
+    at its real share of ticks: the mean gains ``share * cost``, and the p99 is
+    the snapshot tick's when more than 1 tick in 100 writes one.
+    """
+    from simengine.store.save import SNAPSHOT_RATIO, pack_state
+
+    save = session.save
+    after = save_stats(save)
+    events = max(after["events"] - before["events"], 1)
+    ops_per_event = (after["ops_chars"] - before["ops_chars"]) / events
+    started = time.perf_counter()
+    packed = pack_state(save.live_state())
+    snap_ms = (time.perf_counter() - started) * 1000
+    every = save.snapshot_every
+    # Events between snapshots: the base's size in ops characters, in steps of `every`.
+    need = SNAPSHOT_RATIO * len(packed) / max(ops_per_event, 1e-9)
+    interval = every * max(1, -(-int(need) // every))
+    share = min(1.0, ticks["beats_per_tick"] / interval)  # ticks that write one
+    eng = ticks["engine_ms"]
+    tick_with = (eng["median"] or 0) + snap_ms
+    return {"in_window": after["snapshots"] - before["snapshots"], "after": after,
+            "ops_chars_per_event": round(ops_per_event, 1),
+            "stored_kb": round(len(packed) / 1000, 1),
+            "write_ms": round(snap_ms, 2), "every_events": interval,
+            "tick_share": round(share, 5),
+            "mean_ms_with": round((eng["mean"] or 0) + share * snap_ms, 3),
+            "p99_ms_with": round(tick_with if share > 0.01 else (eng["p99"] or 0), 3),
+            "snapshot_tick_ms": round(tick_with, 3)}
+
+
+def save_report(before: dict[str, int], after: dict[str, int]) -> dict[str, Any]:
+    """How the save grew in the procedural window (real play), and what 100,000
+    events of such play make: the growth per event without snapshots, plus the
+    snapshots' bound (at most 1 / SNAPSHOT_RATIO of the ops replayed between them)."""
+    from simengine.store.save import SNAPSHOT_RATIO
+
+    events = max(after["events"] - before["events"], 1)
+    grown = after["file_bytes"] - before["file_bytes"]
+    snaps = after["snapshot_bytes"] - before["snapshot_bytes"]
+    per_event = max(grown - snaps, 0) / events
+    snap_bound = (after["ops_chars"] - before["ops_chars"]) / events / SNAPSHOT_RATIO
+    return {"events": events, "file_mb": round(after["file_bytes"] / 1e6, 3),
+            "snapshots": after["snapshots"], "snapshot_mb": round(after["snapshot_bytes"] / 1e6, 3),
+            "bytes_per_event": round(grown / events, 1),
+            "projected_100k_gb": round((per_event + snap_bound) * 100_000 / 1e9, 3)}
 
 
 def run_engine(profile: dict[str, Any], in_process: bool) -> dict[str, Any]:
@@ -349,6 +420,7 @@ def run_saves(profile: dict[str, Any]) -> dict[str, Any]:
         out["bulk_build_s"] = round(build, 3)
         save.close()
         out["file_mb"] = round(path.stat().st_size / 1e6, 2)
+        out["bytes_per_event"] = round(path.stat().st_size / max(out["events"], 1), 1)
         opened, head, resumed = [], [], []
         for _ in range(profile["open_repeat"]):
             started = time.perf_counter()
@@ -526,8 +598,36 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         reuse = [r for r in reuse if r is not None]
         add("prefix reuse (mean, worst size)", f"{min(reuse):.1%}" if reuse else None, ">= 80%",
             min(reuse) >= 0.8 if reuse else None)
+    if engine:
+        # Issue 15, points 2 and 3: the save and the engine, snapshot ticks included.
+        snaps, n = big["procedural"]["snapshots"], f"{big['entities']:,}"
+        cpu = big["procedural"].get("cpu_ms", {}).get("median")
+        add(f"tick median @{n} (proc, narrated)", f"{proc:.1f} ms (cpu {cpu or 0:.1f})",
+            "<= 5 ms", proc <= 5)
+        add(f"tick p99 @{n}, snapshots in", f"{snaps['p99_ms_with']:.1f} ms", "<= 50 ms",
+            snaps["p99_ms_with"] <= 50)
+        add(f"tick mean @{n}, snapshots in", f"{snaps['mean_ms_with']:.1f} ms", "-", None)
+        add(f"snapshot tick @{n}, 1 per {snaps['every_events']:,} ev",
+            f"{snaps['snapshot_tick_ms']:,.0f} ms", "-", None)
+        worst = max(engine.values(), key=lambda s: s["save"]["projected_100k_gb"])
+        add(f"save, 100k events of play @{worst['entities']:,}",
+            f"{worst['save']['projected_100k_gb']:.3f} GB", "< 1 GB",
+            worst["save"]["projected_100k_gb"] < 1)
+        add(f"save growth per event @{worst['entities']:,}",
+            f"{worst['save']['bytes_per_event']:,.0f} B", "-", None)
+        peak = big["rss_mb"]["peak"]
+        add(f"peak memory @{big['entities']:,}", f"{peak:,.0f} MB", "<= 400 MB", peak <= 400)
     saves = report.get("saves")
     if saves:
+        marks = sorted(saves["append_ms"], key=int)
+        first, last = saves["append_ms"][marks[0]], saves["append_ms"][marks[-1]]
+        for stat in ("mean", "p99"):
+            ratio = last[stat] / first[stat] if first[stat] else None
+            add(f"append {stat} @{int(marks[-1]):,} / @{int(marks[0]):,} ev",
+                None if ratio is None else f"{last[stat]:.2f} ms, {ratio:.2f}x",
+                "<= 1.5x", None if ratio is None else ratio <= 1.5)
+        add(f"save size @{saves['events']:,} events", f"{saves['file_mb']} MB", "-", None)
+        add("save size per event", f"{saves['bytes_per_event']:,.0f} B", "-", None)
         opened = saves["open_and_head_state_s"]["median"]
         add(f"open+head state @{saves['events']:,} events", opened, "<= 1 s",
             opened <= 1.0)
@@ -580,15 +680,22 @@ def render(report: dict[str, Any]) -> None:
     stages = ["plan", "scene", "decide", "narrate", "save", "other"]
     if sizes:
         emit("engine ms per tick, the model taken out",
-             ["entities", "storyteller", "median", "p95", "mean", "cpu median", "model ms/tick"],
+             ["entities", "storyteller", "median", "p99", "mean", "cpu median", "model ms/tick"],
              [(s["entities"], t.replace("_", " "), *(s[t]["engine_ms"][k] for k in
-               ("median", "p95", "mean")), s[t].get("cpu_ms", {}).get("median"),
+               ("median", "p99", "mean")), s[t].get("cpu_ms", {}).get("median"),
                s[t]["model_ms_per_tick"]) for s in sizes for t in tellers])
         emit("world size: setup and memory", ["entities", "beats/tick", "generate s",
              "new session s", "RSS after ticks MB", "peak RSS MB"],
              [(s["entities"], s["procedural"]["beats_per_tick"], s["generate_s"],
                s["new_session_s"], s["rss_mb"]["after_ticks"], s["rss_mb"]["peak"])
               for s in sizes])
+        emit("snapshots and save growth (procedural play)",
+             ["entities", "in window", "every events", "stored KB", "write ms",
+              "mean ms with", "p99 ms with", "B/event", "100k events GB"],
+             [(s["entities"], n["in_window"], n["every_events"], n["stored_kb"], n["write_ms"],
+               n["mean_ms_with"], n["p99_ms_with"], s["save"]["bytes_per_event"],
+               s["save"]["projected_100k_gb"])
+              for s in sizes for n in [s["procedural"]["snapshots"]]])
         emit("where a procedural tick goes (mean ms)", ["entities", *stages],
              [(s["entities"], *(s["procedural"]["stages_mean_ms"][k] for k in stages))
               for s in sizes])
@@ -606,8 +713,9 @@ def render(report: dict[str, Any]) -> None:
     saves = report.get("saves")
     if saves:
         emit(f"saves ({saves['events']:,} events, {saves['file_mb']} MB)",
-             ["events before", "append median ms", "append p95 ms"],
-             [(int(mark), a["median"], a["p95"]) for mark, a in saves["append_ms"].items()])
+             ["events before", "append median ms", "append mean ms", "append p99 ms"],
+             [(int(mark), a["median"], a["mean"], a["p99"])
+              for mark, a in saves["append_ms"].items()])
         console.print(f"open {saves['open_s']['median']} s, open + head state "
                       f"{saves['open_and_head_state_s']['median']} s, Session.load "
                       f"{saves['session_load_s']['median']} s (medians)")
@@ -653,8 +761,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     mode.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--only", default=",".join(SECTIONS),
                     help=f"comma-separated sections ({', '.join(SECTIONS)})")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="folder for the report (default: a new temporary folder)")
     ap.add_argument("--json", type=Path, default=None,
-                    help="where the JSON report goes (default: bench-PROFILE.json here)")
+                    help="where the JSON report goes (default: OUT/bench-PROFILE.json)")
     ap.add_argument("--no-table", action="store_true", help="print no tables")
     args = ap.parse_args(argv)
     if args.worker:  # one engine size, in a child process: JSON on stdout
@@ -682,7 +792,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             log(f"{section} done in {time.perf_counter() - t0:.1f} s")
     report["wall_s"] = round(time.perf_counter() - started, 1)
     report["targets"] = targets(report)
-    path = args.json or Path(f"bench-{name}.json")
+    if args.json is None:
+        out = args.out or Path(tempfile.mkdtemp(prefix="simengine-bench-"))
+        out.mkdir(parents=True, exist_ok=True)
+    path = args.json or out / f"bench-{name}.json"
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if not args.no_table:
         render(report)

@@ -1,14 +1,18 @@
 """``Save``: one game's memory in one SQLite file.
 
 The file holds the world spec, every committed event as a tree, named branches
-(each a head event), snapshots every N events of a path, and a log of every
+(each a head event), compressed snapshots of the state along a path (at most
+one per ``snapshot_every`` events, and only once the ops replayed since the last
+one outweigh its stored size: see :func:`snapshot_due`), and a log of every
 model call. Nothing is ever deleted: undo moves a branch head back, fork adds a
 branch at any event. The initial state (before any event) is kept as node-link
 JSON in ``meta.initial``, so replay never depends on how a later simengine
 builds a world from its spec.
 
-Crash safety comes from SQLite: WAL mode, ``synchronous=FULL`` and one
-transaction per event (row, calls, snapshot and branch head together). A
+Crash safety comes from SQLite: WAL mode and one transaction per event (row,
+calls, snapshot and branch head together). ``synchronous=NORMAL``: a killed
+process never loses a committed event (it is in the log), only a power cut or
+an operating-system crash can lose the last few. A
 writable open also takes the save's write lock (:mod:`simengine.store.lock`);
 read-only opens take no lock, write nothing, and work while a game writes.
 """
@@ -20,10 +24,11 @@ import difflib
 import errno
 import functools
 import json
-import math
 import os
 import re
 import sqlite3
+import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -72,8 +77,15 @@ from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
 from simengine.world.state import StateError, WorldState
 
-SNAPSHOT_FLAT_UNTIL = 5_000
 DEFAULT_SNAPSHOT_EVERY = 50
+#: A snapshot is due once the ops replayed since the last one (characters of
+#: their JSON) reach this many times that snapshot's stored size: snapshots then
+#: stay at most about half of what a path stores, and reaching any event replays
+#: about as many bytes of ops as its nearest snapshot holds.
+SNAPSHOT_RATIO = 1.0
+#: zlib level for snapshots: node-link JSON packs 6-20x; turning it into JSON costs
+#: ten times what packing does, so the better level costs next to nothing.
+SNAPSHOT_LEVEL = 6
 #: ``fork(at=HEAD)``: fork at the current branch's head.
 HEAD: Literal["head"] = "head"
 #: Meta keys the store owns; ``set_meta`` refuses them.
@@ -89,8 +101,12 @@ RESERVED_META = frozenset(
         "snapshot_every",
         "current_branch",
         "created_at",
+        "closed_clean",
     }
 )
+#: Meta key: the file's modification time as this engine left it at its last
+#: clean close; a writable open skips the whole-file check while it still holds.
+CLEAN_MARK = "closed_clean"
 _BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _EVENT_COLUMNS = (
     "id, parent_id, depth, tick, actor, kind, intent, summary, ops, narration, storyteller, "
@@ -144,6 +160,10 @@ class Save:
         # One remembered state (event id, state), private: callers get copies. It
         # sits at the head after an append, so the next append replays nothing.
         self._cache: tuple[int, WorldState] | None = None
+        # (event id, ops characters since its nearest snapshot, that snapshot's
+        # stored size) for the snapshot cadence; kept at the head by append.
+        self._since: tuple[int | None, int, int] | None = None
+        self._initial_packed: int | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -177,7 +197,7 @@ class Save:
                 db.enable_wal()
                 with db.atomic():
                     migrations.apply(db)
-                    stamp = now()
+                    stamp, made = now(), time.time_ns()
                     meta = {
                         "engine": ENGINE,
                         "engine_version": simengine.__version__,
@@ -190,6 +210,7 @@ class Save:
                         "current_branch": branch,
                         "created_at": stamp,
                         "last_played": None,
+                        CLEAN_MARK: {"mtime_ns": made},
                     }
                     db["meta"].insert_all(
                         {"key": k, "value": json.dumps(v)} for k, v in meta.items()
@@ -197,6 +218,7 @@ class Save:
                     db["branches"].insert({"name": branch, "head": None, "created_at": stamp})
             finally:
                 db.close()
+            _stamp_file(tmp, made)  # built here and checked by nothing else: clean
             try:
                 os.link(tmp, path)  # fails, rather than overwrites, if path appeared meanwhile
             except FileExistsError as err:
@@ -255,12 +277,14 @@ class Save:
         lock = WriteLock.acquire(real, path)
         db = None
         try:
+            unchanged = closed_clean(real, meta)  # before SQLite's log files appear
             db = Database(connect(real), execute_plugins=False)
             if not lock.same_file(real):
                 raise SaveInUse(f"{path} was replaced while it was being opened; try again.", path)
-            check_before_write(db.conn, path)
+            if not unchanged:
+                check_before_write(db.conn, path)
             db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA synchronous = NORMAL")
             db.enable_wal()
             if pending:
                 with db.atomic():
@@ -292,16 +316,31 @@ class Save:
         failure: sqlite3.Error | None = None
         if not self.closed:
             self.closed = True
+            stamp = self._mark_clean() if not self.readonly else None
             try:
                 self._db.close()
             except sqlite3.Error as err:
                 failure = err
+            if stamp is not None and failure is None:
+                _stamp_file(self.real, stamp)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
         self._cache = None
+        self._since = None
         if failure is not None:
             raise db_error(self.path, failure, self.real) from failure
+
+    def _mark_clean(self) -> int | None:
+        """Note in ``meta`` the modification time the file will be given once
+        closed (see :func:`closed_clean`); None when that cannot be written."""
+        stamp = time.time_ns()
+        try:
+            with self._db.atomic():
+                _put_meta(self._db, CLEAN_MARK, {"mtime_ns": stamp})
+        except sqlite3.Error:
+            return None  # the next open checks the whole file, as it would anyway
+        return stamp
 
     def __enter__(self) -> Save:
         return self
@@ -489,6 +528,7 @@ class Save:
         name = branch or self.current_branch
         rows = [call_row(c, None) for c in calls]  # validated before anything is written
         stamp = now()
+        ops_text = ops_json(parsed)
         try:
             with self._db.atomic():
                 parent = self.head(name)
@@ -506,7 +546,7 @@ class Save:
                         kind,
                         intent,
                         summary,
-                        ops_json(parsed),
+                        ops_text,
                         narration,
                         storyteller,
                         stamp,
@@ -519,10 +559,15 @@ class Save:
                     raise BadEvent(
                         f"the event's ops do not apply at the head of {name!r}: {err}"
                     ) from err
-                if depth % snapshot_interval(self.snapshot_every, len(state)) == 0:
-                    self._db["snapshots"].insert(
-                        {"event_id": event_id, "state": state.to_json()}
+                since = self._since if self._since and self._since[0] == parent else None
+                _, replayed, base = since or (None, *self.replay_bytes(parent))
+                replayed += len(ops_text)
+                if snapshot_due(depth, self.snapshot_every, replayed, base):
+                    packed = pack_state(state)
+                    self._db.execute(
+                        "INSERT INTO snapshots (event_id, state) VALUES (?, ?)", [event_id, packed]
                     )
+                    replayed, base = 0, len(packed)
                 if rows:
                     self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
                 if refusal:
@@ -531,8 +576,10 @@ class Save:
                 _put_meta(self._db, "last_played", stamp)
         except BaseException:
             self._cache = None  # the remembered state may hold the ops of a rolled-back event
+            self._since = None
             raise
         self._cache = (event_id, state)
+        self._since = (event_id, replayed, base)
         return Event(
             id=event_id,
             parent_id=parent,
@@ -761,14 +808,58 @@ class Save:
         ).fetchone()
         return self._graph(row[0], f"the snapshot of event #{event_id}") if row else None
 
-    def _graph(self, text: str, what: str) -> WorldState:
-        """A state from stored node-link JSON; damage is a :class:`SaveCorrupt`."""
+    @_sqlite_errors
+    def replay_bytes(self, event_id: int | None) -> tuple[int, int]:
+        """(characters of ops JSON after the nearest snapshot up to and including
+        ``event_id``, that snapshot's stored size); the initial state counts as a
+        snapshot, sized as if packed. What :func:`snapshot_due` weighs."""
+        if event_id is None:
+            return 0, self._initial_size()
+        row = self._db.execute(
+            """
+            WITH RECURSIVE chain(id, parent_id, snap) AS (
+                SELECT e.id, e.parent_id,
+                       EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
+                FROM events e WHERE e.id = :id
+                UNION ALL
+                SELECT e.id, e.parent_id,
+                       EXISTS (SELECT 1 FROM snapshots s WHERE s.event_id = e.id)
+                FROM events e JOIN chain c ON e.id = c.parent_id
+                WHERE e.id < c.id AND NOT c.snap
+            )
+            SELECT coalesce(sum(CASE WHEN c.snap THEN 0 ELSE length(e.ops) END), 0),
+                   (SELECT length(s.state) FROM chain c2 JOIN snapshots s
+                      ON s.event_id = c2.id WHERE c2.snap)
+            FROM chain c JOIN events e ON e.id = c.id
+            """,
+            {"id": event_id},
+        ).fetchone()
+        replayed, base = row
+        return int(replayed), int(base) if base is not None else self._initial_size()
+
+    def _initial_size(self) -> int:
+        """What the initial state would take as a snapshot (packed once per open)."""
+        if self._initial_packed is None:
+            if self._initial_json is None:
+                self.initial_state()  # reads the stored text (and vets it)
+            assert self._initial_json is not None
+            # The stored text packs like the state's own JSON, without rebuilding it.
+            packed = zlib.compress(self._initial_json.encode("utf-8"), SNAPSHOT_LEVEL)
+            self._initial_packed = len(packed)
+        return self._initial_packed
+
+    def _graph(self, stored: str | bytes, what: str) -> WorldState:
+        """A state from stored node-link JSON (text, or zlib-packed bytes); damage is
+        a :class:`SaveCorrupt`."""
         try:
+            text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
             data = json.loads(text)
             problem = graph_problem(data, what)
             if problem is None:
                 return WorldState.from_node_link(data, copy=False)
-        except (ValueError, TypeError, KeyError, RecursionError, nx.NetworkXError) as err:
+        except (
+            ValueError, TypeError, KeyError, RecursionError, zlib.error, nx.NetworkXError
+        ) as err:
             problem = f"{what} cannot be read ({type(err).__name__})"
         raise SaveCorrupt(
             f"{self.path} is damaged: {problem}; restore it from a backup.", self.path
@@ -789,16 +880,52 @@ class Save:
 
 
 # -------------------------------------------------------------------- helpers
-def snapshot_interval(every: int, entities: int) -> int:
-    """Events between snapshots: ``every``, doubled for each doubling past 5,000 entities.
+def snapshot_due(depth: int, every: int, replayed: int, base: int) -> bool:
+    """Whether the event at ``depth`` gets a snapshot: at most one every ``every``
+    events of a path, and only once ``replayed`` (characters of ops JSON since the
+    nearest snapshot, this event's included) reaches :data:`SNAPSHOT_RATIO` times
+    ``base`` (that snapshot's stored size).
 
-    A snapshot of a big world costs far more than replaying a few events, so big
-    worlds snapshot less often; the interval doubles in steps, so a depth that
-    gets a snapshot at a larger interval also would at any smaller one.
+    So the snapshots of a big world, which cost far more than a few events to
+    store, come as rarely as their size asks, and a save grows with its story.
     """
-    if entities <= SNAPSHOT_FLAT_UNTIL:
-        return every
-    return every * 2 ** math.ceil(math.log2(entities / SNAPSHOT_FLAT_UNTIL))
+    return depth % every == 0 and replayed >= SNAPSHOT_RATIO * base
+
+
+def pack_state(state: WorldState) -> bytes:
+    """A snapshot as stored: zlib-packed node-link JSON (older saves hold plain
+    JSON text; a BLOB is the marker that tells them apart)."""
+    return zlib.compress(state.to_json().encode("utf-8"), SNAPSHOT_LEVEL)
+
+
+def closed_clean(real: Path, meta: dict[str, Any]) -> bool:
+    """Whether the file is exactly as a clean close of this engine left it, so the
+    check before writing can be skipped: its modification time is the one that
+    close wrote into ``meta`` and then gave the file, and no write-ahead log or
+    journal sits beside it. Any write since (SQLite, an editor, a flipped byte)
+    moves the modification time; the file is then checked in full.
+    """
+    mark = meta.get(CLEAN_MARK)
+    if not isinstance(mark, dict) or not isinstance(mark.get("mtime_ns"), int):
+        return False
+    try:
+        if real.stat().st_mtime_ns != mark["mtime_ns"]:
+            return False
+        for suffix in ("-wal", "-journal"):
+            side = real.with_name(real.name + suffix)
+            if side.exists() and side.stat().st_size > 0:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _stamp_file(real: Path, stamp: int) -> None:
+    """Give the closed file the modification time its clean mark names."""
+    if real.with_name(real.name + "-wal").exists():
+        return  # another connection still has it open: no clean mark to honour
+    with contextlib.suppress(OSError):  # not the owner: the next open checks in full
+        os.utime(real, ns=(stamp, stamp))
 
 
 def _refusal_row(refusal: dict[str, Any]) -> dict[str, Any]:

@@ -12,11 +12,12 @@ Tables (times are ISO-8601 UTC strings, JSON columns hold text):
                JSON), initial (node-link state before any event), current_branch,
                snapshot_every, created_at, last_played, and whatever sessions add.
 ``events``     the event tree: id, parent_id (NULL = hangs off the initial state),
-               depth (1 for a root event; snapshots go where depth % N == 0),
+               depth (1 for a root event; snapshots only where depth % N == 0),
                tick, actor, kind, intent, summary, ops (wire format v1 JSON array),
                narration, storyteller, created_at.
 ``branches``   name -> head event id (NULL = the initial state), created_at.
-``snapshots``  event_id -> node-link state JSON after that event.
+``snapshots``  event_id -> the state after that event: zlib-packed node-link JSON
+               (a BLOB; older saves: JSON text).
 ``calls``      every model call: event_id, storyteller, model, phase, request,
                response, accepted, violations, tokens, latency_ms, error.
 ``refusals``   a player's attempt that did not (wholly) happen: event_id, attempt

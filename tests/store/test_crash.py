@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from storekit import CALLS_PER_BEAT, append_beat, beat_ops
 
 from simengine.store import Save
+from simengine.store.save import snapshot_due
 
 KIT = os.path.join(os.path.dirname(__file__), "storekit.py")
 LANES = 4  # saves killed side by side, to keep the test short
@@ -38,10 +39,12 @@ def check_save(path) -> int:
             assert [c["phase"] for c in by_event[event.id]] == ["decide", "narrate"][
                 :CALLS_PER_BEAT
             ]
-            if event.depth % s.snapshot_every == 0:
-                assert s.db.execute(
-                    "SELECT 1 FROM snapshots WHERE event_id = ?", [event.id]
-                ).fetchone()
+            # A snapshot that was due was written with its event, never without.
+            replayed, base = s.replay_bytes(event.parent_id)
+            own = s.db.execute("SELECT length(ops) FROM events WHERE id = ?", [event.id])
+            due = snapshot_due(event.depth, s.snapshot_every, replayed + own.fetchone()[0], base)
+            has = s.db.execute("SELECT 1 FROM snapshots WHERE event_id = ?", [event.id])
+            assert (has.fetchone() is not None) == due
         heads = s.branches()
         assert s.current_branch in heads
         if events:

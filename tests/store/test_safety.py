@@ -310,3 +310,59 @@ def test_the_launcher_lists_bad_saves_with_the_reason(tmp_path, spec):
     assert not entries["good"].error and entries["good"].world == "Hollow Crossing"
     assert "should be int" in entries["meta"].error
     assert "damaged" in entries["deep"].error and "nested too deeply" in entries["deep"].error
+
+
+# ---------------------------------------------- the check after a clean close
+@pytest.fixture
+def checks(monkeypatch):
+    """Count the whole-file checks before writing."""
+    from simengine.store import save as save_module
+
+    ran = []
+    real = save_module.check_before_write
+
+    def counted(conn, path):
+        ran.append(path)
+        return real(conn, path)
+
+    monkeypatch.setattr(save_module, "check_before_write", counted)
+    return ran
+
+
+def test_a_cleanly_closed_save_reopens_without_the_whole_file_check(tmp_path, spec, checks):
+    path = make_save(tmp_path / "game.db", spec)
+    with Save.open(path) as s:
+        add_beats(s, 2)
+    with Save.open(path) as s:
+        assert s.event_count() == 8
+    assert checks == []  # nothing but this engine touched the file since its clean closes
+
+
+def test_any_write_after_a_clean_close_brings_the_check_back(tmp_path, spec, checks):
+    path = make_save(tmp_path / "game.db", spec)
+    size = path.stat().st_size
+    flip_text(path, b"Beat 3 is told.")  # same size, same name: only its mtime tells
+    assert path.stat().st_size == size
+    with pytest.raises(SaveCorrupt, match="unreadable text"):
+        Save.open(path).close()
+    assert len(checks) == 1
+
+
+def test_a_change_made_with_sqlite_brings_the_check_back(tmp_path, spec, checks):
+    path = make_save(tmp_path / "game.db", spec)
+    damage_loop(path)
+    with pytest.raises(SaveCorrupt, match="loop"):
+        Save.open(path).close()
+    assert len(checks) == 1
+
+
+def test_a_save_left_with_its_log_is_checked_in_full(tmp_path, spec, checks):
+    path = make_save(tmp_path / "game.db", spec)
+    with Save.open(path, readonly=True) as reader:  # keeps the log beside the file
+        with Save.open(path) as writer:
+            add_beats(writer, 1)
+        assert reader.event_count() == 7
+        assert path.with_name(path.name + "-wal").exists()
+        with Save.open(path):
+            pass
+    assert len(checks) == 1

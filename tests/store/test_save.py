@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zlib
 
 import pytest
 from storekit import CALLS_PER_BEAT, add_beats, append_beat, beat_ops
@@ -23,6 +24,7 @@ from simengine.store import (
 from simengine.store import save as save_module
 from simengine.store.schema import MIGRATION_NAMES
 from simengine.world.ops import Create, Move, NewEntity
+from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
 
 
@@ -83,10 +85,33 @@ def test_snapshots_every_n_events_along_a_path(save):
     add_beats(save, 12)
     snaps = [r[0] for r in save.db.execute("SELECT event_id FROM snapshots ORDER BY 1")]
     assert snaps == [5, 10]
-    stored = WorldState.from_node_link(
-        json.loads(save.db.execute("SELECT state FROM snapshots WHERE event_id = 10").fetchone()[0])
-    )
+    packed = save.db.execute("SELECT state FROM snapshots WHERE event_id = 10").fetchone()[0]
+    assert isinstance(packed, bytes)  # zlib-packed node-link JSON
+    stored = WorldState.from_node_link(json.loads(zlib.decompress(packed)))
     assert stored == save.state_at(10, use_snapshots=False)
+
+
+def test_a_save_with_plain_json_snapshots_still_reads_and_writes(tmp_path, spec):
+    """Saves written before snapshots were packed hold them as JSON text."""
+    path = tmp_path / "old.db"
+    with Save.create(path, spec, snapshot_every=5) as save:
+        add_beats(save, 12)
+        want = save.state_at(12, use_snapshots=False)
+        for event_id, packed in save.db.execute("SELECT event_id, state FROM snapshots").fetchall():
+            save.db.execute(
+                "UPDATE snapshots SET state = ? WHERE event_id = ?",
+                [zlib.decompress(packed).decode(), event_id],
+            )
+        save.db.conn.commit()
+    with Save.open(path) as save:  # the check before writing accepts text snapshots
+        assert save.db.execute("SELECT typeof(state) FROM snapshots").fetchall() == [
+            ("text",),
+            ("text",),
+        ]
+        assert save.state_at(12) == want
+        assert save.verify() == []
+        add_beats(save, 3)
+        assert save.verify() == []
 
 
 def test_state_at_replays_at_most_snapshot_every_events(save, monkeypatch):
@@ -297,16 +322,34 @@ def test_store_imports_only_the_world_layer():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_big_worlds_snapshot_less_often():
-    from simengine.store.save import snapshot_interval
+def test_snapshots_come_when_the_replayed_ops_outweigh_the_last_one():
+    from simengine.store.save import snapshot_due
 
-    assert snapshot_interval(50, 30) == 50
-    assert snapshot_interval(50, 5_000) == 50
-    assert snapshot_interval(50, 10_000) == 100
-    assert snapshot_interval(50, 100_000) == 1_600
-    # A depth that snapshots at a larger interval also does at every smaller one.
-    for small, big in [(50, 100), (100, 1_600)]:
-        assert big % small == 0
+    assert snapshot_due(50, 50, replayed=1_000, base=1_000)
+    assert not snapshot_due(50, 50, replayed=999, base=1_000)  # not worth its bytes yet
+    assert not snapshot_due(49, 50, replayed=10**9, base=1)  # only every 50 events
+    assert snapshot_due(7_000, 50, replayed=2_000_000, base=2_000_000)
+
+
+def test_a_big_state_is_snapshotted_rarely_and_snapshots_stay_a_fraction(tmp_path, spec):
+    """Tiny ops on a world whose state is big: snapshots wait until replaying the
+    ops since the last one would cost about what the snapshot itself stores."""
+    data = spec.model_dump(mode="json")
+    data["items"] += [
+        {"id": f"crate{i}", "name": f"a crate marked {i * 7919 % 10007}", "at": "inn"}
+        for i in range(400)
+    ]
+    big = WorldSpec.model_validate(data)
+    with Save.create(tmp_path / "big.db", big, snapshot_every=1) as save:
+        for n in range(1, 301):
+            save.append(tick=n, kind="npc", actor="mara",
+                        ops=[Move(entity="mara", to="mill" if n % 2 else "inn")])
+        snaps = save.db.execute("SELECT event_id, length(state) FROM snapshots").fetchall()
+        ops = save.db.execute("SELECT sum(length(ops)) FROM events").fetchone()[0]
+        assert 0 < len(snaps) < 30  # not one per event, though snapshot_every is 1
+        assert sum(size for _, size in snaps) <= ops
+        save._cache = None  # as after opening: from the nearest snapshot
+        assert save.state() == save.state_at(save.head(), use_snapshots=False)
 
 
 def test_the_live_state_is_shared_and_never_moved_by_readers(tmp_path, spec):
