@@ -204,6 +204,23 @@ class LoreSpec(Strict):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+class RuleSpec(Strict):
+    """A ``[[rules]]`` entry: an author's rule, checked like the built-in ones.
+
+    ``forbid`` names an op kind, optionally narrowed by fields ("move to crypt",
+    "transfer item knife"); ``when`` and ``unless`` are conditions
+    (:mod:`simengine.world.conditions`). An op of that kind is refused when
+    ``when`` holds (or is absent) and ``unless`` does not; ``says`` is what the
+    player reads and what a model gets back for repair.
+    """
+
+    id: Slug
+    forbid: str = Field(min_length=1, max_length=200)
+    when: str | None = Field(None, max_length=1000)
+    unless: str | None = Field(None, max_length=1000)
+    says: str = Field(min_length=1, max_length=500)
+
+
 class WorldSpec(Strict):
     """A whole world file."""
 
@@ -217,6 +234,7 @@ class WorldSpec(Strict):
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
     lore: list[LoreSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
 
     @field_validator("lore", mode="after")
     @classmethod
