@@ -173,3 +173,23 @@ attributes = { blade = true }
         "world.only-the-captain-sails"]
     captain = Proposal(actor="captain", ops=[Move(entity="captain", to="open-sea")])
     assert check(captain, state, Turn("npc", "captain")) == []
+
+
+def test_a_model_gets_the_rule_in_its_prompt_and_its_says_back_for_repair(spec) -> None:
+    from simengine.storytellers.base import Intent
+    from simengine.storytellers.repair import decide
+    from simengine.storytellers.scene import build_scene
+    from simengine.testing.scripted import ScriptedStoryteller
+
+    state = WorldState.from_spec(spec)
+    intent = Intent("npc", "sexton", seed=1)
+    scene = build_scene(state, intent)
+    assert SAYS in scene.prefix  # listed with the hard rules every prompt carries
+    go = {"actor": "sexton", "ops": [{"op": "move", "entity": "sexton", "to": "crypt"}]}
+    stay = {"actor": "sexton", "summary": "The sexton sweeps the nave", "ops": []}
+    model = ScriptedStoryteller("model").enqueue(go, stay)
+    decision = asyncio.run(decide(model, scene, intent, state))
+    repair = [h for h in model.history if h["phase"] == "repair"]
+    assert repair and any(SAYS in f for f in repair[0]["feedback"])
+    assert decision.proposal.ops == []
+    assert [v.rule for v in decision.rejected] == ["world.crypt-locked"]  # told in narration
