@@ -76,3 +76,12 @@ def test_the_shipped_rules_bite() -> None:
         "world.sea-chest-locked"]
     harbour.apply([Transfer(item="brass-key", to="merchant")])
     assert check(loot, harbour, Turn("npc", "merchant")) == []
+
+
+def test_no_dynamite_in_the_saloon() -> None:
+    gulch = WorldState.from_spec(load_world(WORLDS / "frontier.toml"))
+    hand_over = Proposal(actor="storekeeper", ops=[Transfer(item="dynamite", to="dutch")])
+    rules = [v.rule for v in check(hand_over, gulch, Turn("npc", "storekeeper"))]
+    assert "world.no-dynamite-in-the-saloon" in rules  # (and unpaid: it has a price)
+    elsewhere = Proposal(actor="storekeeper", ops=[Transfer(item="dynamite", to="general-store")])
+    assert check(elsewhere, gulch, Turn("npc", "storekeeper")) == []
