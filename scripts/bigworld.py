@@ -199,7 +199,7 @@ def to_toml(spec: WorldSpec) -> str:
         out.append(f"[attributes.{_key(name)}]")
         out += [f"{_key(k)} = {_value(v)}" for k, v in d.items()]
         out.append("")
-    for section in ("locations", "characters", "items", "factions", "relations"):
+    for section in ("locations", "characters", "items", "factions", "relations", "lore", "rules"):
         for entry in raw.get(section) or []:
             out.append(f"[[{section}]]")
             out += [f"{_key(k)} = {_value(v)}" for k, v in entry.items()]

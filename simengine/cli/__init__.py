@@ -10,6 +10,7 @@ from simengine.cli.evaluate import eval_cmd
 from simengine.cli.importer import import_command
 from simengine.cli.models import doctor, models
 from simengine.cli.play import play
+from simengine.cli.rules import rules
 from simengine.cli.run import run
 from simengine.cli.saves import saves
 from simengine.cli.world import new, validate
@@ -20,7 +21,7 @@ from simengine.cli.world import new, validate
 def main() -> None:
     """simengine: worlds where models propose and the code disposes.
 
-    Play in the terminal (play), author worlds (new, validate), run headless
+    Play in the terminal (play), author worlds (new, validate, rules), run headless
     (run, batch, eval), manage saves (saves) and models (models, doctor).
 
     Example: simengine play worlds/harbour.toml
@@ -37,3 +38,4 @@ main.add_command(doctor)
 main.add_command(saves)
 main.add_command(eval_cmd, name="eval")
 main.add_command(import_command)
+main.add_command(rules)

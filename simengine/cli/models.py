@@ -39,6 +39,7 @@ from simengine.storytellers.ollama import (
     classify,
     host_problem,
 )
+from simengine.world.state import WorldState
 from simengine.world.text import clean_text
 
 MIN_NUM_CTX = 2048  # below this a scene plus the instructions no longer fit
@@ -240,15 +241,30 @@ def _context_check(config: OllamaConfig, show: dict[str, Any]) -> Check:
     return Check("num_ctx", True, f"{config.num_ctx} ({where}), sent with every call{model_limit}")
 
 
+#: Who acts in the doctor's test beat: the innkeeper of the starter world.
+DOCTOR_ACTOR = "innkeeper"
+
+
+def _doctor_world() -> WorldState:
+    """The starter world `simengine new` writes, for a test beat like a real one."""
+    from importlib import resources
+
+    from simengine.world.loader import parse_world
+
+    text = resources.files("simengine.world").joinpath("starter.toml").read_text("utf-8")
+    text = text.replace("{id}", "doctor").replace("{name}", "The Doctor's Test World")
+    return WorldState.from_spec(parse_world(text, "starter.toml"))
+
+
 def _decide_check(config: OllamaConfig) -> Check:
-    # Imported here: the tiny world is only needed when the doctor calls a model.
-    from simengine.testing.fixtures import simple_scene, tiny_state
+    # Imported here: the world is only needed when the doctor calls a model.
+    from simengine.storytellers.scene import build_scene
     from simengine.world.rules import Turn, check
 
-    state = tiny_state()
-    scene = simple_scene(state, "mara")
+    state = _doctor_world()
+    intent = Intent("npc", DOCTOR_ACTOR, seed=7)
+    scene = build_scene(state, intent)  # the very scene a real beat would send
     teller = OllamaStoryteller.from_config(config, retries=0, reasks=1)
-    intent = Intent("npc", "mara", seed=7)
     started = time.perf_counter()
     try:
         proposal = asyncio.run(teller.propose(scene, intent))
@@ -256,7 +272,7 @@ def _decide_check(config: OllamaConfig) -> Check:
         return Check("decide", False, f"the test decide call failed: {exc.reason}",
                      "see the line above; a model that keeps failing here may be too small")
     seconds = time.perf_counter() - started
-    broken = check(proposal, state, Turn("npc", "mara"))
+    broken = check(proposal, state, Turn("npc", DOCTOR_ACTOR))
     note = f", {len(broken)} rule violation(s) the engine would repair" if broken else ""
     return Check("decide", True, f"a valid proposal with {len(proposal.ops)} op(s) "
                  f"in {seconds:.1f} s{note}")

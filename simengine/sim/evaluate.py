@@ -1,7 +1,7 @@
 """Measure the consistency layer against a model that lies at known rates.
 
 ``evaluate`` runs seeded sessions of a world against the fake Ollama
-(:mod:`simengine.testing.fake_ollama`) in noisy mode, started in this process on
+(:mod:`simengine.eval.adversary`) in noisy mode, started in this process on
 127.0.0.1. The fake tags each reply in which it injected a contradiction; the
 engine keeps, for each call, what its validator found. Joining the two gives the
 validator's recall on every injected kind. The join key is a digest of the
@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simengine.eval.adversary import FakeOllama
+from simengine.eval.replies import INJECTION_KINDS
 from simengine.sim.session import Committed, Session
 from simengine.store import Save
 from simengine.storytellers.ollama import OllamaStoryteller
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision
-from simengine.testing.fake_ollama import FakeOllama
-from simengine.testing.fake_replies import INJECTION_KINDS
 from simengine.world.loader import load_world
 from simengine.world.ops import Proposal
 from simengine.world.rules import Turn, check

@@ -36,10 +36,22 @@ def choose(
         StorytellerError: an unknown kind, an unreachable server for ``ollama``, a
             cassette that cannot be read.
     """
+    return asyncio.run(achoose(kind, spec=spec, seed=seed, model=model, host=host, record=record))
+
+
+async def achoose(
+    kind: str,
+    *,
+    spec: WorldSpec,
+    seed: int,
+    model: str | None = None,
+    host: str | None = None,
+    record: Path | None = None,
+) -> TellerChoice:
+    """:func:`choose`, for code already in an event loop."""
     config = resolve_ollama_config(spec.storyteller, cli_model=model, cli_host=host)
-    teller, why = asyncio.run(
-        choose_storyteller(kind, config, seed, ProceduralStoryteller, record=record)
-    )
+    teller, why = await choose_storyteller(kind, config, seed, ProceduralStoryteller,
+                                           record=record)
     fallback = (
         teller if isinstance(teller, ProceduralStoryteller) else ProceduralStoryteller(seed=seed)
     )

@@ -17,7 +17,7 @@ The scene block is one line, ``<<SCENE_JSON>>{...}<<END>>``, holding the facts a
 proposal needs (actor, place, exits, places beyond them, who is here and alive,
 items and their holders, money, changeable and protected attributes, the dead,
 relation kinds). Small models copy ids from it more reliably than from prose,
-and the fake server (:mod:`simengine.testing.fake_ollama`) reads it to make
+and the fake server (:mod:`simengine.eval.adversary`) reads it to make
 plausible proposals from the request alone, as a separate process would have to.
 
 The scene's prefix (from :mod:`simengine.storytellers.scene`) already explains

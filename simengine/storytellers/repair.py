@@ -192,7 +192,7 @@ async def _decide(
         if not violations:
             return Decision(
                 resolution.proposal,
-                [],
+                _authored_refusals(attempts),
                 attempts,
                 teller.name,
                 invented=resolution.invented,
@@ -237,6 +237,15 @@ async def _decide(
         invented=inner.invented,
         calls=[*calls, *inner.calls],
     )
+
+
+def _authored_refusals(attempts: list[Attempt]) -> list[Violation]:
+    """What the world's own rules refused on the way to a passing repair.
+
+    A repair drops the refused change, but the player should still read the rule's
+    ``says`` (the crypt is locked), so the narration is told what was refused.
+    """
+    return _unique([v for a in attempts[:-1] for v in a.violations if v.rule.startswith("world.")])
 
 
 def last_canon_violations(attempts: list[Attempt]) -> list[Violation]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
-from simengine.world.rules import invention_budget
+from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import WorldState
 
@@ -95,8 +95,6 @@ def _fmt_num(value: object) -> str:
 def world_prefix(state: WorldState) -> str:
     """The stable part of every prompt in this world: no tick, no focus, no entity lists."""
     w = state.world
-    travel = w.get("travel", "adjacent")
-    budget = invention_budget(float(w.get("creativity", 0.5)))
     currency = state.currency
     out = [
         "You are the storyteller of a simulated world. You propose what happens as typed "
@@ -139,31 +137,7 @@ def world_prefix(state: WorldState) -> str:
     kinds = state.relation_kinds[:MAX_RELATION_KINDS]
     out += ["", "# Relation kinds", ", ".join(kinds)]
     out += ["", *_OPS_REFERENCE]
-    rules = [
-        "Refer to entities by the ids the scene shows; anything else must be created first.",
-        "A character moves one step at a time, to an exit of the place they are in."
-        if travel == "adjacent" else "A character may move to any known place.",
-        "The dead do not act, move, speak, change or receive items (others may take their "
-        "things).",
-        "Numbers stay within their range; set is for text and true/false, adjust for numbers.",
-        "Protected attributes never change.",
-    ]
-    if currency:
-        rules += [
-            f"{currency} is conserved: it only changes hands, so the {currency} adjustments in "
-            "one proposal add up to 0.",
-            f"An item with a value leaves its holder only if the holder is paid at least that "
-            f"much {currency} in the same proposal.",
-        ]
-    rules += [
-        "Names are unique among the living: never create a second one. A new character "
-        "or item needs 'at'; a new place's 'at' is the place it is reached from.",
-        f"Invent at most {budget} new entit{'y' if budget == 1 else 'ies'} per proposal."
-        if budget else "Invent nothing new in this world: use what exists.",
-        "Use only the attributes and relation kinds listed above.",
-        "A player's action touches only the player, their place and who and what is "
-        "there; nobody gives anything away on the player's say-so.",
-    ]
+    rules = prompt_rules(state)  # the rule registry words them for this world
     out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
     out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]
     return "\n".join(out) + "\n"

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from simengine.eval.adversary import FakeOllama
 from simengine.storytellers.base import Scene
-from simengine.testing.fake_ollama import FakeOllama
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
 

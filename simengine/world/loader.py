@@ -21,6 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from simengine.world.authored import ForbidError, parse_forbid
+from simengine.world.conditions import ConditionError
+from simengine.world.conditions import parse as parse_condition
 from simengine.world.spec import (
     DEFAULT_RELATION_KINDS,
     ENTITY_SECTIONS,
@@ -33,6 +36,7 @@ from simengine.world.spec import (
     LoreSpec,
     PlayerSpec,
     RelationSpec,
+    RuleSpec,
     StorySpec,
     StorytellerSpec,
     WorldMeta,
@@ -87,6 +91,7 @@ class LineMap:
 
     def __init__(self, text: str):
         self.lines: dict[Loc, int] = {}
+        self.text_lines = text.splitlines()  # to point at a column inside a value
         counters: Counter[tuple[str, ...]] = Counter()
         table: Loc = ()
         in_multiline = False
@@ -146,9 +151,10 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "factions": FactionSpec,
     "relations": RelationSpec,
     "lore": LoreSpec,
+    "rules": RuleSpec,
 }
 #: Sections written as arrays of tables that are not entities.
-_TABLE_LISTS = ("relations", "lore")
+_TABLE_LISTS = ("relations", "lore", "rules")
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -318,6 +324,7 @@ class _Semantics:
         self.spec._warnings = self.warned  # the spec carries them to `simengine validate`
 
         self.lore()
+        self.author_rules()
         return self.out
 
     def ids(self) -> None:
@@ -489,6 +496,42 @@ class _Semantics:
             if entry.enabled and not entry.constant and not entry.keys:
                 self.add(self.loc("lore", i, "keys"), "a lore entry needs keys (the words "
                          "that bring it into a prompt) or constant = true")
+
+    def author_rules(self) -> None:
+        """``[[rules]]``: ids unique, ``forbid`` an op kind with real fields, conditions parse."""
+        ids = {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
+        relations = self.spec.relation_kinds
+        attributes = self.spec.attributes
+        first: dict[str, int] = {}
+        for i, rule in enumerate(self.spec.rules):
+            if rule.id in first:
+                self.add(self.loc("rules", i, "id"), f"duplicate rule id '{rule.id}' (first "
+                         f"used by rules[{first[rule.id]}])")
+            else:
+                first[rule.id] = int(self.loc("rules", i)[1])
+            try:
+                parse_forbid(rule.forbid, ids)
+            except ForbidError as exc:
+                self.add(self.loc("rules", i, "forbid"), str(exc))
+            for key in ("when", "unless"):
+                text = getattr(rule, key)
+                if text is None:
+                    continue
+                try:
+                    parse_condition(text, ids=ids, relations=relations, attributes=attributes)
+                except ConditionError as exc:
+                    loc = self.loc("rules", i, key)
+                    column = self.column(loc, text, exc.column)
+                    self.add(loc, f"column {column}: {exc.message} (in {text!r})")
+
+    def column(self, loc: Loc, text: str, inner: int) -> int:
+        """The file column of position ``inner`` (from 1) of a one-line string value."""
+        number = self.lines.line_of(loc)
+        if number is None or number > len(self.lines.text_lines):
+            return inner
+        line = self.lines.text_lines[number - 1]
+        start = line.find(text, line.find("=") + 1)
+        return start + inner if start >= 0 else inner
 
 
 def containment_cycles(holder: Mapping[str, str]) -> list[list[str]]:

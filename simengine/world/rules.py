@@ -28,6 +28,8 @@ Rule ids:
 ``actor.mismatch``     a beat's proposal acted by someone other than its actor
 ``player.own``         a beat not the player's moves the player, or harms or robs them
                        beyond what the world allows (``[world] npcs_may``)
+``world.<id>``         an author rule of the world file (``[[rules]]``); its message is
+                       the rule's ``says``
 =====================  ==========================================================
 """
 
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+from simengine.world.authored import author_rules, context
 from simengine.world.ops import (
     Adjust,
     Connect,
@@ -276,6 +279,30 @@ def _fmt(n: Any) -> str:
     return str(int(n)) if isinstance(n, float) and n.is_integer() else str(n)
 
 
+class _ViewReader:
+    """What a condition reads (world.conditions.Reader), through the checker's view."""
+
+    def __init__(self, view: _View):
+        self.v = view
+        self.tick = view.s.tick
+
+    def kind(self, e: str) -> str | None:
+        return self.v.kind(e) if self.v.exists(e) else None
+
+    def holder(self, e: str) -> str | None:
+        return self.v.holder(e) if self.v.exists(e) else None
+
+    def alive(self, e: str) -> bool:
+        return self.v.alive(e) if self.v.exists(e) else False
+
+    def attr(self, e: str, a: str) -> Any:
+        return self.v.attr(e, a) if self.v.exists(e) else None
+
+    def related(self, source: str, relation: str, target: str) -> bool:
+        s = self.v.s
+        return source in s and target in s and s.has_relation(source, relation, target)
+
+
 class _Checker:
     def __init__(self, proposal: Proposal, state: WorldState, turn: Turn):
         self.p = proposal
@@ -294,6 +321,8 @@ class _Checker:
         self.budget = invention_budget(float(state.world.get("creativity", 0.5)))
         self.npcs_may = set(state.world.get("npcs_may", DEFAULT_NPCS_MAY))
         self._handovers: list[_Handover] | None = None
+        self.authored = author_rules(state)
+        self.reader = _ViewReader(self.v)
 
     # --------------------------------------------------------------- helpers
     def fail(self, rule: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
@@ -418,6 +447,8 @@ class _Checker:
                 self.check_scope(op)
             if isinstance(op, Create) and not self.invents():
                 continue
+            if self.authored:
+                self.check_authored(op)
             getattr(self, f"op_{op.op}")(op)
         self.i = self.op_name = None
         self.check_currency()
@@ -426,6 +457,14 @@ class _Checker:
         else:
             self.check_players_own()
         return self.out
+
+    def check_authored(self, op: Op) -> None:
+        """The world's own ``[[rules]]``, on the world as the ops before this one leave it."""
+        actor = self.p.actor or self.turn.actor
+        ctx = context(op, actor, lambda e: self.v.location_of(e) if self.v.exists(e) else None)
+        for rule in self.authored:
+            if rule.broken(op, self.reader, ctx):
+                self.fail(rule.rule_id, rule.says)
 
     def check_actor(self) -> None:
         actor = self.p.actor

@@ -210,6 +210,21 @@ class StorySpec(Strict):
     #: ``second``: the player's own doings read "You take the lantern." in play;
     #: ``third``: by name. Unset: second person in play, third in headless runs.
     voice: Literal["second", "third"] | None = None
+class RuleSpec(Strict):
+    """A ``[[rules]]`` entry: an author's rule, checked like the built-in ones.
+
+    ``forbid`` names an op kind, optionally narrowed by fields ("move to crypt",
+    "transfer item knife"); ``when`` and ``unless`` are conditions
+    (:mod:`simengine.world.conditions`). An op of that kind is refused when
+    ``when`` holds (or is absent) and ``unless`` does not; ``says`` is what the
+    player reads and what a model gets back for repair.
+    """
+
+    id: Slug
+    forbid: str = Field(min_length=1, max_length=200)
+    when: str | None = Field(None, max_length=1000)
+    unless: str | None = Field(None, max_length=1000)
+    says: str = Field(min_length=1, max_length=500)
 
 
 class WorldSpec(Strict):
@@ -226,6 +241,7 @@ class WorldSpec(Strict):
     player: PlayerSpec | None = None
     lore: list[LoreSpec] = Field(default_factory=list)
     story: StorySpec = Field(default_factory=StorySpec)
+    rules: list[RuleSpec] = Field(default_factory=list)
 
     @field_validator("lore", mode="after")
     @classmethod

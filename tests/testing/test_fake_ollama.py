@@ -250,7 +250,7 @@ def test_slots_bound_concurrent_generation_and_metrics_report_token_time():
 def test_runs_as_a_module_until_interrupted():
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simengine.testing.fake_ollama", "--port", str(port),
+        [sys.executable, "-m", "simengine.eval.adversary", "--port", str(port),
          "--mode", "noisy", "--faults", "dead_actor=0.5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -17,17 +17,17 @@ as JSON, or a :class:`Fault`), else from the mode:
   request log, and corrected answers to most repair requests;
 * ``hostile``: plausible proposals and prose with terminal escapes, NUL, C1
   controls and lone surrogates in summaries, names and narration
-  (:mod:`simengine.testing.hostile`). With :meth:`Fault.raw`,
+  (:mod:`simengine.eval.hostile`). With :meth:`Fault.raw`,
   :meth:`Fault.trickle`, ``Fault.flood`` and :meth:`FakeOllama.override` a test
   crafts replies nested too deep, streams that never end, and endpoints of the
   wrong shape.
 
-What it says lives in :mod:`simengine.testing.fake_replies`; this module is
+What it says lives in :mod:`simengine.eval.replies`; this module is
 the HTTP side.
 
 A latency model (per call and per token, at most ``slots`` requests at once)
 lets benchmarks measure batching. Run it standalone with
-``python -m simengine.testing.fake_ollama --port 11434``.
+``python -m simengine.eval.adversary --port 11434``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-from simengine.testing.fake_replies import (
+from simengine.eval.hostile import hostile_proposal, hostile_prose
+from simengine.eval.replies import (
     INJECTION_KINDS,
     inject,
     invention,
@@ -59,7 +60,6 @@ from simengine.testing.fake_replies import (
     show_entry,
     tokens_of,
 )
-from simengine.testing.hostile import hostile_proposal, hostile_prose
 
 VERSION = "0.13.5"
 CREATED_AT = "2026-01-01T00:00:00Z"  # fixed, so recorded replies are stable
@@ -688,8 +688,8 @@ class _NoLimit:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m simengine.testing.fake_ollama --port N``: serve until Ctrl-C."""
-    ap = argparse.ArgumentParser(prog="python -m simengine.testing.fake_ollama",
+    """``python -m simengine.eval.adversary --port N``: serve until Ctrl-C."""
+    ap = argparse.ArgumentParser(prog="python -m simengine.eval.adversary",
                                  description="A fake Ollama server (no model) for tests and demos.")
     ap.add_argument("--port", type=int, default=11434)
     ap.add_argument("--host", default="127.0.0.1")

@@ -3,8 +3,8 @@
 A hostile server tries what issue 10 found: terminal escapes, NUL and lone
 surrogates in the names and summaries a model writes; JSON nested thousands
 deep (in a chat reply, a stream chunk, ``/api/version``); ``/api/tags`` of the
-wrong shape; streams that trickle or never end. :mod:`simengine.testing.fake_ollama`
-serves these (its ``hostile`` mode, :class:`~simengine.testing.fake_ollama.Fault`'s
+wrong shape; streams that trickle or never end. :mod:`simengine.eval.adversary`
+serves these (its ``hostile`` mode, :class:`~simengine.eval.adversary.Fault`'s
 ``raw``, ``trickle`` and ``flood``, and :meth:`FakeOllama.override`); this
 module only says what they contain, so tests can look for it afterwards.
 """

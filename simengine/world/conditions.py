@@ -1,0 +1,468 @@
+"""Conditions: a small language over the world graph.
+
+Author rules (``[[rules]]`` in a world file) say *when* they apply and *unless*
+what in this language; goals and endings will use it next. A condition is
+parsed once, when the world loads, so a typo is an error with its column and a
+"did you mean"; evaluating one is a handful of dictionary lookups.
+
+Grammar (lowest binding first)::
+
+    expr  := and ("or" and)*
+    and   := not ("and" not)*
+    not   := "not" not | atom
+    atom  := "(" expr ")"
+           | "tick" CMP NUMBER
+           | term "at" term              # where X is (a place, or whoever holds it)
+           | term "holds" term           # carried, directly or inside something carried
+           | term "is" ("alive" | "dead")
+           | term ("==" | "!=") term     # the same entity or not
+           | term "." ATTR CMP VALUE     # a number, true or false
+           | term RELATION term          # a relation kind of the world (knows, serves ...)
+    term  := ENTITY-ID | "actor" | "target" | "here" | "item"
+    CMP   := "==" | "!=" | "<" | "<=" | ">" | ">="
+
+``actor``, ``target``, ``here`` and ``item`` name things about the op being
+checked (see :class:`Context`); a name the op does not give makes every test
+on it false (and ``!=`` true).
+"""
+
+from __future__ import annotations
+
+import difflib
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+#: How deep parentheses and ``not`` may nest, and how long a condition may be.
+MAX_DEPTH = 32
+MAX_LENGTH = 1000
+
+NAMES = ("actor", "target", "here", "item")
+KEYWORDS = frozenset({"and", "or", "not", "at", "holds", "is", "alive", "dead", "tick",
+                      "true", "false", *NAMES})
+_CMP: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>-?\d+(?:\.\d+)?)(?![A-Za-z0-9_-])|(?P<word>[A-Za-z0-9][A-Za-z0-9_-]*)"
+    r"|(?P<op>==|!=|<=|>=|<|>)|(?P<punct>[().]))"
+)
+
+
+class ConditionError(ValueError):
+    """A condition that does not parse; ``column`` counts from 1 in the condition text."""
+
+    def __init__(self, message: str, column: int):
+        super().__init__(f"column {column}: {message}")
+        self.message = message
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a condition's names stand for while one op is checked.
+
+    ``actor``: who does it (for a move, the one who goes); ``target``: the place or
+    thing it goes to or acts on; ``here``: where the actor stands; ``item``: the thing
+    a transfer hands over.
+    """
+
+    actor: str | None = None
+    target: str | None = None
+    here: str | None = None
+    item: str | None = None
+
+
+class Reader(Protocol):
+    """What a condition reads of the world (a ``WorldState``, or a view over one)."""
+
+    tick: int
+
+    def kind(self, e: str) -> str | None: ...
+    def holder(self, e: str) -> str | None: ...
+    def alive(self, e: str) -> bool: ...
+    def attr(self, e: str, a: str) -> Any: ...
+    def related(self, source: str, relation: str, target: str) -> bool: ...
+
+
+class StateReader:
+    """A :class:`Reader` over a ``WorldState`` (duck-typed: world/ imports no state here)."""
+
+    def __init__(self, state: Any):
+        self.s = state
+        self.tick = state.tick
+
+    def kind(self, e: str) -> str | None:
+        return self.s.kind(e)
+
+    def holder(self, e: str) -> str | None:
+        return self.s.holder(e) if e in self.s else None
+
+    def alive(self, e: str) -> bool:
+        return self.s.is_alive(e)
+
+    def attr(self, e: str, a: str) -> Any:
+        return self.s.attr(e, a) if e in self.s else None
+
+    def related(self, source: str, relation: str, target: str) -> bool:
+        return self.s.has_relation(source, relation, target)
+
+
+# ------------------------------------------------------------------- the tree
+@dataclass(frozen=True)
+class Term:
+    word: str  # an entity id, or one of NAMES
+
+    def value(self, ctx: Context) -> str | None:
+        return getattr(ctx, self.word) if self.word in NAMES else self.word
+
+
+def _chain(r: Reader, e: str) -> Iterable[str]:
+    """The holders of ``e``, nearest first (each once, even in a broken tree)."""
+    seen = {e}
+    current = r.holder(e)
+    while current is not None and current not in seen:
+        yield current
+        seen.add(current)
+        current = r.holder(current)
+
+
+class Node:
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class And(Node):
+    parts: tuple[Node, ...]
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        return all(p(r, ctx) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    parts: tuple[Node, ...]
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        return any(p(r, ctx) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    part: Node
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        return not self.part(r, ctx)
+
+
+@dataclass(frozen=True)
+class At(Node):
+    who: Term
+    place: Term
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        who, place = self.who.value(ctx), self.place.value(ctx)
+        return who is not None and place is not None and place in _chain(r, who)
+
+
+@dataclass(frozen=True)
+class Holds(Node):
+    who: Term
+    thing: Term
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        who, thing = self.who.value(ctx), self.thing.value(ctx)
+        if who is None or thing is None or r.kind(thing) != "item":
+            return False
+        return who in _chain(r, thing)
+
+
+@dataclass(frozen=True)
+class Alive(Node):
+    who: Term
+    alive: bool
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        who = self.who.value(ctx)
+        if who is None or r.kind(who) != "character":
+            return False
+        return r.alive(who) == self.alive
+
+
+@dataclass(frozen=True)
+class Same(Node):
+    left: Term
+    right: Term
+    equal: bool
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        a, b = self.left.value(ctx), self.right.value(ctx)
+        same = a is not None and a == b
+        return same if self.equal else not same
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    who: Term
+    attribute: str
+    op: str
+    number: float | bool
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        who = self.who.value(ctx)
+        if who is None:
+            return False
+        value = r.attr(who, self.attribute)
+        if isinstance(self.number, bool) or isinstance(value, bool):
+            # true/false compare only with true/false, and only for (in)equality
+            if not (isinstance(self.number, bool) and isinstance(value, bool)):
+                return False
+            return _CMP[self.op](value, self.number)
+        if not isinstance(value, int | float):
+            return False
+        return _CMP[self.op](value, self.number)
+
+
+@dataclass(frozen=True)
+class Tick(Node):
+    op: str
+    number: float
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        return _CMP[self.op](r.tick, self.number)
+
+
+@dataclass(frozen=True)
+class Related(Node):
+    source: Term
+    relation: str
+    target: Term
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        a, b = self.source.value(ctx), self.target.value(ctx)
+        return a is not None and b is not None and r.related(a, self.relation, b)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed condition and its text; call it with a state (or reader) and a context."""
+
+    text: str
+    root: Node
+
+    def __call__(self, state: Any, ctx: Context | None = None) -> bool:
+        reader = state if hasattr(state, "related") else StateReader(state)
+        return self.root(reader, ctx or Context())
+
+    def ids(self) -> set[str]:
+        """The entity ids the condition names (for checks that they exist)."""
+        return set(_ids(self.root))
+
+
+def _ids(node: Node) -> Iterable[str]:
+    for value in vars(node).values():
+        parts = value if isinstance(value, tuple) else (value,)
+        for part in parts:
+            if isinstance(part, Term) and part.word not in NAMES:
+                yield part.word
+            elif isinstance(part, Node):
+                yield from _ids(part)
+
+
+# ------------------------------------------------------------------ the parser
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # num, word, op, punct, end
+    text: str
+    column: int
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            out.append(_Tok("end", "", pos + 1))
+            return out
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ConditionError(f"unexpected character {text[pos]!r}", pos + 1)
+        kind = m.lastgroup or "punct"
+        out.append(_Tok(kind, m.group(kind), m.start(kind) + 1))
+        pos = m.end()
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(set(options)), n=3, cutoff=0.6)
+    return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+class _Parser:
+    def __init__(self, text: str, ids: set[str] | None, relations: set[str] | None,
+                 attributes: set[str] | None):
+        self.toks = _tokens(text)
+        self.i = 0
+        self.depth = 0
+        self.ids, self.relations, self.attributes = ids, relations, attributes
+
+    @property
+    def tok(self) -> _Tok:
+        return self.toks[self.i]
+
+    def fail(self, message: str, tok: _Tok | None = None) -> ConditionError:
+        tok = tok or self.tok
+        return ConditionError(message, tok.column)
+
+    def take(self) -> _Tok:
+        tok = self.tok
+        self.i += 1
+        return tok
+
+    def word(self, *words: str) -> bool:
+        if self.tok.kind == "word" and self.tok.text in words:
+            self.i += 1
+            return True
+        return False
+
+    def parse(self) -> Node:
+        node = self.expr()
+        if self.tok.kind != "end":
+            raise self.fail(f"expected 'and', 'or' or the end, found {self.tok.text!r}")
+        return node
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"nested more than {MAX_DEPTH} deep")
+
+    def expr(self) -> Node:
+        parts = [self.conj()]
+        while self.word("or"):
+            parts.append(self.conj())
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def conj(self) -> Node:
+        parts = [self.neg()]
+        while self.word("and"):
+            parts.append(self.neg())
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def neg(self) -> Node:
+        if self.word("not"):
+            self.deeper()
+            node = Not(self.neg())
+            self.depth -= 1
+            return node
+        return self.atom()
+
+    def atom(self) -> Node:
+        tok = self.tok
+        if tok.kind == "punct" and tok.text == "(":
+            self.take()
+            self.deeper()
+            node = self.expr()
+            self.depth -= 1
+            if not (self.tok.kind == "punct" and self.tok.text == ")"):
+                raise self.fail(f"expected ')' to close the '(' at column {tok.column}")
+            self.take()
+            return node
+        if self.word("tick"):
+            op = self.cmp()
+            return Tick(op, self.number())
+        left = self.term()
+        tok = self.tok
+        if self.word("at"):
+            return At(left, self.term())
+        if self.word("holds"):
+            return Holds(left, self.term())
+        if self.word("is"):
+            if self.word("alive"):
+                return Alive(left, True)
+            if self.word("dead"):
+                return Alive(left, False)
+            raise self.fail("expected 'alive' or 'dead' after 'is'")
+        if tok.kind == "op" and tok.text in ("==", "!="):
+            self.take()
+            return Same(left, self.term(), tok.text == "==")
+        if tok.kind == "punct" and tok.text == ".":
+            self.take()
+            name = self.take()
+            if name.kind != "word":
+                raise self.fail("expected an attribute name after '.'", name)
+            if self.attributes is not None and name.text not in self.attributes:
+                raise self.fail(f"unknown attribute '{name.text}'"
+                                f"{_suggest(name.text, self.attributes)}", name)
+            op = self.cmp()
+            return Compare(left, name.text, op, self.value())
+        if tok.kind == "word" and tok.text not in KEYWORDS:
+            self.take()
+            if self.relations is not None and tok.text not in self.relations:
+                raise self.fail(f"unknown relation kind '{tok.text}'"
+                                f"{_suggest(tok.text, self.relations)}", tok)
+            return Related(left, tok.text, self.term())
+        found = repr(tok.text) if tok.kind != "end" else "the end"
+        raise self.fail(f"expected 'at', 'holds', 'is', '==', '!=', '.attribute' or a "
+                        f"relation after '{left.word}', found {found}")
+
+    def term(self) -> Term:
+        tok = self.tok
+        if tok.kind != "word" or (tok.text in KEYWORDS and tok.text not in NAMES):
+            found = repr(tok.text) if tok.kind != "end" else "the end"
+            raise self.fail(f"expected an entity id or actor, target, here, item; found {found}")
+        self.take()
+        if tok.text not in NAMES and self.ids is not None and tok.text not in self.ids:
+            raise self.fail(f"unknown id '{tok.text}'{_suggest(tok.text, self.ids)}", tok)
+        return Term(tok.text)
+
+    def cmp(self) -> str:
+        tok = self.tok
+        if tok.kind != "op":
+            raise self.fail("expected a comparison (==, !=, <, <=, >, >=)")
+        self.take()
+        return tok.text
+
+    def number(self) -> float:
+        tok = self.take()
+        if tok.kind != "num":
+            raise self.fail("expected a number", tok)
+        return float(tok.text) if "." in tok.text else int(tok.text)
+
+    def value(self) -> float | bool:
+        if self.word("true"):
+            return True
+        if self.word("false"):
+            return False
+        return self.number()
+
+
+def parse(text: str, *, ids: Iterable[str] | None = None,
+          relations: Iterable[str] | None = None,
+          attributes: Iterable[str] | None = None) -> Condition:
+    """Parse a condition. With ``ids``/``relations``/``attributes``, unknown names are errors.
+
+    Raises:
+        ConditionError: with the column (from 1) of what is wrong.
+    """
+    if len(text) > MAX_LENGTH:
+        raise ConditionError(f"longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
+    if not text.strip():
+        raise ConditionError("empty condition", 1)
+    root = _Parser(text, _set(ids), _set(relations), _set(attributes)).parse()
+    return Condition(text, root)
+
+
+def _set(xs: Iterable[str] | None) -> set[str] | None:
+    return None if xs is None else set(xs)
+
+
+@lru_cache(maxsize=512)
+def compiled(text: str) -> Condition:
+    """A condition already checked at load, parsed once per process (rules ask every beat)."""
+    return parse(text)
