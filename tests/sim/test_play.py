@@ -89,7 +89,7 @@ VERBS = {
         ("use the photograph on Dov", "refused", "nothing comes of it"),
         ("attack Dov", "done", "You go for Dov Haldane."),
         ("go to the reactor", "refused", "the way goes through the Concourse"),
-        ("go 2", "done", "You go to the Shuttle Bay."),
+        ("go 2", "refused", "Nobody goes in without a pressure suit."),  # an author rule
         ("sing loudly", "refused", "does not know how to 'sing'"),
     ],
     "frontier": [
