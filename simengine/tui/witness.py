@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from simengine.store.events import Event
 from simengine.world.ops import Create, Move, Op, Transfer, references
-from simengine.world.state import WorldState, location_along
+from simengine.world.state import WorldState, location_along, up_holders
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,7 @@ class Replay:
         return location_along(entity, self.kind, self.holder)
 
     def holds(self, owner: str, item: str) -> bool:
-        current, seen = self.holder(item), set()
-        while current is not None and current not in seen:
-            if current == owner:
-                return True
-            seen.add(current)
-            current = self.holder(current)
-        return False
+        return up_holders(self.holder(item), owner, self.holder)
 
     def vantage(self, actor: str | None, ops: list[Op]) -> Vantage:
         player = self.state.player if self.state.player in self.state else None

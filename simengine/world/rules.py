@@ -66,7 +66,7 @@ from simengine.world.spec import (
     AttributeDef,
     lower_bound,
 )
-from simengine.world.state import WorldState, location_along, normalize_name
+from simengine.world.state import WorldState, location_along, normalize_name, up_holders
 
 RULE_IDS = (
     "ref.unknown",
@@ -228,14 +228,7 @@ class _View:
         return out
 
     def within(self, e: str, container: str) -> bool:
-        current: str | None = container
-        seen: set[str] = set()
-        while current is not None and current not in seen:
-            if current == e:
-                return True
-            seen.add(current)
-            current = self.holder(current)
-        return False
+        return up_holders(container, e, self.holder)
 
     def connected(self, a: str, b: str) -> bool:
         """One move apart. A passage made by ``connect`` this beat does not count yet."""

@@ -119,6 +119,20 @@ def location_along(
     return None
 
 
+def up_holders(
+    start: str | None, target: str, holder: Callable[[str], str | None]
+) -> bool:
+    """True when ``target`` is ``start`` or up the chain of holders from it (loop-safe)."""
+    seen: set[str] = set()
+    current = start
+    while current is not None and current not in seen:
+        if current == target:
+            return True
+        seen.add(current)
+        current = holder(current)
+    return False
+
+
 class StateError(ValueError):
     """An op could not be applied (only raised for ops that never passed ``check``)."""
 
@@ -369,14 +383,7 @@ class WorldState:
 
     def is_within(self, entity_id: str, container: str) -> bool:
         """True when ``container`` holds ``entity_id``, directly or through others."""
-        current = self.holder(entity_id)
-        seen = set()
-        while current is not None and current not in seen:
-            if current == container:
-                return True
-            seen.add(current)
-            current = self.holder(current)
-        return False
+        return up_holders(self.holder(entity_id), container, self.holder)
 
     # -------------------------------------------------------------- relations
     def relations(self, entity_id: str | None = None) -> list[tuple[str, str, str]]:
