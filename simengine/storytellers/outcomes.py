@@ -21,6 +21,7 @@ from simengine.storytellers.wording import (
     _money,
     _num,
     cap,
+    changeable_number,
     display,
     first_name,
     the,
@@ -39,14 +40,6 @@ class Reaction:
     bundles: list[list[Op]]
     you: list[str]
     they: list[str]
-
-
-def _health(state: WorldState) -> str | None:
-    for h in HEALTH:
-        d = state.attribute_def(h)
-        if d and d.numeric and not d.protected and not d.conserved and "character" in d.kinds:
-            return h
-    return None
 
 
 def _room(state: WorldState, e: str, attribute: str) -> float:
@@ -107,7 +100,7 @@ def _fight(state: WorldState, actor: str, player: str, rng: random.Random) -> Re
     s = state
     n, me = s.name(actor), s.name(player)
     first = n.split()[0] if " " in n else n
-    health = _health(s)
+    health = changeable_number(s, HEALTH)
     kinds = s.relation_kinds
     bundles: list[list[Op]] = []
     you: list[str] = []

@@ -25,6 +25,7 @@ from simengine.storytellers.namegen import NameGen, unique_id
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
+from simengine.storytellers.wording import HEALTH, MOOD, changeable_number
 from simengine.world.ops import (
     Adjust,
     Create,
@@ -53,8 +54,6 @@ WEIGHTS: dict[str, float] = {
 WORLD_EVENTS: dict[str, float] = {"weather": 4.0, "arrive": 1.2, "discover": 0.8}
 #: Nobody dies of an archetype in a world with fewer living characters than this.
 MIN_POPULATION_FOR_DEATH = 6
-HEALTH_ATTRIBUTES = ("health", "hp", "vitality", "vigour", "vigor", "stamina", "wellbeing")
-MOOD_ATTRIBUTES = ("mood", "morale", "spirits", "temper", "happiness", "cheer")
 _HOSTILE_ORDER = ("rival_of", "enemy_of", "distrusts")
 
 #: A planned beat: its summary and its ops in bundles that stand or fall together.
@@ -102,16 +101,6 @@ def mix_seed(*parts: object) -> int:
 
 
 # ------------------------------------------------------------ world facts
-def _num_attr(state: WorldState, names: Sequence[str]) -> str | None:
-    """The first of ``names`` the world defines as a changeable number on characters."""
-    defs = state.attribute_defs()
-    for name in names:
-        d = defs.get(name)
-        if d and d.numeric and not d.protected and not d.conserved and "character" in d.kinds:
-            return name
-    return None
-
-
 def _value(state: WorldState, e: str, attribute: str) -> float:
     current = state.attr(e, attribute)
     if current is None:
@@ -189,7 +178,7 @@ def trades(state: WorldState, actor: str,
 def _quarrels(state: WorldState, actor: str,
               memory: TickMemory | None = None) -> list[tuple[str, str | None]]:
     kinds = state.relation_kinds
-    mood = _num_attr(state, MOOD_ATTRIBUTES)
+    mood = changeable_number(state, MOOD)
     out = []
     for other in _others_here(state, actor, memory):
         rel = next((r for r in _HOSTILE_ORDER
@@ -237,7 +226,7 @@ def archetype_options(state: WorldState, actor: str,
         "fall_ill": False,
         "die": actor != state.player and _populous(state),
     }
-    health = _num_attr(state, HEALTH_ATTRIBUTES)
+    health = changeable_number(state, HEALTH)
     ok["fall_ill"] = bool(health) and _room_to_lower(state, actor, health) >= 1
     weights = {a: WEIGHTS[a] for a in ARCHETYPES if ok[a]}
     if "die" in weights and health:
@@ -336,7 +325,7 @@ def plan_archetype(
             bundles.append([Relate(source=actor, relation=rel, target=other)])
         if state.has_relation(actor, "friend_of", other):
             bundles.append([Unrelate(source=actor, relation="friend_of", target=other)])
-        mood = _num_attr(state, MOOD_ATTRIBUTES)
+        mood = changeable_number(state, MOOD)
         room = _room_to_lower(state, actor, mood) if mood else 0
         if mood and room >= 1:
             by = -int(min(room, rng.randint(1, 3)))
@@ -366,7 +355,7 @@ def plan_archetype(
         bundle = [Create(entity=new), Move(entity=actor, to=new.id or "")]
         return f"{name} discovers {new.name}", [bundle]
     if archetype == "fall_ill":
-        health = _num_attr(state, HEALTH_ATTRIBUTES)
+        health = changeable_number(state, HEALTH)
         room = _room_to_lower(state, actor, health) if health else 0
         if not health or room < 1:
             return None

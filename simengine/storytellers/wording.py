@@ -15,6 +15,17 @@ from simengine.world.rules import Violation
 from simengine.world.state import WorldState, normalize_name
 
 HEALTH = ("health", "hp", "vitality", "vigour", "vigor", "stamina", "wellbeing")
+MOOD = ("mood", "morale", "spirits", "temper", "happiness", "cheer")
+
+
+def changeable_number(state: WorldState, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` the world defines as a changeable number on characters."""
+    defs = state.attribute_defs()
+    for name in names:
+        d = defs.get(name)
+        if d and d.numeric and not d.protected and not d.conserved and "character" in d.kinds:
+            return name
+    return None
 HOSTILE = ("enemy_of", "rival_of", "distrusts")
 
 
