@@ -350,7 +350,8 @@ class _Handler(BaseHTTPRequestHandler):
         entry["reply"] = content
         fake._touch(model, body.get("keep_alive"))
         tokens = tokens_of(content)
-        prompt_tokens = max(1, sum(len(str(m.get("content", ""))) for m in messages) // 4)
+        prompt_tokens = max(1, int(sum(len(str(m.get("content", ""))) for m in messages)
+                                   / fake.chars_per_token))
         with fake._slots:
             fake._in_flight(+1)
             try:
@@ -472,6 +473,8 @@ class FakeOllama:
             an RNG seeded by this and the request body, so order never matters).
         port: 0 picks a free port.
         pullable: names ``/api/pull`` may fetch (None: any).
+        chars_per_token: how many prompt characters make one ``prompt_eval_count``
+            token (real tokenizers differ by model and language).
     """
 
     def __init__(self, models: list[str] | tuple[str, ...] = ("qwen2.5:3b",),
@@ -479,7 +482,8 @@ class FakeOllama:
                  latency_per_token: float = 0.0, slots: int | None = None, seed: int = 0,
                  port: int = 0,
                  host: str = "127.0.0.1", pullable: list[str] | None = None,
-                 version: str = VERSION, context_length: int = 32768):
+                 version: str = VERSION, context_length: int = 32768,
+                 chars_per_token: float = 4.0):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.models = [model_tag(m) for m in models]
@@ -489,6 +493,7 @@ class FakeOllama:
         self.seed = seed
         self.version = version
         self.context_length = context_length
+        self.chars_per_token = chars_per_token
         self.pullable = None if pullable is None else [model_tag(m) for m in pullable]
         self.pull_delay = 0.0
         self.requests: list[dict[str, Any]] = []

@@ -621,5 +621,10 @@ class OllamaStoryteller:
     def _record_exchange(self, phase: Phase, messages: list[dict[str, str]],
                          schema: dict[str, Any] | None, reply: dict[str, Any]) -> None:
         if self.recorder is not None:
+            last = self._calls[-1] if self._calls else None
+            if last is not None and last.prompt_tokens and "error" not in reply:
+                # A replay calibrates its token estimate from these, as this run did, so
+                # its scenes (and prompts) come out the same.
+                reply = {**reply, "prompt_tokens": last.prompt_tokens}
             self.recorder.record(phase, messages, schema, reply, by=self.name)
 

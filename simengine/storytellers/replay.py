@@ -210,6 +210,8 @@ class ReplayStoryteller:
         self.name = name or self.header.get("storyteller") or "replay"
         self.strict = strict
         self.voice = "third"  # as the recorded teller was told (the session sets it)
+        #: Fed the recorded prompt token counts, as the live teller fed its server's.
+        self.on_prompt_tokens: Any = None
         self._used = [False] * len(self.exchanges)
         self._calls: list[CallRecord] = []
         self._replies: OrderedDict[Intent, str] = OrderedDict()
@@ -244,6 +246,9 @@ class ReplayStoryteller:
             )
         self._used[match] = True
         entry = self.exchanges[match]
+        counted = (entry.get("reply") or {}).get("prompt_tokens")
+        if self.on_prompt_tokens and isinstance(counted, int) and counted > 0:
+            self.on_prompt_tokens(sum(len(m.get("content") or "") for m in messages), counted)
         self._calls.append(CallRecord(storyteller="replay", model=self.header.get("model"),
                                       phase=phase, request={"digest": digest, "n": entry.get("n")},
                                       response=entry.get("reply"), latency_ms=0.0,

@@ -80,3 +80,25 @@ def test_a_recorded_run_replays_byte_identical_with_no_server(tmp_path):
     a, b = event_log(tmp_path / "a.db"), event_log(tmp_path / "b.db")
     assert a and "\n".join(a).encode() == "\n".join(b).encode()
     assert any('"storyteller": "ollama:' in line for line in a)
+
+
+def test_a_replay_calibrates_its_scenes_as_the_recorded_run_did(tmp_path):
+    """A server counting 1.5 characters a token makes the live run cut its scenes
+    shorter; the replay must learn the same counts from the cassette, or its
+    prompts (and so the story) drift from the recording."""
+    world = str(WORLDS / "harbour.toml")
+    cassette = tmp_path / "run.jsonl"
+    runner = CliRunner()
+    with FakeOllama(mode="plausible", seed=4, chars_per_token=1.5) as fake:
+        recorded = runner.invoke(main, ["run", world, "--ticks", "6", "--seed", "2",
+                                        "--storyteller", "ollama", "--host", fake.url,
+                                        "--record", str(cassette),
+                                        "--save", str(tmp_path / "a.db")])
+        assert recorded.exit_code == 0, recorded.output
+    assert '"prompt_tokens"' in cassette.read_text()
+    replayed = runner.invoke(main, ["run", world, "--ticks", "6", "--seed", "2",
+                                    "--storyteller", f"replay:{cassette}",
+                                    "--save", str(tmp_path / "b.db")])
+    assert replayed.exit_code == 0, replayed.output
+    a, b = event_log(tmp_path / "a.db"), event_log(tmp_path / "b.db")
+    assert a and a == b
