@@ -13,27 +13,12 @@ from simengine.cli import main
 from simengine.sim.batch import run_batch
 from simengine.sim.evaluate import committed_violations
 from simengine.sim.executors import HostPool, HostsError, RunTask, parse_hosts
-from simengine.sim.executors.work import run_task
+from simengine.sim.executors.work import Silent, run_task
 from simengine.store import Save
 from simengine.testing.fake_ollama import FakeOllama
 from simengine.world.loader import load_world
 
 FRONTIER = Path(__file__).parent.parent.parent / "worlds" / "frontier.toml"
-
-
-class Quiet:
-    """A reporter for a run told in this process."""
-
-    node = "here"
-
-    def started(self, info) -> None:
-        pass
-
-    def tick(self, index: int, tick: int) -> bool:
-        return False
-
-    def stopped(self) -> bool:
-        return False
 
 
 def story(path: Path) -> list[dict]:
@@ -95,7 +80,7 @@ def test_a_run_whose_host_dies_moves_to_another_and_resumes(tmp_path):
                            on_progress=on_progress)
         straight = tmp_path / "straight.db"  # the uninterrupted run, told in this process
         run_task(RunTask(load_world(FRONTIER), 0, 30, str(straight), 7, "ollama", host=b.url),
-                 Quiet())
+                 Silent())
     moved = result.rows[0]
     assert [r["status"] for r in result.rows] == ["done", "done"]
     assert moved["host"] == f"{a.url} -> {b.url}" and moved["attempts"] == 2
@@ -149,7 +134,7 @@ def test_a_model_that_fails_on_a_live_host_falls_back_and_the_run_stays(tmp_path
     with FakeOllama() as fake:
         fake.enqueue(*[Fault.http(500, "llama runner crashed")] * 3)  # one beat's tries
         outcome = run_task(RunTask(load_world(FRONTIER), 0, 8, str(tmp_path / "r.db"), 3,
-                                   "ollama", host=fake.url, pooled=True), Quiet())
+                                   "ollama", host=fake.url, pooled=True), Silent())
     assert outcome.host_lost is None and outcome.row["status"] == "done"
     assert sum(outcome.row["metrics"]["fallbacks"].values()) >= 1
     with Save.open(tmp_path / "r.db", readonly=True) as save:

@@ -19,27 +19,12 @@ from ray.cluster_utils import Cluster
 from simengine.sim.batch import run_batch
 from simengine.sim.evaluate import committed_violations
 from simengine.sim.executors import RunTask
-from simengine.sim.executors.work import run_task
+from simengine.sim.executors.work import Silent, run_task
 from simengine.store import Save
 from simengine.testing.fake_ollama import FakeOllama
 from simengine.world.loader import load_world
 
 FRONTIER = Path(__file__).parent.parent.parent / "worlds" / "frontier.toml"
-
-
-class Quiet:
-    """A reporter for a run told in this process."""
-
-    node = "here"
-
-    def started(self, info) -> None:
-        pass
-
-    def tick(self, index: int, tick: int) -> bool:
-        return False
-
-    def stopped(self) -> bool:
-        return False
 
 
 def wire(path: Path, ids: bool = True) -> list[dict]:
@@ -154,7 +139,7 @@ def test_a_killed_worker_is_retried_and_its_run_resumes(cluster, fakes, tmp_path
     # The uninterrupted run, told here in this process.
     straight = tmp_path / "straight.db"
     run_task(RunTask(load_world(FRONTIER), 1, 71, str(straight), 8, "ollama", host=a.url),
-             Quiet())
+             Silent())
     assert killed, "the run finished before it could be killed"
     assert [r["status"] for r in result.rows] == ["done", "done"]
     assert result.rows[1]["attempts"] == 2 and len(pids[1]) == 2

@@ -37,6 +37,21 @@ class Reporter(Protocol):
     def stopped(self) -> bool: ...
 
 
+class Silent:
+    """A reporter for a run told in this process, with no driver listening."""
+
+    node = "here"
+
+    def started(self, info: Started) -> None:
+        """Nobody to tell."""
+
+    def tick(self, index: int, tick: int) -> bool:
+        return False
+
+    def stopped(self) -> bool:
+        return False
+
+
 def row(
     task: RunTask,
     status: str,
