@@ -100,11 +100,13 @@ def find_worlds(dirs: list[Path]) -> list[WorldEntry]:
     for directory in dirs:
         for path in sorted(directory.glob("*.toml")):
             try:
-                if seen.get(path.name) == path.read_bytes():
-                    continue
-                seen.setdefault(path.name, path.read_bytes())
+                data = path.read_bytes()
             except OSError:
-                pass  # listed below with its problem
+                data = None  # listed below with its problem
+            if data is not None:
+                if seen.get(path.name) == data:
+                    continue
+                seen.setdefault(path.name, data)
             try:
                 spec = load_world(path)
             except WorldFileError as exc:
