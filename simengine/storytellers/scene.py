@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
+from simengine.world.ops import prompt_lines
 from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import WorldState
@@ -147,17 +148,7 @@ _OPS_REFERENCE = (
     "# How to propose",
     'Answer with one JSON object: {"actor": "<id>", "summary": "<one short sentence>", '
     '"ops": [<op>, ...]}. Ops:',
-    '- {"op": "move", "entity": "<character>", "to": "<place>"}: go somewhere',
-    '- {"op": "transfer", "item": "<item>", "to": "<character or place>"}: give, take, drop',
-    '- {"op": "adjust", "entity": "<id>", "attribute": "<name>", "by": <number>}: add to a '
-    "number (negative to take away)",
-    '- {"op": "set", "entity": "<id>", "attribute": "<name>", "value": <text or true/false>}',
-    '- {"op": "relate", "source": "<id>", "relation": "<kind>", "target": "<id>"} '
-    '(and "unrelate" to end one)',
-    '- {"op": "connect", "source": "<place>", "target": "<place>"}: a new passage',
-    '- {"op": "create", "entity": {"kind": "character|location|item|faction", "name": '
-    '"<name>", "description": "<text>", "at": "<id>"}}: something new',
-    '- {"op": "kill", "entity": "<character>", "cause": "<text>"}: someone dies',
+    *prompt_lines(),  # each op kind's own line (world/ops/)
 )
 
 

@@ -24,8 +24,8 @@ Adding an op (``tell``, say) touches two files:
 2. ``tests/world/test_op_tell.py``: its wire form, apply, lines.
 
 Every module here (``base`` excepted) is collected when the package is imported, and
-its class is importable from the package, so the op joins the wire union, the prompt's op list, the model's JSON schema, canon,
-the rules' reference checks and ``forbid`` in world files. A rule that checks more
+its class is importable from the package, so the op joins the wire union, the prompt's
+op list, the model's JSON schema, canon, the rules' reference checks and ``forbid`` in world files. A rule that checks more
 than its references is a method ``op_tell`` on the rules checker (``world/rules.py``).
 """
 

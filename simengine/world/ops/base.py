@@ -122,9 +122,14 @@ class OpBase(Strict):
         """(field, value) pairs of the entity references the op makes."""
         return [(f, getattr(self, f)) for f in self.REFS]
 
+    def brings(self) -> NewEntity | None:
+        """The entity the op brings into being, if any."""
+        return None
+
     def created(self) -> str | None:
         """The id of the entity the op brings into being, if any."""
-        return None
+        new = self.brings()
+        return new.id if new else None
 
     def touches(self) -> list[str]:
         """Every entity the op refers to or creates (for scope and witnesses)."""

@@ -25,8 +25,8 @@ class Create(OpBase):
     def references(self) -> list[tuple[str, str]]:
         return [("entity.at", self.entity.at)] if self.entity.at else []
 
-    def created(self) -> str | None:
-        return self.entity.id
+    def brings(self) -> NewEntity:
+        return self.entity
 
     def placed(self) -> tuple[str, str | None] | None:
         if self.entity.kind == "location" or not self.entity.id:
