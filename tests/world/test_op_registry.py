@@ -214,7 +214,8 @@ print(json.dumps(out))
 
 def test_a_new_op_is_one_module_and_every_layer_takes_it_up(tmp_path):
     (tmp_path / "mark.py").write_text(TOY_OP, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     run = subprocess.run([sys.executable, "-c", EXERCISE, str(tmp_path), str(MINI)],
                          capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
