@@ -24,8 +24,9 @@ from simengine.store.save import Save
 from simengine.world.state import WorldState
 from simengine.world.text import clean_text
 
-Format = Literal["json", "graphml", "markdown"]
-FORMATS: tuple[str, ...] = ("json", "graphml", "markdown")
+Format = Literal["markdown", "json", "graphml"]
+#: The one list of a save's export formats, each with its file suffix (the story first).
+FORMATS: dict[str, str] = {"markdown": "md", "json": "json", "graphml": "graphml"}
 
 
 def to_json_data(save: Save, branch: str | None = None) -> dict[str, Any]:

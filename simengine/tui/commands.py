@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simengine.store.export import FORMATS
+
 #: What ``/export`` writes when no format is named.
 DEFAULT_EXPORT = "markdown"
-EXPORT_FORMATS = ("markdown", "json", "graphml")
+EXPORT_FORMATS = tuple(FORMATS)
 TELLER_KINDS = ("auto", "ollama", "procedural")
 MAX_COUNT = 1000  # /wait 10000 would tie the story up for a long time; ask for less
 
