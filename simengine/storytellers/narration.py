@@ -34,6 +34,7 @@ from simengine.world.ops import (
     references,
 )
 from simengine.world.state import normalize_name
+from simengine.world.text import number
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "wander": (
@@ -363,7 +364,7 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
                 covered = {i} | {j for j, _ in pays}
                 return beat("trade", covered, **t.person("buyer", op.to),
                             **t.person("seller", seller), item=t.name(op.item),
-                            item_gloss=t.gloss(op.item), price=_num(paid),
+                            item_gloss=t.gloss(op.item), price=number(paid),
                             currency=display_name(currency))
         giver = actor if actor and actor != op.to else None
         if giver:
@@ -404,10 +405,6 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     return beat("look", set())
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def _weather_in(scene: Scene, summary: str) -> str:
     options = style_of(scene.state).weather
     low = summary.lower()
@@ -441,7 +438,7 @@ def op_sentence(t: _Teller, op: Op) -> str:
     if isinstance(op, Adjust):
         word = "rises" if op.by > 0 else "falls"
         return (f"The {display_name(op.attribute)} of {t.name(op.entity)} {word} by "
-                f"{_num(abs(op.by))}.")
+                f"{number(abs(op.by))}.")
     if isinstance(op, SetAttr):
         return f"The {display_name(op.attribute)} of {t.name(op.entity)} is now {op.value}."
     if isinstance(op, Relate):

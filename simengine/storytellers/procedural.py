@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from simengine.storytellers import player as players
 from simengine.storytellers.base import CallRecord, Intent, Scene
-from simengine.storytellers.namegen import NameGen, unique_id
+from simengine.storytellers.namegen import NameGen
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
@@ -40,6 +40,7 @@ from simengine.world.ops import (
 )
 from simengine.world.rules import Violation, invention_budget
 from simengine.world.state import WorldState
+from simengine.world.text import fresh_id
 
 ARCHETYPES: tuple[str, ...] = (
     "wander", "meet", "talk", "trade", "quarrel", "befriend",
@@ -391,7 +392,7 @@ def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) ->
     made = {"character": gen.person, "location": gen.place, "item": gen.thing}[kind](rng, state)
     if made is None:
         return None
-    return NewEntity(id=unique_id(made[0], state, kind=kind), kind=kind,  # type: ignore[arg-type]
+    return NewEntity(id=fresh_id(made[0], state.__contains__, kind), kind=kind,  # type: ignore[arg-type]
                      name=made[0], description=made[1], at=at)
 
 
