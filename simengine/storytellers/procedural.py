@@ -13,7 +13,6 @@ tick, actor): same inputs, same story.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -39,6 +38,7 @@ from simengine.world.ops import (
     Unrelate,
 )
 from simengine.world.rules import Violation, invention_budget
+from simengine.world.seeds import mix_seed
 from simengine.world.state import WorldState
 from simengine.world.text import fresh_id
 
@@ -93,12 +93,6 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
     return TickMemory(frozenset(partners), frozenset(items))
-
-
-def mix_seed(*parts: object) -> int:
-    """A 64-bit seed from any parts; stable across runs (no ``hash()`` of strings)."""
-    digest = hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
 
 
 # ------------------------------------------------------------ world facts
