@@ -16,7 +16,7 @@ from simengine.sim.start import is_world_file, open_or_start
 from simengine.store import SaveError, resolve_save
 from simengine.storytellers.base import StorytellerError
 from simengine.world.loader import WorldFileError
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
 __all__ = [
     "check_record_target",
@@ -39,8 +39,7 @@ def friendly_errors() -> Iterator[None]:
     except (SaveError, ScriptError, StorytellerError) as exc:
         raise click.ClickException(clean_text(str(exc))) from None
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise click.ClickException(clean_text(f"{where}{exc.strerror or exc}")) from None
+        raise click.ClickException(clean_text(error_message(exc, with_file=True))) from None
 
 
 def check_record_target(

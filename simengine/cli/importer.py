@@ -8,7 +8,7 @@ import click
 
 from simengine.importers import ImportFailed, import_files
 from simengine.importers.build import DEFAULT_PLAYER
-from simengine.world.text import slugify
+from simengine.world.text import error_message, slugify
 
 
 @click.command(name="import")
@@ -45,7 +45,7 @@ def import_command(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(result.text, encoding="utf-8")
     except OSError as exc:
-        raise click.ClickException(f"{target}: cannot write ({exc.strerror or exc})") from None
+        raise click.ClickException(f"{target}: cannot write ({error_message(exc)})") from None
     spec = result.spec
     click.secho(
         f"Wrote {target}: {len(spec.characters)} characters, {len(spec.locations)} places, "

@@ -13,7 +13,7 @@ import click
 
 from simengine.world.loader import WorldFileError, load_world, world_warnings
 from simengine.world.spec import SLUG_PATTERN
-from simengine.world.text import clean_text, slugify
+from simengine.world.text import clean_text, error_message, slugify
 
 # Names Windows keeps for devices: a world file must not be called one of them.
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -127,5 +127,5 @@ def new(name: str, output: Path | None) -> None:
             f"{target} already exists; choose another name or --output"
         ) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
+        raise click.ClickException(f"cannot write {target}: {error_message(exc)}") from None
     click.echo(f"wrote {target}; check it with: simengine validate {target}")

@@ -115,3 +115,16 @@ def fresh_id(name: str, taken: Callable[[str], bool], fallback: str = "thing") -
     while taken(candidate):
         candidate, n = f"{base}-{n}", n + 1
     return candidate
+
+
+def error_message(exc: BaseException, *, with_file: bool = False) -> str:
+    """A failure in the words a person reads, never a traceback or ``[Errno 13]``.
+
+    An ``OSError`` gives the system's words (``Permission denied``), after its file
+    with ``with_file`` (``story.md: Permission denied``); any other error its
+    ``reason`` or message, or at least its class name.
+    """
+    if isinstance(exc, OSError):
+        what = exc.strerror or str(exc) or type(exc).__name__
+        return f"{exc.filename}: {what}" if with_file and exc.filename else what
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
