@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simengine.cli.common import friendly_errors
+from simengine.cli.common import TELLER, friendly_errors
 from simengine.sim.batch import run_batch
-from simengine.sim.executors import ExecutorError, HostsError, parse_hosts
+from simengine.sim.executors import EXECUTORS, ExecutorError, HostsError, parse_hosts
 from simengine.sim.executors.ray_tasks import import_ray
+from simengine.storytellers.config import uses_model
 
 
 @contextlib.contextmanager
@@ -57,9 +58,10 @@ def executor_errors() -> Iterator[None]:
 @click.option(
     "--storyteller",
     "-s",
+    type=TELLER,
     default="procedural",
     show_default=True,
-    help="auto, ollama, procedural or replay:FILE.",
+    help="Who tells every run.",
 )
 @click.option("--model", "-m", default=None, help="Ollama model.")
 @click.option("--host", default=None, help="Ollama server (of every run; see --hosts).")
@@ -72,7 +74,7 @@ def executor_errors() -> Iterator[None]:
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "ray"]),
+    type=click.Choice(EXECUTORS),
     default="local",
     show_default=True,
     help="Where runs run: local processes, or Ray tasks (pip install 'simengine[ray]').",
@@ -133,7 +135,7 @@ def batch(
         spec = load_world(world)
         if hosts:
             parse_hosts(hosts)  # a typo is reported before anything starts
-        if (hosts or node_slot) and storyteller not in ("auto", "ollama"):
+        if (hosts or node_slot) and not uses_model(storyteller):
             click.secho(f"note: --{'hosts' if hosts else 'node-slot'} is for -s ollama or "
                         f"auto; {storyteller} runs make no model calls", fg="yellow", err=True)
         if executor == "ray":

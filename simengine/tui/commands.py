@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simengine.store.export import FORMATS
+from simengine.storytellers.config import KINDS, picker_kinds
 
 #: What ``/export`` writes when no format is named.
 DEFAULT_EXPORT = "markdown"
 EXPORT_FORMATS = tuple(FORMATS)
-TELLER_KINDS = ("auto", "ollama", "procedural")
 MAX_COUNT = 1000  # /wait 10000 would tie the story up for a long time; ask for less
 
 
@@ -147,11 +147,12 @@ def _with_args(spec: CommandSpec, args: list[str]) -> Parsed:
     # teller: nothing (show), KIND, or KIND MODEL; a replay cassette is a CLI matter.
     if not args:
         return Command(spec.name)
-    kind = args[0].lower()
-    if kind not in TELLER_KINDS or len(args) > 2:
-        return Invalid(f"/{spec.name} takes auto, ollama or procedural, and a model; {usage}")
-    if kind == "procedural" and len(args) == 2:
-        return Invalid("the procedural storyteller has no model")
+    kind, names = args[0].lower(), [k.name for k in picker_kinds()]
+    if kind not in names or len(args) > 2:
+        return Invalid(f"/{spec.name} takes {', '.join(names[:-1])} or {names[-1]}, and a model; "
+                       f"{usage}")
+    if not KINDS[kind].uses_model and len(args) == 2:
+        return Invalid(f"the {kind} storyteller has no model")
     return Command(spec.name, word=kind, extra=args[1] if len(args) == 2 else None)
 
 

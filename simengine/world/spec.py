@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -86,10 +87,16 @@ class WorldMeta(Strict):
         return value
 
 
+#: The storyteller kinds a world file may name. The storytellers' registry
+#: (``storytellers/config.py``, ``register``) adds each kind it knows here, and
+#: refuses to load if a name here has no storyteller there.
+STORYTELLER_KINDS: list[str] = ["auto", "procedural", "ollama"]
+
+
 class StorytellerSpec(Strict):
     """The ``[storyteller]`` table: who proposes what happens, by default."""
 
-    kind: Literal["auto", "procedural", "ollama"] = "procedural"
+    kind: str = "procedural"
     model: str = "qwen2.5:3b"
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     decide_temperature: float = Field(0.2, ge=0.0, le=2.0)
@@ -101,6 +108,16 @@ class StorytellerSpec(Strict):
     #: Who tells beats away from the player: the same storyteller, or the procedural
     #: one, so a slow model spends its time on what the player sees.
     elsewhere: Literal["same", "procedural"] = "same"
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in STORYTELLER_KINDS:
+            *rest, last = [repr(k) for k in STORYTELLER_KINDS]
+            expected = f"{', '.join(rest)} or {last}" if rest else last
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": expected})
+        return kind
 
 
 class AttributeDef(Strict):
