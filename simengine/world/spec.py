@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
+from simengine.world.text import fresh_id
+
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 Kind = Literal["character", "location", "item", "faction"]
@@ -295,12 +297,8 @@ def fill_lore_ids(entries: list[LoreSpec]) -> list[LoreSpec]:
     taken = {e.id for e in entries if e.id}
     for n, entry in enumerate(entries, start=1):
         if entry.id is None:
-            candidate, k = f"lore-{n}", 1
-            while candidate in taken:
-                k += 1
-                candidate = f"lore-{n}-{k}"
-            entry.id = candidate
-            taken.add(candidate)
+            entry.id = fresh_id(f"lore-{n}", taken.__contains__)
+            taken.add(entry.id)
     return entries
 
 
