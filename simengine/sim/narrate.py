@@ -16,6 +16,7 @@ from simengine.world.ops import (
     Unrelate,
 )
 from simengine.world.state import WorldState
+from simengine.world.text import number
 
 
 def describe(ops: list[Op], state: WorldState, intent: Intent | None = None) -> str:
@@ -33,7 +34,8 @@ def describe(ops: list[Op], state: WorldState, intent: Intent | None = None) -> 
             parts.append(f"{n(op.item)} passes to {n(op.to)}")
         elif isinstance(op, Adjust):
             sign = "gains" if op.by > 0 else "loses"
-            parts.append(f"{n(op.entity)} {sign} {abs(op.by):g} {op.attribute.replace('_', ' ')}")
+            what = op.attribute.replace("_", " ")
+            parts.append(f"{n(op.entity)} {sign} {number(abs(op.by))} {what}")
         elif isinstance(op, SetAttr):
             parts.append(f"{n(op.entity)}'s {op.attribute.replace('_', ' ')} becomes {op.value}")
         elif isinstance(op, Relate):
