@@ -7,11 +7,13 @@ the world file's ``[storyteller] kind`` all read ``storytellers.config.KINDS``.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import simengine
 from simengine.cli import main
 from simengine.sim.batch import check_kind
 from simengine.sim.executors import RunTask
@@ -30,7 +32,8 @@ from simengine.tui.launcher import tellers
 from simengine.world.loader import WorldFileError, parse_world
 from simengine.world.spec import STORYTELLER_KINDS
 
-HARBOUR = Path(__file__).parents[2] / "worlds" / "harbour.toml"
+ROOT = Path(__file__).parents[2]
+HARBOUR = ROOT / "worlds" / "harbour.toml"
 
 
 class Echo(ProceduralStoryteller):
@@ -42,14 +45,20 @@ def _echo(request):
 
 
 @pytest.fixture
-def echo_kind():
-    """Register an ``echo`` kind for one test, and forget it afterwards."""
+def restored_kinds():
+    """The registry as it was, after the test (whatever it registered)."""
     kinds, names = dict(KINDS), list(STORYTELLER_KINDS)
-    register(TellerKind("echo", "says what the procedural one says", _echo))
-    yield KINDS["echo"]
+    yield
     KINDS.clear()
     KINDS.update(kinds)
     STORYTELLER_KINDS[:] = names
+
+
+@pytest.fixture
+def echo_kind(restored_kinds):
+    """An ``echo`` kind, registered for one test."""
+    register(TellerKind("echo", "says what the procedural one says", _echo))
+    return KINDS["echo"]
 
 
 def world_text(kind: str) -> str:
@@ -103,3 +112,15 @@ def test_a_kind_with_an_argument_is_not_for_world_files_or_the_picker(tmp_path):
     with pytest.raises(StorytellerError, match="unknown storyteller 'replay:'"):
         check_kind("replay:")
     check_kind(f"replay:{tmp_path / 'run.jsonl'}")
+
+
+def test_the_readme_example_adds_a_kind_a_game_can_use(restored_kinds):
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Storytellers and models.*?```python\n(.*?)```", text, re.S)
+    assert block, "the README's storyteller section has no Python example"
+    exec(block.group(1), {})
+    assert "gentle" in KINDS and "gentle" in STORYTELLER_KINDS
+    world = parse_world(world_text("gentle"), "harbour.toml")  # a world file may name it
+    with simengine.start(world, storyteller="gentle", seed=3) as game:  # unknown: an error
+        assert isinstance(game.storyteller, ProceduralStoryteller)
+        assert simengine.step(game, "look around").events
