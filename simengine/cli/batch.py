@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -14,18 +12,9 @@ from rich.table import Table
 
 from simengine.cli.common import TELLER, friendly_errors
 from simengine.sim.batch import run_batch
-from simengine.sim.executors import EXECUTORS, ExecutorError, HostsError, parse_hosts
+from simengine.sim.executors import EXECUTORS, parse_hosts
 from simengine.sim.executors.ray_tasks import import_ray
 from simengine.storytellers.config import uses_model
-
-
-@contextlib.contextmanager
-def executor_errors() -> Iterator[None]:
-    """A bad --hosts, Ray missing or a cluster not there: one line, no traceback."""
-    try:
-        yield
-    except (ExecutorError, HostsError) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
@@ -131,7 +120,7 @@ def batch(
     from simengine.world.loader import load_world
 
     console = Console(stderr=True)
-    with friendly_errors(), executor_errors():
+    with friendly_errors():
         spec = load_world(world)
         if hosts:
             parse_hosts(hosts)  # a typo is reported before anything starts

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from simengine.cli.saves import saves_dir_option
+from simengine.sim.executors import ExecutorError, HostsError
 from simengine.sim.run import ScriptError
 from simengine.sim.start import is_world_file, open_or_start
 from simengine.store import SaveError, resolve_save
@@ -57,7 +58,7 @@ def friendly_errors() -> Iterator[None]:
     except WorldFileError as exc:
         raise click.ClickException(clean_text("the world file has problems:\n" + str(exc))) \
             from None
-    except (SaveError, ScriptError, StorytellerError) as exc:
+    except (SaveError, ScriptError, StorytellerError, ExecutorError, HostsError) as exc:
         raise click.ClickException(clean_text(str(exc))) from None
     except OSError as exc:
         raise click.ClickException(clean_text(error_message(exc, with_file=True))) from None
