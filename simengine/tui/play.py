@@ -50,7 +50,7 @@ from simengine.tui.widgets import (
     TimelinePanel,
 )
 from simengine.tui.witness import Replay, Vantage, vantage, witnessed
-from simengine.world.text import fresh_id
+from simengine.world.text import fresh_name
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
 ASK_UNDO = 3  # undoing more turns than this asks first
@@ -413,7 +413,7 @@ class PlayScreen(GameReports, Screen):
             self.refresh_views()
 
     def action_fork(self) -> None:
-        name = fresh_id("alt", self.session.branches().__contains__)
+        name = fresh_name("alt", self.session.branches().__contains__)
 
         def forked(answer: str | None) -> None:
             if answer:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from simengine.world.text import fresh_id
+from simengine.world.text import fresh_name
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -297,7 +297,7 @@ def fill_lore_ids(entries: list[LoreSpec]) -> list[LoreSpec]:
     taken = {e.id for e in entries if e.id}
     for n, entry in enumerate(entries, start=1):
         if entry.id is None:
-            entry.id = fresh_id(f"lore-{n}", taken.__contains__)
+            entry.id = fresh_name(f"lore-{n}", taken.__contains__)
             taken.add(entry.id)
     return entries
 

@@ -108,13 +108,17 @@ def slugify(name: str, fallback: str = "thing") -> str:
     return slug or fallback
 
 
-def fresh_id(name: str, taken: Callable[[str], bool], fallback: str = "thing") -> str:
-    """:func:`slugify` of ``name``, with ``-2``, ``-3``... added until ``taken`` says no."""
-    base = slugify(name, fallback)
+def fresh_name(base: str, taken: Callable[[str], bool]) -> str:
+    """``base``, or ``base-2``, ``base-3``... : the first that ``taken`` says is free."""
     candidate, n = base, 2
     while taken(candidate):
         candidate, n = f"{base}-{n}", n + 1
     return candidate
+
+
+def fresh_id(name: str, taken: Callable[[str], bool], fallback: str = "thing") -> str:
+    """:func:`slugify` of ``name``, made free with :func:`fresh_name`."""
+    return fresh_name(slugify(name, fallback), taken)
 
 
 def error_message(exc: BaseException, *, with_file: bool = False) -> str:

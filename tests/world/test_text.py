@@ -14,6 +14,7 @@ from simengine.world.text import (
     clean_text,
     error_message,
     fresh_id,
+    fresh_name,
     number,
     slugify,
 )
@@ -82,6 +83,7 @@ def test_fresh_id_counts_up_past_the_ids_taken():
     assert fresh_id("Silas", taken.__contains__) == "silas-3"
     assert fresh_id("Mara", taken.__contains__) == "mara"
     assert fresh_id("🐟", {"item"}.__contains__, "item") == "item-2"
+    assert fresh_name("Harbour--3", {"Harbour--3"}.__contains__) == "Harbour--3-2"  # as given
 
 
 @pytest.mark.parametrize("value, shown", [
