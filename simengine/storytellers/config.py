@@ -39,7 +39,7 @@ from simengine.storytellers.ollama import (
 )
 from simengine.storytellers.replay import CassetteRecorder, ReplayStoryteller
 from simengine.world.spec import STORYTELLER_KINDS, StorytellerSpec
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, either
 
 _DEFAULTS = StorytellerSpec()
 PROBE_TIMEOUT = 2.0
@@ -253,8 +253,7 @@ def register(kind: TellerKind) -> None:
 
 def kinds_text() -> str:
     """``auto, ollama, procedural or replay:FILE``: the kinds as help and errors list them."""
-    *rest, last = [k.spelled for k in KINDS.values()]
-    return f"{', '.join(rest)} or {last}" if rest else last
+    return either([k.spelled for k in KINDS.values()])
 
 
 def uses_model(spelled: str) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from simengine.store.export import FORMATS
 from simengine.storytellers.config import KINDS, picker_kinds
+from simengine.world.text import either
 
 #: What ``/export`` writes when no format is named.
 DEFAULT_EXPORT = "markdown"
@@ -149,8 +150,7 @@ def _with_args(spec: CommandSpec, args: list[str]) -> Parsed:
         return Command(spec.name)
     kind, names = args[0].lower(), [k.name for k in picker_kinds()]
     if kind not in names or len(args) > 2:
-        return Invalid(f"/{spec.name} takes {', '.join(names[:-1])} or {names[-1]}, and a model; "
-                       f"{usage}")
+        return Invalid(f"/{spec.name} takes {either(names)}, and a model; {usage}")
     if not KINDS[kind].uses_model and len(args) == 2:
         return Invalid(f"the {kind} storyteller has no model")
     return Command(spec.name, word=kind, extra=args[1] if len(args) == 2 else None)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from simengine.world.text import fresh_name
+from simengine.world.text import either, fresh_name
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -115,10 +115,8 @@ class StorytellerSpec(Strict):
     @classmethod
     def _known_kind(cls, kind: str) -> str:
         if kind not in STORYTELLER_KINDS:
-            *rest, last = [repr(k) for k in STORYTELLER_KINDS]
-            expected = f"{', '.join(rest)} or {last}" if rest else last
             raise PydanticCustomError("literal_error", "Input should be {expected}",
-                                      {"expected": expected})
+                                      {"expected": either([repr(k) for k in STORYTELLER_KINDS])})
         return kind
 
 

@@ -85,6 +85,12 @@ def clean_data(value: Any, *, max_depth: int = MAX_DEPTH, _depth: int = 0) -> An
     return value
 
 
+def either(choices: list[str]) -> str:
+    """``a, b or c``: choices as a message lists them."""
+    *rest, last = choices
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
 def number(value: Any) -> str:
     """A number as a person writes it: ``5.0`` -> ``5``, ``2.5`` -> ``2.5``.
 

@@ -12,6 +12,7 @@ from simengine.world.text import (
     TooDeep,
     clean_data,
     clean_text,
+    either,
     error_message,
     fresh_id,
     fresh_name,
@@ -76,6 +77,11 @@ def test_slugify_makes_the_id_a_name_would_have(name, slug):
 def test_slugify_falls_back_when_nothing_is_left():
     assert slugify("🐟", "item") == "item" and slugify("日本語の世界", "") == ""
     assert slugify("a" * 47 + "-b") == "a" * 47  # cut at 48, no dangling dash
+
+
+def test_either_lists_choices_as_a_sentence_does():
+    assert either(["auto", "ollama", "procedural"]) == "auto, ollama or procedural"
+    assert either(["a", "b"]) == "a or b" and either(["json"]) == "json"
 
 
 def test_fresh_id_counts_up_past_the_ids_taken():
