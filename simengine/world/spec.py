@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
+
+from simengine.world.text import either, fresh_name
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -86,10 +89,16 @@ class WorldMeta(Strict):
         return value
 
 
+#: The storyteller kinds a world file may name. The storytellers' registry
+#: (``storytellers/config.py``, ``register``) adds each kind it knows here, and
+#: refuses to load if a name here has no storyteller there.
+STORYTELLER_KINDS: list[str] = ["auto", "procedural", "ollama"]
+
+
 class StorytellerSpec(Strict):
     """The ``[storyteller]`` table: who proposes what happens, by default."""
 
-    kind: Literal["auto", "procedural", "ollama"] = "procedural"
+    kind: str = "procedural"
     model: str = "qwen2.5:3b"
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     decide_temperature: float = Field(0.2, ge=0.0, le=2.0)
@@ -101,6 +110,14 @@ class StorytellerSpec(Strict):
     #: Who tells beats away from the player: the same storyteller, or the procedural
     #: one, so a slow model spends its time on what the player sees.
     elsewhere: Literal["same", "procedural"] = "same"
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in STORYTELLER_KINDS:
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": either([repr(k) for k in STORYTELLER_KINDS])})
+        return kind
 
 
 class AttributeDef(Strict):
@@ -278,12 +295,8 @@ def fill_lore_ids(entries: list[LoreSpec]) -> list[LoreSpec]:
     taken = {e.id for e in entries if e.id}
     for n, entry in enumerate(entries, start=1):
         if entry.id is None:
-            candidate, k = f"lore-{n}", 1
-            while candidate in taken:
-                k += 1
-                candidate = f"lore-{n}-{k}"
-            entry.id = candidate
-            taken.add(candidate)
+            entry.id = fresh_name(f"lore-{n}", taken.__contains__)
+            taken.add(entry.id)
     return entries
 
 
