@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers import player as players
-from simengine.storytellers.base import CallRecord, Intent, Scene
+from simengine.storytellers.base import CallRecord, Intent, Scene, Steer
 from simengine.storytellers.namegen import NameGen, unique_id
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
@@ -224,7 +224,9 @@ def archetype_options(state: WorldState, actor: str,
         "arrive": bool(here) and _budget(state) >= 1,
         "discover": bool(here) and _budget(state) >= 1,
         "fall_ill": False,
-        "die": actor != state.player and _populous(state),
+        # The story needs its essential people: they never die of an archetype.
+        "die": (actor != state.player and _populous(state)
+                and not state.entity(actor).get("essential")),
     }
     health = changeable_number(state, HEALTH)
     ok["fall_ill"] = bool(health) and _room_to_lower(state, actor, health) >= 1
@@ -245,16 +247,27 @@ def _weighted(weights: dict[str, float], rng: random.Random) -> str | None:
 
 
 def choose_archetype(state: WorldState, actor: str, rng: random.Random,
-                     memory: TickMemory | None = None) -> str:
-    """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk')."""
-    return _weighted(archetype_options(state, actor, memory), rng) or "talk"
+                     memory: TickMemory | None = None, steer: Steer | None = None) -> str:
+    """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk').
+
+    A director's ``steer`` scales the weights (more quarrels in a crisis, no deaths
+    outside one).
+    """
+    weights = archetype_options(state, actor, memory)
+    if steer is not None:
+        weights = {a: w * steer.factor(a) for a, w in weights.items()}
+        weights = {a: w for a, w in weights.items() if w > 0}
+    return _weighted(weights, rng) or "talk"
 
 
-def choose_world_event(state: WorldState, rng: random.Random) -> str:
-    """Weather, a newcomer or a new place, as the creativity budget allows."""
+def choose_world_event(state: WorldState, rng: random.Random,
+                       steer: Steer | None = None) -> str:
+    """Weather, a newcomer or a new place, as the creativity budget (and director) allow."""
     weights = dict(WORLD_EVENTS)
     if _budget(state) < 1:
         weights = {"weather": weights["weather"]}
+    if steer is not None:
+        weights = {e: w * (1.0 if e == "weather" else steer.factor(e)) for e, w in weights.items()}
     return _weighted(weights, rng) or "weather"
 
 
@@ -455,7 +468,7 @@ class ProceduralStoryteller:
         if intent.kind == "world" or actor is None:
             location = scene.location if scene.location in state else pick_location(
                 state, intent.seed)
-            event = choose_world_event(state, rng)
+            event = choose_world_event(state, rng, intent.steer)
             self.last_archetype = event
             return world_plan(event, state, location, rng)
         if actor not in state or not state.is_alive(actor):
@@ -475,8 +488,16 @@ class ProceduralStoryteller:
                 self._remember((scene.tick, actor), answer)
                 return answer.summary, answer.bundles
         memory = tick_memory(scene, actor)
-        archetype = choose_archetype(state, actor, rng, memory)
-        planned = plan_archetype(archetype, state, actor, rng, memory)
+        steer = intent.steer
+        here = state.where(actor)
+        if (steer and steer.toward and here and steer.toward in state.exits(here)
+                and rng.random() < 0.6):  # an aim: the goal's place, or the player's path
+            archetype = "wander"
+            planned: Plan | None = (f"{state.name(actor)} goes to {state.name(steer.toward)}",
+                                    [[Move(entity=actor, to=steer.toward)]])
+        else:
+            archetype = choose_archetype(state, actor, rng, memory, steer)
+            planned = plan_archetype(archetype, state, actor, rng, memory)
         if planned is None:  # a builder can still fail (every invented name taken ...)
             archetype = "talk" if _others_here(state, actor, memory) else "look"
             planned = plan_archetype(archetype, state, actor, rng, memory) or (

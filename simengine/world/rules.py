@@ -28,6 +28,8 @@ Rule ids:
 ``actor.mismatch``     a beat's proposal acted by someone other than its actor
 ``player.own``         a beat not the player's moves the player, or harms or robs them
                        beyond what the world allows (``[world] npcs_may``)
+``story.essential``    a beat not the player's kills a character the world marks
+                       ``essential`` (the story needs them; only the player may)
 ``world.<id>``         an author rule of the world file (``[[rules]]``); its message is
                        the rule's ``says``
 =====================  ==========================================================
@@ -590,7 +592,11 @@ class _Checker:
 
     def op_kill(self, op: Kill) -> None:
         if self.known(op.entity, "character") and self.living(op.entity, "die again"):
-            if not self.player_own(op.entity, "kill"):
+            essential = op.entity in self.s and self.s.entity(op.entity).get("essential")
+            if essential and self.turn.kind != "player":
+                self.fail("story.essential", f"'{op.entity}' is essential to this story and "
+                          "does not die by chance; only the player's own deed may kill them")
+            elif not self.player_own(op.entity, "kill"):
                 self.v.dead.add(op.entity)
 
     def op_create(self, op: Create) -> None:

@@ -206,6 +206,8 @@ class WorldState:
                     data["traits"] = list(e.traits)
                     data["goals"] = list(e.goals)
                     data["died_tick"] = None  # authored dead died before the story began
+                    if e.essential:  # the director never kills them by chance
+                        data["essential"] = True
                 g.add_node(e.id, **data)
         for loc in spec.locations:
             for other in loc.connects:
