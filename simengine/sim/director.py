@@ -52,7 +52,7 @@ STYLES: dict[str, Style] = {
 #: Shares of a cycle: build-up until BUILD, crisis until CRISIS, then relief.
 BUILD, CRISIS = 0.6, 0.78
 #: How fast the memory of an event fades, per tick.
-DECAY = 0.85
+DECAY = 0.8
 #: Archetypes that raise tension, and those that ease it.
 STIRRING = ("quarrel", "fall_ill", "die", "arrive", "discover")
 SOOTHING = ("talk", "befriend", "meet", "trade")
@@ -60,21 +60,20 @@ HOSTILE = frozenset({"enemy_of", "rival_of", "distrusts", "fears"})
 
 
 def intensity(ops: Sequence[Op]) -> float:
-    """How much an event stirs the story: a death most, a chat hardly at all."""
+    """How much an event stirs the story: a death most, a chat or a sale hardly at all."""
+    paid = {op.attribute for op in ops if isinstance(op, Adjust) and op.by > 0}
     total = 0.0
     for op in ops:
         if isinstance(op, Kill):
             total += 1.0
-        elif isinstance(op, Adjust) and op.by < 0:
-            total += 0.35
+        elif isinstance(op, Adjust) and op.by < 0 and op.attribute not in paid:
+            total += 0.25  # a wound, an illness, a blow to the mood (not money changing hands)
         elif isinstance(op, Relate) and op.relation in HOSTILE:
-            total += 0.3
-        elif isinstance(op, Unrelate) and op.relation in ("friend_of", "loves", "trusts"):
             total += 0.2
-        elif isinstance(op, Create) and op.entity.kind == "character":
-            total += 0.3
-        elif isinstance(op, Create):
+        elif isinstance(op, Unrelate) and op.relation in ("friend_of", "loves", "trusts"):
             total += 0.1
+        elif isinstance(op, Create) and op.entity.kind == "character":
+            total += 0.2
     return min(total, 1.5)
 
 
@@ -136,7 +135,7 @@ class Director:
     def steer(self, tick: int, tension: float, *, deaths: bool) -> Steer:
         """The steer for beats of ``tick``: favour stirring or soothing archetypes."""
         pressure = max(-1.0, min(1.0, self.target(tick) - tension))
-        stir = math.exp(2.5 * pressure)
+        stir = math.exp(4 * pressure)
         weights = [(a, round(stir, 3)) for a in STIRRING if a != "die"]
         weights += [(a, round(1 / stir, 3)) for a in SOOTHING]
         weights.append(("die", round(stir, 3) if deaths else 0.0))
