@@ -392,11 +392,33 @@ def world_plan(event: str, state: WorldState, location: str | None, rng: random.
     return f"{phrase[:1].upper()}{phrase[1:]} over {where}", []
 
 
+NEWCOMER_TRAITS = ("wary", "curious", "talkative", "proud", "greedy", "kind", "restless",
+                   "secretive", "brave", "nervous", "honest", "sly", "patient", "quick-tempered")
+
+
+def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
+    """A reason for a newcomer to be in the story: someone, something or a loss here."""
+    people = [c for c in state.sorted_ids("character") if c != state.player][:200]
+    dead = [c for c in people if not state.is_alive(c)]
+    living = [c for c in people if state.is_alive(c)]
+    priced = [i for i in state.sorted_ids("item")[:200] if state.price(i) > 0]
+    options = [f"find work at {state.name(at)}"]
+    if dead:
+        options.append(f"learn what became of {state.name(rng.choice(dead))}")
+    if living:
+        who = state.name(rng.choice(living))
+        options += [f"find {who}", f"settle an old debt with {who}"]
+    if priced:
+        options.append(f"get hold of {state.name(rng.choice(priced))}")
+    return rng.choice(options)
+
+
 def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) -> NewEntity | None:
     """A new character, place or item at ``at``: a fresh name, a slug id, no attributes.
 
     Attributes are left to the world's defaults, so an invention never mints
-    currency, a price or a protected value.
+    currency, a price or a protected value. A new character comes with two traits
+    and a goal tied to the world (someone to find, a death to learn about ...).
     """
     if at is None or at not in state or _budget(state) < 1:
         return None
@@ -404,8 +426,12 @@ def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) ->
     made = {"character": gen.person, "location": gen.place, "item": gen.thing}[kind](rng, state)
     if made is None:
         return None
+    extra: dict = {}
+    if kind == "character":
+        extra = {"traits": rng.sample(NEWCOMER_TRAITS, 2),
+                 "goals": [newcomer_goal(state, at, rng)]}
     return NewEntity(id=unique_id(made[0], state, kind=kind), kind=kind,  # type: ignore[arg-type]
-                     name=made[0], description=made[1], at=at)
+                     name=made[0], description=made[1], at=at, **extra)
 
 
 def _prune(plan: Plan, feedback: Sequence[Violation]) -> Plan:

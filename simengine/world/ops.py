@@ -30,6 +30,11 @@ class NewEntity(Strict):
     description: str = Field("", max_length=1000)
     at: Ref | None = None
     attributes: dict[str, AttrValue] = Field(default_factory=dict, max_length=32)
+    #: A new character's ways and wants (how they behave, what they are after).
+    traits: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
+        default_factory=list, max_length=6)
+    goals: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=3)
 
 
 class Move(Strict):

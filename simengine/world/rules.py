@@ -613,6 +613,9 @@ class _Checker:
             "location": ("location",),
             "faction": (),
         }[e.kind]
+        if (e.traits or e.goals) and e.kind != "character":
+            self.fail("create.invalid", f"only a character has traits and goals, not a {e.kind}")
+            return
         if e.at is None and e.kind in ("character", "item"):
             self.fail("create.invalid", f"a new {e.kind} needs 'at' (where it is)")
             return

@@ -546,7 +546,7 @@ class WorldState:
                 "attributes": attributes,
             }
             if e.kind == "character":
-                data.update(traits=[], goals=[], died_tick=None)
+                data.update(traits=list(e.traits), goals=list(e.goals), died_tick=None)
             g.add_node(e.id, **data)
             if e.at:
                 if e.kind == "location":
