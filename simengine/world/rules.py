@@ -596,6 +596,9 @@ class _Checker:
             if essential and self.turn.kind != "player":
                 self.fail("story.essential", f"'{op.entity}' is essential to this story and "
                           "does not die by chance; only the player's own deed may kill them")
+                # The rest is checked as if they had died: what a proposal builds on the
+                # death (the dead walking off) is refused for that too.
+                self.v.dead.add(op.entity)
             elif not self.player_own(op.entity, "kill"):
                 self.v.dead.add(op.entity)
 

@@ -161,3 +161,89 @@ def test_essential_characters_never_die_by_chance(tmp_path, world):
             "story.essential"]
         assert "story.essential" not in [
             v.rule for v in check(kill, session.state, Turn("player", session.player))]
+
+
+def test_batch_reports_the_share_of_each_ending_and_its_ticks(tmp_path):
+    from click.testing import CliRunner
+
+    from simengine.cli import main
+
+    out = tmp_path / "batch"
+    result = CliRunner().invoke(main, ["batch", str(WORLDS["starship"]), "--runs", "2",
+                                       "--ticks", "100", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ending air-fails (lose): 2 of 2 runs (100%), ticks 72 on average" in result.output
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["endings"]["air-fails"] == {"kind": "lose", "runs": 2, "share": 1.0,
+                                              "ticks_mean": 72.0, "ticks_min": 72,
+                                              "ticks_max": 72}
+    assert [r["ticks"] for r in report["runs"]] == [72, 72]  # the runs stopped at the end
+    assert "air-fails" in (out / "report.csv").read_text()
+
+
+def test_endings_report_counts_runs_without_an_ending():
+    from simengine.sim.batch import endings_lines, endings_report
+
+    report = endings_report([{"id": "won", "kind": "win", "tick": 10},
+                             {"id": "won", "kind": "win", "tick": 20}, None,
+                             {"id": "lost", "kind": "lose", "tick": 5}])
+    assert report["won"]["share"] == 0.5 and report["won"]["ticks_mean"] == 15
+    assert report["none"] == {"kind": "", "runs": 1, "share": 0.25}
+    assert endings_lines(report)[-1] == "no ending: 1 of 4 runs (25%)"
+
+
+def test_the_decide_prompt_carries_the_actors_goals_heading_and_pacing():
+    from simengine.storytellers.base import Intent, Steer
+    from simengine.storytellers.prompts import decide_messages
+    from simengine.testing.fixtures import simple_scene, tiny_state
+
+    state = tiny_state()
+    actor = next(c for c in state.sorted_ids("character") if c != state.player)
+    place = state.exits(state.where(actor))[0]
+    steer = Steer("crisis", 0.6, goals=("find the ledger",), toward=place)
+    user = decide_messages(simple_scene(state, actor), Intent("npc", actor, steer=steer))[1]
+    text = user["content"]
+    assert f"{actor} wants: find the ledger" in text
+    assert f"on the way to {place}" in text
+    assert "PACING: the story is at a crisis" in text
+    plain = decide_messages(simple_scene(state, actor), Intent("npc", actor))[1]["content"]
+    assert "PACING" not in plain
+
+
+def test_session_beats_carry_goals_and_invented_people_have_traits_and_a_goal(tmp_path):
+    spec = load_world(WORLDS["harbour"])
+    with Session.new(spec, tmp_path / "s.db", narrate=False, npc_rate=1.0,
+                     max_npc_beats=20) as session:
+        beats = session.plan(1, None)
+        fisher = next(b for b in beats if b.actor == "fisher")
+        assert fisher.steer.goals == ("Tamsin Reed tells the Watch about the red lamp.",)
+        assert fisher.steer.toward == "north-quay"  # heading for her goal
+        play(session, ticks=60)
+        newcomers = [session.state.entity(c) for c in session.state.entities("character")
+                     if session.state.entity(c)["origin"] == "invented"]
+        assert newcomers
+        assert all(len(n["traits"]) == 2 and len(n["goals"]) == 1 for n in newcomers)
+
+
+def test_a_model_may_create_a_person_with_traits_and_goals_but_not_a_thing():
+    from simengine.storytellers.prompts import parse_proposal
+    from simengine.testing.fixtures import tiny_state
+
+    state = tiny_state()
+    here = state.where(state.player)
+    reply = ('{"summary": "a stranger comes", "ops": [{"op": "create", "kind": "character", '
+             f'"name": "Odo Quill", "description": "a tinker", "at": "{here}", '
+             '"traits": ["shy", "clever"], "goals": ["sell his pots"]}]}')
+    proposal = parse_proposal(reply)
+    new = proposal.ops[0].entity
+    assert (new.traits, new.goals) == (["shy", "clever"], ["sell his pots"])
+    new.id = "odo-quill"
+    assert check(proposal, state, Turn("world")) == []
+    state.apply(proposal.ops, event_id=1)
+    assert state.entity("odo-quill")["traits"] == ["shy", "clever"]
+    thing = proposal.model_copy(deep=True)
+    thing.ops[0].entity.kind = "item"
+    thing.ops[0].entity.id = "pot"
+    assert [v.rule for v in check(thing, state, Turn("world"))] == ["create.invalid"]
