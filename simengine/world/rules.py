@@ -90,6 +90,7 @@ RULE_IDS = (
     "scope.player",
     "actor.mismatch",
     "player.own",
+    "story.essential",
 )
 
 

@@ -153,3 +153,47 @@ def test_epilogue_tells_the_cast_the_goals_and_the_time():
     assert "Warden Hobb died (hour 7)." in lines
     assert "[x] Take the iron seal." in lines and "[ ] Hobb keeps watch at the gate." in lines
     assert lines[-1] == "7 hours played; 1 of 2 goals done."
+
+
+def test_the_readme_story_example_loads_and_plays_out():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[[endings]]" in b]
+    world = """
+[world]
+id = "abbey"
+name = "The Abbey"
+
+[[locations]]
+id = "chapter-house"
+name = "Chapter House"
+connects = ["cells"]
+
+[[locations]]
+id = "cells"
+name = "The Cells"
+
+[[characters]]
+id = "ysolde"
+name = "Ysolde"
+at = "chapter-house"
+
+[[items]]
+id = "poisoned-cup"
+name = "pewter cup"
+at = "chapter-house"
+
+[player]
+character = "ysolde"
+"""
+    spec = parse_world(world + block, "abbey.toml")
+    assert spec.story.director == "steady"
+    state, story = WorldState.from_spec(spec), Story.from_spec(spec)
+    assert state.entity("prior-anselm")["essential"]
+    state.apply([Transfer(item="poisoned-cup", to="ysolde"),
+                 Move(entity="prior-anselm", to="cells")], event_id=1)
+    progress = story.check(state, 3, set())
+    assert {g.id for g in progress.goals} == {"find-the-cup", "prior-confesses"}
+    assert progress.ending.id == "justice"
