@@ -24,7 +24,6 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from simengine.storytellers.base import Steer
 from simengine.storytellers.outcomes import route
@@ -84,18 +83,21 @@ class Director:
         self.style_name = style if style in STYLES else "steady"
         self.style = STYLES[self.style_name]
         self.seed = seed
+        self._cycles: list[tuple[int, int]] = []  # (start tick, length), as far as asked
 
     # ------------------------------------------------------------ the curve
-    @lru_cache(maxsize=4096)  # noqa: B019 - a session keeps one director for its life
     def _cycle_at(self, tick: int) -> tuple[int, int]:
         """(start tick, length) of the cycle ``tick`` falls in."""
-        start, k = 0, 0
-        while True:
-            rng = random.Random(f"{self.seed}:director:{k}")
-            length = max(8, round(self.style.cycle * (0.75 + 0.5 * rng.random())))
-            if tick < start + length:
-                return start, length
-            start, k = start + length, k + 1
+        cycles = self._cycles
+        while not cycles or tick >= cycles[-1][0] + cycles[-1][1]:
+            start = cycles[-1][0] + cycles[-1][1] if cycles else 0
+            rng = random.Random(f"{self.seed}:director:{len(cycles)}")
+            cycles.append((start, max(8, round(self.style.cycle * (0.75 + 0.5 * rng.random())))))
+        lo, hi = 0, len(cycles) - 1
+        while lo < hi:  # the last cycle starting at or before tick
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if cycles[mid][0] <= tick else (lo, mid - 1)
+        return cycles[lo]
 
     def position(self, tick: int) -> float:
         """Where ``tick`` stands in its cycle, 0 (start of a build-up) to 1."""

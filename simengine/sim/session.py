@@ -495,8 +495,13 @@ class Session:
         return await self.step(text)
 
     async def wait(self, n: int = 1) -> list[TickResult]:
-        """Let ``n`` ticks pass with no player action."""
-        return [await self.step() for _ in range(n)]
+        """Let ``n`` ticks pass with no player action (fewer, if the story ends)."""
+        results = []
+        for _ in range(n):
+            if self.ending is not None:
+                break
+            results.append(await self.step())
+        return results
 
     async def _beat(self, tick: int, intent: Intent) -> Committed:
         started = time.perf_counter()

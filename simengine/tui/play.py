@@ -333,6 +333,8 @@ class PlayScreen(GameReports, Screen):
                 self._quiet(await self.session.act(text or ""))
             elif job == "wait":
                 for _ in range(count):
+                    if self.session.ending is not None:
+                        break  # told by StoryEnded; nothing happens after an ending
                     self._quiet(await self.session.step())
             elif job == "regenerate":
                 self._quiet(await self.session.regenerate())
@@ -404,6 +406,9 @@ class PlayScreen(GameReports, Screen):
             self.run_command(parsed)
 
     def act(self, text: str) -> None:
+        if self.session.ending is not None:
+            self.story.notice(self._ended_hint(), "warning")
+            return
         if self.session.player is None:
             self.story.notice("this world has no player character to act; /wait lets time "
                               "pass", "warning")
@@ -565,6 +570,9 @@ class PlayScreen(GameReports, Screen):
     def cmd_wait(self, command: Command) -> None:
         if self.busy:
             self.story.notice("the last turn is still being told")
+            return
+        if self.session.ending is not None:
+            self.story.notice(self._ended_hint(), "warning")
             return
         self.start("wait", None, command.count or 1)
 

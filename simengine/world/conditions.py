@@ -404,13 +404,7 @@ class _Parser:
         after = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else tok
         if tok.kind == "word" and tok.text == "goal" and after.text == ":":
             self.i += 2
-            name = self.take()
-            if name.kind != "word":
-                raise self.fail("expected a goal id after 'goal:'", name)
-            if self.goals is not None and name.text not in self.goals:
-                raise self.fail(f"unknown goal '{name.text}'"
-                                f"{_suggest(name.text, self.goals)}", name)
-            return GoalDone(name.text)
+            return GoalDone(self.known("goal", "a goal id after 'goal:'", self.goals))
         left = self.term()
         tok = self.tok
         if self.word("at"):
@@ -428,14 +422,9 @@ class _Parser:
             return Same(left, self.term(), tok.text == "==")
         if tok.kind == "punct" and tok.text == ".":
             self.take()
-            name = self.take()
-            if name.kind != "word":
-                raise self.fail("expected an attribute name after '.'", name)
-            if self.attributes is not None and name.text not in self.attributes:
-                raise self.fail(f"unknown attribute '{name.text}'"
-                                f"{_suggest(name.text, self.attributes)}", name)
+            name = self.known("attribute", "an attribute name after '.'", self.attributes)
             op = self.cmp()
-            return Compare(left, name.text, op, self.value())
+            return Compare(left, name, op, self.value())
         if tok.kind == "word" and tok.text not in KEYWORDS:
             self.take()
             if self.relations is not None and tok.text not in self.relations:
@@ -445,6 +434,15 @@ class _Parser:
         found = repr(tok.text) if tok.kind != "end" else "the end"
         raise self.fail(f"expected 'at', 'holds', 'is', '==', '!=', '.attribute' or a "
                         f"relation after '{left.word}', found {found}")
+
+    def known(self, what: str, expected: str, names: set[str] | None) -> str:
+        """The next word, a name of ``what`` (one of ``names``, when they are given)."""
+        tok = self.take()
+        if tok.kind != "word":
+            raise self.fail(f"expected {expected}", tok)
+        if names is not None and tok.text not in names:
+            raise self.fail(f"unknown {what} '{tok.text}'{_suggest(tok.text, names)}", tok)
+        return tok.text
 
     def term(self) -> Term:
         tok = self.tok
