@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from simengine.world.conditions import (
@@ -121,6 +122,7 @@ class Thread:
     people: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=256)  # a goal's condition never changes: read it once
 def thread(cond: Condition) -> Thread:
     """The concrete wants in a condition (``not`` parts are left out: they are no aim)."""
     negated = {id(n) for node in walk(cond.root) if isinstance(node, Not)
