@@ -247,3 +247,47 @@ def test_a_model_may_create_a_person_with_traits_and_goals_but_not_a_thing():
     thing.ops[0].entity.kind = "item"
     thing.ops[0].entity.id = "pot"
     assert [v.rule for v in check(thing, state, Turn("world"))] == ["create.invalid"]
+
+
+def test_run_lists_goals_marks_them_done_and_stops_at_the_ending(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from simengine.cli import main
+
+    script = str(ROOT / "worlds" / "scripts" / "frontier-win.txt")
+    runner = CliRunner()
+    prose = runner.invoke(main, ["run", str(WORLDS["frontier"]), "--script", script,
+                                 "--ticks", "20", "--save", str(tmp_path / "a.db"),
+                                 "-s", "procedural"])
+    assert prose.exit_code == 0, prose.output
+    out = prose.stdout
+    assert out.index("[ ] Find out what Amos Tuttle") < out.index("✓ Goal done: Find out")
+    assert "=== You won ===" in out and "By lantern light" in out
+    assert "ticks run: 5" in out and "ending: the-real-seam (win)" in out
+    lines = runner.invoke(main, ["run", str(WORLDS["frontier"]), "--script", script, "--json",
+                                 "--save", str(tmp_path / "b.db"), "-s", "procedural"])
+    rows = [json.loads(x) for x in lines.stdout.splitlines() if x.startswith("{")]
+    story = [r["story"] for r in rows if "story" in r]
+    assert [s.get("goal") or s.get("ending") for s in story] == [
+        "find-the-map", "reach-the-seam", "the-real-seam"]
+    assert story[-1]["kind"] == "win" and story[-1]["epilogue"]
+    assert all({"id", "tick", "ops", "narration"} <= set(r) for r in rows)
+
+
+def test_whoever_holds_what_a_player_goal_names_is_brought_into_the_players_path():
+    from simengine.sim.director import aims, leads
+    from simengine.world.spec import GoalSpec
+    from simengine.world.state import WorldState
+    from simengine.world.story import Story
+
+    spec = load_world(WORLDS["harbour"])
+    spec.goals.append(GoalSpec(id="spyglass", text="Get Brack's spyglass.",
+                               done="mara holds spyglass"))
+    state, story = WorldState.from_spec(spec), Story.from_spec(spec)
+    assert leads(state, story, set(), "mara") == ["merchant"]  # she holds it, a step away
+    toward, words = aims(state, story, set(), "merchant", "mara")
+    assert toward == "tavern" and words  # heads for the Tarred Gull, where Mara is
+    assert leads(state, story, {"spyglass"}, "mara") == []  # done: nobody is sent
+    assert aims(state, story, {"spyglass"}, "merchant", "mara")[0] is None
