@@ -337,8 +337,8 @@ class Session:
         rng = random.Random(_seed_for(self.seed, "schedule", tick, self._salt()))
         beats: list[Intent] = []
         player = self.player
-        steer = self.director.steer(tick, self.tension(tick - 1), deaths=self.director.deaths_allowed(
-            tick, self._last_death))
+        deaths = self.director.deaths_allowed(tick, self._last_death)
+        steer = self.director.steer(tick, self.tension(tick - 1), deaths=deaths)
         alive_player = player is not None and self.state.is_alive(player)
         if player_text is not None and alive_player:
             beats.append(

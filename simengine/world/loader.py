@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -504,9 +505,7 @@ class _Semantics:
 
     def author_rules(self) -> None:
         """``[[rules]]``: ids unique, ``forbid`` an op kind with real fields, conditions parse."""
-        ids = {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
-        relations = self.spec.relation_kinds
-        attributes = self.spec.attributes
+        ids = self.entity_ids
         first: dict[str, int] = {}
         for i, rule in enumerate(self.spec.rules):
             if rule.id in first:
@@ -525,13 +524,16 @@ class _Semantics:
         """Report a condition that does not parse, at its file column."""
         if text is None:
             return
-        ids = {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
         try:
-            parse_condition(text, ids=ids, relations=self.spec.relation_kinds,
+            parse_condition(text, ids=self.entity_ids, relations=self.spec.relation_kinds,
                             attributes=self.spec.attributes, goals=goals or [])
         except ConditionError as exc:
             column = self.column(loc, text, exc.column)
             self.add(loc, f"column {column}: {exc.message} (in {text!r})")
+
+    @cached_property
+    def entity_ids(self) -> set[str]:
+        return {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
 
     def story(self) -> None:
         """``[[goals]]`` and ``[[endings]]``: ids unique, conditions parse, owners exist."""
