@@ -154,6 +154,11 @@ def test_essential_characters_never_die_by_chance(tmp_path, world):
                 if not session.state.is_alive(c) and session.state.entity(c).get("died_tick")]
         assert died  # people do die by chance here ...
         assert not set(died) & set(essential)  # ... but never the essential ones
+        # and deaths are paced: each in a crisis, never soon after another
+        ticks = sorted(session.state.entity(c)["died_tick"] for c in died)
+        assert all(session.director.phase(t) == "crisis" for t in ticks), ticks
+        gap = session.director.style.death_gap
+        assert all(b - a >= gap for a, b in zip(ticks, ticks[1:])), ticks
         # and no beat but the player's may kill them
         who = essential[0]
         kill = Proposal(ops=[Kill(entity=who, cause="a fall")])
