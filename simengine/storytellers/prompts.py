@@ -224,7 +224,9 @@ def _steer_text(scene: Scene, intent: Intent, who: str) -> str:
                      f"({scene.state.name(steer.toward)}).")
     pacing = PACING.get(steer.phase)
     if pacing:
-        lines.append(f"PACING: {pacing}.")
+        push = ("; more trouble than of late" if steer.pressure > 0.2 else
+                "; less trouble than of late" if steer.pressure < -0.2 else "")
+        lines.append(f"PACING: {pacing}{push}.")
     return "\n".join(lines)
 
 

@@ -212,7 +212,7 @@ def test_the_decide_prompt_carries_the_actors_goals_heading_and_pacing():
     text = user["content"]
     assert f"{actor} wants: find the ledger" in text
     assert f"on the way to {place}" in text
-    assert "PACING: the story is at a crisis" in text
+    assert "PACING: the story is at a crisis" in text and "more trouble than of late" in text
     plain = decide_messages(simple_scene(state, actor), Intent("npc", actor))[1]["content"]
     assert "PACING" not in plain
 
