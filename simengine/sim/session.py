@@ -467,6 +467,7 @@ class Session:
                                  narration=narration or summary, storyteller=STORY_TELLER)
         self.tick = tick
         self.recent.append(self._recent(event))
+        self._stirred.append((tick, 0.0))  # as a reload reads it back: it stirs nothing
         return event
 
     def continue_story(self, name: str | None = None) -> str:

@@ -296,3 +296,17 @@ def test_whoever_holds_what_a_player_goal_names_is_brought_into_the_players_path
     assert toward == "tavern" and words  # heads for the Tarred Gull, where Mara is
     assert leads(state, story, {"spyglass"}, "mara") == []  # done: nobody is sent
     assert aims(state, story, {"spyglass"}, "merchant", "mara")[0] is None
+
+
+def test_a_resumed_story_goes_on_as_it_would_have(tmp_path):
+    spec = load_world(WORLDS["harbour"])
+    with Session.new(spec, tmp_path / "a.db", seed=3, narrate=False) as session:
+        play(session, ticks=40)
+        whole = [(e.tick, e.summary) for e in session.save.log()]
+    with Session.new(spec, tmp_path / "b.db", seed=3, narrate=False) as session:
+        play(session, ticks=20)
+    with Session.load(tmp_path / "b.db", narrate=False) as session:
+        assert session.goals_done  # a goal was done in the first half, and is remembered
+        play(session, ticks=20)
+        halves = [(e.tick, e.summary) for e in session.save.log()]
+    assert halves == whole
