@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simengine.cli.common import friendly_errors
+from simengine.sim.batch import endings_lines
 from simengine.sim.evaluate import DEFAULT_RATES, check_rates, evaluate, parse_rates
 
 _DEFAULTS = ",".join(f"{k}={v:g}" for k, v in DEFAULT_RATES.items())
@@ -84,6 +85,8 @@ def eval_cmd(world: Path, runs: int, ticks: int, seed: int, rates: dict[str, flo
             json_path.write_text(text, encoding="utf-8")
     console = Console(stderr=str(json_path) == "-")
     render(data, console)
+    for line in endings_lines(data["endings"]):
+        console.print(line)
     if json_path is not None and str(json_path) != "-":
         console.print(f"report: {json_path}")
     total = data["total"]

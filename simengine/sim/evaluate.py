@@ -26,6 +26,7 @@ from typing import Any
 
 from simengine.eval.adversary import FakeOllama
 from simengine.eval.replies import INJECTION_KINDS
+from simengine.sim.batch import endings_report
 from simengine.sim.session import Committed, Session
 from simengine.store import Save
 from simengine.storytellers.ollama import OllamaStoryteller
@@ -123,6 +124,8 @@ class Tally:
     kinds: dict[str, KindTally] = field(default_factory=lambda: defaultdict(KindTally))
     joined: int = 0
     unjoined: int = 0
+    #: The ending one run reached (id, kind, tick), or None; not added up.
+    ending: dict[str, Any] | None = None
 
     def add(self, other: Tally) -> None:
         for name in ("ticks", "beats", "valid_first_try", "model_proposals", "repairs_needed",
@@ -187,7 +190,8 @@ class EvalReport:
         return {"world": self.world, "runs": self.runs, "ticks": self.ticks, "seed": self.seed,
                 "rates": self.rates, "wall_seconds": round(self.wall_seconds, 3),
                 "total": self.total.to_dict(),
-                "per_run": [t.to_dict() for t in self.per_run]}
+                "endings": endings_report([t.ending for t in self.per_run]),
+                "per_run": [{**t.to_dict(), "ending": t.ending} for t in self.per_run]}
 
 
 # ---------------------------------------------------------------- one run
@@ -283,12 +287,17 @@ def run_one(spec: WorldSpec, path: Path, *, ticks: int, seed: int, rates: Mappin
 
             async def go() -> None:
                 for _ in range(ticks):
+                    if session.ending is not None:
+                        break  # the story ended: the run is over
                     await session.step()
                     if on_tick:
                         on_tick(session.tick)
 
             asyncio.run(go())
             t.ticks = session.tick
+            if session.ending is not None:
+                t.ending = {"id": session.ending.id, "kind": session.ending.kind,
+                            "tick": session.tick}
             entries = _entries(fake)
             for decision in decisions:
                 tally_decision(decision, teller.name, entries, t)
