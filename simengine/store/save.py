@@ -596,8 +596,10 @@ class Save:
         )
 
     @_sqlite_errors
-    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = ()) -> None:
-        """Fill in an event's narration (written after the commit) and log its calls."""
+    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = (),
+                      drift: dict[str, Any] | None = None) -> None:
+        """Fill in an event's narration (written after the commit) and log its calls;
+        ``drift`` (``outcome``, ``attempts``) keeps a narration that told what did not happen."""
         self._writable()
         self.event(event_id)
         rows = [call_row(c, event_id) for c in calls]
@@ -605,6 +607,20 @@ class Save:
             self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])
             if rows:
                 self._db["calls"].insert_all(rows)
+            if drift:
+                self._db["drifts"].insert({
+                    "event_id": event_id, "outcome": str(drift.get("outcome") or ""),
+                    "attempts": json.dumps(drift.get("attempts") or [], ensure_ascii=False)},
+                    replace=True)
+
+    @_sqlite_errors
+    def drifts(self, event_id: int | None = None) -> list[dict[str, Any]]:
+        """Narrations that drifted (all, or one event's): event_id, outcome, attempts."""
+        if "drifts" not in self._db.table_names():
+            return []  # a read-only save from before drifts were kept
+        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
+        rows = self._db.query(f"SELECT * FROM drifts {where} ORDER BY event_id", args)
+        return [{**r, "attempts": json.loads(r["attempts"] or "[]")} for r in rows]
 
     @_sqlite_errors
     def record_calls(self, calls: Iterable[Any], event_id: int | None = None) -> None:
