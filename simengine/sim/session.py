@@ -462,7 +462,7 @@ class Session:
         parts: list[str] = []
         calls: list = []
         guard = (None if isinstance(teller, ProceduralStoryteller)
-                 else DriftGuard.for_beat(scene, accepted, self.state))
+                 else DriftGuard.for_beat(scene, accepted, self.state, decision.rejected))
         outcome = "retold"
         try:
             await self._tell(teller, scene, accepted, decision, event.id, parts, guard)
@@ -484,6 +484,11 @@ class Session:
             drift = guard.record(outcome) if guard else None
             self.metrics.count_calls(calls)
             self.save.set_narration(event.id, text, calls=calls, drift=drift)
+        if drift:
+            then = "told again" if outcome == "retold" else "told plainly instead"
+            self._publish(Notice(f"the narration strayed from what happened "
+                                 f"({drift['attempts'][0]['reasons'][0]}); {then}", "info",
+                                 "drift"))
         return text, calls, drift
 
     async def _tell(self, teller, scene, accepted, decision, event_id: int, parts: list[str],

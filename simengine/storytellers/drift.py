@@ -24,7 +24,7 @@ from typing import Any
 
 from simengine.storytellers.base import CallRecord, Scene
 from simengine.storytellers.prompts import narrate_messages
-from simengine.world.ops import Create, Kill, Proposal, Transfer
+from simengine.world.ops import Create, Kill, Proposal, Transfer, references
 from simengine.world.state import WorldState, normalize_name
 
 RETELL_HEADER = "Your narration told things that did not happen:"
@@ -128,21 +128,28 @@ def _tokens(text: str) -> set[str]:
 class DriftCheck:
     """What a sentence of narration tells that the beat did not do.
 
+    A name is known when the model was shown it: the scene, what happened (the
+    summary, the names of everything the ops touch or create) and what was refused.
+    A name it was not shown, it made up, even if someone elsewhere has it.
+
     Args:
         scene: the beat's scene (what the model was shown).
         accepted: the committed proposal (its ops and summary).
         state: the world after the commit.
+        rejected: what was refused, as the narrate call was told.
     """
 
-    def __init__(self, scene: Scene, accepted: Proposal, state: WorldState):
+    def __init__(self, scene: Scene, accepted: Proposal, state: WorldState,
+                 rejected: Sequence[object] = ()):
         self.state = state
-        known = set(TITLES)
-        for key in state.name_index():
-            known.update(key.split())
-        known |= _tokens(f"{scene.prefix}\n{scene.context}\n{accepted.summary}")
-        self.known = known
+        touched = {v for op in accepted.ops for _, v in references(op) if v in state}
+        touched |= {op.entity.id for op in accepted.ops if isinstance(op, Create)
+                    and op.entity.id in state}
+        shown = [scene.prefix, scene.context, accepted.summary, *map(str, rejected),
+                 *(state.name(e) for e in sorted(touched))]
+        self.known = _tokens("\n".join(shown)) | TITLES
         killed = {op.entity for op in accepted.ops if isinstance(op, Kill)}
-        living = _tokens(" ".join(state.name(c) for c in scene.ids
+        living = _tokens(" ".join(state.name(c) for c in [*scene.ids, *sorted(touched)]
                                   if c in state and state.kind(c) == "character"
                                   and state.is_alive(c)))
         #: The dead (not those who die in this beat), by the words that name them alone.
@@ -153,7 +160,8 @@ class DriftCheck:
             names = [normalize_name(state.name(c)),
                      *(normalize_name(a) for a in state.entity(c).get("aliases", []))]
             words = {w for n in names for w in n.split()} - living - TITLES
-            self.dead.append((state.name(c), sorted({n for n in names if n} | words)))
+            self.dead.append((state.name(c), sorted({n for n in names if n} | words,
+                                                    key=lambda k: (-len(k), k))))
         moved = {op.item for op in accepted.ops if isinstance(op, Transfer)}
         moved |= {op.entity.id for op in accepted.ops if isinstance(op, Create) and op.entity.id}
         items = [i for i in dict.fromkeys(scene.ids) if i in state and state.kind(i) == "item"]
@@ -229,27 +237,31 @@ class DriftCheck:
 
     # -------------------------------------------------------------- dead
     def _dead(self, plain: str) -> list[Drift]:
-        text = " " + normalize_name(plain) + " "
-        lower = plain.lower()
         out = []
         for name, keys in self.dead:
-            for key in keys:
-                if f" {key} " not in text:
-                    continue
-                if re.search(rf"\b{re.escape(key)}['\u2019]s\b", lower):
-                    continue  # "Silas's body": a possession, not a deed
-                at = re.search(rf"\b{re.escape(key)}\b", lower)
-                verbs = re.findall(r"[\w'\u2019]+", lower[at.end():])[:3] if at else []
-                before = re.search(rf"\b(\w+)\W+{re.escape(key)}\b", lower)
-                if verbs and verbs[0].endswith("ly"):
-                    verbs = verbs[1:]  # "Tam slowly nods"
-                acts = bool(verbs) and verbs[0] in ALIVE_VERBS and not (
-                    len(verbs) > 1 and verbs[1] in ("nothing", "no"))  # "Tam says nothing"
-                if acts or (before and before.group(1) in SPEECH_VERBS):
-                    out.append(Drift("dead", f"{name} is dead: the dead do not speak, move "
-                                             "or act"))
-                    break
+            own = {w for k in keys for w in k.split()}
+            if any(self._acting(m, plain, own) for key in keys
+                   for m in re.finditer(r"\b" + r"\W+".join(map(re.escape, key.split())) + r"\b",
+                                        plain, re.I)):
+                out.append(Drift("dead", f"{name} is dead: the dead do not speak, move or act"))
         return out
+
+    @staticmethod
+    def _acting(m: re.Match[str], plain: str, own: set[str]) -> bool:
+        """Is the person named at ``m`` speaking or doing something?"""
+        after = re.findall(r"[\w'\u2019]+", plain[m.end():])[:3]
+        before = re.findall(r"[\w'\u2019]+", plain[:m.start()])[-1:]
+        if plain[m.end():m.end() + 1] in ("'", "\u2019"):
+            return False  # "Silas's body": a possession, not a deed
+        for word in (*before, *after[:1]):
+            if word[:1].isupper() and word.lower() not in own | STARTERS:
+                return False  # part of somebody else's name ("Tobiah Crane")
+        words = [w.lower() for w in after]
+        if words and words[0].endswith("ly"):
+            words = words[1:]  # "Tam slowly nods"
+        acts = bool(words) and words[0] in ALIVE_VERBS and not (
+            len(words) > 1 and words[1] in ("nothing", "no"))  # "Tam says nothing"
+        return acts or bool(before and before[0].lower() in SPEECH_VERBS)
 
     # ---------------------------------------------------------- transfers
     def _transfers(self, plain: str) -> list[Drift]:
@@ -321,8 +333,9 @@ class DriftGuard:
     drifted: bool = False
 
     @classmethod
-    def for_beat(cls, scene: Scene, accepted: Proposal, state: WorldState) -> DriftGuard:
-        return cls(DriftCheck(scene, accepted, state))
+    def for_beat(cls, scene: Scene, accepted: Proposal, state: WorldState,
+                 rejected: Sequence[object] = ()) -> DriftGuard:
+        return cls(DriftCheck(scene, accepted, state, rejected))
 
     async def filter(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
         """Yield whole sentences of ``stream`` that pass; stop at the first that drifts."""
