@@ -30,7 +30,9 @@ from simengine.world.state import WorldState, normalize_name
 RETELL_HEADER = "Your narration told things that did not happen:"
 
 #: Where a sentence may end: a stop, then closing quotes or brackets, then a space.
-_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
+#: Closing quotes at the very start: the end of a sentence already let through.
+_CLOSERS = re.compile(r"[\"\u201d\u2019)\]]+(?=\s)")
 _WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
 _QUOTED = re.compile(r"\"[^\"]*(?:\"|$)|\u201c[^\u201d]*(?:\u201d|$)")
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
@@ -94,12 +96,16 @@ class Drift:
 def split_sentences(text: str, final: bool = True) -> tuple[list[str], str]:
     """Whole sentences of ``text`` (each with its leading space), and the rest.
 
-    A stop inside quoted speech ends no sentence. With ``final`` the rest counts
-    as a last sentence (the stream has ended).
+    A stop inside quoted speech ends no sentence; a stop at the very end does (a
+    model may pause there), so closing quotes that come after it stand alone. With
+    ``final`` the rest counts as a last sentence (the stream has ended).
     """
     out: list[str] = []
-    start = 0
-    for m in _END.finditer(text):
+    lead = _CLOSERS.match(text)
+    start = lead.end() if lead else 0
+    if lead:
+        out.append(lead.group())
+    for m in _END.finditer(text, start):
         piece = text[start:m.end()]
         if _open_quote(piece):
             continue
