@@ -13,10 +13,12 @@ from click.testing import CliRunner
 from simengine.cli import main
 from simengine.eval.replies import DRIFT_KINDS, inject_drift, roll_drift
 from simengine.sim.evaluate import check_rates, evaluate, parse_rates
+from simengine.storytellers.base import Intent
 from simengine.storytellers.drift import RETELL_HEADER
 from simengine.storytellers.prompts import narrate_messages
 from simengine.testing.fake_ollama import FakeOllama
-from simengine.testing.fixtures import simple_scene, tiny_state
+from simengine.storytellers.scene import build_scene
+from simengine.testing.fixtures import tiny_state
 from simengine.world.ops import Proposal
 
 HARBOUR = Path(__file__).parent.parent.parent / "worlds" / "harbour.toml"
@@ -62,8 +64,8 @@ def test_drift_rates_parse_and_are_checked():
 
 def test_the_fake_tells_each_drift_in_a_narrate_request():
     state = tiny_state()
-    messages = narrate_messages(simple_scene(state, "mara"),
-                                Proposal(actor="mara", summary="Mara looks around"))
+    scene = build_scene(state, Intent("npc", "mara"), [])
+    messages = narrate_messages(scene, Proposal(actor="mara", summary="Mara looks around"))
     rng = random.Random(1)
     prose = "Mara looks around. The tide turns."
     assert "Brother Tam" in inject_drift("drift_dead", prose, messages, rng)
