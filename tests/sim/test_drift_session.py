@@ -97,6 +97,15 @@ def test_run_json_and_the_save_log_show_a_drift(tmp_path):
     assert all("name" in r["drift"]["attempts"][0]["kinds"] for r in drifted)
     log = CliRunner().invoke(main, ["saves", "log", str(tmp_path / "r.db")])
     assert log.exit_code == 0 and "[narration drifted: retold]" in log.output
+    train = tmp_path / "train.jsonl"
+    exported = CliRunner().invoke(main, ["saves", "export", str(tmp_path / "r.db"), "--format",
+                                         "chat-jsonl", "--narrate", "-o", str(train)])
+    assert exported.exit_code == 0, exported.output
+    answers = [json.loads(line)["messages"][-1]["content"]
+               for line in train.read_text().splitlines()]
+    lies = [a["sentence"] for r in drifted for a in r["drift"]["attempts"]]
+    assert answers and not any(lie in answer for lie in lies for answer in answers)
+    assert "told what did not happen" in exported.output  # the summary says what was left out
 
 
 def test_a_run_with_drift_replays_the_same_story(tmp_path):
