@@ -131,6 +131,11 @@ def _tokens(text: str) -> set[str]:
     return set(normalize_name(text).split())
 
 
+def _words_of(text: str) -> list[str]:
+    """Lower-case words, split at anything not a letter or digit (fast on a whole prompt)."""
+    return re.findall(r"[^\W_]+", text.casefold())
+
+
 class DriftCheck:
     """What a sentence of narration tells that the beat did not do.
 
@@ -153,7 +158,7 @@ class DriftCheck:
                     and op.entity.id in state}
         shown = [scene.prefix, scene.context, accepted.summary, *map(str, rejected),
                  *(state.name(e) for e in sorted(touched))]
-        self.known = _tokens("\n".join(shown)) | TITLES
+        self.known = set(_words_of("\n".join(shown))) | TITLES
         killed = {op.entity for op in accepted.ops if isinstance(op, Kill)}
         living = _tokens(" ".join(state.name(c) for c in [*scene.ids, *sorted(touched)]
                                   if c in state and state.kind(c) == "character"
@@ -206,7 +211,7 @@ class DriftCheck:
                 run.append(w)
                 continue
             if run:
-                drift = self._unknown(run, run[0].start() == first, words, plain)
+                drift = self._unknown(run, run[0].start() == first, plain)
                 if drift:
                     out.append(drift)
                 run = []
@@ -214,16 +219,14 @@ class DriftCheck:
                 run = [w]
         return out
 
-    def _unknown(self, run: list[re.Match[str]], opens: bool, words: list, plain: str
-                 ) -> Drift | None:
-        names = [w.group() for w in run]
+    def _unknown(self, run: list[re.Match[str]], opens: bool, plain: str) -> Drift | None:
+        names = [w.group() for w in run if not (w.group().isupper() and len(w.group()) > 1)]
         if opens:
             while names and names[0].lower() in STARTERS:
                 names.pop(0)
             if len(names) == 1 and len(run) == 1 and not self._acts(run[0], plain):
                 return None  # "Footsteps fade": a capital that only opens the sentence
-        parts = [_POSSESSIVE.sub("", n).lower() for n in names]
-        parts = [p for p in parts if p not in ("of", "the") and not p.isupper()]
+        parts = [p for n in names for p in _words_of(_POSSESSIVE.sub("", n))]
         real = [p for p in parts if p not in TITLES and p not in STARTERS]
         if not real or real == ["i"] or any(p in self.known for p in real):
             return None
