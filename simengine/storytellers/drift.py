@@ -28,6 +28,8 @@ from simengine.world.ops import Create, Kill, Proposal, Transfer, references
 from simengine.world.state import WorldState, normalize_name
 
 RETELL_HEADER = "Your narration told things that did not happen:"
+#: People and things of a place the beat went to that count as shown.
+MAX_AROUND = 64
 
 #: Where a sentence may end: a stop, then closing quotes or brackets, then a space.
 _END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
@@ -139,9 +141,10 @@ def _words_of(text: str) -> list[str]:
 class DriftCheck:
     """What a sentence of narration tells that the beat did not do.
 
-    A name is known when the model was shown it: the scene, what happened (the
-    summary, the names of everything the ops touch or create) and what was refused.
-    A name it was not shown, it made up, even if someone elsewhere has it.
+    A name is known when the model was shown it: the scene (with the whole
+    descriptions of what it shows, and who and what is in its place), what happened
+    (the summary, everything the ops touch or create, and who and what is at a place
+    they lead to) and what was refused. A name it was not shown, it made up, even if someone elsewhere has it.
 
     Args:
         scene: the beat's scene (what the model was shown).
@@ -156,8 +159,14 @@ class DriftCheck:
         touched = {v for op in accepted.ops for _, v in references(op) if v in state}
         touched |= {op.entity.id for op in accepted.ops if isinstance(op, Create)
                     and op.entity.id in state}
-        shown = [scene.prefix, scene.context, accepted.summary, *map(str, rejected),
-                 *(state.name(e) for e in sorted(touched))]
+        # Who and what is here, and where the beat went: a telling may show them all.
+        places = {e for e in touched if state.kind(e) == "location"}
+        places |= {scene.location} if scene.location in state else set()
+        around = {c for e in sorted(places) for c in state.contents(e)[:MAX_AROUND]}
+        shown = [scene.prefix, scene.context, accepted.summary, *map(str, rejected)]
+        for e in sorted(touched | around | {i for i in scene.ids if i in state}):
+            node = state.entity(e)
+            shown += [node["name"], node.get("description") or "", *node.get("aliases", [])]
         self.known = set(_words_of("\n".join(shown))) | TITLES
         killed = {op.entity for op in accepted.ops if isinstance(op, Kill)}
         living = _tokens(" ".join(state.name(c) for c in [*scene.ids, *sorted(touched)]

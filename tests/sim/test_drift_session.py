@@ -15,6 +15,7 @@ from simengine.storytellers.drift import RETELL_HEADER
 from simengine.storytellers.ollama import OllamaStoryteller
 from simengine.testing.fake_ollama import FakeOllama, Fault
 from simengine.testing.fixtures import tiny_world_spec
+from simengine.world.loader import load_world
 
 HARBOUR = Path(__file__).parent.parent.parent / "worlds" / "harbour.toml"
 
@@ -130,3 +131,41 @@ def test_a_run_with_drift_replays_the_same_story(tmp_path):
     told = story(recorded.stdout)
     assert any(drift != "null" for _, drift in told)
     assert story(replayed.stdout) == told
+
+
+class ProceduralAsModel:
+    """The procedural storyteller, passed off as a model so its prose is checked."""
+
+    name = "procedural-as-model"
+
+    def __init__(self, seed: int):
+        from simengine.storytellers.procedural import ProceduralStoryteller
+
+        self.inner = ProceduralStoryteller(seed=seed)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    async def propose(self, *args, **kwargs):
+        return await self.inner.propose(*args, **kwargs)
+
+    def narrate(self, *args, **kwargs):
+        return self.inner.narrate(*args, **kwargs)
+
+    def drain_calls(self):
+        return []
+
+
+@pytest.mark.parametrize("world", ["harbour", "frontier", "starship"])
+async def test_rich_clean_prose_raises_no_false_alarm(world, tmp_path):
+    """The procedural storyteller's prose (descriptions, traits, dialogue, lists of who
+    is here) tells only what happened: the check must let all of it through."""
+    spec = load_world(HARBOUR.parent / f"{world}.toml")
+    session = Session.new(spec, tmp_path / "p.db", seed=1, storyteller=ProceduralAsModel(1),
+                          voice="second")
+    script = ["look around", "ask about the key", "go to the market", "take the rope"]
+    for i in range(16):
+        await session.step(script[i % len(script)] if i % 2 == 0 else None)
+    narrated = [e for e in session.save.log() if e.narration]
+    assert len(narrated) >= 16 and session.save.drifts() == []
+    session.close()
