@@ -504,12 +504,7 @@ def roll_drift(rates: Mapping[str, float], messages: list[dict[str, Any]],
     straight with probability ``retell_success`` (0.8 by default)."""
     if is_retell(messages) and rng.random() < rates.get("retell_success", 0.8):
         return None
-    u, acc = rng.random(), 0.0
-    for kind in DRIFT_KINDS:
-        acc += rates.get(kind, 0.0)
-        if u < acc:
-            return kind
-    return None
+    return _roll(rates, DRIFT_KINDS, rng)
 
 
 def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -560,8 +555,13 @@ def roll_injection(rates: Mapping[str, float], messages: list[dict[str, Any]],
     """
     if is_repair(messages) and rng.random() < rates.get("repair_success", 0.8):
         return None
+    return _roll(rates, INJECTION_KINDS, rng)
+
+
+def _roll(rates: Mapping[str, float], kinds: tuple[str, ...], rng: random.Random) -> str | None:
+    """One of ``kinds`` with its rate (their rates summed in order), or None."""
     u, acc = rng.random(), 0.0
-    for kind in INJECTION_KINDS:
+    for kind in kinds:
         acc += rates.get(kind, 0.0)
         if u < acc:
             return kind

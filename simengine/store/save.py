@@ -616,11 +616,8 @@ class Save:
     @_sqlite_errors
     def drifts(self, event_id: int | None = None) -> list[dict[str, Any]]:
         """Narrations that drifted (all, or one event's): event_id, outcome, attempts."""
-        if "drifts" not in self._db.table_names():
-            return []  # a read-only save from before drifts were kept
-        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
-        rows = self._db.query(f"SELECT * FROM drifts {where} ORDER BY event_id", args)
-        return [{**r, "attempts": json.loads(r["attempts"] or "[]")} for r in rows]
+        return [{**r, "attempts": json.loads(r["attempts"] or "[]")}
+                for r in self._by_event("drifts", event_id)]
 
     @_sqlite_errors
     def record_calls(self, calls: Iterable[Any], event_id: int | None = None) -> None:
@@ -645,12 +642,16 @@ class Save:
     @_sqlite_errors
     def refusals(self, event_id: int | None = None) -> list[dict[str, Any]]:
         """Refused player attempts (all, or one event's): attempt, rules, messages, told."""
-        if "refusals" not in self._db.table_names():
-            return []  # a read-only save from before refusals were kept
-        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
-        rows = self._db.query(f"SELECT * FROM refusals {where} ORDER BY event_id", args)
         return [{**r, **{k: json.loads(r[k] or "[]") for k in ("rules", "messages", "told")}}
-                for r in rows]
+                for r in self._by_event("refusals", event_id)]
+
+    def _by_event(self, table: str, event_id: int | None) -> list[dict[str, Any]]:
+        """Rows of a table kept beside events (all, or one event's); none in a read-only
+        save from before the table was kept."""
+        if table not in self._db.table_names():
+            return []
+        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
+        return list(self._db.query(f"SELECT * FROM {table} {where} ORDER BY event_id", args))
 
     # ----------------------------------------------------------------- state
     @_sqlite_errors

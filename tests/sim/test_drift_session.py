@@ -169,3 +169,20 @@ async def test_rich_clean_prose_raises_no_false_alarm(world, tmp_path):
     narrated = [e for e in session.save.log() if e.narration]
     assert len(narrated) >= 16 and session.save.drifts() == []
     session.close()
+
+
+def test_a_save_from_before_drifts_gains_the_table_on_open(tmp_path):
+    import sqlite3
+
+    from simengine.store import Save
+
+    path = tmp_path / "old.db"
+    Save.create(path, tiny_world_spec()).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE drifts")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_drifts'")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with Save.open(path) as save:  # opened for writing, it is upgraded
+        assert save.drifts() == [] and "drifts" in save.db.table_names()
