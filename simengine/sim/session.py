@@ -467,15 +467,18 @@ class Session:
         try:
             await self._tell(teller, scene, accepted, decision, event.id, parts, guard)
             calls = teller.drain_calls()
-            if guard and guard.drifted and getattr(teller, "retells", False):
+            if guard and guard.drifted:
                 guard.judge(calls)
-                await self._tell(teller, scene, accepted, decision, event.id, parts, guard,
-                                 guard.retell())
-                calls += teller.drain_calls()
-            if guard and guard.attempts:
-                guard.judge(calls)
-            if (not parts or (guard and guard.drifted)) and teller is not self.fallback:
-                # The model's narration failed or drifted: tell it plainly rather than wrongly.
+                if getattr(teller, "retells", False):
+                    await self._tell(teller, scene, accepted, decision, event.id, parts, guard,
+                                     guard.retell())
+                    retold = teller.drain_calls()
+                    guard.judge(retold)
+                    calls += retold
+            if (not parts or (guard and guard.attempts and not guard.held)) \
+                    and teller is not self.fallback:
+                # The model's narration failed or drifted (and was not retold): tell it
+                # plainly rather than wrongly.
                 outcome = "procedural"
                 await self._tell(self.fallback, scene, accepted, decision, event.id, parts)
         finally:

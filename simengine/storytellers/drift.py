@@ -348,7 +348,8 @@ class DriftGuard:
     check: DriftCheck
     attempts: list[dict[str, Any]] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
-    drifted: bool = False
+    drifted: bool = False  # the last telling drifted
+    held: bool = False  # the last telling ran to its end, told something, and never drifted
 
     @classmethod
     def for_beat(cls, scene: Scene, accepted: Proposal, state: WorldState,
@@ -357,7 +358,7 @@ class DriftGuard:
 
     async def filter(self, stream: AsyncIterator[str]) -> AsyncIterator[str]:
         """Yield whole sentences of ``stream`` that pass; stop at the first that drifts."""
-        self.drifted = False
+        self.drifted = self.held = False
         told: list[str] = []
         rest = ""
         try:
@@ -376,6 +377,7 @@ class DriftGuard:
                         return
                     self.shown.append(sentence)
                     yield sentence
+            self.held = bool(told)
         finally:
             await _close(stream)
 
@@ -394,7 +396,7 @@ class DriftGuard:
     def judge(self, calls: Sequence[CallRecord]) -> None:
         """Mark the last narrate call of a telling as accepted or drifting."""
         narrated = [c for c in calls if c.phase == "narrate"]
-        if narrated:
+        if narrated and narrated[-1].error is None:
             narrated[-1].accepted = not self.drifted
             narrated[-1].violations = list(self.attempts[-1]["reasons"]) if self.drifted else []
 

@@ -186,3 +186,17 @@ def test_a_save_from_before_drifts_gains_the_table_on_open(tmp_path):
     db.close()
     with Save.open(path) as save:  # opened for writing, it is upgraded
         assert save.drifts() == [] and "drifts" in save.db.table_names()
+
+
+async def test_a_retelling_that_fails_gives_way_to_the_procedural_telling(fake, tmp_path):
+    session, heard = session_on(fake, tmp_path)
+    session.storyteller.retries = 0
+    fake.enqueue_streamed(Fault.drift_dead, Fault.http(500, "llama runner died"))
+    await session.act("look around")
+    player = next(m for m in heard if isinstance(m, Committed) and m.event.kind == "player")
+    (kept,) = session.save.drifts(player.event.id)
+    assert kept["outcome"] == "procedural" and player.narration.strip()
+    assert kept["attempts"][0]["sentence"] not in player.narration
+    calls = [c for c in session.save.calls(player.event.id) if c["phase"] == "narrate"]
+    assert calls[0]["accepted"] is False and calls[-1]["error"]
+    session.close()
