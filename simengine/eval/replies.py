@@ -414,6 +414,7 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
 # ------------------------------------------------------------- narration drift
 _READ = re.compile(r"already read this; do not repeat it:\n(.*?)\n\n", re.S)
 _ENTRY = re.compile(r"^- ([\w-]+): ([^\[\n\u2014;]+?)(?: \[([^\]\n]*)\])?(?: \u2014|;|$)", re.M)
+_CARRIED = re.compile(r"[;,] (?:carries )?[\w-]+ \(([^,()\n]+)")
 _DRIFT_NAMES = (
     "{ghost} watches from the doorway, saying nothing.",
     "{ghost} nods to {person} and slips away into the fog.",
@@ -462,6 +463,8 @@ def narrated_cast(messages: list[dict[str, Any]]) -> dict[str, list[str]]:
             cast["dead"].append(name)
         elif section == "People here:":
             cast["living"].append(name)
+            cast["items"] += [n for n in _CARRIED.findall(line) if n.lower() not in
+                              events.lower()]
         elif section in ("Carrying:", "Things here:") and name.lower() not in events.lower():
             cast["items"].append(name)
     focus = re.search(r"^# Focus: [\w-]+ \(([^)\n]+)\), character(.*)$", scene, re.M)
