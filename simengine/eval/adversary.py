@@ -724,7 +724,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-token", type=float, default=0.0, help="seconds per token")
     ap.add_argument("--slots", type=int, default=None, help="parallel generation slots")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--faults", default="", help="noisy rates, e.g. dead_actor=0.1,invention=0.2,drift_name=0.1")
+    ap.add_argument("--faults", default="",
+                    help="noisy rates, e.g. dead_actor=0.1,invention=0.2,drift_name=0.1")
     args = ap.parse_args(argv)
     fake = FakeOllama(models=[m.strip() for m in args.models.split(",") if m.strip()],
                       mode=args.mode, latency_per_call=args.latency_call,

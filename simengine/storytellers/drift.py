@@ -144,7 +144,8 @@ class DriftCheck:
     A name is known when the model was shown it: the scene (with the whole
     descriptions of what it shows, and who and what is in its place), what happened
     (the summary, everything the ops touch or create, and who and what is at a place
-    they lead to) and what was refused. A name it was not shown, it made up, even if someone elsewhere has it.
+    they lead to) and what was refused. A name it was not shown, it made up, even if
+    someone elsewhere has it.
 
     Args:
         scene: the beat's scene (what the model was shown).

@@ -16,8 +16,8 @@ from simengine.sim.evaluate import check_rates, evaluate, parse_rates
 from simengine.storytellers.base import Intent
 from simengine.storytellers.drift import RETELL_HEADER
 from simengine.storytellers.prompts import narrate_messages
-from simengine.testing.fake_ollama import FakeOllama
 from simengine.storytellers.scene import build_scene
+from simengine.testing.fake_ollama import FakeOllama
 from simengine.testing.fixtures import tiny_state
 from simengine.world.ops import Proposal
 

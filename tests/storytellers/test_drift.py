@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from simengine.storytellers.drift import DriftCheck, DriftGuard, retell_messages, split_sentences
-from simengine.storytellers.drift import Retell
+from simengine.storytellers.drift import (
+    DriftCheck,
+    DriftGuard,
+    Retell,
+    retell_messages,
+    split_sentences,
+)
 from simengine.testing.fixtures import simple_scene, tiny_state
 from simengine.world.ops import Create, Kill, NewEntity, Proposal, Transfer
 
