@@ -78,6 +78,11 @@ TRANSFER_VERBS = frozenset("""
 hands hand gives give passes pass slides slide tosses toss takes take grabs grab
 pockets pocket snatches snatch steals steal buys buy sells sell receives receive
 accepts accept picks pick""".split())
+#: Of those, the ones by which a holder could only be handling their own thing.
+TAKING = frozenset("""
+takes take grabs grab pockets pocket snatches snatch picks pick""".split())
+#: A word just after one that makes it no change of hands ("takes out her knife").
+AWAY = frozenset("out down off apart aim stock note care heed hold at".split())
 #: A word just before a verb that makes it no deed (wishes, refusals, attempts).
 NOT_DONE = frozenset("""
 to not never cannot can't won't doesn't don't didn't would could should might may
@@ -189,15 +194,20 @@ class DriftCheck:
         heads: dict[str, list[str]] = {}
         for i in items:
             heads.setdefault(normalize_name(state.name(i)).rsplit(" ", 1)[-1], []).append(i)
-        #: Items the scene shows that did not move, with the phrases that name them.
-        self.still: list[tuple[str, list[str]]] = []
+        #: Items the scene shows that did not move: the phrases that name them, and the
+        #: words that name their holder ("you" too, for the player's own things).
+        self.still: list[tuple[str, list[str], set[str]]] = []
         for i in items:
             if i in moved:
                 continue
             full = normalize_name(state.name(i))
             head = full.rsplit(" ", 1)[-1]
             phrases = [full] + ([head] if len(heads[head]) == 1 and len(head) > 3 else [])
-            self.still.append((state.name(i), phrases))
+            holder = state.holder(i)
+            words = _tokens(state.name(holder)) - TITLES if holder else set()
+            if holder and holder == state.player:
+                words.add("you")
+            self.still.append((state.name(i), phrases, words))
 
     def __call__(self, sentence: str) -> list[Drift]:
         plain = _unquoted(sentence)
@@ -289,15 +299,19 @@ class DriftCheck:
         for i, w in enumerate(words):
             if w not in TRANSFER_VERBS or (i and words[i - 1] in NOT_DONE):
                 continue
-            if w in ("picks", "pick") and (i + 1 >= len(words) or words[i + 1] != "up"):
-                continue
+            following = words[i + 1] if i + 1 < len(words) else ""
+            if (w in ("picks", "pick") and following != "up") or following in AWAY:
+                continue  # "picks at", "takes out her knife": nothing changes hands
             clause = []
             for x in words[i + 1:]:
                 if x in (",", ";", ":", "\u2014") or x in ("and", "but", "while"):
                     break
                 clause.append(x)
             said = " " + normalize_name(" ".join(clause)) + " "
-            for name, phrases in self.still:
+            subject = set(words[:i])
+            for name, phrases, holder in self.still:
+                if w in TAKING and subject & holder:
+                    continue  # "Silas takes the lantern down": his own, still his
                 if any(f" {p} " in said for p in phrases):
                     out.append(Drift("transfer", f"{name} did not change hands: nobody gave, "
                                                  "took, bought or sold it"))

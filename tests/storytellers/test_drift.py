@@ -73,6 +73,9 @@ def test_a_thing_changing_hands_that_no_op_moved_is_drift(sentence):
     "Tam does not answer.",
     "Mara tries to take the lantern, but Silas pulls it away.",
     "Silas wants to sell the lantern.",
+    "Silas takes the lantern down from its hook.",  # his own, and still his
+    "Silas grabs the lantern tighter.",
+    "Mara takes out her knife.",
     "Nobody crosses the marsh at night, Mara knows.",  # the world's laws were in the prompt
     "I think so.",
 ])
