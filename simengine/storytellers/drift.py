@@ -178,11 +178,12 @@ class DriftCheck:
         living = _tokens(" ".join(state.name(c) for c in [*scene.ids, *sorted(touched)]
                                   if c in state and state.kind(c) == "character"
                                   and state.is_alive(c)))
-        #: The dead (not those who die in this beat), by the words that name them alone.
+        #: The dead the model was told of (not those who die in this beat), by the words
+        #: that name them alone.
         self.dead: list[tuple[str, list[str]]] = []
         for c in state.characters(alive=False):
-            if c in killed:
-                continue
+            if c in killed or not set(_words_of(state.name(c))) & self.known - TITLES:
+                continue  # dies in this beat, or was never named to the model
             names = [normalize_name(state.name(c)),
                      *(normalize_name(a) for a in state.entity(c).get("aliases", []))]
             words = {w for n in names for w in n.split()} - living - TITLES
