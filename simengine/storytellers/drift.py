@@ -36,7 +36,10 @@ _END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
 #: Closing quotes at the very start: the end of a sentence already let through.
 _CLOSERS = re.compile(r"[\"\u201d\u2019)\]]+(?=\s)")
 _WORD = re.compile(r"[^\W\d_][\w'\u2019-]*")
-_QUOTED = re.compile(r"\"[^\"]*(?:\"|$)|\u201c[^\u201d]*(?:\u201d|$)")
+_QUOTED = re.compile(r"\"[^\"]*(?:\"|$)|\u201c[^\u201d]*(?:\u201d|$)"
+                     # 'single-quoted speech', with apostrophes inside words ('Don't')
+                     r"|(?:^|(?<=[\s(]))['\u2018](?:[^'\u2018\u2019]|(?<=\w)['\u2019](?=\w))*"
+                     r"['\u2019](?=[\s,.!?;:\u2014]|$)")
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
 
 #: Words that open sentences: a capitalised one of these is no name.

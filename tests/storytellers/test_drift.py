@@ -68,6 +68,8 @@ def test_a_thing_changing_hands_that_no_op_moved_is_drift(sentence):
     "You look at Silas, and he looks back.",
     "Then Silas shrugs.",
     '"Have you seen Captain Orrin of Nowhere?" Silas asks.',  # names in speech are speech
+    "'Don't trust Zebediah,' Silas mutters.",
+    "\u201cOttoline sent me,\u201d says Silas.",
     "Brother Tam lies under a sailcloth; he says nothing.",
     "Tam's body does not move.",
     "Tam does not answer.",
