@@ -445,12 +445,13 @@ def _already_read(messages: list[dict[str, Any]]) -> str:
     return m.group(1) if m else ""
 
 
-def narrated_cast(messages: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """The people (living, dead) and things a narrate request's scene text shows."""
+def narrated_cast(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The people (living, dead) and things a narrate request's scene text shows, and
+    who holds each thing (``holders``: item name -> person's name, or the focus' "")."""
     text = str(next((m.get("content", "") for m in messages if m.get("role") == "user"), ""))
     happened = text.split("WHAT HAPPENED:", 1)
     scene, events = happened[0], (happened[1] if len(happened) > 1 else "")
-    cast: dict[str, list[str]] = {"living": [], "dead": [], "items": []}
+    cast: dict[str, Any] = {"living": [], "dead": [], "items": [], "holders": {}}
     section = ""
     for line in scene.splitlines():
         if line.endswith(":") and not line.startswith("-"):
@@ -463,13 +464,17 @@ def narrated_cast(messages: list[dict[str, Any]]) -> dict[str, list[str]]:
             cast["dead"].append(name)
         elif section == "People here:":
             cast["living"].append(name)
-            cast["items"] += [n for n in _CARRIED.findall(line) if n.lower() not in
-                              events.lower()]
+            carried = [n for n in _CARRIED.findall(line) if n.lower() not in events.lower()]
+            cast["items"] += carried
+            cast["holders"].update(dict.fromkeys(carried, name))
         elif section in ("Carrying:", "Things here:") and name.lower() not in events.lower():
             cast["items"].append(name)
+            if section == "Carrying:":
+                cast["holders"][name] = ""  # the focus: named below
     focus = re.search(r"^# Focus: [\w-]+ \(([^)\n]+)\), character(.*)$", scene, re.M)
     if focus:
         cast["dead" if "DEAD" in focus.group(2) else "living"].insert(0, focus.group(1))
+        cast["holders"] = {i: h or focus.group(1) for i, h in cast["holders"].items()}
     return cast
 
 
@@ -492,6 +497,10 @@ def inject_drift(kind: str, prose: str, messages: list[dict[str, Any]],
         if not cast["items"] or not cast["living"]:
             return None
         item = rng.choice(cast["items"])
+        # Not its holder: one may take up one's own things without anything changing hands.
+        takers = [p for p in living if p != cast["holders"].get(item)] or ["A stranger"]
+        person = rng.choice(takers)
+        others = [p for p in living if p != person] or ["you"]
         sentence = rng.choice(_DRIFT_TRANSFER).format(person=person, other=rng.choice(others),
                                                       item=item[:1].lower() + item[1:])
     else:

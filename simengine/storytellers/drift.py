@@ -18,6 +18,7 @@ and a name counts as known when any of its words is.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,9 +179,12 @@ class DriftCheck:
             shown += [node["name"], node.get("description") or "", *node.get("aliases", [])]
         self.known = set(_words_of("\n".join(shown))) | TITLES
         killed = {op.entity for op in accepted.ops if isinstance(op, Kill)}
-        living = _tokens(" ".join(state.name(c) for c in [*scene.ids, *sorted(touched)]
-                                  if c in state and state.kind(c) == "character"
-                                  and state.is_alive(c)))
+        people = [c for c in dict.fromkeys([*scene.ids, *sorted(touched | around)])
+                  if c in state and state.kind(c) == "character" and state.is_alive(c)]
+        #: How many people here each name word belongs to ("Zebediah" may be two men's).
+        self.shared = Counter(w for c in people for w in _tokens(state.name(c)))
+        self.fulls = [normalize_name(state.name(c)) for c in people]
+        living = set(self.shared)
         #: The dead the model was told of (not those who die in this beat), by the words
         #: that name them alone.
         self.dead: list[tuple[str, list[str]]] = []
@@ -207,11 +211,23 @@ class DriftCheck:
             full = normalize_name(state.name(i))
             head = full.rsplit(" ", 1)[-1]
             phrases = [full] + ([head] if len(heads[head]) == 1 and len(head) > 3 else [])
-            holder = state.holder(i)
-            words = _tokens(state.name(holder)) - TITLES if holder else set()
-            if holder and holder == state.player:
-                words.add("you")
-            self.still.append((state.name(i), phrases, words))
+            self.still.append((state.name(i), phrases, self._naming(state.holder(i))))
+
+    def _naming(self, who: str | None) -> set[str]:
+        """What names ``who`` alone: their whole name, its words no one else here has,
+        and "you" for the player."""
+        if not who:
+            return set()
+        full = normalize_name(self.state.name(who))
+        keys = {full} | {w for w in full.split() if self.shared[w] <= 1 and w not in TITLES}
+        return keys | {"you"} if who == self.state.player else keys
+
+    def _named(self, text: str, keys: set[str]) -> bool:
+        """Does ``text`` (spaced, lower case) name the one ``keys`` name, and not someone
+        whose longer name holds it ("Silas Dunn" is not Silas)?"""
+        return any(f" {k} " in text and not any(
+            o != k and f" {k} " in f" {o} " and f" {o} " in text for o in self.fulls)
+            for k in keys)
 
     def __call__(self, sentence: str) -> list[Drift]:
         plain = _unquoted(sentence)
@@ -312,9 +328,9 @@ class DriftCheck:
                     break
                 clause.append(x)
             said = " " + normalize_name(" ".join(clause)) + " "
-            subject = set(words[:i])
+            subject = f" {' '.join(words[:i])} "
             for name, phrases, holder in self.still:
-                if w in TAKING and subject & holder:
+                if w in TAKING and self._named(subject, holder):
                     continue  # "Silas takes the lantern down": his own, still his
                 if any(f" {p} " in said for p in phrases):
                     out.append(Drift("transfer", f"{name} did not change hands: nobody gave, "

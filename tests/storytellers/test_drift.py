@@ -140,3 +140,15 @@ def test_a_retelling_carries_the_reasons_and_what_was_read():
     assert "- Brother Tam is dead" in ask and "Mara waits." in ask and "do not repeat" in ask
     fresh = retell_messages(base, Retell("", "Tam waves.", ["Brother Tam is dead"]))
     assert "Tell it again in 2 to 4 sentences." in fresh[3]["content"]
+
+
+def test_a_namesake_taking_someone_elses_thing_is_drift():
+    state = tiny_state()
+    scene = simple_scene(state, "mara")
+    namesake = NewEntity(id="silas-2", kind="character", name="Silas Dunn", at="dock")
+    accepted = Proposal(actor="silas-2", summary="Silas Dunn arrives",
+                        ops=[Create(entity=namesake)])
+    state.apply(accepted.ops)
+    check = DriftCheck(scene, accepted, state)
+    assert [d.kind for d in check("Silas Dunn takes the lantern.")] == ["transfer"]
+    assert check("Silas takes the lantern down.") == []  # "Silas" alone: which one? let it be
