@@ -55,7 +55,10 @@ def eval_cmd(world: Path, runs: int, ticks: int, seed: int, rates: dict[str, flo
     the share valid at the first try, violations by rule, repairs that succeed
     after 1 and 2 retries, inventions made canon, fallbacks, the validator's
     recall on each injected kind, and committed violations (every event re-checked
-    from the save), which must be zero: if not, the command fails.
+    from the save), which must be zero: if not, the command fails. Narrations get
+    drift (a name nobody has, a dead man acting, a thing changing hands that no op
+    moved) at the drift_* rates; the report gives the narration check's recall on
+    each kind and its false alarms on clean prose.
 
     Example: simengine eval worlds/harbour.toml --runs 4 --ticks 30 --json eval.json
     """
@@ -144,3 +147,22 @@ def render(data: dict[str, Any], console: Console) -> None:
     if not t["recall"]:
         recall.add_row("(nothing injected)", "", "0", "0", "0", "0", "-")
     console.print(recall)
+    render_drift(t["narration_drift"], console)
+
+
+def render_drift(d: dict[str, Any], console: Console) -> None:
+    """The narration check's table: recall per drift kind, false alarms on clean prose."""
+    table = Table(title="narration drift caught", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True,
+                  caption=f"false alarms on clean prose: {d['false_alarms']} of {d['clean']} "
+                          f"({_pct(d['false_alarm_rate'])}); retold {d['retold']}, told "
+                          f"procedurally {d['procedural']}")
+    for column in ("drift kind", "n", "caught", "missed", "recall"):
+        table.add_column(column, justify="left" if column == "drift kind" else "right",
+                         no_wrap=True)
+    for kind, r in d["kinds"].items():
+        table.add_row(kind, str(r["injected"]), str(r["caught"]), str(r["missed"]),
+                      _pct(r["recall"]), style="bold red" if r["missed"] else None)
+    if not d["kinds"]:
+        table.add_row("(nothing injected)", "0", "0", "0", "-")
+    console.print(table)

@@ -58,6 +58,7 @@ class StoryPrinter:
                         for i, v in enumerate(m.decision.rejected)
                     ],
                     "refused": list(m.refused),
+                    "drift": m.drift,
                 }
                 if self.show_lore:
                     row["lore"] = m.lore.ids() if m.lore else {"active": [], "dropped": []}

@@ -24,6 +24,7 @@ from simengine.sim.narrate import describe
 from simengine.store import Save
 from simengine.store.events import Event
 from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
+from simengine.storytellers.drift import DriftGuard, Retell
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
@@ -65,6 +66,8 @@ class Committed:
     lore: LoreActivation | None = None
     #: On a player's turn, what stopped each refused part, in the world's words.
     refused: tuple[str, ...] = ()
+    #: A narration that drifted from the ops: its outcome and attempts (None: it did not).
+    drift: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -569,15 +572,15 @@ class Session:
                     "fallback",
                 )
             )
-        narration, calls = "", []
+        narration, calls, drift = "", [], None
         if self.narrate_events:
             teller = (
                 self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
             )
-            narration, calls = await self._narrate(teller, scene, event, decision)
+            narration, calls, drift = await self._narrate(teller, scene, event, decision)
         in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
-        committed = Committed(event, decision, narration, scene.lore, tuple(refused))
+        committed = Committed(event, decision, narration, scene.lore, tuple(refused), drift)
         self._publish(committed)
         return committed
 
@@ -591,30 +594,60 @@ class Session:
 
     async def _narrate(
         self, teller: Storyteller, scene, event: Event, decision: Decision
-    ) -> tuple[str, list]:
-        """Stream the narration of a committed event; returns it and the calls it took.
+    ) -> tuple[str, list, dict | None]:
+        """Stream the narration of a committed event; returns it, the calls it took and
+        its drift (what a model's prose told that did not happen, if it did).
 
-        Cut short (a quit, an undo), it keeps what was told so far.
+        A model's prose reaches the player sentence by sentence, each checked against
+        the ops (:mod:`~simengine.storytellers.drift`); a drifting one is retold once,
+        then told procedurally. Cut short (a quit, an undo), it keeps what was told so far.
         """
         accepted = decision.proposal.model_copy(update={"summary": event.summary})
         parts: list[str] = []
         calls: list = []
+        guard = (None if isinstance(teller, ProceduralStoryteller)
+                 else DriftGuard.for_beat(scene, accepted, self.state, decision.rejected))
+        outcome = "retold"
         try:
-            await self._tell(teller, scene, accepted, decision, event.id, parts)
+            await self._tell(teller, scene, accepted, decision, event.id, parts, guard)
             calls = teller.drain_calls()
-            if not parts and teller is not self.fallback:
-                # The model's narration failed: tell it plainly rather than not at all.
+            if guard and guard.drifted:
+                guard.judge(calls)
+                if getattr(teller, "retells", False):
+                    await self._tell(teller, scene, accepted, decision, event.id, parts, guard,
+                                     guard.retell())
+                    retold = teller.drain_calls()
+                    guard.judge(retold)
+                    calls += retold
+            if (not parts or (guard and guard.attempts and not guard.held)) \
+                    and teller is not self.fallback:
+                # The model's narration failed or drifted (and was not retold): tell it
+                # plainly rather than wrongly.
+                outcome = "procedural"
                 await self._tell(self.fallback, scene, accepted, decision, event.id, parts)
         finally:
             calls = calls or teller.drain_calls()
             text = "".join(parts).strip() or event.summary
+            drift = guard.record(outcome) if guard else None
             self.metrics.count_calls(calls)
-            self.save.set_narration(event.id, text, calls=calls)
-        return text, calls
+            self.save.set_narration(event.id, text, calls=calls, drift=drift)
+        if drift:
+            then = "told again" if outcome == "retold" else "told plainly instead"
+            self._publish(Notice(f"the narration strayed from what happened "
+                                 f"({drift['attempts'][0]['reasons'][0]}); {then}", "info",
+                                 "drift"))
+        return text, calls, drift
 
-    async def _tell(self, teller, scene, accepted, decision, event_id: int, parts: list[str]):
+    async def _tell(self, teller, scene, accepted, decision, event_id: int, parts: list[str],
+                    guard: DriftGuard | None = None, retell: Retell | None = None):
+        told_here = False
         try:
-            async for chunk in teller.narrate(scene, accepted, decision.rejected):
+            told = (teller.narrate(scene, accepted, decision.rejected, retell=retell) if retell
+                    else teller.narrate(scene, accepted, decision.rejected))
+            async for chunk in guard.filter(told) if guard else told:
+                if parts and not told_here and not chunk[:1].isspace():
+                    chunk = " " + chunk  # a retelling or plain telling goes on after prose
+                told_here = True
                 parts.append(chunk)
                 self._publish(NarrationChunk(event_id, chunk))
         except StorytellerError as exc:
