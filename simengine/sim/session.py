@@ -27,7 +27,7 @@ from simengine.storytellers.base import Intent, RecentEvent, Storyteller, Storyt
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
-from simengine.storytellers.scene import TokenEstimator, build_scene
+from simengine.storytellers.scene import SCENE_BUDGET, TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
 from simengine.world.ops import Create, references
 from simengine.world.spec import WorldSpec
@@ -99,7 +99,7 @@ class Session:
         fallback: the storyteller for a beat the main one cannot tell (default: procedural).
         narrate: narrate each event (headless runs may turn it off; the summary stands in).
         retries: repair rounds per beat.
-        budget_tokens: the scene's size.
+        budget_tokens: the size of a scene's changing part (the world's prefix is cached).
     """
 
     def __init__(
@@ -111,7 +111,7 @@ class Session:
         fallback: Storyteller | None = None,
         narrate: bool = True,
         retries: int = 2,
-        budget_tokens: int = 1500,
+        budget_tokens: int = SCENE_BUDGET,
         npc_rate: float | None = None,
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,

@@ -57,7 +57,8 @@ class Scene:
     """Bounded context for one beat.
 
     ``prefix`` is stable across calls (instructions, world bible) so a server can
-    reuse its KV cache; ``context`` is the changing part. ``ids`` lists every
+    reuse its KV cache; ``context`` is the changing part: the focus first (it
+    changes slowly), then the tick, the place, the scene block and lore. ``ids`` lists every
     entity id the scene shows, which canon resolves against first.
     """
 
@@ -71,6 +72,8 @@ class Scene:
     recent: list[RecentEvent] = field(default_factory=list)
     #: The lore entries this scene brought in, and those its budget dropped.
     lore: LoreActivation = field(default_factory=LoreActivation)
+    #: The machine-readable facts of the scene block (None: a scene built by hand).
+    facts: dict[str, Any] | None = None
 
 
 @dataclass
