@@ -51,7 +51,7 @@ MAX_BLOCK_ITEMS = 8
 MAX_BEYOND = 4
 MAX_DEAD = 4
 #: Share of the context budget held back for recent events before the neighbourhood fills it.
-RECENT_SHARE = 0.3
+RECENT_SHARE = 0.5
 #: How many of the latest events (anywhere) lore keys are looked for in, besides the scene.
 LORE_SCAN_EVENTS = 4
 LORE_HEADER = "# Lore (background the world's author wrote; use what fits)"
@@ -394,18 +394,18 @@ def build_scene(
     facts = scene_facts(state, intent, here, focus)
     block = scene_block_text(facts)
     ctx.budget -= ctx.cost([block])  # the block always goes in: the sections get the rest
+    shown_recent = _select_recent(recent, focus, here)
+    recent_lines = [f"- tick {ev.tick}: {clip(ev.summary, 160)}" for ev in shown_recent]
+    # Held back for the story so far, which is written after the lists it outranks.
+    reserve = min(ctx.cost(["# Recent events (newest first)", *recent_lines]),
+                  int(max(ctx.budget - ctx.used, 0) * RECENT_SHARE))
+    ctx.budget -= reserve
     if here is not None:
         _place_section(ctx, here, focus)
     if focus is not None:
         _relations_section(ctx, focus)
-    shown_recent = _select_recent(recent, focus, here)
-    recent_lines = [f"- tick {ev.tick}: {clip(ev.summary, 200)}" for ev in shown_recent]
-    reserve = min(ctx.cost(["# Recent events (newest first)", *recent_lines]),
-                  int(max(ctx.budget - ctx.used, 0) * RECENT_SHARE))
-    if focus is not None:
-        ctx.budget -= reserve
         _nearby_section(ctx, focus, here, k)
-        ctx.budget += reserve
+    ctx.budget += reserve
     kept: list[RecentEvent] = []
     if recent_lines and ctx.add(["# Recent events (newest first)", recent_lines[0]]):
         kept.append(shown_recent[0])
