@@ -431,7 +431,7 @@ class Session:
                 self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
             )
             narration, calls = await self._narrate(teller, scene, event, decision)
-        in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
+        in_model = sum(c.model_seconds for c in [*decision.calls, *calls])
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
         committed = Committed(event, decision, narration, scene.lore, tuple(refused))
         self._publish(committed)

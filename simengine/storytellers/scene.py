@@ -59,7 +59,7 @@ SCENE_OPEN = "<<SCENE_JSON>>"
 SCENE_CLOSE = "<<END>>"
 #: The default size of a scene's changing part (context and scene block), in tokens.
 #: Small on purpose: every call pays for it uncached, while the prefix is cached.
-SCENE_BUDGET = 400
+SCENE_BUDGET = 320
 
 
 @dataclass
