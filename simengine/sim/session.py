@@ -297,7 +297,10 @@ class Session:
                 cue = ""
                 if turn.addressee in others:
                     reactor, cue = turn.addressee, turn.cue
-                beats.append(Intent("npc", reactor, "", seed, cue))
+                # A model's decide call for the player carries the reactions too: the
+                # player waits for two calls (decide, narrate), not four.
+                if not getattr(self.storyteller, "reactions_in_turn", False):
+                    beats.append(Intent("npc", reactor, "", seed, cue))
         acted = {b.actor for b in beats}
         for actor in sorted(self._movers(rng, player, acted)):
             beats.append(Intent("npc", actor, "", rng.randrange(2**31)))

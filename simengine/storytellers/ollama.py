@@ -284,6 +284,10 @@ class OllamaStoryteller:
         recorder: a cassette recorder (:mod:`simengine.storytellers.replay`).
     """
 
+    #: The player's decide call proposes how the people there react, too (the prompt
+    #: asks for it), so a player's turn needs no separate reaction beat.
+    reactions_in_turn = True
+
     def __init__(
         self,
         model: str | None = None,
