@@ -25,11 +25,11 @@ from typing import Any
 #: Published llama-bench figures (prompt processing ``pp512`` and generation ``tg128``,
 #: tokens per second). NOT measured here: no model runs on this machine.
 RATES: tuple[dict[str, Any], ...] = (
-    {"device": "CPU, 2 threads (i5-4278U)", "model": "Llama 3.2 3B Q4_K_M",
+    {"device": "CPU i5-4278U, 2 threads", "model": "Llama 3.2 3B Q4_K_M",
      "pp": 17.70, "tg": 7.68, "source": "github.com/geerlingguy/ai-benchmarks/issues/53"},
-    {"device": "CPU, 2 threads (i3-1315U)", "model": "Llama 3.2 3B Q4_K_M",
+    {"device": "CPU i3-1315U, 2 threads", "model": "Llama 3.2 3B Q4_K_M",
      "pp": 28.67, "tg": 11.05, "source": "github.com/geerlingguy/sbc-reviews/issues/107"},
-    {"device": "GPU (RTX 3080)", "model": "Llama 3.1 8B Q4_K_M (a 3B is faster)",
+    {"device": "GPU RTX 3080", "model": "Llama 3.1 8B Q4_K_M: a 3B is faster",
      "pp": 3806.89, "tg": 111.95,
      "source": "github.com/dmatora/LLM-inference-speed-benchmarks/issues/12"},
 )
@@ -308,9 +308,10 @@ def compare_layouts(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 merged.append(r["text"])
         shared["calls"] += len(merged)
         shared["tokens"] += _sequence_cost(merged)
-    n = max(len(ticks), 1)
+    n, cpu = max(len(ticks), 1), RATES[1]
     out = {name: {"calls_per_tick": round(v["calls"] / n, 3),
-                  "evaluated_tokens_per_tick": round(v["tokens"] / n, 1)}
+                  "evaluated_tokens_per_tick": round(v["tokens"] / n, 1),
+                  "prompt_s_per_tick_cpu": round(v["tokens"] / n / cpu["pp"], 2)}
            for name, v in (("per_beat", per_beat), ("shared_offscreen", shared))}
     better = min(out, key=lambda k: (out[k]["evaluated_tokens_per_tick"],
                                      out[k]["calls_per_tick"]))
@@ -332,8 +333,8 @@ def cost_table(rows: list[dict[str, Any]], per_turn: list[dict[str, Any]]) -> li
     uncached = sum(r["uncached"] for c in calls for r in c) / n
     reply = sum(r["reply_tokens"] for c in calls for r in c) / n
     return [{"device": rate["device"], "model": rate["model"], "source": rate["source"],
-             "prompt_tokens": round(prompt, 1), "uncached_tokens": round(uncached, 1),
-             "reply_tokens": round(reply, 1),
+             "pp": rate["pp"], "tg": rate["tg"], "prompt_tokens": round(prompt, 1),
+             "uncached_tokens": round(uncached, 1), "reply_tokens": round(reply, 1),
              "seconds": round(uncached / rate["pp"] + reply / rate["tg"], 2),
              "seconds_uncached": round(prompt / rate["pp"] + reply / rate["tg"], 2)}
             for rate in RATES]
@@ -403,19 +404,23 @@ def render_prompts(report: dict[str, Any], emit: Any, console: Any) -> None:
           for phase, v in p["by_phase"].items()])
     lay = turns["layouts"]
     emit("offscreen beats: a decide call each vs one shared decide call a tick",
-         ["layout", "calls/tick", "evaluated tokens/tick"],
-         [(k.replace("_", " "), v["calls_per_tick"], v["evaluated_tokens_per_tick"])
-          for k, v in lay.items() if isinstance(v, dict)])
+         ["layout", "calls/tick", "evaluated tokens/tick", f"prompt s/tick, {RATES[1]['device']}"],
+         [(k.replace("_", " "), v["calls_per_tick"], v["evaluated_tokens_per_tick"],
+           v["prompt_s_per_tick_cpu"]) for k, v in lay.items() if isinstance(v, dict)])
     console.print(f"kept: {lay['kept'].replace('_', ' ')} (fewer evaluated tokens: "
                   f"{lay['better_by_tokens'].replace('_', ' ')}; validity of shared replies "
                   "is not measurable without a model)")
-    emit("a player turn on a 3B model, from PUBLISHED llama-bench rates (not measured here)",
-         ["device", "model", "prompt tok", "not cached", "reply tok", "s (cache)",
-          "s (no cache)"],
-         [(c["device"], c["model"], c["prompt_tokens"], c["uncached_tokens"], c["reply_tokens"],
-           c["seconds"], c["seconds_uncached"]) for c in turns["cost"]])
-    for c in turns["cost"]:
-        console.print(f"  {c['device']}: {c['source']}")
+    cost = turns["cost"]
+    if cost:
+        c0 = cost[0]
+        emit(f"seconds a player waits for {c0['prompt_tokens']:,.0f} prompt tokens "
+             f"({c0['uncached_tokens']:,.0f} not cached) and {c0['reply_tokens']:,.0f} reply "
+             "tokens, at PUBLISHED llama-bench rates (not measured here)",
+             ["device", "prompt tok/s", "reply tok/s", "s", "s, no cache"],
+             [(c["device"], c["pp"], c["tg"], c["seconds"], c["seconds_uncached"])
+              for c in cost])
+        for c in cost:
+            console.print(f"  {c['device']}: {c['model']}, {c['source']}")
 
 
 def _p5(v: dict[str, Any]) -> float | None:
