@@ -157,7 +157,8 @@ def _intent_text(scene: Scene, intent: Intent) -> str:
         return (
             f"BEAT: the player's turn. The player plays {who}. The player typed:\n"
             f"{PLAYER_OPEN}\n{_untrusted(intent.text)}\n{PLAYER_CLOSE}\n"
-            f"Propose what {who} does, and how the people here react. "
+            f"Propose what {who} does, and how the people here react (what they say goes "
+            "in the summary, in quotes). "
             f"If the wish is impossible, propose the closest thing {who} can really do."
         )
     if intent.kind == "npc":
