@@ -23,7 +23,8 @@ Sections (keys of the JSON report; prompts and calls sit under each engine size)
 Each world size runs in its own process (peak memory is that process's max RSS).
 Usage: python scripts/bench.py [--quick | --smoke] [--out DIR | --json FILE] [--only engine,saves]
 (the report goes to DIR, or to a new temporary folder; never to the current one)
-(--quick: a minute or two; the full run: about 4 minutes here; --smoke: seconds, tiny)
+(--quick: a minute or two; the full run: about 10 minutes here, 6 of them the 100,000
+events of play the history section needs; --smoke: seconds, tiny)
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                           "jobs": (4,)},
               "ray": {"call": 0.5, "token": 0.005, "slots": 2, "runs": 12, "ticks": 5},
               "eval": {"runs": 2, "ticks": 15},
-              "history": {"marks": (1_000, 10_000), "beats": 40}, "turns": 8},
+              "history": {"marks": (1_000, 4_000), "beats": 40}, "turns": 8},
     "smoke": {"sizes": {60: 3, 300: 3}, "warm": 1, "save_marks": (0, 120), "appends": 5,
               "open_repeat": 1, "batch": {"runs": 1, "ticks": 2},
               "latency": {"call": 0.001, "token": 0.0, "slots": 2, "runs": 2, "ticks": 2,
