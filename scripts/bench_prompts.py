@@ -240,7 +240,10 @@ def run_turns(world: Path, turns: int, seed: int = 7) -> dict[str, Any]:
     return {"world": world.name, "turns": len(per_turn), "per_turn": per_turn,
             "critical_calls": _summary(critical), "calls_per_tick": _summary(
                 [t["tick"] for t in per_turn]),
-            "prompts": prompt_report(log), "layouts": compare_layouts(rows),
+            "prompts": prompt_report(log),
+            # Headless runs may turn narration off: the same decide calls, no narrations.
+            "layouts": {"narrated": compare_layouts(rows), "headless": compare_layouts(
+                [r for r in rows if r["phase"] != "narrate"])},
             "cost": cost_table(rows, per_turn)}
 
 
@@ -281,38 +284,28 @@ def compare_layouts(rows: list[dict[str, Any]]) -> dict[str, Any]:
     Only the cost is measured: whether a small model keeps several proposals valid
     in one reply cannot be measured without a model (the fake's faults are injected).
     """
-    per_beat = {"calls": 0, "tokens": 0}
-    shared = {"calls": 0, "tokens": 0}
     ticks = _ticks(rows)
+    per_beat = [r["text"] for r in rows]
+    shared: list[str] = []  # the same run with each tick's offscreen decide calls as one
     for tick in ticks:
         here = next((_beat(r)[1] for r in tick if r["phase"] == "decide"
                      and _beat(r)[0] == "player"), None)
         offscreen = [r for r in tick if r["phase"] == "decide" and _beat(r)[0] != "player"
                      and (here is None or _beat(r)[1] != here)]
-        texts = [r["text"] for r in tick]
-        per_beat["calls"] += len(tick)
-        per_beat["tokens"] += _sequence_cost(texts)
         if len(offscreen) < 2:
-            shared["calls"] += len(tick)
-            shared["tokens"] += _sequence_cost(texts)
+            shared += [r["text"] for r in tick]
             continue
-        first = offscreen[0]
-        system = first["messages"][0]
         joined = "\n\n".join(str(r["messages"][-1].get("content", "")) for r in offscreen)
-        batch = request_text([system, {"role": "user", "content": joined}])
-        merged = []
-        for r in tick:
-            if r is first:
-                merged.append(batch)
-            elif r not in offscreen:
-                merged.append(r["text"])
-        shared["calls"] += len(merged)
-        shared["tokens"] += _sequence_cost(merged)
+        batch = request_text([offscreen[0]["messages"][0], {"role": "user", "content": joined}])
+        merged = {id(r) for r in offscreen[1:]}
+        shared += [batch if r is offscreen[0] else r["text"] for r in tick if id(r) not in merged]
     n, cpu = max(len(ticks), 1), RATES[1]
-    out = {name: {"calls_per_tick": round(v["calls"] / n, 3),
-                  "evaluated_tokens_per_tick": round(v["tokens"] / n, 1),
-                  "prompt_s_per_tick_cpu": round(v["tokens"] / n / cpu["pp"], 2)}
-           for name, v in (("per_beat", per_beat), ("shared_offscreen", shared))}
+    out: dict[str, Any] = {}
+    for name, texts in (("per_beat", per_beat), ("shared_offscreen", shared)):
+        tokens = _sequence_cost(texts)  # one server slot, the whole run in order
+        out[name] = {"calls_per_tick": round(len(texts) / n, 3),
+                     "evaluated_tokens_per_tick": round(tokens / n, 1),
+                     "prompt_s_per_tick_cpu": round(tokens / n / cpu["pp"], 2)}
     better = min(out, key=lambda k: (out[k]["evaluated_tokens_per_tick"],
                                      out[k]["calls_per_tick"]))
     out["kept"] = "per_beat"
@@ -403,14 +396,15 @@ def render_prompts(report: dict[str, Any], emit: Any, console: Any) -> None:
          [(phase, v["requests"], v["tokens_mean"], v["uncached_mean"],
            f"{v['reuse']['mean'] or 0:.1%}", f"{_p5(v) or 0:.1%}")
           for phase, v in p["by_phase"].items()])
-    lay = turns["layouts"]
-    emit("offscreen beats: a decide call each vs one shared decide call a tick",
-         ["layout", "calls/tick", "evaluated tokens/tick", f"prompt s/tick, {RATES[1]['device']}"],
-         [(k.replace("_", " "), v["calls_per_tick"], v["evaluated_tokens_per_tick"],
-           v["prompt_s_per_tick_cpu"]) for k, v in lay.items() if isinstance(v, dict)])
-    console.print(f"kept: {lay['kept'].replace('_', ' ')} (fewer evaluated tokens: "
-                  f"{lay['better_by_tokens'].replace('_', ' ')}; validity of shared replies "
-                  "is not measurable without a model)")
+    for mode, lay in turns["layouts"].items():
+        emit(f"offscreen beats ({mode}): a decide call each vs one shared decide call a tick",
+             ["layout", "calls/tick", "evaluated tokens/tick",
+              f"prompt s/tick, {RATES[1]['device']}"],
+             [(k.replace("_", " "), v["calls_per_tick"], v["evaluated_tokens_per_tick"],
+               v["prompt_s_per_tick_cpu"]) for k, v in lay.items() if isinstance(v, dict)])
+        console.print(f"kept: {lay['kept'].replace('_', ' ')} (fewer evaluated tokens: "
+                      f"{lay['better_by_tokens'].replace('_', ' ')}; whether a small model "
+                      "keeps shared replies valid is not measurable without one)")
     cost = turns["cost"]
     if cost:
         c0 = cost[0]

@@ -67,7 +67,10 @@ def test_the_smoke_bench_reports_every_section(tmp_path, capsys):
     assert all(t["critical"] >= 2 for t in turns["per_turn"])  # a decide and a narrate at least
     assert turns["prompts"]["one_system_message"]
     assert {"decide", "narrate"} <= set(turns["prompts"]["by_phase"])
-    assert set(turns["layouts"]) >= {"per_beat", "shared_offscreen", "kept"}
+    for layouts in turns["layouts"].values():  # narrated and headless
+        assert set(layouts) >= {"per_beat", "shared_offscreen", "kept"}
+        shared, each = layouts["shared_offscreen"], layouts["per_beat"]
+        assert shared["calls_per_tick"] <= each["calls_per_tick"]
     rates = _script("bench_prompts").RATES  # published figures, one row each
     assert [c["device"] for c in turns["cost"]] == [r["device"] for r in rates]
     assert all(c["seconds"] <= c["seconds_uncached"] for c in turns["cost"])
