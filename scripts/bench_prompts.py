@@ -315,9 +315,10 @@ def compare_layouts(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def cost_table(rows: list[dict[str, Any]], per_turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Seconds a player waits for the calls on the critical path, on :data:`RATES`, with
-    the measured tokens and reuse, and with no cache at all (every prompt token again)."""
+    the measured tokens and reuse, and with no cache at all (every prompt token again).
+    The first turn is left out: its cold cache is paid once a session, not every turn."""
     turns = [t for t in _ticks(rows) if t and _beat(t[0])[0] == "player"]
-    calls = [t[: c["critical"] or 0] for t, c in zip(turns, per_turn, strict=False)]
+    calls = [t[: c["critical"] or 0] for t, c in zip(turns, per_turn, strict=False)][1:]
     calls = [c for c in calls if c]
     if not calls:
         return []
@@ -408,7 +409,8 @@ def render_prompts(report: dict[str, Any], emit: Any, console: Any) -> None:
     cost = turns["cost"]
     if cost:
         c0 = cost[0]
-        emit(f"seconds a player waits for {c0['prompt_tokens']:,.0f} prompt tokens "
+        emit(f"seconds a player waits, a turn after the first, for {c0['prompt_tokens']:,.0f} "
+             "prompt tokens "
              f"({c0['uncached_tokens']:,.0f} not cached) and {c0['reply_tokens']:,.0f} reply "
              "tokens, at PUBLISHED llama-bench rates (not measured here)",
              ["device", "prompt tok/s", "reply tok/s", "s", "s, no cache"],
