@@ -3,9 +3,15 @@
 Sections (keys of the JSON report; prompts and calls sit under each engine size):
   engine   time per tick with the model taken out, at 100 to 100,000 entities: the
            procedural storyteller (all of it counts), then the fake Ollama at zero
-           latency (model time subtracted); where a tick goes; each size's peak memory
-  prompts  decide prompt size (characters, estimated tokens) and prefix reuse
+           latency (model time, as the server reports it, subtracted); where a tick
+           goes; each size's peak memory
+  prompts  decide prompt size (characters, estimated tokens) and prefix reuse, each
+           request against the previous one of any kind and decide against decide
   calls    model calls and tokens per tick, by phase (decide, repair, narrate)
+  history  decide prompt size after 1,000 to 100,000 events of procedural play
+  turns    scripted player turns against the fake: calls on the player's critical path
+           and per tick, a decide call per offscreen beat against one shared call, and
+           seconds per turn on published 3B token rates (see bench_prompts.py)
   saves    append cost at 0 / 10,000 / 100,000 events; open + head state at 100,000
   batch    procedural batch throughput at --jobs 1 and 2
   latency  a batch against the fake's latency model, against the ideal bound
@@ -17,7 +23,8 @@ Sections (keys of the JSON report; prompts and calls sit under each engine size)
 Each world size runs in its own process (peak memory is that process's max RSS).
 Usage: python scripts/bench.py [--quick | --smoke] [--out DIR | --json FILE] [--only engine,saves]
 (the report goes to DIR, or to a new temporary folder; never to the current one)
-(--quick: a minute or two; the full run: about 4 minutes here; --smoke: seconds, tiny)
+(--quick: a minute or two; the full run: about 10 minutes here, 6 of them the 100,000
+events of play the history section needs; --smoke: seconds, tiny)
 """
 
 from __future__ import annotations
@@ -39,11 +46,20 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.modules.setdefault("bench", sys.modules[__name__])  # bench_prompts uses its helpers
+from bench_prompts import (  # noqa: E402
+    classify,
+    prompt_report,
+    prompt_targets,
+    render_prompts,
+    run_history,
+    run_turns,
+)
 from bigworld import big_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORLD = ROOT / "worlds" / "harbour.toml"
-SECTIONS = ("engine", "saves", "batch", "latency", "ray", "eval")
+SECTIONS = ("engine", "saves", "batch", "latency", "ray", "eval", "history", "turns")
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {"sizes": {100: 300, 1_000: 300, 10_000: 200, 100_000: 120}, "warm": 5,
              "save_marks": (0, 10_000, 100_000), "appends": 300, "open_repeat": 7,
@@ -51,19 +67,22 @@ PROFILES: dict[str, dict[str, Any]] = {
              "latency": {"call": 0.2, "token": 0.005, "slots": 4, "runs": 4, "ticks": 20,
                          "jobs": (4, 8)},
              "ray": {"call": 0.5, "token": 0.01, "slots": 2, "runs": 16, "ticks": 10},
-             "eval": {"runs": 4, "ticks": 30}},
+             "eval": {"runs": 4, "ticks": 30},
+             "history": {"marks": (1_000, 10_000, 100_000), "beats": 60}, "turns": 12},
     "quick": {"sizes": {100: 40, 1_000: 40, 10_000: 30, 100_000: 12}, "warm": 2,
               "save_marks": (0, 10_000, 100_000), "appends": 60, "open_repeat": 3,
               "batch": {"runs": 2, "ticks": 20},
               "latency": {"call": 0.1, "token": 0.002, "slots": 4, "runs": 4, "ticks": 8,
                           "jobs": (4,)},
               "ray": {"call": 0.5, "token": 0.005, "slots": 2, "runs": 12, "ticks": 5},
-              "eval": {"runs": 2, "ticks": 15}},
+              "eval": {"runs": 2, "ticks": 15},
+              "history": {"marks": (1_000, 4_000), "beats": 40}, "turns": 8},
     "smoke": {"sizes": {60: 3, 300: 3}, "warm": 1, "save_marks": (0, 120), "appends": 5,
               "open_repeat": 1, "batch": {"runs": 1, "ticks": 2},
               "latency": {"call": 0.001, "token": 0.0, "slots": 2, "runs": 2, "ticks": 2,
                           "jobs": (2,)},
-              "eval": {"runs": 1, "ticks": 3}},
+              "eval": {"runs": 1, "ticks": 3},
+              "history": {"marks": (60, 240), "beats": 10}, "turns": 3},
 }
 
 
@@ -106,10 +125,6 @@ def rss_now_mb() -> float | None:
     return None
 
 
-def common_prefix(a: str, b: str) -> int:
-    return len(os.path.commonprefix([a, b]))
-
-
 # ------------------------------------------------------- engine: where time goes
 STAGES: Counter = Counter()
 
@@ -134,7 +149,7 @@ def instrumented() -> Iterator[None]:
     async def decide_timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         d = await decide(*args, **kwargs)
-        model = sum(c.latency_ms or 0 for c in d.calls) / 1000
+        model = sum(c.model_seconds for c in d.calls)
         STAGES["decide"] += time.perf_counter() - started - model
         return d
 
@@ -167,6 +182,8 @@ def _ticks(session: Any, n: int, *, model_free: bool) -> list[dict[str, float]]:
 
     async def go() -> None:
         for _ in range(n):
+            if session.ending is not None:  # a long run plays on past a world's endings
+                session.continue_story()
             stages, model = dict(STAGES), session.metrics.model_seconds
             wall, cpu = time.perf_counter(), time.process_time()
             result = await session.step()
@@ -199,53 +216,6 @@ def _tick_report(rows: list[dict[str, float]]) -> dict[str, Any]:
     report["stages_median_ms"] = {s: round(pct([r.get(s, 0.0) for r in rows], 0.5) or 0, 3)
                                   for s in stages}
     return report
-
-
-def classify(entry: dict[str, Any]) -> str | None:
-    """A fake log entry's phase: decide, repair, reask, narrate (None: not a generation)."""
-    from simengine.storytellers.prompts import REASK_HEADER, REPAIR_HEADER
-
-    body = entry.get("body") or {}
-    messages = body.get("messages") or []
-    if entry.get("path") != "/api/chat" or not messages:
-        return None
-    if not body.get("format"):
-        return "narrate"
-    last = str(messages[-1].get("content", ""))
-    if last.startswith(REPAIR_HEADER):
-        return "repair"
-    return "reask" if last.startswith(REASK_HEADER) else "decide"
-
-
-def prompt_report(log: list[dict[str, Any]]) -> dict[str, Any]:
-    """Decide prompt sizes and prefix reuse, from the fake's request log (in order)."""
-    from simengine.storytellers.scene import TokenEstimator
-
-    est = TokenEstimator()
-    chars, tokens, system, reuse, reuse_any = [], [], [], [], []
-    prev_decide = prev_any = None
-    for entry in log:
-        phase = classify(entry)
-        if phase is None:
-            continue
-        messages = entry["body"]["messages"]
-        # What a chat template lays out: role markers, then each message, in order.
-        text = "".join(f"<|{m.get('role')}|>{m.get('content', '')}" for m in messages)
-        if phase == "decide":
-            size = sum(len(str(m.get("content", ""))) for m in messages)
-            chars.append(size)
-            tokens.append(est.estimate("x" * size))
-            system.append(len(str(messages[0].get("content", ""))) / max(size, 1))
-            if prev_decide is not None:
-                reuse.append(common_prefix(prev_decide, text) / len(text))
-            if prev_any is not None:
-                reuse_any.append(common_prefix(prev_any, text) / len(text))
-            prev_decide = text
-        prev_any = text
-    return {"decide_prompts": len(chars), "chars": summary(chars, 1),
-            "est_tokens": summary(tokens, 1), "system_share": summary(system),
-            "prefix_reuse_vs_previous_decide": summary(reuse),
-            "prefix_reuse_vs_previous_call": summary(reuse_any)}
 
 
 def calls_report(rows: list[dict[str, Any]], ticks: int) -> dict[str, Any]:
@@ -584,20 +554,11 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     engine = report.get("engine", {}).get("sizes", {})
     if engine:
         big = engine[max(engine, key=int)]
-        small = engine[min(engine, key=int)]
         proc = big["procedural"]["engine_ms"]["median"]
         fake = big["fake_ollama"]["engine_ms"]["median"]
         add(f"engine ms/tick @{big['entities']:,} (proc / fake)",
             f"{proc:.1f} / {fake:.1f}", "<= 5", max(proc, fake) <= 5)
-        a, b = small["prompts"]["est_tokens"]["median"], big["prompts"]["est_tokens"]["median"]
-        growth = (b - a) / a if a else None
-        add(f"decide prompt {small['entities']:,} -> {big['entities']:,}",
-            None if growth is None else f"{growth:+.1%} ({a:g}->{b:g})", "within 10%",
-            None if growth is None else abs(growth) <= 0.10)
-        reuse = [s["prompts"]["prefix_reuse_vs_previous_decide"]["mean"] for s in engine.values()]
-        reuse = [r for r in reuse if r is not None]
-        add("prefix reuse (mean, worst size)", f"{min(reuse):.1%}" if reuse else None, ">= 80%",
-            min(reuse) >= 0.8 if reuse else None)
+    prompt_targets(report, add)
     if engine:
         # Issue 15, points 2 and 3: the save and the engine, snapshot ticks included.
         snaps, n = big["procedural"]["snapshots"], f"{big['entities']:,}"
@@ -744,6 +705,7 @@ def render(report: dict[str, Any]) -> None:
         console.print(f"2 nodes vs 1: {ray['speedup_2_nodes']}x faster")
     elif ray:
         console.print(f"ray: skipped ({ray['skipped']})")
+    render_prompts(report, emit, console)
     if report.get("eval"):
         from simengine.cli.evaluate import render as render_eval
 
@@ -782,7 +744,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runners = {"engine": lambda: run_engine(profile, in_process=args.smoke),
                "saves": lambda: run_saves(profile), "batch": lambda: run_batches(profile),
                "latency": lambda: run_latency(profile), "ray": lambda: run_ray(profile),
-               "eval": lambda: run_eval(profile)}
+               "eval": lambda: run_eval(profile),
+               "history": lambda: run_history(profile["history"]["marks"],
+                                              profile["history"]["beats"], WORLD),
+               "turns": lambda: run_turns(WORLD, profile["turns"])}
     started = time.perf_counter()
     for section in SECTIONS:
         if section in only:

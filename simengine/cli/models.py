@@ -42,7 +42,7 @@ from simengine.storytellers.ollama import (
 from simengine.world.state import WorldState
 from simengine.world.text import clean_text, error_message
 
-MIN_NUM_CTX = 2048  # below this a scene plus the instructions no longer fit
+MIN_NUM_CTX = 3072  # below this a prompt (2,700 tokens in a rich world) and a reply do not fit
 
 
 def ollama_options(fn: Callable[..., Any]) -> Callable[..., Any]:

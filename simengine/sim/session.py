@@ -28,7 +28,7 @@ from simengine.storytellers.drift import DriftGuard, Retell
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
-from simengine.storytellers.scene import TokenEstimator, build_scene
+from simengine.storytellers.scene import SCENE_BUDGET, TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
 from simengine.world.seeds import mix_seed
 from simengine.world.spec import WorldSpec
@@ -119,7 +119,7 @@ class Session:
         fallback: the storyteller for a beat the main one cannot tell (default: procedural).
         narrate: narrate each event (headless runs may turn it off; the summary stands in).
         retries: repair rounds per beat.
-        budget_tokens: the scene's size.
+        budget_tokens: the size of a scene's changing part (the world's prefix is cached).
     """
 
     def __init__(
@@ -131,7 +131,7 @@ class Session:
         fallback: Storyteller | None = None,
         narrate: bool = True,
         retries: int = 2,
-        budget_tokens: int = 1500,
+        budget_tokens: int = SCENE_BUDGET,
         npc_rate: float | None = None,
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
@@ -350,7 +350,10 @@ class Session:
                 cue = ""
                 if turn.addressee in others:
                     reactor, cue = turn.addressee, turn.cue
-                beats.append(Intent("npc", reactor, "", seed, cue))
+                # A model's decide call for the player carries the reactions too: the
+                # player waits for two calls (decide, narrate), not four.
+                if not getattr(self.storyteller, "reactions_in_turn", False):
+                    beats.append(Intent("npc", reactor, "", seed, cue))
         acted = {b.actor for b in beats}
         movers = set(self._movers(rng, player, acted))
         if self.story:
@@ -578,7 +581,7 @@ class Session:
                 self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
             )
             narration, calls, drift = await self._narrate(teller, scene, event, decision)
-        in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
+        in_model = sum(c.model_seconds for c in [*decision.calls, *calls])
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
         committed = Committed(event, decision, narration, scene.lore, tuple(refused), drift)
         self._publish(committed)

@@ -82,6 +82,8 @@ class Call(BaseModel):
     completion_tokens: int | None = None
     latency_ms: float | None = None
     error: str | None = None
+    #: The server's own time for the call (a run's metrics count it; not a column).
+    model_ms: float | None = None
 
 
 def to_json(value: Any) -> str:

@@ -86,7 +86,8 @@ class Scene:
     """Bounded context for one beat.
 
     ``prefix`` is stable across calls (instructions, world bible) so a server can
-    reuse its KV cache; ``context`` is the changing part. ``ids`` lists every
+    reuse its KV cache; ``context`` is the changing part: the focus first (it
+    changes slowly), then the tick, the place, the scene block and lore. ``ids`` lists every
     entity id the scene shows, which canon resolves against first.
     """
 
@@ -100,6 +101,8 @@ class Scene:
     recent: list[RecentEvent] = field(default_factory=list)
     #: The lore entries this scene brought in, and those its budget dropped.
     lore: LoreActivation = field(default_factory=LoreActivation)
+    #: The machine-readable facts of the scene block (None: a scene built by hand).
+    facts: dict[str, Any] | None = None
 
 
 @dataclass
@@ -117,6 +120,15 @@ class CallRecord:
     completion_tokens: int | None = None
     latency_ms: float | None = None
     error: str | None = None
+    #: The server's own time for the call (Ollama's ``total_duration``), when it says:
+    #: the wait a model causes, without the client's set-up, JSON work and HTTP.
+    model_ms: float | None = None
+
+    @property
+    def model_seconds(self) -> float:
+        """Seconds the model took: the server's own figure, else the whole call's."""
+        ms = self.model_ms if self.model_ms is not None else self.latency_ms
+        return (ms or 0) / 1000
 
 
 class StorytellerError(Exception):

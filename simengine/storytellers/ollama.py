@@ -255,6 +255,12 @@ def capped_transport(*, sync: bool = False, limit: int = MAX_REPLY_BYTES) -> Any
     return _CappedTransport(limit, sync)
 
 
+def _server_ms(final: Any) -> float | None:
+    """The server's own duration of a call (``total_duration``, ns) in ms, if it said."""
+    total = getattr(final, "total_duration", None)
+    return round(total / 1e6, 3) if isinstance(total, int | float) and total > 0 else None
+
+
 class OllamaStoryteller:
     """Proposes and narrates through an Ollama server.
 
@@ -277,6 +283,10 @@ class OllamaStoryteller:
             after each call, to calibrate a token estimator.
         recorder: a cassette recorder (:mod:`simengine.storytellers.replay`).
     """
+
+    #: The player's decide call proposes how the people there react, too (the prompt
+    #: asks for it), so a player's turn needs no separate reaction beat.
+    reactions_in_turn = True
 
     def __init__(
         self,
@@ -622,6 +632,7 @@ class OllamaStoryteller:
             completion_tokens=getattr(final, "eval_count", None),
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             error=error,
+            model_ms=_server_ms(final),
         )
         self._calls.append(record)
         if self.on_prompt_tokens and record.prompt_tokens:

@@ -205,6 +205,10 @@ class ReplayStoryteller:
             with ``strict=False`` the next exchange of that phase answers anyway.
     """
 
+    #: The player's decide call proposes how the people there react, too (the prompt
+    #: asks for it), so a player's turn needs no separate reaction beat.
+    reactions_in_turn = True
+
     def __init__(self, path: str | Path, *, name: str | None = None, strict: bool = True):
         self.path = Path(path)
         self.header, self.exchanges = read_cassette(self.path)
