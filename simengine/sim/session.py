@@ -122,7 +122,7 @@ class Session:
         self.seed = (
             seed
             if seed is not None
-            else (remembered if remembered is not None else save.spec.world.seed)
+            else (remembered if remembered is not None else save.settings.world.seed)
         )
         if remembered is None:
             save.set_meta("seed", self.seed)
@@ -137,7 +137,7 @@ class Session:
         self.narrate_events = narrate
         self.retries = retries
         self.budget_tokens = budget_tokens
-        st = save.spec.storyteller
+        st = save.settings.storyteller
         self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
         self.world_event_rate = (
             st.world_event_rate if world_event_rate is None else world_event_rate
@@ -372,7 +372,7 @@ class Session:
             tick=tick,
         )
         teller = self.storyteller
-        if self.save.spec.storyteller.elsewhere == "procedural" and not self._near_player(intent):
+        if self.save.settings.storyteller.elsewhere == "procedural" and not self._near_player(intent):
             teller = self.fallback
         decision = await decide(
             teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import networkx as nx
+from pydantic import ValidationError
 from sqlite_utils import Database
 
 import simengine
@@ -68,6 +69,7 @@ from simengine.store.files import (
     db_error,
     graph_problem,
     read_meta,
+    spec_problem,
     undecodable,
     validate,
 )
@@ -75,7 +77,7 @@ from simengine.store.lock import WriteLock
 from simengine.store.schema import SCHEMA_VERSION, migrations
 from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
-from simengine.world.state import StateError, WorldState
+from simengine.world.state import StateError, WorldState, bulk
 
 DEFAULT_SNAPSHOT_EVERY = 50
 #: A snapshot is due once the ops replayed since the last one (characters of
@@ -102,8 +104,12 @@ RESERVED_META = frozenset(
         "current_branch",
         "created_at",
         "closed_clean",
+        "initial_packed",
     }
 )
+#: Meta key: the initial state's size packed as a snapshot (the snapshot cadence's
+#: first base), noted at creation so no beat packs a big world to learn it.
+INITIAL_PACKED = "initial_packed"
 #: Meta key: the file's modification time as this engine left it at its last
 #: clean close; a writable open skips the whole-file check while it still holds.
 CLEAN_MARK = "closed_clean"
@@ -153,9 +159,11 @@ class Save:
         # The initial state is kept as its JSON text, read again when needed: parsed
         # (and held for as long as the save is open) a big world's costs ten times more.
         self._meta = {k: v for k, v in meta.items() if k != "initial"}
-        self.spec = WorldSpec.model_validate(meta["spec"])
+        #: The world spec without its entity lists (:data:`SPEC_BULK`): the world's
+        #: settings, storyteller, story, attributes, player, rules and lore. Play
+        #: reads these; :attr:`spec` is the whole file, read when asked for.
+        self.settings = WorldSpec.model_validate(meta["spec"])
         self.snapshot_every = int(meta.get("snapshot_every") or DEFAULT_SNAPSHOT_EVERY)
-        self._initial_json: str | None = None
         self.closed = False
         # One remembered state (event id, state), private: callers get copies. It
         # sits at the head after an append, so the next append replays nothing.
@@ -190,14 +198,17 @@ class Save:
             raise ValueError("snapshot_every must be at least 1")
         _check_branch_name(branch)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
+        with bulk():
+            state = WorldState.from_spec(spec)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = Database(connect(tmp), execute_plugins=False)
             try:
                 db.enable_wal()
-                with db.atomic():
+                with db.atomic(), bulk():
                     migrations.apply(db)
                     stamp, made = now(), time.time_ns()
+                    initial = state.to_json()
                     meta = {
                         "engine": ENGINE,
                         "engine_version": simengine.__version__,
@@ -205,16 +216,17 @@ class Save:
                         "wire_version": WIRE_VERSION,
                         "world_id": spec.world.id,
                         "spec": spec.model_dump(mode="json"),
-                        "initial": WorldState.from_spec(spec).to_node_link(copy=False),
                         "snapshot_every": snapshot_every,
                         "current_branch": branch,
                         "created_at": stamp,
                         "last_played": None,
+                        INITIAL_PACKED: len(_pack(initial)),
                         CLEAN_MARK: {"mtime_ns": made},
                     }
-                    db["meta"].insert_all(
-                        {"key": k, "value": json.dumps(v)} for k, v in meta.items()
-                    )
+                    rows = [{"key": k, "value": json.dumps(v)} for k, v in meta.items()]
+                    rows.append({"key": "initial", "value": initial})
+                    db["meta"].insert_all(rows)
+                    del initial, rows
                     db["branches"].insert({"name": branch, "head": None, "created_at": stamp})
             finally:
                 db.close()
@@ -232,7 +244,10 @@ class Save:
         finally:
             for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-wal", "-shm"))):
                 leftover.unlink(missing_ok=True)
-        return cls.open(path)
+        save = cls.open(path)
+        # The state just stored: the new game plays on it (no second build from its JSON).
+        save._cache = (None, state)
+        return save
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Save:
@@ -287,7 +302,7 @@ class Save:
             db.execute("PRAGMA synchronous = NORMAL")
             db.enable_wal()
             if pending:
-                with db.atomic():
+                with db.atomic(), bulk():
                     migrations.apply(db)
                     _put_meta(db, "schema_version", SCHEMA_VERSION)
                 meta, _ = read_meta(db, path)
@@ -304,6 +319,27 @@ class Save:
                 raise _os_error(path, err) from err
             raise
         return cls(path, db, meta, readonly=False, lock=lock)
+
+    @functools.cached_property
+    def spec(self) -> WorldSpec:
+        """The whole world spec the save was made from (read and validated on first
+        use: a big world's runs to hundreds of megabytes as models).
+
+        Raises:
+            SaveCorrupt: the stored spec is unreadable or no longer validates.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'spec'").fetchone()
+        try:
+            return WorldSpec.model_validate(json.loads(row[0]))
+        except ValidationError as err:
+            problem = spec_problem(err)
+        except (ValueError, TypeError, RecursionError):
+            problem = "it is not JSON"
+        raise SaveCorrupt(
+            f"{self.path} is damaged: its world spec does not validate ({problem}); "
+            "restore it from a backup.",
+            self.path,
+        )
 
     def close(self) -> None:
         """Close the file and let go of the write lock (idempotent). Later calls on
@@ -350,7 +386,7 @@ class Save:
 
     def __repr__(self) -> str:
         mode = "read-only" if self.readonly else "writable"
-        return f"<Save {self.path} world={self.spec.world.id} {mode}>"
+        return f"<Save {self.path} world={self.settings.world.id} {mode}>"
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Save]:
@@ -640,13 +676,15 @@ class Save:
     @_sqlite_errors
     def initial_state(self) -> WorldState:
         """The world before any event."""
-        if self._initial_json is None:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
-            if row is None:
-                raise SaveCorrupt(f"{self.path} has lost its initial state.", self.path)
-            self._initial_json = row[0]
-        # Parsing the text again is several times faster than deep-copying a dict.
-        return self._graph(self._initial_json, "the initial state")
+        # Read from the file each time: a big world's text is tens of megabytes to hold,
+        # and parsing it again is several times faster than deep-copying a state.
+        return self._graph(self._initial_text(), "the initial state")
+
+    def _initial_text(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
+        if row is None:
+            raise SaveCorrupt(f"{self.path} has lost its initial state.", self.path)
+        return row[0]
 
     @_sqlite_errors
     def state_at(self, event_id: int | None, *, use_snapshots: bool = True) -> WorldState:
@@ -840,23 +878,24 @@ class Save:
     def _initial_size(self) -> int:
         """What the initial state would take as a snapshot (packed once per open)."""
         if self._initial_packed is None:
-            if self._initial_json is None:
-                self.initial_state()  # reads the stored text (and vets it)
-            assert self._initial_json is not None
-            # The stored text packs like the state's own JSON, without rebuilding it.
-            packed = zlib.compress(self._initial_json.encode("utf-8"), SNAPSHOT_LEVEL)
-            self._initial_packed = len(packed)
+            known = self._meta.get(INITIAL_PACKED)
+            if not isinstance(known, int):  # a save from before it was noted at creation
+                # The stored text packs like the state's own JSON, without rebuilding it.
+                known = len(_pack(self._initial_text()))
+            self._initial_packed = known
         return self._initial_packed
 
     def _graph(self, stored: str | bytes, what: str) -> WorldState:
         """A state from stored node-link JSON (text, or zlib-packed bytes); damage is
         a :class:`SaveCorrupt`."""
         try:
-            text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
-            data = json.loads(text)
-            problem = graph_problem(data, what)
-            if problem is None:
-                return WorldState.from_node_link(data, copy=False)
+            with bulk():
+                text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
+                data = json.loads(text)
+                del text
+                problem = graph_problem(data, what)
+                if problem is None:
+                    return WorldState.from_node_link(data, copy=False)
         except (
             ValueError, TypeError, KeyError, RecursionError, zlib.error, nx.NetworkXError
         ) as err:
@@ -895,7 +934,11 @@ def snapshot_due(depth: int, every: int, replayed: int, base: int) -> bool:
 def pack_state(state: WorldState) -> bytes:
     """A snapshot as stored: zlib-packed node-link JSON (older saves hold plain
     JSON text; a BLOB is the marker that tells them apart)."""
-    return zlib.compress(state.to_json().encode("utf-8"), SNAPSHOT_LEVEL)
+    return _pack(state.to_json())
+
+
+def _pack(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), SNAPSHOT_LEVEL)
 
 
 def closed_clean(real: Path, meta: dict[str, Any]) -> bool:

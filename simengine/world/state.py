@@ -9,8 +9,10 @@ methods, never by poking at the graph.
 
 from __future__ import annotations
 
+import contextlib
 import copy as _copy
 import difflib
+import gc
 import json
 import re
 import unicodedata
@@ -133,6 +135,21 @@ def up_holders(
     return False
 
 
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """No cyclic garbage collection inside: building or writing out a big world makes
+    millions of objects that live on, and the collector, woken by each few hundred
+    of them, would walk them all again and again (half the time of a 100,000-entity
+    load). Nothing made inside is garbage in a cycle, so nothing is lost."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 class StateError(ValueError):
     """An op could not be applied (only raised for ops that never passed ``check``)."""
 
@@ -184,6 +201,7 @@ class WorldState:
             out.update(given)
             return out
 
+        nodes: list[dict[str, Any]] = []
         for section, kind in (
             ("locations", "location"),
             ("characters", "character"),
@@ -206,15 +224,66 @@ class WorldState:
                     data["traits"] = list(e.traits)
                     data["goals"] = list(e.goals)
                     data["died_tick"] = None  # authored dead died before the story began
-                g.add_node(e.id, **data)
+                nodes.append(data)
+        edges = []
         for loc in spec.locations:
             for other in loc.connects:
-                g.add_edge(loc.id, other, key=CONNECTS, relation=CONNECTS)
-                g.add_edge(other, loc.id, key=CONNECTS, relation=CONNECTS)
-        for e in [*spec.characters, *spec.items]:
-            g.add_edge(e.id, e.at, key=AT, relation=AT)
-        for r in spec.relations:
-            g.add_edge(r.source, r.target, key=r.relation, relation=r.relation)
+                edges.append((loc.id, other, CONNECTS, {"relation": CONNECTS}))
+                edges.append((other, loc.id, CONNECTS, {"relation": CONNECTS}))
+        edges.extend((e.id, e.at, AT, {"relation": AT}) for e in [*spec.characters, *spec.items])
+        edges.extend(
+            (r.source, r.target, r.relation, {"relation": r.relation}) for r in spec.relations
+        )
+        return cls._built(g, nodes, edges)
+
+    @classmethod
+    def _built(
+        cls,
+        g: nx.MultiDiGraph,
+        nodes: Iterable[dict[str, Any]],
+        edges: Iterable[tuple[str, str, str, dict[str, Any]]],
+    ) -> WorldState:
+        """``g`` (empty but for its graph data) filled with ``nodes`` (each its node
+        data, ``id`` included) and ``edges`` (source, target, key, data), as
+        ``add_node`` and ``add_edge`` fill it, without their per-call overhead: a
+        world of 100,000 entities is built at every start and every resume.
+
+        Strings that recur across entities (kinds, origins, traits, attribute
+        values) are shared, not held once per entity.
+
+        Raises:
+            ValueError: an edge names an entity that is not among ``nodes``.
+        """
+        with bulk():
+            node, succ, pred = g._node, g._succ, g._pred
+            same: dict[str, str] = {}
+            for data in nodes:
+                n = data["id"]
+                for key in ("kind", "origin", "description"):
+                    value = data.get(key)
+                    if isinstance(value, str):
+                        data[key] = same.setdefault(value, value)
+                attrs = data.get("attributes")
+                if isinstance(attrs, dict):
+                    for key, value in attrs.items():
+                        if isinstance(value, str):
+                            attrs[key] = same.setdefault(value, value)
+                for key in ("traits", "goals"):
+                    values = data.get(key)
+                    if isinstance(values, list):
+                        data[key] = [same.setdefault(v, v) if isinstance(v, str) else v
+                                     for v in values]
+                node[n] = data
+                succ[n] = {}
+                pred[n] = {}
+            for u, v, key, attrs in edges:
+                if u not in node or v not in node:
+                    missing = v if u in node else u
+                    raise ValueError(f"an edge names {missing!r}, which is not in the world")
+                keydict = succ[u].get(v)
+                if keydict is None:
+                    keydict = succ[u][v] = pred[v][u] = {}
+                keydict[key] = attrs
         return cls(g)
 
     # ----------------------------------------------------------- world facts
@@ -420,8 +489,9 @@ class WorldState:
         """normalized name or alias -> kind -> ids. Built once, kept up to date."""
         if self._names is None:
             index: dict[str, dict[str, list[str]]] = {}
-            for node_id in self.graph.nodes:
-                self._index_node(index, node_id)
+            with bulk():
+                for node_id in self._node:
+                    self._index_node(index, node_id)
             self._names = index
         return self._names
 
@@ -467,8 +537,9 @@ class WorldState:
         names = self.name_index()
         if self._typos is None or self._typos[0] is not names:
             index: dict[tuple[int, int, str], list[str]] = {}
-            for key in names:
-                _index_pieces(index, key)
+            with bulk():
+                for key in names:
+                    _index_pieces(index, key)
             self._typos = (names, index)
         return self._typos[1]
 
@@ -610,7 +681,8 @@ class WorldState:
 
     # ------------------------------------------------------- copy, equality
     def copy(self) -> WorldState:
-        return WorldState(_copy.deepcopy(self.graph))
+        with bulk():
+            return WorldState(_copy.deepcopy(self.graph))
 
     def to_node_link(self, *, copy: bool = True) -> dict[str, Any]:
         """The state as node-link JSON data (``edges`` key, ``relation`` per edge).
@@ -630,7 +702,8 @@ class WorldState:
         Snapshots of a big world are written every few dozen events; deep-copying
         it first cost several times more than the JSON itself.
         """
-        return json.dumps(self._node_link())
+        with bulk():
+            return json.dumps(self._node_link())
 
     def _node_link(self) -> dict[str, Any]:
         # What nx.node_link_data(graph, edges="edges") builds, key order included,
@@ -649,13 +722,23 @@ class WorldState:
 
     @classmethod
     def from_node_link(cls, data: dict[str, Any], *, copy: bool = True) -> WorldState:
-        """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed)."""
-        graph = nx.node_link_graph(
-            _copy.deepcopy(data) if copy else data, directed=True, multigraph=True, edges="edges"
-        )
-        for node_id, node in graph.nodes(data=True):
-            node["id"] = node_id  # node_link_graph takes the id out of the node data
-        return cls(graph)
+        """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed).
+
+        Raises:
+            ValueError: an edge names an entity that is not among the nodes.
+        """
+        if copy:
+            data = _copy.deepcopy(data)
+        g = nx.MultiDiGraph()
+        g.graph.update(data.get("graph") or {})
+
+        def edges() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+            for e in data["edges"]:
+                u, v = e.pop("source"), e.pop("target")
+                key = e.pop("key", None)
+                yield u, v, e.get("relation") if key is None else key, e
+
+        return cls._built(g, data["nodes"], edges())
 
     def _canonical(self) -> tuple:
         nodes = sorted(
