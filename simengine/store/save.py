@@ -88,6 +88,13 @@ SNAPSHOT_RATIO = 1.0
 #: zlib level for snapshots: node-link JSON packs 6-20x; turning it into JSON costs
 #: ten times what packing does, so the better level costs next to nothing.
 SNAPSHOT_LEVEL = 6
+#: A snapshot of a state whose last one packed to more than this many bytes (about
+#: 20 ms of work) waits for a quiet moment (:meth:`Save.checkpoint`, run by
+#: :meth:`Save.close`) rather than stalling the beat whose event made it due...
+SNAPSHOT_INLINE = 32_000
+#: ...unless the ops since the last one reach this many times what made it due: a
+#: run that never closes still bounds what reopening it replays.
+SNAPSHOT_OVERDUE = 4
 #: ``fork(at=HEAD)``: fork at the current branch's head.
 HEAD: Literal["head"] = "head"
 #: Meta keys the store owns; ``set_meta`` refuses them.
@@ -351,6 +358,9 @@ class Save:
         """
         failure: sqlite3.Error | None = None
         if not self.closed:
+            if not self.readonly:
+                with contextlib.suppress(SaveError):  # a snapshot only saves time later
+                    self.checkpoint()
             self.closed = True
             stamp = self._mark_clean() if not self.readonly else None
             try:
@@ -366,6 +376,27 @@ class Save:
         self._since = None
         if failure is not None:
             raise db_error(self.path, failure, self.real) from failure
+
+    @_sqlite_errors
+    def checkpoint(self) -> bool:
+        """Write the snapshot a big state's beats left for a quiet moment, if one is
+        due (see :func:`snapshot_waits`): at the head the last append reached.
+        :meth:`close` runs it; a game may run it while it waits for the player.
+        Returns whether one was written."""
+        since, cached = self._since, self._cache
+        if self.readonly or since is None or cached is None or cached[0] != since[0]:
+            return False
+        event_id, replayed, base = since
+        if event_id is None or not snapshot_waits(replayed, base):
+            return False
+        packed = pack_state(cached[1])
+        with self._db.atomic():
+            self._db.execute(
+                "INSERT OR IGNORE INTO snapshots (event_id, state) VALUES (?, ?)",
+                [event_id, packed],
+            )
+        self._since = (event_id, 0, len(packed))
+        return True
 
     def _mark_clean(self) -> int | None:
         """Note in ``meta`` the modification time the file will be given once
@@ -920,15 +951,24 @@ class Save:
 
 # -------------------------------------------------------------------- helpers
 def snapshot_due(depth: int, every: int, replayed: int, base: int) -> bool:
-    """Whether the event at ``depth`` gets a snapshot: at most one every ``every``
-    events of a path, and only once ``replayed`` (characters of ops JSON since the
-    nearest snapshot, this event's included) reaches :data:`SNAPSHOT_RATIO` times
-    ``base`` (that snapshot's stored size).
+    """Whether the event at ``depth`` gets a snapshot with it: at most one every
+    ``every`` events of a path, and only once ``replayed`` (characters of ops JSON
+    since the nearest snapshot, this event's included) reaches
+    :data:`SNAPSHOT_RATIO` times ``base`` (that snapshot's stored size).
 
     So the snapshots of a big world, which cost far more than a few events to
     store, come as rarely as their size asks, and a save grows with its story.
+    A big one (``base`` over :data:`SNAPSHOT_INLINE`) waits for
+    :meth:`Save.checkpoint` (see :func:`snapshot_waits`) unless long overdue.
     """
-    return depth % every == 0 and replayed >= SNAPSHOT_RATIO * base
+    if depth % every or replayed < SNAPSHOT_RATIO * base:
+        return False
+    return base <= SNAPSHOT_INLINE or replayed >= SNAPSHOT_OVERDUE * SNAPSHOT_RATIO * base
+
+
+def snapshot_waits(replayed: int, base: int) -> bool:
+    """Whether a big state's snapshot is due but was left to a quiet moment."""
+    return base > SNAPSHOT_INLINE and replayed >= SNAPSHOT_RATIO * base
 
 
 def pack_state(state: WorldState) -> bytes:

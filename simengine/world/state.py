@@ -140,12 +140,19 @@ def bulk() -> Iterator[None]:
     """No cyclic garbage collection inside: building or writing out a big world makes
     millions of objects that live on, and the collector, woken by each few hundred
     of them, would walk them all again and again (half the time of a 100,000-entity
-    load). Nothing made inside is garbage in a cycle, so nothing is lost."""
+    load). Nothing made inside is garbage in a cycle, so nothing is lost.
+
+    On the way out, everything alive joins the oldest generation (``freeze`` then
+    ``unfreeze`` moves it there without walking it), so the next beats do not walk
+    the new world once as young objects (a 100-500 ms stall at 100,000 entities).
+    """
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was:
             gc.enable()
 
