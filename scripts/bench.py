@@ -3,7 +3,8 @@
 Sections (keys of the JSON report; prompts and calls sit under each engine size):
   engine   time per tick with the model taken out, at 100 to 100,000 entities: the
            procedural storyteller (all of it counts), then the fake Ollama at zero
-           latency (model time subtracted); where a tick goes; each size's peak memory
+           latency (model time subtracted); where a tick goes; a new game's start-up;
+           resuming the save in a fresh process (time, memory, ticks after)
   prompts  decide prompt size (characters, estimated tokens) and prefix reuse
   calls    model calls and tokens per tick, by phase (decide, repair, narrate)
   saves    append cost at 0 / 10,000 / 100,000 events; open + head state at 100,000
@@ -16,6 +17,7 @@ Sections (keys of the JSON report; prompts and calls sit under each engine size)
 
 Each world size runs in its own process (peak memory is that process's max RSS).
 Usage: python scripts/bench.py [--quick | --smoke] [--out DIR | --json FILE] [--only engine,saves]
+       [--sizes 100000]
 (the report goes to DIR, or to a new temporary folder; never to the current one)
 (--quick: a minute or two; the full run: about 4 minutes here; --smoke: seconds, tiny)
 """
@@ -295,10 +297,41 @@ def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, An
                 out["calls"] = calls_report(session.save.calls()[calls_before:], ticks)
             out["save"] = save_report(before, out["procedural"]["snapshots"].pop("after"))
         finally:
-            session.close()
+            started = time.perf_counter()
+            session.close()  # writes the snapshot a big state left for a quiet moment
+            out["close_s"] = round(time.perf_counter() - started, 3)
         out["rss_mb"] = {"after_imports": base_rss, "after_ticks": rss_now_mb(),
                          "peak": rss_mb()}
+        out["resume"] = resume_in_child(Path(tmp) / "big.db", ticks, warm)
     return out
+
+
+def resume_in_child(path: Path, ticks: int, warm: int) -> dict[str, Any]:
+    """Reopen a save in a fresh process, as a player resuming it: time to a playable
+    session, resident memory then, and after a procedural window of ticks."""
+    args = json.dumps({"resume": str(path), "ticks": ticks, "warm": warm})
+    done = subprocess.run([sys.executable, __file__, "--worker", args], check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def resume_size(path: str, ticks: int, warm: int) -> dict[str, Any]:
+    """The child's side of :func:`resume_in_child`."""
+    from simengine.sim.session import Session
+
+    base = rss_now_mb()
+    started = time.perf_counter()
+    session = Session.load(path)
+    load_s = time.perf_counter() - started
+    loaded = rss_now_mb()
+    try:
+        _ticks(session, warm, model_free=True)
+        rows = _ticks(session, ticks, model_free=True)
+    finally:
+        session.close()
+    return {"load_s": round(load_s, 3), "rss_after_imports_mb": base, "rss_loaded_mb": loaded,
+            "rss_peak_mb": rss_mb(),
+            "engine_ms": summary([r["engine_ms"] for r in rows])}
 
 
 def save_stats(save: Any) -> dict[str, int]:
@@ -323,7 +356,12 @@ def snapshot_report(session: Any, before: dict[str, int], ticks: dict[str, Any]
     at its real share of ticks: the mean gains ``share * cost``, and the p99 is
     the snapshot tick's when more than 1 tick in 100 writes one.
     """
-    from simengine.store.save import SNAPSHOT_RATIO, pack_state
+    from simengine.store.save import (
+        SNAPSHOT_INLINE,
+        SNAPSHOT_OVERDUE,
+        SNAPSHOT_RATIO,
+        pack_state,
+    )
 
     save = session.save
     after = save_stats(save)
@@ -335,6 +373,11 @@ def snapshot_report(session: Any, before: dict[str, int], ticks: dict[str, Any]
     every = save.snapshot_every
     # Events between snapshots: the base's size in ops characters, in steps of `every`.
     need = SNAPSHOT_RATIO * len(packed) / max(ops_per_event, 1e-9)
+    # A big state's snapshot waits for the close, unless long overdue: only those
+    # overdue ones land in a tick.
+    deferred = len(packed) > SNAPSHOT_INLINE
+    if deferred:
+        need *= SNAPSHOT_OVERDUE
     interval = every * max(1, -(-int(need) // every))
     share = min(1.0, ticks["beats_per_tick"] / interval)  # ticks that write one
     eng = ticks["engine_ms"]
@@ -343,6 +386,7 @@ def snapshot_report(session: Any, before: dict[str, int], ticks: dict[str, Any]
             "ops_chars_per_event": round(ops_per_event, 1),
             "stored_kb": round(len(packed) / 1000, 1),
             "write_ms": round(snap_ms, 2), "every_events": interval,
+            "deferred_to_close": deferred,
             "tick_share": round(share, 5),
             "mean_ms_with": round((eng["mean"] or 0) + share * snap_ms, 3),
             "p99_ms_with": round(tick_with if share > 0.01 else (eng["p99"] or 0), 3),
@@ -615,8 +659,17 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             worst["save"]["projected_100k_gb"] < 1)
         add(f"save growth per event @{worst['entities']:,}",
             f"{worst['save']['bytes_per_event']:,.0f} B", "-", None)
-        peak = big["rss_mb"]["peak"]
-        add(f"peak memory @{big['entities']:,}", f"{peak:,.0f} MB", "<= 400 MB", peak <= 400)
+        # Issue 15, point 4: memory and start-up, each in a process of its own.
+        resume = big["resume"]
+        add(f"new game @{n}", f"{big['new_session_s']:.2f} s", "<= 5 s",
+            big["new_session_s"] <= 5)
+        add(f"resume @{n}", f"{resume['load_s']:.2f} s", "<= 3 s", resume["load_s"] <= 3)
+        add(f"resume RSS @{n} (loaded / after ticks)",
+            f"{resume['rss_loaded_mb']:,.0f} / {resume['rss_peak_mb']:,.0f} MB", "<= 400 MB",
+            resume["rss_peak_mb"] <= 400)
+        add(f"tick median @{n}, resumed", f"{resume['engine_ms']['median']:.1f} ms", "<= 5 ms",
+            resume["engine_ms"]["median"] <= 5)
+        add(f"close @{n} (writes a waiting snapshot)", f"{big['close_s']:.2f} s", "-", None)
     saves = report.get("saves")
     if saves:
         marks = sorted(saves["append_ms"], key=int)
@@ -685,9 +738,11 @@ def render(report: dict[str, Any]) -> None:
                ("median", "p99", "mean")), s[t].get("cpu_ms", {}).get("median"),
                s[t]["model_ms_per_tick"]) for s in sizes for t in tellers])
         emit("world size: setup and memory", ["entities", "beats/tick", "generate s",
-             "new session s", "RSS after ticks MB", "peak RSS MB"],
+             "new game s", "peak RSS MB", "resume s", "resumed RSS MB", "+ticks RSS MB",
+             "close s"],
              [(s["entities"], s["procedural"]["beats_per_tick"], s["generate_s"],
-               s["new_session_s"], s["rss_mb"]["after_ticks"], s["rss_mb"]["peak"])
+               s["new_session_s"], s["rss_mb"]["peak"], s["resume"]["load_s"],
+               s["resume"]["rss_loaded_mb"], s["resume"]["rss_peak_mb"], s["close_s"])
               for s in sizes])
         emit("snapshots and save growth (procedural play)",
              ["entities", "in window", "every events", "stored KB", "write ms",
@@ -766,13 +821,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, default=None,
                     help="where the JSON report goes (default: OUT/bench-PROFILE.json)")
     ap.add_argument("--no-table", action="store_true", help="print no tables")
+    ap.add_argument("--sizes", default=None,
+                    help="comma-separated world sizes for the engine section (default: the "
+                         "profile's), e.g. --sizes 100000")
     args = ap.parse_args(argv)
-    if args.worker:  # one engine size, in a child process: JSON on stdout
+    if args.worker:  # one engine size (or a resume), in a child process: JSON on stdout
         job = json.loads(args.worker)
-        print(json.dumps(engine_size(job["size"], job["ticks"], job["warm"])))
+        if "resume" in job:
+            print(json.dumps(resume_size(job["resume"], job["ticks"], job["warm"])))
+        else:
+            print(json.dumps(engine_size(job["size"], job["ticks"], job["warm"])))
         return {}
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     profile = PROFILES[name]
+    if args.sizes:
+        try:
+            wanted = [int(x) for x in args.sizes.split(",") if x.strip()]
+        except ValueError:
+            ap.error(f"--sizes takes whole numbers, not {args.sizes!r}")
+        if not wanted or min(wanted) < 50:
+            ap.error("--sizes: each size is at least 50 entities")
+        ticks = max(profile["sizes"].values())
+        profile = {**profile, "sizes": {n: profile["sizes"].get(n, ticks) for n in wanted}}
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
