@@ -323,14 +323,14 @@ def resume_size(path: str, ticks: int, warm: int) -> dict[str, Any]:
     started = time.perf_counter()
     session = Session.load(path)
     load_s = time.perf_counter() - started
-    loaded = rss_now_mb()
+    loaded, loaded_peak = rss_now_mb(), rss_mb()
     try:
         _ticks(session, warm, model_free=True)
         rows = _ticks(session, ticks, model_free=True)
     finally:
         session.close()
     return {"load_s": round(load_s, 3), "rss_after_imports_mb": base, "rss_loaded_mb": loaded,
-            "rss_peak_mb": rss_mb(),
+            "rss_peak_loading_mb": loaded_peak, "rss_peak_mb": rss_mb(),
             "engine_ms": summary([r["engine_ms"] for r in rows])}
 
 

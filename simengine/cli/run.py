@@ -64,7 +64,8 @@ class StoryPrinter:
         if isinstance(m, BeatStarted):
             if m.tick != self.tick:
                 self.tick = m.tick
-                click.secho(f"\n— {self.s.save.settings.world.tick} {m.tick} —", fg="cyan", bold=True)
+                unit = self.s.save.settings.world.tick
+                click.secho(f"\n— {unit} {m.tick} —", fg="cyan", bold=True)
             if m.kind == "player" and m.text:
                 click.secho(f"> {clean_text(m.text, one_line=True)}", fg="green", bold=True)
         elif isinstance(m, NarrationChunk):

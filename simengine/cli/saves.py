@@ -118,7 +118,8 @@ def list_command(directory: Path | None, saves_dir: Path | None) -> None:
                 tick = s.event(head).tick if head is not None else 0
                 played = s.get_meta("last_played") or s.get_meta("created_at")
                 rows.append(
-                    (path.stem, s.settings.world.name, str(len(s.branches())), str(tick), _when(played))
+                    (path.stem, s.settings.world.name, str(len(s.branches())), str(tick),
+                     _when(played))
                 )
         except SaveError as err:
             rows.append((path.stem, f"({_problem(err)})", "-", "-", "-"))

@@ -19,11 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simengine.sim.ahead import Ahead, ask_ahead, drop_all
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
 from simengine.store.events import Event
-from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
+from simengine.storytellers.base import (
+    Intent,
+    RecentEvent,
+    Scene,
+    Storyteller,
+    StorytellerError,
+)
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
@@ -100,6 +107,9 @@ class Session:
         narrate: narrate each event (headless runs may turn it off; the summary stands in).
         retries: repair rounds per beat.
         budget_tokens: the scene's size.
+        ahead: send a tick's later decide calls while its earlier beats are told
+            (:mod:`simengine.sim.ahead`; for a model server with several slots,
+            as batch runs use; the story is the same either way).
     """
 
     def __init__(
@@ -116,6 +126,7 @@ class Session:
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
         voice: str | None = None,
+        ahead: bool = False,
     ):
         self.save = save
         remembered = save.get_meta("seed")
@@ -143,6 +154,7 @@ class Session:
             st.world_event_rate if world_event_rate is None else world_event_rate
         )
         self.max_npc_beats = max_npc_beats
+        self.ahead = ahead
         self.voice = voice or "third"
         self.metrics = Metrics.from_dict(save.get_meta("metrics"))
         self._subscribers: list[Callable[[Message], Any]] = []
@@ -343,11 +355,16 @@ class Session:
         if player_text is not None and self.player and not self.state.is_alive(self.player):
             self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
                                  "undo to go back, or wait to watch the world go on", "warning"))
-        for intent in self.plan(tick, player_text):
-            if intent.actor is not None and not self.state.is_alive(intent.actor):
-                continue  # died earlier this tick
-            committed = await self._beat(tick, intent)
-            result.events.append(committed)
+        beats = self.plan(tick, player_text)
+        waiting = self._ask_ahead(tick, beats[1:]) if self.ahead else {}
+        try:
+            for intent in beats:
+                if intent.actor is not None and not self.state.is_alive(intent.actor):
+                    continue  # died earlier this tick
+                committed = await self._beat(tick, intent, waiting.pop(intent, None))
+                result.events.append(committed)
+        finally:
+            await drop_all(waiting.values())
         self.metrics.ticks += 1
         self._set_clock(tick, metrics=True)
         return result
@@ -360,10 +377,8 @@ class Session:
         """Let ``n`` ticks pass with no player action."""
         return [await self.step() for _ in range(n)]
 
-    async def _beat(self, tick: int, intent: Intent) -> Committed:
-        started = time.perf_counter()
-        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
-        scene = build_scene(
+    def _scene(self, tick: int, intent: Intent) -> Scene:
+        return build_scene(
             self.state,
             intent,
             list(self.recent),
@@ -371,11 +386,35 @@ class Session:
             estimator=self.estimator,
             tick=tick,
         )
-        teller = self.storyteller
-        if self.save.settings.storyteller.elsewhere == "procedural" and not self._near_player(intent):
-            teller = self.fallback
+
+    def _teller_for(self, intent: Intent) -> Storyteller:
+        elsewhere = self.save.settings.storyteller.elsewhere
+        if elsewhere == "procedural" and not self._near_player(intent):
+            return self.fallback
+        return self.storyteller
+
+    def _ask_ahead(self, tick: int, beats: list[Intent]) -> dict[Intent, Ahead]:
+        """The first decide call of each of ``beats``, sent now on the world as it is."""
+        waiting = {}
+        for intent in beats:
+            teller = self._teller_for(intent)
+            if getattr(teller, "twin", None) is not None:
+                sent = ask_ahead(teller, self._scene(tick, intent), intent)
+                if sent is not None:
+                    waiting[intent] = sent
+        return waiting
+
+    async def _beat(self, tick: int, intent: Intent, ahead: Ahead | None = None) -> Committed:
+        started = time.perf_counter()
+        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
+        scene = self._scene(tick, intent)
+        teller = self._teller_for(intent)
+        if ahead is not None and not ahead.fits(scene, teller, intent):
+            await drop_all([ahead])  # the world it was asked on has changed: ask again
+            ahead = None
         decision = await decide(
-            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback
+            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback,
+            first=ahead,
         )
         proposal = decision.proposal
         refused: list[str] = []

@@ -179,6 +179,7 @@ class Save:
         # stored size) for the snapshot cadence; kept at the head by append.
         self._since: tuple[int | None, int, int] | None = None
         self._initial_packed: int | None = None
+        self._branch: str | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -463,7 +464,11 @@ class Save:
     @property
     def current_branch(self) -> str:
         """The branch play continues on (kept in ``meta``, so it survives reopening)."""
-        return self.get_meta("current_branch")
+        if self.readonly:  # a writer elsewhere may switch it
+            return self.get_meta("current_branch")
+        if self._branch is None:  # only this object writes it while it holds the lock
+            self._branch = self.get_meta("current_branch")
+        return self._branch
 
     # -------------------------------------------------------------- branches
     @_sqlite_errors
@@ -505,6 +510,7 @@ class Save:
         """Make ``name`` the current branch."""
         self._writable()
         self.head(name)  # raises NoSuchBranch
+        self._branch = None
         with self._db.atomic():
             _put_meta(self._db, "current_branch", name)
 
@@ -540,6 +546,13 @@ class Save:
         if row is None:
             raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
         return event_from_row(dict(zip(_EVENT_COLUMNS.split(", "), row, strict=True)), self.path)
+
+    def _depth(self, event_id: int) -> int:
+        """An event's depth (what a write needs of it, without parsing its ops)."""
+        row = self._db.execute("SELECT depth FROM events WHERE id = ?", [event_id]).fetchone()
+        if row is None:
+            raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
+        return row[0]
 
     @_sqlite_errors
     def events(self) -> list[Event]:
@@ -599,7 +612,7 @@ class Save:
         try:
             with self._db.atomic():
                 parent = self.head(name)
-                depth = (self.event(parent).depth if parent is not None else 0) + 1
+                depth = (self._depth(parent) if parent is not None else 0) + 1
                 state = self._state(parent, mutable=True)
                 cur = self._db.execute(
                     "INSERT INTO events (parent_id, depth, tick, actor, kind, intent, summary,"
@@ -666,7 +679,7 @@ class Save:
     def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = ()) -> None:
         """Fill in an event's narration (written after the commit) and log its calls."""
         self._writable()
-        self.event(event_id)
+        self._depth(event_id)  # raises NoSuchEvent
         rows = [call_row(c, event_id) for c in calls]
         with self._db.atomic():
             self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])

@@ -169,8 +169,9 @@ class PlayScreen(GameReports, Screen):
             story.notice(f"storyteller: {self.why}" if self.why else
                          f"storyteller: {self.session.storyteller.name}")
         events = self.session.save.log(limit=REPLAY_EVENTS)
-        if intro and not events and self.session.save.settings.world.opening:
-            story.narration(self.session.save.settings.world.opening, "world")  # a card's first message
+        opening = self.session.save.settings.world.opening
+        if intro and not events and opening:
+            story.narration(opening, "world")  # a card's first message
         if events:
             watcher = Replay(self.session.save.state_at(events[0].parent_id))
             for event in events:

@@ -9,6 +9,7 @@ methods, never by poking at the graph.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy as _copy
 import difflib
@@ -16,7 +17,7 @@ import gc
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
@@ -176,7 +177,7 @@ class WorldState:
         self._by_kind: dict[str, dict[str, None]] | None = None
         self._living: list[str] | None = None
         self._dead: list[str] | None = None
-        self._sorted: dict[str, tuple[str, ...]] = {}
+        self._sorted: dict[str, list[str]] = {}
         self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
 
@@ -387,11 +388,12 @@ class WorldState:
             self._dead = [c for c in everyone if not self.is_alive(c)]
         return list(self._dead)
 
-    def sorted_ids(self, kind: str) -> tuple[str, ...]:
-        """Ids of ``kind`` in id order (kept, since world beats pick places from it)."""
+    def sorted_ids(self, kind: str) -> Sequence[str]:
+        """Ids of ``kind`` in id order (kept, and kept sorted as entities are made,
+        since every tick picks from it; read it, do not change it)."""
         ids = self._sorted.get(kind)
         if ids is None:
-            ids = self._sorted[kind] = tuple(sorted(self._kinds().get(kind, ())))
+            ids = self._sorted[kind] = sorted(self._kinds().get(kind, ()))
         return ids
 
     def _kinds(self) -> dict[str, dict[str, None]]:
@@ -633,7 +635,8 @@ class WorldState:
                 self._index_node(self._names, e.id)
             if self._by_kind is not None:
                 self._by_kind.setdefault(e.kind, {})[e.id] = None
-            self._sorted.pop(e.kind, None)
+            if e.kind in self._sorted:
+                bisect.insort(self._sorted[e.kind], e.id)
             if e.kind == "character" and self._living is not None:
                 self._living.append(e.id)  # the newest entity: its place in node order
         elif isinstance(op, Move | Transfer):

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import pytest
 from storekit import CALLS_PER_BEAT, add_beats, append_beat, beat_ops
@@ -17,8 +18,8 @@ from simengine.store import (
     NoSuchBranch,
     NoSuchEvent,
     Save,
-    SaveError,
     SaveCorrupt,
+    SaveError,
     SaveExists,
     SaveReadOnly,
 )
@@ -72,7 +73,7 @@ def test_a_spec_damaged_in_its_entities_is_told_when_it_is_read(tmp_path, spec):
         save.db.conn.commit()
         assert save.state() == WorldState.from_spec(spec)  # play needs none of it
         with pytest.raises(SaveCorrupt, match="world spec does not validate"):
-            save.spec
+            _ = save.spec
 
 
 def test_create_refuses_to_overwrite(tmp_path, spec):
@@ -450,18 +451,19 @@ def test_a_killed_game_with_a_waiting_snapshot_resumes_exactly(tmp_path, spec):
     reopening replays from the initial state to the same head."""
     path = tmp_path / "killed.db"
     Save.create(path, spec, snapshot_every=1).close()
+    kit, target = str(Path(__file__).parent), str(path)
     code = (
         "import os, signal, sys\n"
-        "sys.path.insert(0, %r)\n"
+        f"sys.path.insert(0, {kit!r})\n"
         "from storekit import add_beats\n"
         "from simengine.store import Save, save as m\n"
         "m.SNAPSHOT_INLINE = 100\n"
-        "s = Save.open(%r)\n"
+        f"s = Save.open({target!r})\n"
         "while s.replay_bytes(s.head())[0] < s._initial_size():\n"
         "    add_beats(s, 1)\n"
         "print(s.head(), flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
-    ) % (str(__import__("pathlib").Path(__file__).parent), str(path))
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == -9, result.stderr
     head = int(result.stdout)
