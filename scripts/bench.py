@@ -92,16 +92,23 @@ def summary(values: list[float], digits: int = 3) -> dict[str, Any]:
 
 
 def rss_mb() -> float:
-    """This process's peak resident memory so far (MB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's peak resident memory so far (MB). Linux's ``VmHWM``, where
+    there is one: ``ru_maxrss`` survives an exec, so a child started by a big
+    parent would report the parent's peak as its own."""
+    return _status("VmHWM:") or round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def rss_now_mb() -> float | None:
     """This process's resident memory now (MB; Linux only)."""
+    return _status("VmRSS:")
+
+
+def _status(field: str) -> float | None:
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
