@@ -7,7 +7,9 @@ Sections (keys of the JSON report; prompts and calls sit under each engine size)
            resuming the save in a fresh process (time, memory, ticks after)
   prompts  decide prompt size (characters, estimated tokens) and prefix reuse
   calls    model calls and tokens per tick, by phase (decide, repair, narrate)
-  saves    append cost at 0 / 10,000 / 100,000 events; open + head state at 100,000
+  saves    append cost at 0 / 10,000 / 100,000 events; open + head state at 100,000;
+           a long procedural game (100,000 events; --quick: 10,000): ticks early and
+           late, the save's size
   batch    procedural batch throughput at --jobs 1 and 2
   latency  a batch against the fake's latency model, against the ideal bound
   ray      the same model-backed batch on 1 and 2 simulated Ray nodes, each node beside
@@ -49,6 +51,7 @@ SECTIONS = ("engine", "saves", "batch", "latency", "ray", "eval")
 PROFILES: dict[str, dict[str, Any]] = {
     "full": {"sizes": {100: 300, 1_000: 300, 10_000: 200, 100_000: 120}, "warm": 5,
              "save_marks": (0, 10_000, 100_000), "appends": 300, "open_repeat": 7,
+             "play": {"events": 100_000, "window": 300},
              "batch": {"runs": 4, "ticks": 100},
              "latency": {"call": 0.2, "token": 0.005, "slots": 4, "runs": 4, "ticks": 20,
                          "jobs": (4, 8)},
@@ -56,12 +59,14 @@ PROFILES: dict[str, dict[str, Any]] = {
              "eval": {"runs": 4, "ticks": 30}},
     "quick": {"sizes": {100: 40, 1_000: 40, 10_000: 30, 100_000: 12}, "warm": 2,
               "save_marks": (0, 10_000, 100_000), "appends": 60, "open_repeat": 3,
+              "play": {"events": 10_000, "window": 150},
               "batch": {"runs": 2, "ticks": 20},
               "latency": {"call": 0.1, "token": 0.002, "slots": 4, "runs": 4, "ticks": 8,
                           "jobs": (4,)},
               "ray": {"call": 0.5, "token": 0.005, "slots": 2, "runs": 12, "ticks": 5},
               "eval": {"runs": 2, "ticks": 15}},
     "smoke": {"sizes": {60: 3, 300: 3}, "warm": 1, "save_marks": (0, 120), "appends": 5,
+              "play": {"events": 400, "window": 20},
               "open_repeat": 1, "batch": {"runs": 1, "ticks": 2},
               "latency": {"call": 0.001, "token": 0.0, "slots": 2, "runs": 2, "ticks": 2,
                           "jobs": (2,)},
@@ -434,8 +439,66 @@ def run_engine(profile: dict[str, Any], in_process: bool) -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------- saves
+def run_play(profile: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """A long procedural game of the harbour, narrated, as a headless run plays it:
+    tick time (median, mean, p99) in a window after 1,000 events and in the last
+    window, and what the save holds at the end (snapshots included: those a big
+    state leaves for the close are written by it, and counted)."""
+    from simengine.sim.session import Session
+    from simengine.world.loader import load_world
+
+    p = profile["play"]
+    session = Session.new(load_world(WORLD), tmp / "play.db", seed=17)
+    windows: dict[str, list[float]] = {"early": [], "late": []}
+    started = time.perf_counter()
+
+    early_from = min(1_000, p["events"] // 4)
+
+    async def go() -> None:
+        while True:
+            events = session.save.event_count()
+            if events >= p["events"]:
+                return
+            t0 = time.perf_counter()
+            await session.step()
+            ms = (time.perf_counter() - t0) * 1000
+            if early_from <= events and len(windows["early"]) < p["window"]:
+                windows["early"].append(ms)
+            windows["late"].append(ms)
+            del windows["late"][:-p["window"]]
+
+    try:
+        asyncio.run(go())
+        entities = len(session.state)
+        edges = session.state.graph.number_of_edges()
+        events = session.save.event_count()
+    finally:
+        session.close()
+    stats = file_stats(tmp / "play.db")
+    return {"events": events, "entities": entities, "edges": edges, "early_from": early_from,
+            "wall_s": round(time.perf_counter() - started, 1),
+            "tick_ms_early": summary(windows["early"]), "tick_ms_late": summary(windows["late"]),
+            **stats}
+
+
+def file_stats(path: Path) -> dict[str, Any]:
+    """A closed save's size and its snapshots'."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        snaps, snap_bytes = con.execute(
+            "SELECT count(*), coalesce(sum(length(state)), 0) FROM snapshots").fetchone()
+    finally:
+        con.close()
+    size = path.stat().st_size
+    return {"file_mb": round(size / 1e6, 2), "snapshots": snaps,
+            "snapshot_mb": round(snap_bytes / 1e6, 2)}
+
+
 def run_saves(profile: dict[str, Any]) -> dict[str, Any]:
-    """Append cost as a history grows, and how long reopening a long one takes."""
+    """Append cost as a history grows, how long reopening a long one takes, and a
+    long game played (:func:`run_play`)."""
     from simengine.sim.session import Session
     from simengine.store import Save
     from simengine.world.loader import load_world
@@ -487,6 +550,7 @@ def run_saves(profile: dict[str, Any]) -> dict[str, Any]:
         out["open_s"] = summary(opened, 4)
         out["open_and_head_state_s"] = summary(head, 4)
         out["session_load_s"] = summary(resumed, 4)
+        out["play"] = run_play(profile, Path(tmp))
     return out
 
 
@@ -691,6 +755,19 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         opened = saves["open_and_head_state_s"]["median"]
         add(f"open+head state @{saves['events']:,} events", opened, "<= 1 s",
             opened <= 1.0)
+        play = saves.get("play")
+        if play:
+            # Issue 15, point 2: a long game's save and its ticks, early against late.
+            ev = play["events"]
+            gb = play["file_mb"] / 1000 * (100_000 / ev if ev < 100_000 else 1)
+            add(f"save of a {ev:,}-event game" + (" (x to 100k)" if ev < 100_000 else ""),
+                f"{gb:.3f} GB", "< 1 GB", gb < 1)
+            early, late = play["tick_ms_early"], play["tick_ms_late"]
+            for stat in ("mean", "p99"):
+                ratio = late[stat] / early[stat] if early[stat] else None
+                add(f"play tick {stat}, last / after {play['early_from']:,} ev",
+                    None if ratio is None else f"{late[stat]:.1f} ms, {ratio:.2f}x",
+                    "<= 1.5x", None if ratio is None else ratio <= 1.5)
     for run in report.get("latency", {}).get("runs", {}).values():
         add(f"latency batch -j {run['jobs']}: wall/ideal", run["ratio"], "<= 1.15",
             run["ratio"] is not None and run["ratio"] <= 1.15)
@@ -781,6 +858,15 @@ def render(report: dict[str, Any]) -> None:
         console.print(f"open {saves['open_s']['median']} s, open + head state "
                       f"{saves['open_and_head_state_s']['median']} s, Session.load "
                       f"{saves['session_load_s']['median']} s (medians)")
+        play = saves.get("play")
+        if play:
+            emit(f"a long game of the harbour ({play['events']:,} events, {play['entities']:,} "
+                 f"entities, {play['edges']:,} edges at the end; {play['file_mb']} MB, "
+                 f"{play['snapshots']} snapshots, {play['snapshot_mb']} MB)",
+                 ["window", "median ms", "mean ms", "p99 ms", "max ms"],
+                 [(name, w["median"], w["mean"], w["p99"], w["max"])
+                  for name, w in ((f"after {play['early_from']:,} events", play["tick_ms_early"]),
+                                  ("last", play["tick_ms_late"]))])
     batch = report.get("batch")
     if batch:
         emit(f"procedural batch ({batch['runs']} runs x {batch['ticks']} ticks)",
