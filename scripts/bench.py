@@ -287,9 +287,10 @@ def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, An
     generated = time.perf_counter() - started
     out: dict[str, Any] = {"entities": size, "generate_s": round(generated, 3)}
     with tempfile.TemporaryDirectory(prefix="simengine-bench-") as tmp, instrumented():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         session = Session.new(spec, Path(tmp) / "big.db", seed=seed)
         out["new_session_s"] = round(time.perf_counter() - started, 3)
+        out["new_session_cpu_s"] = round(time.process_time() - cpu, 3)
         del spec  # a game holds the save's copy only; the bench's would count as memory
         try:
             _ticks(session, warm, model_free=True)
@@ -332,16 +333,17 @@ def resume_size(path: str, ticks: int, warm: int) -> dict[str, Any]:
     from simengine.sim.session import Session
 
     base = rss_now_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     session = Session.load(path)
-    load_s = time.perf_counter() - started
+    load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu
     loaded, loaded_peak = rss_now_mb(), rss_mb()
     try:
         _ticks(session, warm, model_free=True)
         rows = _ticks(session, ticks, model_free=True)
     finally:
         session.close()
-    return {"load_s": round(load_s, 3), "rss_after_imports_mb": base, "rss_loaded_mb": loaded,
+    return {"load_s": round(load_s, 3), "load_cpu_s": round(load_cpu, 3),
+            "rss_after_imports_mb": base, "rss_loaded_mb": loaded,
             "rss_peak_loading_mb": loaded_peak, "rss_peak_mb": rss_mb(),
             "engine_ms": summary([r["engine_ms"] for r in rows])}
 
@@ -732,9 +734,10 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             f"{worst['save']['bytes_per_event']:,.0f} B", "-", None)
         # Issue 15, point 4: memory and start-up, each in a process of its own.
         resume = big["resume"]
-        add(f"new game @{n}", f"{big['new_session_s']:.2f} s", "<= 5 s",
-            big["new_session_s"] <= 5)
-        add(f"resume @{n}", f"{resume['load_s']:.2f} s", "<= 3 s", resume["load_s"] <= 3)
+        add(f"new game @{n}", f"{big['new_session_s']:.2f} s (cpu "
+            f"{big.get('new_session_cpu_s', 0):.2f})", "<= 5 s", big["new_session_s"] <= 5)
+        add(f"resume @{n}", f"{resume['load_s']:.2f} s (cpu {resume.get('load_cpu_s', 0):.2f})",
+            "<= 3 s", resume["load_s"] <= 3)
         add(f"resume RSS @{n} (loaded / after ticks)",
             f"{resume['rss_loaded_mb']:,.0f} / {resume['rss_peak_mb']:,.0f} MB", "<= 400 MB",
             resume["rss_peak_mb"] <= 400)

@@ -43,6 +43,7 @@ STRUCTURAL = (AT, CONNECTS)
 CLOSEST_SCAN_LIMIT = 5_000
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
 _NON_WORD = re.compile(r"[^\w\s'-]+")
+_PLAIN = re.compile(r"[a-z0-9'-]+(?: [a-z0-9'-]+)*")
 
 #: Cyrillic and Greek letters that look like a Latin letter or digit, case kept
 #: ("\u0421aptain", with a Cyrillic Es, is "Captain"). The pairs are Unicode's own
@@ -89,6 +90,12 @@ def normalize_name(name: str) -> str:
     """
     if not name.isascii():
         name = _unconfuse(name)
+    else:
+        low = name.lower()
+        # Most names are already in the form (one space between plain words, no
+        # article): a world of 100,000 names is indexed at every start.
+        if _PLAIN.fullmatch(low) and not low.startswith(("the ", "a ", "an ")):
+            return low
     text = _NON_WORD.sub(" ", name.lower()).strip()
     text = re.sub(r"\s+", " ", text)
     return _ARTICLES.sub("", text).strip()
