@@ -77,7 +77,7 @@ from simengine.store.lock import WriteLock
 from simengine.store.schema import SCHEMA_VERSION, migrations
 from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
-from simengine.world.state import StateError, WorldState, bulk
+from simengine.world.state import BrokenGraph, StateError, WorldState, bulk
 
 DEFAULT_SNAPSHOT_EVERY = 50
 #: A snapshot is due once the ops replayed since the last one (characters of
@@ -942,6 +942,8 @@ class Save:
                 problem = graph_problem(data, what)
                 if problem is None:
                     return WorldState.from_node_link(data, copy=False)
+        except BrokenGraph as err:
+            problem = f"{what} {err}"
         except (
             ValueError, TypeError, KeyError, RecursionError, zlib.error, nx.NetworkXError
         ) as err:

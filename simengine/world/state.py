@@ -169,6 +169,11 @@ class StateError(ValueError):
     """An op could not be applied (only raised for ops that never passed ``check``)."""
 
 
+class BrokenGraph(ValueError):
+    """Node-link data that is not a world's graph; the message says what is wrong
+    with it ("has a node without an id")."""
+
+
 class WorldState:
     """The world at one moment: a ``networkx.MultiDiGraph`` with game-level queries."""
 
@@ -267,13 +272,15 @@ class WorldState:
         values) are shared, not held once per entity.
 
         Raises:
-            ValueError: an edge names an entity that is not among ``nodes``.
+            BrokenGraph: a node without an id, an edge whose ends are not among ``nodes``.
         """
         with bulk():
             node, succ, pred = g._node, g._succ, g._pred
             same: dict[str, str] = {}
             for data in nodes:
-                n = data["id"]
+                n = data.get("id") if data.__class__ is dict else None
+                if n.__class__ is not str:
+                    raise BrokenGraph("has a node without an id")
                 for key in ("kind", "origin", "description"):
                     value = data.get(key)
                     if isinstance(value, str):
@@ -292,9 +299,11 @@ class WorldState:
                 succ[n] = {}
                 pred[n] = {}
             for u, v, key, attrs in edges:
+                if u.__class__ is not str or v.__class__ is not str:
+                    raise BrokenGraph("has an edge without both ends")
                 if u not in node or v not in node:
                     missing = v if u in node else u
-                    raise ValueError(f"an edge names {missing!r}, which is not in the world")
+                    raise BrokenGraph(f"has an edge to {missing!r}, which is not among its nodes")
                 keydict = succ[u].get(v)
                 if keydict is None:
                     keydict = succ[u][v] = pred[v][u] = {}
@@ -742,7 +751,7 @@ class WorldState:
         """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed).
 
         Raises:
-            ValueError: an edge names an entity that is not among the nodes.
+            BrokenGraph: not a world's graph (a node without an id, an edge without ends).
         """
         if copy:
             data = _copy.deepcopy(data)
@@ -751,7 +760,9 @@ class WorldState:
 
         def edges() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
             for e in data["edges"]:
-                u, v = e.pop("source"), e.pop("target")
+                if e.__class__ is not dict:
+                    raise BrokenGraph("has an edge without both ends")
+                u, v = e.pop("source", None), e.pop("target", None)
                 key = e.pop("key", None)
                 yield u, v, e.get("relation") if key is None else key, e
 

@@ -472,3 +472,23 @@ def test_a_killed_game_with_a_waiting_snapshot_resumes_exactly(tmp_path, spec):
         assert save.db.execute("SELECT count(*) FROM snapshots").fetchone() == (0,)
         assert save.state() == save.state_at(head, use_snapshots=False)
         assert save.verify() == []
+
+
+@pytest.mark.parametrize(
+    "graph, words",
+    [
+        ({"nodes": [{"kind": "location"}], "edges": []}, "has a node without an id"),
+        ({"nodes": [{"id": "inn"}], "edges": [{"source": "inn"}]},
+         "has an edge without both ends"),
+        ({"nodes": [{"id": "inn"}], "edges": [{"source": "inn", "target": "moon", "key": "at"}]},
+         "has an edge to 'moon', which is not among its nodes"),
+    ],
+)
+def test_a_snapshot_that_is_not_a_graph_is_named_when_read(save, graph, words):
+    add_beats(save, 5)  # a snapshot at 5
+    save.db.execute("UPDATE snapshots SET state = ? WHERE event_id = 5",
+                    [zlib.compress(json.dumps(graph).encode())])
+    save.db.conn.commit()
+    save._cache = None
+    with pytest.raises(SaveCorrupt, match=f"the snapshot of event #5 {words}"):
+        save.state_at(5)
