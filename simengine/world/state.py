@@ -521,7 +521,7 @@ class WorldState:
         return self._names
 
     def _index_node(self, index: dict[str, dict[str, list[str]]], node_id: str) -> None:
-        data = self.graph.nodes[node_id]
+        data = self._node[node_id]
         keys = {normalize_name(data["name"]), normalize_name(node_id.replace("-", " "))}
         keys.update(normalize_name(a) for a in data.get("aliases", []))
         typos = self._typos[1] if self._typos is not None and self._typos[0] is index else None
