@@ -21,7 +21,7 @@ Each world size runs in its own process (peak memory is that process's max RSS).
 Usage: python scripts/bench.py [--quick | --smoke] [--out DIR | --json FILE] [--only engine,saves]
        [--sizes 100000]
 (the report goes to DIR, or to a new temporary folder; never to the current one)
-(--quick: a minute or two; the full run: about 4 minutes here; --smoke: seconds, tiny)
+(--quick: a minute or two; the full run: about 6 minutes here, 2 of them the long game; --smoke: seconds, tiny)
 """
 
 from __future__ import annotations
