@@ -651,9 +651,9 @@ class Save:
                     )
                     replayed, base = 0, len(packed)
                 if rows:
-                    self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
+                    _insert(self._db, "calls", [{**r, "event_id": event_id} for r in rows])
                 if refusal:
-                    self._db["refusals"].insert({"event_id": event_id, **_refusal_row(refusal)})
+                    _insert(self._db, "refusals", [{"event_id": event_id, **_refusal_row(refusal)}])
                 self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
                 _put_meta(self._db, "last_played", stamp)
         except BaseException:
@@ -686,7 +686,7 @@ class Save:
         with self._db.atomic():
             self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])
             if rows:
-                self._db["calls"].insert_all(rows)
+                _insert(self._db, "calls", rows)
 
     @_sqlite_errors
     def record_calls(self, calls: Iterable[Any], event_id: int | None = None) -> None:
@@ -697,7 +697,7 @@ class Save:
         rows = [call_row(c, event_id) for c in calls]
         if rows:
             with self._db.atomic():
-                self._db["calls"].insert_all(rows)
+                _insert(self._db, "calls", rows)
 
     @_sqlite_errors
     def calls(self, event_id: int | None = None) -> list[dict[str, Any]]:
@@ -1036,6 +1036,16 @@ def _refusal_row(refusal: dict[str, Any]) -> dict[str, Any]:
         "messages": json.dumps([str(m) for m in refusal.get("messages", [])], ensure_ascii=False),
         "told": json.dumps([str(t) for t in refusal.get("told", [])], ensure_ascii=False),
     }
+
+
+def _insert(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows of one shape into one of the store's own tables: a plain INSERT, where
+    sqlite-utils' ``insert_all`` first looks the table over (a dozen queries a beat)."""
+    columns = list(rows[0])
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [[r[c] for c in columns] for r in rows],
+    )
 
 
 def _put_meta(db: Database, key: str, value: Any) -> None:
