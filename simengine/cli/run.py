@@ -71,7 +71,8 @@ class StoryPrinter:
         if isinstance(m, BeatStarted):
             if m.tick != self.tick:
                 self.tick = m.tick
-                click.secho(f"\n— {self.s.save.spec.world.tick} {m.tick} —", fg="cyan", bold=True)
+                unit = self.s.save.settings.world.tick
+                click.secho(f"\n— {unit} {m.tick} —", fg="cyan", bold=True)
             if m.kind == "player" and m.text:
                 click.secho(f"> {clean_text(m.text, one_line=True)}", fg="green", bold=True)
         elif isinstance(m, NarrationChunk):
@@ -111,7 +112,7 @@ class StoryPrinter:
 
     def tick_done(self, result: TickResult) -> None:
         if not self.as_json and not result.events:
-            unit = self.s.save.spec.world.tick
+            unit = self.s.save.settings.world.tick
             click.secho(f"\n— {unit} {result.tick} —", fg="cyan", bold=True)
             click.echo(f"  (a quiet {unit})")
 
@@ -242,9 +243,9 @@ def run(
     printer = StoryPrinter(session, as_json, show_lore)
     session.subscribe(printer)
     if not as_json:
-        click.secho(clean_text(f"{session.save.spec.world.name} · storyteller: {why}",
+        click.secho(clean_text(f"{session.save.settings.world.name} · storyteller: {why}",
                                one_line=True), fg="blue", err=True)
-        opening = session.save.spec.world.opening
+        opening = session.save.settings.world.opening
         if opening and session.save.head() is None:  # a new story: what the player reads first
             click.echo(f"\n{clean_text(opening)}")
         if session.story.goals:

@@ -75,7 +75,7 @@ def _where(s: Save, event_id: int | None) -> str:
     if event_id is None:
         return "the initial state"
     event = s.event(event_id)
-    return f"event #{event.id} ({s.spec.world.tick} {event.tick})"
+    return f"event #{event.id} ({s.settings.world.tick} {event.tick})"
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -115,7 +115,8 @@ def list_command(directory: Path | None, saves_dir: Path | None) -> None:
                 tick = s.event(head).tick if head is not None else 0
                 played = s.get_meta("last_played") or s.get_meta("created_at")
                 rows.append(
-                    (path.stem, s.spec.world.name, str(len(s.branches())), str(tick), _when(played))
+                    (path.stem, s.settings.world.name, str(len(s.branches())), str(tick),
+                     _when(played))
                 )
         except SaveError as err:
             rows.append((path.stem, f"({_problem(err)})", "-", "-", "-"))
@@ -152,11 +153,11 @@ def log(save: str, branch: str | None, limit: int | None, saves_dir: Path | None
         name = branch or s.current_branch
         events = s.log(name, limit=limit)
         current = " (current)" if name == s.current_branch else ""
-        click.echo(clean_text(f"{s.path.name} · {s.spec.world.name} · branch {name}{current}"))
+        click.echo(clean_text(f"{s.path.name} · {s.settings.world.name} · branch {name}{current}"))
         if not events:
             click.echo("No events yet: the branch is at the initial state.")
             return
-        label = s.spec.world.tick
+        label = s.settings.world.tick
         who = {e.id: f"{e.actor or 'world'} ({e.kind})" for e in events}
         ids = max(len(str(e.id)) for e in events) + 1
         ticks = max(len(str(e.tick)) for e in events)

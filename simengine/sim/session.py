@@ -18,12 +18,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from simengine.sim.ahead import Ahead, ask_ahead, drop_all
 from simengine.sim.director import Director, aims, intensity, leads
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
 from simengine.store.events import Event
-from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
+from simengine.storytellers.base import (
+    Intent,
+    RecentEvent,
+    Scene,
+    Storyteller,
+    StorytellerError,
+)
 from simengine.storytellers.drift import DriftGuard, Retell
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
@@ -120,6 +127,9 @@ class Session:
         narrate: narrate each event (headless runs may turn it off; the summary stands in).
         retries: repair rounds per beat.
         budget_tokens: the size of a scene's changing part (the world's prefix is cached).
+        ahead: send a tick's later decide calls while its earlier beats are told
+            (:mod:`simengine.sim.ahead`; for a model server with several slots,
+            as batch runs use; the story is the same either way).
     """
 
     def __init__(
@@ -136,13 +146,14 @@ class Session:
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
         voice: str | None = None,
+        ahead: bool = False,
     ):
         self.save = save
         remembered = save.get_meta("seed")
         self.seed = (
             seed
             if seed is not None
-            else (remembered if remembered is not None else save.spec.world.seed)
+            else (remembered if remembered is not None else save.settings.world.seed)
         )
         if remembered is None:
             save.set_meta("seed", self.seed)
@@ -157,16 +168,17 @@ class Session:
         self.narrate_events = narrate
         self.retries = retries
         self.budget_tokens = budget_tokens
-        st = save.spec.storyteller
+        st = save.settings.storyteller
         self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
         self.world_event_rate = (
             st.world_event_rate if world_event_rate is None else world_event_rate
         )
         self.max_npc_beats = max_npc_beats
+        self.ahead = ahead
         self.voice = voice or "third"
         self.metrics = Metrics.from_dict(save.get_meta("metrics"))
-        self.story = Story.from_spec(save.spec)
-        self.director = Director(save.spec.story.director, self.seed)
+        self.story = Story.from_spec(save.settings)
+        self.director = Director(save.settings.story.director, self.seed)
         self._subscribers: list[Callable[[Message], Any]] = []
         self._reload()
 
@@ -420,17 +432,23 @@ class Session:
         if player_text is not None and self.player and not self.state.is_alive(self.player):
             self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
                                  "undo to go back, or wait to watch the world go on", "warning"))
-        for intent in self.plan(tick, player_text):
-            if intent.actor is not None and not self.state.is_alive(intent.actor):
-                continue  # died earlier this tick
-            if self._last_death == tick and intent.steer is not None:
-                intent = replace(intent, steer=intent.steer.without("die"))  # one death a tick
-            committed = await self._beat(tick, intent)
-            result.events.append(committed)
-            if self._check_story(tick):
-                break  # an ending ends the tick too
-        else:
-            self._check_story(tick)  # a quiet tick's clock can still end the story
+        beats = self.plan(tick, player_text)
+        waiting = self._ask_ahead(tick, beats[1:]) if self.ahead else {}
+        try:
+            for intent in beats:
+                if intent.actor is not None and not self.state.is_alive(intent.actor):
+                    continue  # died earlier this tick
+                ahead = waiting.pop(intent, None)
+                if self._last_death == tick and intent.steer is not None:
+                    intent = replace(intent, steer=intent.steer.without("die"))  # one a tick
+                committed = await self._beat(tick, intent, ahead)
+                result.events.append(committed)
+                if self._check_story(tick):
+                    break  # an ending ends the tick too
+            else:
+                self._check_story(tick)  # a quiet tick's clock can still end the story
+        finally:
+            await drop_all(waiting.values())
         self.metrics.ticks += 1
         self._set_clock(tick, metrics=True)
         return result
@@ -460,7 +478,7 @@ class Session:
     def epilogue(self, tick: int | None = None) -> list[str]:
         """What became of the cast, the goals done and the ticks played."""
         return epilogue(self.state, self.story, self.goals_done,
-                        self.tick if tick is None else tick, self.save.spec.world.tick)
+                        self.tick if tick is None else tick, self.save.settings.world.tick)
 
     def _story_event(self, tick: int, intent: str, summary: str, narration: str = "") -> Event:
         event = self.save.append(tick=tick, kind="world", intent=intent, summary=summary,
@@ -504,9 +522,7 @@ class Session:
             results.append(await self.step())
         return results
 
-    async def _beat(self, tick: int, intent: Intent) -> Committed:
-        started = time.perf_counter()
-        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
+    def _scene(self, tick: int, intent: Intent) -> Scene:
         scene = build_scene(
             self.state,
             intent,
@@ -518,11 +534,36 @@ class Session:
         # What already happened this tick, even where the scene's budget left it out, so
         # a beat does not undo or mirror it (an item bought twice over in one tick).
         scene.recent.extend(ev for ev in self.recent if ev.tick == tick and ev not in scene.recent)
-        teller = self.storyteller
-        if self.save.spec.storyteller.elsewhere == "procedural" and not self._near_player(intent):
-            teller = self.fallback
+        return scene
+
+    def _teller_for(self, intent: Intent) -> Storyteller:
+        elsewhere = self.save.settings.storyteller.elsewhere
+        if elsewhere == "procedural" and not self._near_player(intent):
+            return self.fallback
+        return self.storyteller
+
+    def _ask_ahead(self, tick: int, beats: list[Intent]) -> dict[Intent, Ahead]:
+        """The first decide call of each of ``beats``, sent now on the world as it is."""
+        waiting = {}
+        for intent in beats:
+            teller = self._teller_for(intent)
+            if getattr(teller, "twin", None) is not None:
+                sent = ask_ahead(teller, self._scene(tick, intent), intent)
+                if sent is not None:
+                    waiting[intent] = sent
+        return waiting
+
+    async def _beat(self, tick: int, intent: Intent, ahead: Ahead | None = None) -> Committed:
+        started = time.perf_counter()
+        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
+        scene = self._scene(tick, intent)
+        teller = self._teller_for(intent)
+        if ahead is not None and not ahead.fits(scene, teller, intent):
+            await drop_all([ahead])  # the world it was asked on has changed: ask again
+            ahead = None
         decision = await decide(
-            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback
+            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback,
+            first=ahead,
         )
         proposal = decision.proposal
         refused: list[str] = []

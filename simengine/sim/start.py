@@ -54,7 +54,7 @@ def open_or_start(
     path = resolve_save(source, saves_dir)
     session = Session.load(path, branch=branch, seed=seed, narrate=narrate, voice=voice)
     try:
-        choice = _choose(storyteller, session.save.spec, session.seed, model, host, record)
+        choice = _choose(storyteller, session.save.settings, session.seed, model, host, record)
     except BaseException:
         session.close()  # let go of the save (and its lock) before the error goes up
         raise

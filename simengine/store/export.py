@@ -94,7 +94,7 @@ def to_graphml(save: Save, branch: str | None = None) -> str:
 def to_markdown(save: Save, branch: str | None = None) -> str:
     """The branch as a story transcript: premise, then each tick's beats in order."""
     name = branch or save.current_branch
-    world = save.spec.world
+    world = save.settings.world
     events = save.log(name)
     # Entities are never removed nor renamed, so the head knows every actor's name.
     state = save.state(name)

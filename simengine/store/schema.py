@@ -12,7 +12,8 @@ Tables (times are ISO-8601 UTC strings, JSON columns hold text):
                JSON), initial (node-link state before any event), current_branch,
                snapshot_every, created_at, last_played, and whatever sessions add.
 ``events``     the event tree: id, parent_id (NULL = hangs off the initial state),
-               depth (1 for a root event; snapshots only where depth % N == 0),
+               depth (1 for a root event; snapshots written with their event only
+               where depth % N == 0; a big state's, at a quiet moment, at the head),
                tick, actor, kind, intent, summary, ops (wire format v1 JSON array),
                narration, storyteller, created_at.
 ``branches``   name -> head event id (NULL = the initial state), created_at.

@@ -11,6 +11,8 @@ dead, so no stranger is mistaken for Mara Fenwick's kin.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 import re
 from collections.abc import Iterable
@@ -179,6 +181,7 @@ STYLES: tuple[Style, ...] = (SEA, STARSHIP, FRONTIER, OLD_WORLD)
 _WORD = re.compile(r"[a-z]+")
 
 
+@functools.lru_cache(maxsize=32)  # asked at every invented name; a world's text stays put
 def style_for(text: str) -> Style:
     """The style whose keywords occur most often in ``text`` (old-world when none do)."""
     words = _WORD.findall(text.lower())
@@ -212,7 +215,8 @@ def name_words(state: WorldState) -> set[str]:
         del _WORDS[4:]
     _, seen, words = entry
     if seen < len(index):
-        for key in list(index)[seen:]:
+        # New keys come last (a dict keeps insertion order): walk back over them only.
+        for key in itertools.islice(reversed(index), len(index) - seen):
             if "character" in index[key]:
                 words.update(key.split())
         _WORDS[_WORDS.index(entry)] = (index, len(index), words)

@@ -22,6 +22,7 @@ prints it. :meth:`OllamaStoryteller.interrupt` (Ctrl-C) cuts the calls in flight
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import ssl
 import time
@@ -349,6 +350,26 @@ class OllamaStoryteller:
     def drain_calls(self) -> list[CallRecord]:
         calls, self._calls = self._calls, []
         return calls
+
+    def twin(self) -> OllamaStoryteller:
+        """This storyteller for a call asked ahead of its beat's turn
+        (:mod:`simengine.sim.ahead`): the same settings, client and memory of
+        replies, but its own call log, and the prompt sizes it learns held back
+        until :meth:`release` (a session's scenes are cut by them, in beat order)."""
+        twin = copy.copy(self)
+        twin._calls = []
+        held: list[tuple[int, int]] = []
+        twin._held, twin._report = held, self.on_prompt_tokens
+        twin.on_prompt_tokens = lambda chars, tokens: held.append((chars, tokens))
+        return twin
+
+    def release(self) -> None:
+        """A twin's answer is used: report the prompt sizes it learned, as its own
+        storyteller would have when it asked."""
+        report, held = getattr(self, "_report", None), getattr(self, "_held", [])
+        for chars, tokens in held if report else ():
+            report(chars, tokens)
+        held.clear()
 
     async def propose(
         self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()

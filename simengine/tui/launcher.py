@@ -127,8 +127,8 @@ def find_saves(directory: Path | None = None) -> list[SaveEntry]:
                 head = save.head()
                 tick = save.event(head).tick if head is not None else 0
                 played = save.get_meta("last_played") or save.get_meta("created_at") or ""
-                entries.append(SaveEntry(path, save.spec.world.name, tuple(save.branches()),
-                                         save.current_branch, save.spec.world.tick, tick,
+                entries.append(SaveEntry(path, save.settings.world.name, tuple(save.branches()),
+                                         save.current_branch, save.settings.world.tick, tick,
                                          save.event_count(), played))
         except SaveError as exc:
             entries.append(SaveEntry(path, error=str(exc).split("\n")[0]))

@@ -93,7 +93,7 @@ class PlayScreen(GameReports, Screen):
         super().__init__()
         self.session = session
         # In play the player is "you", unless the world file asks for the third person.
-        session.voice = session.save.spec.story.voice or "second"
+        session.voice = session.save.settings.story.voice or "second"
         self.why = why
         self.host = host
         self.speed: float | None = None
@@ -165,7 +165,7 @@ class PlayScreen(GameReports, Screen):
 
     # ------------------------------------------------------------ the story
     def tick_label(self, tick: int) -> str:
-        return f"{self.session.save.spec.world.tick} {tick}"
+        return f"{self.session.save.settings.world.tick} {tick}"
 
     def show_tick(self, tick: int) -> None:
         if tick != self._tick_shown:
@@ -178,13 +178,14 @@ class PlayScreen(GameReports, Screen):
         story.clear()
         self._tick_shown = None
         if intro:
-            world = self.session.save.spec.world
+            world = self.session.save.settings.world
             story.system(f"{world.name}. {' '.join(world.premise.split())}".strip())
             story.notice(f"storyteller: {self.why}" if self.why else
                          f"storyteller: {self.session.storyteller.name}")
         events = self.session.save.log(limit=REPLAY_EVENTS)
-        if intro and not events and self.session.save.spec.world.opening:
-            story.narration(self.session.save.spec.world.opening, "world")  # a card's first message
+        opening = self.session.save.settings.world.opening
+        if intro and not events and opening:
+            story.narration(opening, "world")  # a card's first message
         if events:
             watcher = Replay(self.session.save.state_at(events[0].parent_id))
             for event in events:
@@ -349,7 +350,7 @@ class PlayScreen(GameReports, Screen):
     def _quiet(self, result: Any) -> None:
         if not result.events:  # nobody acted: say so, or the tick passes unseen
             self.show_tick(result.tick)
-            unit = self.session.save.spec.world.tick
+            unit = self.session.save.settings.world.tick
             self.story.system(f"(a quiet {unit})")
 
     @property
@@ -467,7 +468,7 @@ class PlayScreen(GameReports, Screen):
     def ask_model(self) -> None:
         current = self.session.storyteller.name
         model = current.split(":", 1)[1] if current.startswith("ollama:") else (
-            self.session.save.spec.storyteller.model or "")
+            self.session.save.settings.storyteller.model or "")
 
         def chosen(answer: str | None) -> None:
             if answer:
@@ -654,7 +655,7 @@ class PlayScreen(GameReports, Screen):
         self.app.call_later(self.app.action_quit)  # async: stops the turn, closes the save
 
     def _unit(self, n: int) -> str:
-        unit = self.session.save.spec.world.tick
+        unit = self.session.save.settings.world.tick
         return unit if n == 1 else f"{unit}s"
 
     # /look, /who, /inventory, /save, /export and /storyteller live in GameReports

@@ -100,7 +100,7 @@ class GameReports:
         s = self.session
         self.story.system(
             f"Every beat is saved the moment it happens: {s.save.path} (branch {s.branch}, "
-            f"{s.save.spec.world.tick} {s.tick}). Quitting loses nothing; "
+            f"{s.save.settings.world.tick} {s.tick}). Quitting loses nothing; "
             "`simengine play` offers it to continue.")
 
     def cmd_export(self, command: Command) -> None:
@@ -133,7 +133,7 @@ class GameReports:
         """Build the storyteller in a thread: ``choose`` probes the server and may wait."""
         s = self.session
         try:
-            choice = choose(kind, spec=s.save.spec, seed=s.seed, model=model, host=self.host)
+            choice = choose(kind, spec=s.save.settings, seed=s.seed, model=model, host=self.host)
         except StorytellerError as exc:
             self.app.call_from_thread(self._storyteller_failed, exc.reason)
             return

@@ -172,7 +172,7 @@ def timeline_view(session: Session) -> tuple[BranchRow, ...]:
     """Every branch of the save with the tick and depth of its head."""
     rows = []
     current = session.branch
-    unit = session.save.spec.world.tick
+    unit = session.save.settings.world.tick
     for name, head in session.branches().items():
         event = session.save.event(head) if head is not None else None
         rows.append(BranchRow(name, event.tick if event else 0, event.depth if event else 0,
@@ -183,7 +183,7 @@ def timeline_view(session: Session) -> tuple[BranchRow, ...]:
 def status_view(session: Session, why: str, speed: float | None,
                 fallen: str | None = None) -> StatusView:
     teller, detail = teller_status(session.storyteller.name, why, speed, fallen)
-    spec = session.save.spec.world
+    spec = session.save.settings.world
     return StatusView(spec.name, spec.tick, session.tick, session.branch, teller, detail)
 
 

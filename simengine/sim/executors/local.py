@@ -21,6 +21,24 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+#: What a run imports, loaded once in the fork server rather than in every worker.
+_PRELOAD = ["simengine.sim.executors.work", "simengine.sim.session", "simengine.sim.tellers",
+            "simengine.storytellers.ollama"]
+
+
+def _context() -> Any:
+    """Workers forked from a server that has imported the engine once (``forkserver``,
+    where there is one): each new worker then starts at once, where a spawned one
+    imports everything again, seconds a worker on a busy machine. Never a plain
+    ``fork`` of the driver, whose threads (a TUI, a fake server) a fork would copy
+    mid-step."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
+
+
 class _QueueReporter:
     """A worker's line to the driver, through a manager's queue and event."""
 
@@ -60,7 +78,7 @@ class LocalExecutor(Executor):
         return self.jobs
 
     def open(self) -> None:
-        ctx = mp.get_context("spawn")
+        ctx = _context()
         self._manager = ctx.Manager()
         self._queue, self._stop = self._manager.Queue(), self._manager.Event()
         self._pool = ProcessPoolExecutor(
