@@ -152,6 +152,9 @@ class _View:
         self.attrs: dict[tuple[str, str], Any] = {}
         self.new: dict[str, dict[str, Any]] = {}
         self.links: set[tuple[str, str]] = set()
+        #: (character, fact) pairs the ops so far teach, and where each fact came out.
+        self.learned: set[tuple[str, str]] = set()
+        self.shown: dict[str, set[str]] = {}
 
     def exists(self, e: str) -> bool:
         return e in self.new or e in self.s
@@ -190,6 +193,14 @@ class _View:
 
     def location_of(self, e: str) -> str | None:
         return location_along(e, self.kind, self.holder)
+
+    def knows(self, who: str, fact: str) -> bool:
+        """Whether ``who`` knows ``fact`` as the ops so far leave the world."""
+        if (who, fact) in self.learned:
+            return True
+        if fact in self.new:  # a fact made this beat: known by whom it says
+            return who in self.new[fact].get("known_by", ())
+        return self.s.knows(who, fact)
 
     def dead_holder(self, e: str) -> str | None:
         """The dead character at or up the chain of holders from ``e``, if any.
@@ -294,6 +305,9 @@ class _ViewReader:
     def related(self, source: str, relation: str, target: str) -> bool:
         s = self.v.s
         return source in s and target in s and s.has_relation(source, relation, target)
+
+    def knows(self, who: str, fact: str) -> bool:
+        return self.v.knows(who, fact)
 
 
 class _Checker:
@@ -566,6 +580,11 @@ class _Checker:
 
     def op_relate(self, op: Relate | Unrelate) -> None:
         ok = self.known(op.source) & self.known(op.target)
+        fact = next((e for e in (op.source, op.target) if ok and self.v.kind(e) == "fact"), None)
+        if fact is not None:
+            self.fail("kind.mismatch", f"'{fact}' is a fact: a character learns it by 'tell' "
+                      "or 'learn', not by a relation")
+            return
         if op.relation not in self.s.relation_kinds or op.relation in ("at", "connects"):
             self.fail(
                 "relation.kind",
