@@ -20,7 +20,7 @@ from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
 from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
-from simengine.world.state import WorldState
+from simengine.world.state import FACT, WorldState, normalize_name
 
 # Hard caps per section (entries), whatever the budget.
 MAX_LAWS = 12
@@ -33,6 +33,7 @@ MAX_THINGS = 16
 MAX_RELATIONS = 16
 MAX_NEARBY = 40
 MAX_RECENT = 10
+MAX_KNOWN = 8
 MAX_BFS_VISITS = 600
 MAX_CARRIED = 3
 #: Share of the context budget held back for recent events before the neighbourhood fills it.
@@ -275,7 +276,7 @@ def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
         nxt: list[str] = []
         for node in frontier:
             for other in sorted({*g.successors(node), *g.predecessors(node)}):
-                if other not in seen:
+                if other not in seen and g.nodes[other]["kind"] != FACT:
                     seen.add(other)
                     nxt.append(other)
                     order.append(other)
@@ -341,6 +342,7 @@ def build_scene(
         _place_section(ctx, here, focus)
     if focus is not None:
         _relations_section(ctx, focus)
+        _knowledge_section(ctx, focus)
     shown_recent = _select_recent(recent, focus, here)
     recent_lines = [f"- tick {ev.tick}: {clip(ev.summary, 200)}" for ev in shown_recent]
     reserve = min(ctx.cost(["# Recent events (newest first)", *recent_lines]),
@@ -445,6 +447,38 @@ def _relations_section(ctx: _Context, focus: str) -> None:
         for src, rel, dst in rels[:MAX_RELATIONS]
     ]
     ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
+
+
+def known_facts(state: WorldState, who: str, near: Iterable[str] = ()) -> list[str]:
+    """The facts ``who`` knows that only some know, most relevant first.
+
+    A fact naming more of ``near`` (the people, places and things in view) comes
+    first; among equals, the newest (invented facts come last into the world).
+    Facts everyone knows are lore, brought in by their keys instead.
+    """
+    names = [normalize_name(state.name(e)) for e in near if e in state and e != who]
+    names = [n for n in names if n]
+    ranked = []
+    for order, f in enumerate(state.facts_known(who)):
+        if state.is_public(f):
+            continue
+        text = f" {normalize_name(state.fact_text(f))} "
+        hits = sum(f" {n} " in text for n in names)
+        ranked.append((-hits, -order, f))
+    return [f for *_, f in sorted(ranked)]
+
+
+def _knowledge_section(ctx: _Context, focus: str) -> None:
+    s = ctx.s
+    if s.kind(focus) != "character":
+        return
+    known = known_facts(s, focus, ctx.ids)
+    entries = [
+        (f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
+        for f in known[:MAX_KNOWN]
+    ]
+    ctx.section(f"What {focus} knows (tell only these; others learn them from you):",
+                entries, MAX_KNOWN, total=len(known))
 
 
 def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:
