@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from simengine.world.lore import lore_about
-from simengine.world.state import WorldState, normalize_name
+from simengine.world.state import FACT, WorldState, normalize_name
 
 _WARM = ("friend_of", "loves", "trusts", "family_of", "partner_of")
 _COLD = ("enemy_of", "rival_of", "distrusts", "fears")
@@ -120,18 +120,20 @@ def _topic_entity(state: WorldState, topic: str) -> str | None:
     key = normalize_name(topic)
     if not key:
         return None
-    hits = state.name_index().get(key, {})
-    ids = sorted(e for ids in hits.values() for e in ids)
+    index = state.name_index()
+    # Facts are asked about by their words (fact_on), not by name.
+    hits = index.get(key, {})
+    ids = sorted(e for kind, ids in hits.items() if kind != FACT for e in ids)
     if ids:
         return ids[0]
     words = {w for w in key.split() if w not in _STOP}
     if not words:
         return None
-    for name in sorted(state.name_index()):
-        if words <= set(name.split()):
-            kinds = state.name_index()[name]
-            return sorted(e for ids in kinds.values() for e in ids)[0]
-    close = state.closest(topic)
+    for name in sorted(index):
+        people = sorted(e for kind, ids in index[name].items() if kind != FACT for e in ids)
+        if people and words <= set(name.split()):
+            return people[0]
+    close = [e for e in state.closest(topic) if state.kind(e) != FACT]
     return close[0] if close else None
 
 

@@ -48,7 +48,7 @@ def _state_lore(state: WorldState) -> list[LoreSpec]:
         return cached[1]
     entries = [
         LoreSpec.model_validate({
-            "id": node.get("lore_id", f), "name": node["name"] if node["name"] != f else "",
+            "id": node.get("lore_id", f), "name": "" if node.get("gist") else node["name"],
             "content": node["description"] or "-",
             **{k: node[k] for k in FACT_FIELDS if k in node},
         })

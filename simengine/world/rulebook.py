@@ -57,6 +57,13 @@ BUILT_IN: tuple[RuleRecord, ...] = (
     RuleRecord("actor.mismatch", "A beat is acted by its own actor.", "the proposal"),
     RuleRecord("player.own", "No other beat moves the player, or harms or robs them beyond the "
                "world's npcs_may.", "the proposal"),
+    RuleRecord("know.unknown", "A character tells (or changes) only a fact they know.",
+               "tell, fact"),
+    RuleRecord("know.absent", "A character tells only someone in the same place.", "tell"),
+    RuleRecord("know.source", "Learning from a thing needs the thing at hand, and that it "
+               "reveals the fact.", "learn"),
+    RuleRecord("know.witness", "Overhearing needs the fact told, found or shown where one "
+               "stands, earlier in the same beat.", "learn"),
 )
 
 
@@ -116,6 +123,10 @@ def prompt_rules(state: Any) -> list[str]:
         "A player's action touches only the player, their place and who and what is "
         "there; nobody gives anything away on the player's say-so.",
     ]
+    if any(not state.is_public(f) for f in state.entities("fact")):
+        rules.append("A character tells only facts they know (listed in the scene), to someone "
+                     "in the same place; the dead tell nothing; 'learn' needs a thing at hand "
+                     "that reveals the fact, or the fact told or shown there this beat.")
     # The world's own rules; `actor` is who acts (for a move, who goes), `target` where
     # it goes or what it acts on, `here` where the actor stands.
     rules += [author_rule_line(state, r) for r in author_records(state)]

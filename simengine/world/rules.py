@@ -44,6 +44,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from simengine.world.authored import author_rules, context
+from simengine.world.knowledge import RULE_IDS as KNOW_RULE_IDS
 from simengine.world.ops import (
     Adjust,
     Connect,
@@ -88,6 +89,7 @@ RULE_IDS = (
     "scope.player",
     "actor.mismatch",
     "player.own",
+    *KNOW_RULE_IDS,
 )
 
 

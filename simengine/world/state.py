@@ -145,12 +145,12 @@ def fact_node(entry: dict[str, Any], origin: str, event_id: Any = None) -> dict[
     ``public`` facts (no ``known_by``) are known by everyone, newcomers too, and
     need no edges; the others are known along ``knows`` edges.
     """
-    title = entry.get("name") or str(entry["id"])
-    return {
+    text = str(entry.get("content") or entry.get("text") or "")
+    data = {
         "id": str(entry["id"]),
         "kind": FACT,
-        "name": title,
-        "description": entry.get("content") or entry.get("text") or "",
+        "name": entry.get("name") or fact_gist(text) or str(entry["id"]),
+        "description": text,
         "aliases": [],
         "alive": None,
         "origin": origin,
@@ -160,6 +160,18 @@ def fact_node(entry: dict[str, Any], origin: str, event_id: Any = None) -> dict[
         "secret": bool(entry.get("secret")),
         **{k: _copy.deepcopy(entry[k]) for k in FACT_FIELDS if k in entry},
     }
+    if not entry.get("name"):
+        data["gist"] = True  # its name is its text's opening words, not the author's title
+    return data
+
+
+def fact_gist(text: str, limit: int = 60) -> str:
+    """A fact's name when its author gave none: the opening words of its text."""
+    flat = " ".join(text.split()).rstrip(".")
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
 class StateError(ValueError):
@@ -616,9 +628,12 @@ class WorldState:
             # In a big world a scan of every name costs more than a beat: suggest
             # only the names a few slips away, which the typo index finds at once.
             pool = index if len(index) <= CLOSEST_SCAN_LIMIT else self.typo_candidates(key)
-            names = [k for k in pool if kind is None or kind in index[k]]
+            # Without a kind, suggest entities: a fact is named by its id, after "knows".
+            names = [k for k in pool if kind in index[k] or kind is None
+                     and any(kd != FACT for kd in index[k])]
             lookup = lambda k: [  # noqa: E731
-                e for kd, ids in index[k].items() if kind is None or kd == kind for e in ids
+                e for kd, ids in index[k].items()
+                if kd == kind or kind is None and kd != FACT for e in ids
             ]
         out: list[str] = []
         for match in difflib.get_close_matches(key, names, n=n, cutoff=0.5):
