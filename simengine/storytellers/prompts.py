@@ -136,6 +136,9 @@ def scene_facts(scene: Scene, intent: Intent) -> dict[str, Any]:
         "money": {p: state.attr(p, currency) for p in people if currency} if currency else {},
         "dead": dead,
     }
+    known = [f for f in scene.ids if state.kind(f) == "fact"]
+    if known:  # what the actor knows that not everyone does (the scene's list)
+        facts["knows"] = known
     return facts
 
 

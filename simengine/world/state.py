@@ -212,6 +212,8 @@ class WorldState:
             player=spec.player.character if spec.player else None,
             tick=0,
         )
+        if any(e.known_by is not None for e in spec.knowledge):  # some know what others don't
+            g.graph["gossip"] = spec.story.gossip
         if spec.rules:  # likewise: author rules, checked by world.rules through world.authored
             g.graph["rules"] = [rule.model_dump(mode="json") for rule in spec.rules]
         defs = spec.attributes
