@@ -1,0 +1,72 @@
+"""What people know, in scenes and in what they say."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from simengine.storytellers import dialogue
+from simengine.storytellers.base import Intent
+from simengine.storytellers.scene import MAX_KNOWN, build_scene, known_facts
+from simengine.world.loader import load_world
+from simengine.world.state import WorldState
+
+HARBOUR = Path(__file__).parent.parent.parent / "worlds" / "harbour.toml"
+
+
+@pytest.fixture
+def harbour() -> WorldState:
+    return WorldState.from_spec(load_world(HARBOUR))
+
+
+def test_the_scene_lists_what_its_focus_knows_and_nothing_else(harbour):
+    keeper = build_scene(harbour, Intent("npc", "keeper", "")).context
+    assert "silas-killer [secret]: Bram Tulloch drowned Silas Crane" in keeper
+    fisher = build_scene(harbour, Intent("npc", "fisher", "")).context
+    assert "red-lamp-seen: Tamsin Reed saw a red lamp" in fisher
+    assert "silas-killer" not in fisher and "Bram Tulloch drowned" not in fisher
+
+
+def test_the_list_is_bounded_and_what_is_in_view_comes_first(harbour):
+    for n in range(12):
+        harbour.put_fact(f"rumour-{n}", f"Rumour number {n} about the weather.", knower="mara")
+    ranked = known_facts(harbour, "mara", ["captain"])
+    # Nothing here names Hesper Vane... until a fact does: then it leads.
+    harbour.put_fact("vane-drinks", "Hesper Vane drinks alone since the Kestrel was sold.",
+                     knower="mara")
+    assert known_facts(harbour, "mara", ["captain"])[0] == "vane-drinks"
+    assert ranked[0] == "rumour-11", "among equals, the newest first"
+    scene = build_scene(harbour, Intent("npc", "mara", ""), budget_tokens=6000).context
+    shown = [line for line in scene.splitlines() if line.startswith("- rumour-")]
+    assert len(shown) <= MAX_KNOWN and "more)" in scene
+
+
+def ask(state: WorldState, who: str, topic: str, asker: str = "mara") -> str:
+    return dialogue.answer(state, who, asker, topic, random.Random(3))
+
+
+def test_a_knower_tells_what_they_know(harbour):
+    line = ask(harbour, "fisher", "the red lamp")
+    assert "Tamsin Reed saw a red lamp burning on the Breakwater" in line
+
+
+def test_a_secret_goes_only_to_a_friend(harbour):
+    refused = ask(harbour, "keeper", "the red lamp")
+    assert "Bram Tulloch put out the lighthouse" not in refused
+    assert dialogue.may_share(harbour, "keeper", "mara", "keeper-hung-false-light") == "secret"
+    harbour.graph.add_edge("keeper", "mara", key="friend_of", relation="friend_of")
+    told = ask(harbour, "keeper", "the red lamp")
+    assert "Keep this between us" in told and "hung the shuttered red lamp" in told
+
+
+def test_someone_who_does_not_know_says_so(harbour):
+    line = ask(harbour, "fisher", "the pearls")
+    assert "know nothing" in line or "can't tell you" in line or "Never heard" in line
+    assert "Marigold" not in line  # the pearls' secret is Brack's and Bram's, not hers
+
+
+def test_what_the_asker_knows_already_is_not_news(harbour):
+    # Nell knows two things about Silas; Mara knows one of them: Nell tells the other.
+    assert dialogue.fact_on(harbour, "innkeeper", "Silas", "mara") == "silas-meant-to-sell"
