@@ -43,6 +43,13 @@ FIELD_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("kill", "entity"): ("character",),
     ("connect", "source"): ("location",),
     ("connect", "target"): ("location",),
+    ("tell", "entity"): ("character",),
+    ("tell", "to"): ("character",),
+    ("tell", "fact"): ("fact",),
+    ("learn", "entity"): ("character",),
+    ("learn", "fact"): ("fact",),
+    ("learn", "item"): ("item",),
+    ("fact", "entity"): ("character",),
 }
 
 #: (op, field) roles where an unknown name implies the thing exists: what to invent.
@@ -396,11 +403,22 @@ class _Canonizer:
                 if not any(isinstance(o, Create) and o.entity.id == target for o in self.ops):
                     self.ops.append(Connect(source=source, target=target))
             return
+        if op.op == "fact":
+            known, _ = self.r.lookup(op.id, ("fact",))  # an existing fact: new text for it
+            update = {"id": known} if known else {}
+            if op.entity is not None:
+                update["entity"] = self.ref(index, op, "entity")
+                if update["entity"] is None:
+                    return
+            self.ops.append(op.model_copy(update=update))
+            return
         fields = {
             "adjust": ("entity",),
             "set": ("entity",),
             "kill": ("entity",),
             "unrelate": ("source", "target"),
+            "tell": ("entity", "to", "fact"),
+            "learn": ("entity", "fact", *(("item",) if getattr(op, "item", None) else ())),
         }[op.op]
         resolved = {f: self.ref(index, op, f) for f in fields}
         if all(resolved.values()):

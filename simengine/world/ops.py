@@ -89,12 +89,35 @@ class Kill(Strict):
     cause: str = Field("", max_length=200)
 
 
+class Tell(Strict):
+    op: Literal["tell"] = "tell"
+    entity: Ref
+    to: Ref
+    fact: Ref
+
+
+class Learn(Strict):
+    op: Literal["learn"] = "learn"
+    entity: Ref
+    fact: Ref
+    item: Ref | None = None
+
+
+class Fact(Strict):
+    op: Literal["fact"] = "fact"
+    id: Ref
+    text: str = Field(min_length=1, max_length=1000)
+    entity: Ref | None = None
+    secret: bool = False
+
+
 Op = Annotated[
-    Move | Transfer | Adjust | SetAttr | Relate | Unrelate | Connect | Create | Kill,
+    Move | Transfer | Adjust | SetAttr | Relate | Unrelate | Connect | Create | Kill
+    | Tell | Learn | Fact,
     Field(discriminator="op"),
 ]
 OP_TYPES: tuple[type[Strict], ...] = (
-    Move, Transfer, Adjust, SetAttr, Relate, Unrelate, Connect, Create, Kill,
+    Move, Transfer, Adjust, SetAttr, Relate, Unrelate, Connect, Create, Kill, Tell, Learn, Fact,
 )
 OP_NAMES: tuple[str, ...] = tuple(t.model_fields["op"].default for t in OP_TYPES)
 
@@ -109,6 +132,9 @@ REFERENCE_FIELDS: dict[str, tuple[str, ...]] = {
     "connect": ("source", "target"),
     "create": (),
     "kill": ("entity",),
+    "tell": ("entity", "to", "fact"),
+    "learn": ("entity", "fact", "item"),
+    "fact": ("entity",),
 }
 
 
@@ -130,7 +156,7 @@ def op_label(index: int, op: object) -> str:
 
 def references(op: Op) -> list[tuple[str, str]]:
     """(field, value) pairs of the entity references an op makes."""
-    refs = [(f, getattr(op, f)) for f in REFERENCE_FIELDS[op.op]]
+    refs = [(f, getattr(op, f)) for f in REFERENCE_FIELDS[op.op] if getattr(op, f) is not None]
     if isinstance(op, Create) and op.entity.at:
         refs.append(("entity.at", op.entity.at))
     return refs

@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 from simengine.world.authored import author_rules, context
 from simengine.world.knowledge import RULE_IDS as KNOW_RULE_IDS
+from simengine.world.knowledge import check_fact, check_learn, check_tell
 from simengine.world.ops import (
     Adjust,
     Connect,
@@ -136,6 +137,8 @@ _VERBS = {
     "adjust": "change",
     "relate": "speak for",
     "unrelate": "speak for",
+    "tell": "speak for",
+    "learn": "speak for",
 }
 
 
@@ -609,6 +612,15 @@ class _Checker:
             if self.invents():
                 self.v.links.add(pair)
 
+    def op_tell(self, op: Any) -> None:
+        check_tell(self, op)
+
+    def op_learn(self, op: Any) -> None:
+        check_learn(self, op)
+
+    def op_fact(self, op: Any) -> None:
+        check_fact(self, op)
+
     def op_kill(self, op: Kill) -> None:
         if self.known(op.entity, "character") and self.living(op.entity, "die again"):
             if not self.player_own(op.entity, "kill"):
@@ -859,8 +871,8 @@ class _Checker:
                     )
         elif isinstance(op, Move):
             refs = [op.entity]  # where they may go is the travel rule's business
-        else:
-            refs = [value for _, value in references(op)]
+        else:  # a fact is known, not somewhere: the knowledge rules judge it
+            refs = [value for _, value in references(op) if self.v.kind(value) != "fact"]
         for ref in refs:
             if ref not in scope and self.v.exists(ref):
                 self.fail(
@@ -877,6 +889,8 @@ class _Checker:
             "adjust": "entity",
             "relate": "source",
             "unrelate": "source",
+            "tell": "entity",
+            "learn": "entity",
         }.get(op.op)
         other = getattr(op, subject) if subject else None
         if (

@@ -23,7 +23,10 @@ from simengine.world.ops import (
     Adjust,
     Connect,
     Create,
+    Fact,
     Kill,
+    Learn,
+    Tell,
     Move,
     Op,
     Relate,
@@ -728,6 +731,13 @@ class WorldState:
             node["alive"] = False
             node["died_tick"] = self.tick
             node["cause_of_death"] = op.cause
+        elif isinstance(op, Tell):
+            self.learn(op.to, op.fact)
+        elif isinstance(op, Learn):
+            self.learn(op.entity, op.fact)
+        elif isinstance(op, Fact):
+            self.put_fact(op.id, op.text, knower=op.entity, secret=op.secret,
+                          event_id=event_id)
         else:  # pragma: no cover - the union is closed
             raise StateError(f"unknown op {op!r}")
 
