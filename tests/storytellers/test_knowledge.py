@@ -70,3 +70,51 @@ def test_someone_who_does_not_know_says_so(harbour):
 def test_what_the_asker_knows_already_is_not_news(harbour):
     # Nell knows two things about Silas; Mara knows one of them: Nell tells the other.
     assert dialogue.fact_on(harbour, "innkeeper", "Silas", "mara") == "silas-meant-to-sell"
+
+
+# ------------------------------------------------------------ in a session
+async def test_asking_someone_who_knows_makes_the_player_know_it(tmp_path):
+    from simengine.sim.session import Session
+
+    session = Session.new(load_world(HARBOUR), tmp_path / "ask.db", seed=1, npc_rate=0.0,
+                          world_event_rate=0.0)
+    await session.step("go to the fish dock")
+    assert not session.state.knows("mara", "red-lamp-seen")
+    await session.step("ask Tamsin about the red lamp")
+    assert session.state.knows("mara", "red-lamp-seen")
+    tells = [op for e in session.save.log() for op in e.ops if op.op == "tell"]
+    assert [(t.entity, t.to, t.fact) for t in tells] == [("fisher", "mara", "red-lamp-seen")]
+    session.close()
+
+
+async def test_a_secret_is_refused_and_examining_a_thing_reveals_it(tmp_path):
+    from simengine.sim.session import Session
+
+    spec = load_world(HARBOUR)
+    keeper = next(c for c in spec.characters if c.id == "keeper")
+    keeper.at = "tavern"  # Bram comes down to the Gull with his lamp
+    session = Session.new(spec, tmp_path / "secret.db", seed=1, npc_rate=0.0,
+                          world_event_rate=0.0)
+    await session.step("ask Bram about the red lamp")
+    assert not session.state.knows("mara", "keeper-hung-false-light")
+    told = " ".join(e.narration or "" for e in session.save.log())
+    assert "Bram" in told and "hung the shuttered red lamp" not in told
+    await session.step("examine the red lamp")
+    assert session.state.knows("mara", "keeper-hung-false-light")
+    session.close()
+
+
+def test_acquaintances_gossip_at_the_worlds_pace(harbour):
+    from simengine.storytellers.gossip import plan_gossip
+
+    # Nell and Hesper are friends in the Gull; Nell knows what Silas boasted of.
+    told = [plan_gossip(harbour, "innkeeper", random.Random(n)) for n in range(200)]
+    done = [t for t in told if t is not None]
+    assert 0.1 < len(done) / len(told) < 0.3  # [story] gossip = 0.2 by default
+    tell = done[0][1][0][0]
+    assert (tell.entity, tell.to) == ("innkeeper", "captain") and not harbour.is_secret(tell.fact)
+    # Mara stands by: she overhears it, unless she knew already.
+    overheard = {op.entity for bundle in done[0][1][1:] for op in bundle}
+    assert overheard <= {"mara"}
+    harbour.graph.graph["gossip"] = 0.0
+    assert all(plan_gossip(harbour, "innkeeper", random.Random(n)) is None for n in range(50))
