@@ -98,6 +98,10 @@ def _here(scene: Scene, intent: Intent) -> str | None:
     return state.where(actor) if actor and actor in state else None
 
 
+#: At most this many fact ids the actor knows go into the scene block.
+MAX_KNOWN_IDS = 64
+
+
 def scene_facts(scene: Scene, intent: Intent) -> dict[str, Any]:
     """The machine-readable facts of a scene: what goes between the scene markers."""
     state: WorldState = scene.state
@@ -136,9 +140,9 @@ def scene_facts(scene: Scene, intent: Intent) -> dict[str, Any]:
         "money": {p: state.attr(p, currency) for p in people if currency} if currency else {},
         "dead": dead,
     }
-    known = [f for f in scene.ids if state.kind(f) == "fact"]
-    if known:  # what the actor knows that not everyone does (the scene's list)
-        facts["knows"] = known
+    known = [f for f in state.facts_known(actor) if not state.is_public(f)] if actor else []
+    if known:  # the ids of what the actor knows that not everyone does
+        facts["knows"] = known[:MAX_KNOWN_IDS]
     return facts
 
 
@@ -366,6 +370,9 @@ def proposal_schema(scene: Scene, intent: Intent | None = None) -> dict[str, Any
         "description": {"type": "string"},
         "at": {"type": "string", "description": "where a new entity is: a place or character id"},
         "cause": {"type": "string"},
+        "fact": {"type": "string", "description": "id of a fact (tell, learn)"},
+        "text": {"type": "string", "description": "what a new fact says"},
+        "secret": {"type": "boolean"},
     }
     props: dict[str, Any] = {}
     required = ["summary", "ops"]
@@ -403,10 +410,14 @@ _OP_FIELDS: dict[str, tuple[str, ...]] = {
     "unrelate": ("source", "relation", "target"),
     "connect": ("source", "target"),
     "kill": ("entity", "cause"),
+    "tell": ("entity", "to", "fact"),
+    "learn": ("entity", "fact", "item"),
+    "fact": ("id", "text", "entity", "secret"),
 }
 _FLAT_FIELDS = {
     "op", "entity", "item", "to", "attribute", "by", "value", "source", "relation",
     "target", "kind", "name", "description", "at", "cause", "id", "attributes",
+    "fact", "text", "secret",
 }
 _NEW_ENTITY_FIELDS = ("id", "kind", "name", "description", "at", "attributes")
 

@@ -138,6 +138,8 @@ def world_prefix(state: WorldState) -> str:
     kinds = state.relation_kinds[:MAX_RELATION_KINDS]
     out += ["", "# Relation kinds", ", ".join(kinds)]
     out += ["", *_OPS_REFERENCE]
+    if state.graph.graph.get("gossip") is not None:  # some know what others do not
+        out += _KNOWLEDGE_OPS
     rules = prompt_rules(state)  # the rule registry words them for this world
     out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
     out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]
@@ -159,6 +161,15 @@ _OPS_REFERENCE = (
     '- {"op": "create", "entity": {"kind": "character|location|item|faction", "name": '
     '"<name>", "description": "<text>", "at": "<id>"}}: something new',
     '- {"op": "kill", "entity": "<character>", "cause": "<text>"}: someone dies',
+)
+#: The knowledge ops, taught only in worlds where some know what others do not.
+_KNOWLEDGE_OPS = (
+    '- {"op": "tell", "entity": "<character>", "to": "<character here>", "fact": "<fact id '
+    'they know>"}',
+    '- {"op": "learn", "entity": "<character>", "fact": "<fact id>", "item": "<thing here '
+    'that reveals it>"}',
+    '- {"op": "fact", "id": "<new-id>", "text": "<rumour or discovery>", "entity": "<who '
+    'knows it>"}',
 )
 
 
@@ -477,7 +488,7 @@ def _knowledge_section(ctx: _Context, focus: str) -> None:
         (f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
         for f in known[:MAX_KNOWN]
     ]
-    ctx.section(f"What {focus} knows (tell only these; others learn them from you):",
+    ctx.section(f"What {focus} knows (a tell may share only these):",
                 entries, MAX_KNOWN, total=len(known))
 
 

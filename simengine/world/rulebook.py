@@ -123,10 +123,7 @@ def prompt_rules(state: Any) -> list[str]:
         "A player's action touches only the player, their place and who and what is "
         "there; nobody gives anything away on the player's say-so.",
     ]
-    if any(not state.is_public(f) for f in state.entities("fact")):
-        rules.append("A character tells only facts they know (listed in the scene), to someone "
-                     "in the same place; the dead tell nothing; 'learn' needs a thing at hand "
-                     "that reveals the fact, or the fact told or shown there this beat.")
+
     # The world's own rules; `actor` is who acts (for a move, who goes), `target` where
     # it goes or what it acts on, `here` where the actor stands.
     rules += [author_rule_line(state, r) for r in author_records(state)]

@@ -22,9 +22,9 @@ def harbour() -> WorldState:
 
 
 def test_the_scene_lists_what_its_focus_knows_and_nothing_else(harbour):
-    keeper = build_scene(harbour, Intent("npc", "keeper", "")).context
+    keeper = build_scene(harbour, Intent("npc", "keeper", ""), budget_tokens=4000).context
     assert "silas-killer [secret]: Bram Tulloch drowned Silas Crane" in keeper
-    fisher = build_scene(harbour, Intent("npc", "fisher", "")).context
+    fisher = build_scene(harbour, Intent("npc", "fisher", ""), budget_tokens=4000).context
     assert "red-lamp-seen: Tamsin Reed saw a red lamp" in fisher
     assert "silas-killer" not in fisher and "Bram Tulloch drowned" not in fisher
 
