@@ -29,7 +29,6 @@ from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
-from simengine.world.ops import Create, references
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
 from simengine.world.text import clean_text
@@ -208,9 +207,7 @@ class Session:
     def _recent(e: Event) -> RecentEvent:
         involved = {e.actor} if e.actor else set()
         for op in e.ops:
-            involved.update(v for _, v in references(op))
-            if isinstance(op, Create) and op.entity.id:
-                involved.add(op.entity.id)
+            involved.update(op.touches())
         return RecentEvent(e.tick, e.actor, e.summary, tuple(sorted(involved)))
 
     @property

@@ -21,18 +21,17 @@ from simengine.storytellers.dialogue import sentences as whole_sentences
 from simengine.storytellers.namegen import style_of
 from simengine.world.ops import (
     Adjust,
-    Connect,
     Create,
     Kill,
     Move,
     Op,
     Proposal,
     Relate,
-    SetAttr,
     Transfer,
     Unrelate,
     references,
 )
+from simengine.world.ops.base import number as _num
 from simengine.world.state import normalize_name
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -271,8 +270,7 @@ class _Teller:
         self.scene = scene
         self.s = scene.state
         self.you = scene.state.player if voice == "second" else None
-        self.new = {op.entity.id: op.entity for op in accepted.ops
-                    if isinstance(op, Create) and op.entity.id}
+        self.new = {e.id: e for op in accepted.ops if (e := op.brings()) and e.id}
 
     def kind(self, e: str | None) -> str | None:
         if e in self.new:
@@ -404,10 +402,6 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     return beat("look", set())
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def _weather_in(scene: Scene, summary: str) -> str:
     options = style_of(scene.state).weather
     low = summary.lower()
@@ -434,29 +428,7 @@ def _named_in(scene: Scene, summary: str, exclude: str | None) -> str | None:
 
 def op_sentence(t: _Teller, op: Op) -> str:
     """A plain sentence for one op no archetype covered."""
-    if isinstance(op, Move):
-        return f"{t.name(op.entity)} goes to {t.name(op.to)}."
-    if isinstance(op, Transfer):
-        return f"{t.name(op.item)} ends up with {t.name(op.to)}."
-    if isinstance(op, Adjust):
-        word = "rises" if op.by > 0 else "falls"
-        return (f"The {display_name(op.attribute)} of {t.name(op.entity)} {word} by "
-                f"{_num(abs(op.by))}.")
-    if isinstance(op, SetAttr):
-        return f"The {display_name(op.attribute)} of {t.name(op.entity)} is now {op.value}."
-    if isinstance(op, Relate):
-        rel = op.relation.replace("_", " ")
-        return f"{t.name(op.source)} now {rel} {t.name(op.target)}."
-    if isinstance(op, Unrelate):
-        rel = op.relation.replace("_", " ")
-        return f"{t.name(op.source)} is no longer bound to {t.name(op.target)} ({rel})."
-    if isinstance(op, Connect):
-        return f"A way opens between {t.name(op.source)} and {t.name(op.target)}."
-    if isinstance(op, Create):
-        return f"{t.name(op.entity.id)} comes into the story."
-    if isinstance(op, Kill):
-        return f"{t.name(op.entity)} dies."
-    return ""
+    return op.sentence(t.name)
 
 
 def reason_text(scene: Scene, violation: object) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from simengine.storytellers.base import Intent, Scene
-from simengine.world.ops import OP_NAMES, Create, Op, Proposal
+from simengine.world.ops import OP_CLASSES, OP_NAMES, OP_TYPES, Op, Proposal
 from simengine.world.rules import Violation
 from simengine.world.spec import KINDS
 from simengine.world.state import WorldState
@@ -266,30 +266,7 @@ def describe_op(op: Op, state: WorldState, created: dict[str, str] | None = None
     def n(e: str) -> str:
         return created.get(e) or (state.name(e) if e in state else e)
 
-    if op.op == "move":
-        return f"{n(op.entity)} goes to {n(op.to)}"
-    if op.op == "transfer":
-        if op.to in state and state.kind(op.to) == "location":
-            return f"{n(op.item)} is left at {n(op.to)}"
-        return f"{n(op.to)} now has {n(op.item)}"
-    if op.op == "adjust":
-        return f"{n(op.entity)}'s {op.attribute} changes by {op.by:+g}"
-    if op.op == "set":
-        return f"{n(op.entity)}'s {op.attribute} becomes {op.value}"
-    if op.op in ("relate", "unrelate"):
-        rel = op.relation.replace("_", " ")
-        neg = "" if op.op == "relate" else "no longer "
-        return f"{n(op.source)} {neg}{rel} {n(op.target)}".replace("  ", " ")
-    if op.op == "connect":
-        return f"a way now leads between {n(op.source)} and {n(op.target)}"
-    if op.op == "create":
-        e = op.entity
-        where = f" at {n(e.at)}" if e.at else ""
-        desc = f": {e.description}" if e.description else ""
-        return f"a new {e.kind} appears{where}, {e.name}{desc}"
-    if op.op == "kill":
-        return f"{n(op.entity)} dies" + (f" ({op.cause})" if op.cause else "")
-    return str(op)  # pragma: no cover - the union is closed
+    return op.told(n, lambda e: state.kind(e) if e in state else None)
 
 
 def narrate_messages(
@@ -302,11 +279,7 @@ def narrate_messages(
     user message, so the system message stays the same for every call.
     """
     state = scene.state
-    created = {
-        op.entity.id: op.entity.name
-        for op in accepted.ops
-        if isinstance(op, Create) and op.entity.id
-    }
+    created = {e.id: e.name for op in accepted.ops if (e := op.brings()) and e.id}
     happened = [accepted.summary] if accepted.summary else []
     happened += [describe_op(op, state, created) for op in accepted.ops]
     lines = [scene.context.rstrip(), "", "WHAT HAPPENED:"]
@@ -370,10 +343,11 @@ def proposal_schema(scene: Scene, intent: Intent | None = None) -> dict[str, Any
         "description": {"type": "string"},
         "at": {"type": "string", "description": "where a new entity is: a place or character id"},
         "cause": {"type": "string"},
-        "fact": {"type": "string", "description": "id of a fact (tell, learn)"},
-        "text": {"type": "string", "description": "what a new fact says"},
-        "secret": {"type": "boolean"},
     }
+    for t in OP_TYPES:  # a field only a newer op has: as its own schema says
+        for f, sub in t.schema_fragment().get("properties", {}).items():
+            if f not in op_props:
+                op_props[f] = {k: v for k, v in sub.items() if k not in ("title", "default")}
     props: dict[str, Any] = {}
     required = ["summary", "ops"]
     actor = intent.actor if intent else scene.focus
@@ -401,25 +375,8 @@ def proposal_schema(scene: Scene, intent: Intent | None = None) -> dict[str, Any
 
 # ------------------------------------------------------------------------- parsing
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
-_OP_FIELDS: dict[str, tuple[str, ...]] = {
-    "move": ("entity", "to"),
-    "transfer": ("item", "to"),
-    "adjust": ("entity", "attribute", "by"),
-    "set": ("entity", "attribute", "value"),
-    "relate": ("source", "relation", "target"),
-    "unrelate": ("source", "relation", "target"),
-    "connect": ("source", "target"),
-    "kill": ("entity", "cause"),
-    "tell": ("entity", "to", "fact"),
-    "learn": ("entity", "fact", "item"),
-    "fact": ("id", "text", "entity", "secret"),
-}
-_FLAT_FIELDS = {
-    "op", "entity", "item", "to", "attribute", "by", "value", "source", "relation",
-    "target", "kind", "name", "description", "at", "cause", "id", "attributes",
-    "fact", "text", "secret",
-}
 _NEW_ENTITY_FIELDS = ("id", "kind", "name", "description", "at", "attributes")
+_FLAT_FIELDS = {"op", *(f for t in OP_TYPES for f in t.wire_fields()), *_NEW_ENTITY_FIELDS}
 
 
 def _first_object(text: str) -> str:
@@ -486,7 +443,8 @@ def _normalise_op(raw: Any) -> Any:
         if "name" not in new and isinstance(entity, str):
             new["name"] = entity
         return {"op": "create", "entity": new, **unknown}
-    fields = _OP_FIELDS.get(kind) if isinstance(kind, str) else None
+    op_class = OP_CLASSES.get(kind) if isinstance(kind, str) else None
+    fields = op_class.wire_fields() if op_class else None
     if fields is None:
         return present  # let pydantic name the bad op
     # Fields of other ops are the flat schema's padding, not mistakes: drop them.

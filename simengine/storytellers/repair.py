@@ -20,7 +20,7 @@ from simengine.storytellers.base import (
     StorytellerError,
 )
 from simengine.world.canon import resolve
-from simengine.world.ops import Adjust, Create, Proposal, Transfer
+from simengine.world.ops import Adjust, Proposal, Transfer
 from simengine.world.rules import Turn, Violation, check
 from simengine.world.state import WorldState
 
@@ -204,7 +204,7 @@ async def _decide(
         kept, dropped = drop_failing(last.proposal, state, turn)
         rejected = _unique([*last_canon_violations(attempts), *last.as_sent(dropped)])
         if kept.ops:
-            kept_ids = {op.entity.id for op in kept.ops if isinstance(op, Create)}
+            kept_ids = {e.id for op in kept.ops if (e := op.brings())}
             return Decision(
                 kept,
                 rejected,

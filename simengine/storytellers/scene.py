@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
+from simengine.world.ops import prompt_lines
 from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import FACT, WorldState, normalize_name
@@ -137,39 +138,17 @@ def world_prefix(state: WorldState) -> str:
         out.append(line)
     kinds = state.relation_kinds[:MAX_RELATION_KINDS]
     out += ["", "# Relation kinds", ", ".join(kinds)]
-    out += ["", *_OPS_REFERENCE]
-    if state.graph.graph.get("gossip") is not None:  # some know what others do not
-        out += _KNOWLEDGE_OPS
+    out += ["", *_OPS_HEAD, *prompt_lines(state)]  # each op kind's own line (world/ops/)
     rules = prompt_rules(state)  # the rule registry words them for this world
     out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
     out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]
     return "\n".join(out) + "\n"
 
 
-_OPS_REFERENCE = (
+_OPS_HEAD = (
     "# How to propose",
     'Answer with one JSON object: {"actor": "<id>", "summary": "<one short sentence>", '
     '"ops": [<op>, ...]}. Ops:',
-    '- {"op": "move", "entity": "<character>", "to": "<place>"}: go somewhere',
-    '- {"op": "transfer", "item": "<item>", "to": "<character or place>"}: give, take, drop',
-    '- {"op": "adjust", "entity": "<id>", "attribute": "<name>", "by": <number>}: add to a '
-    "number (negative to take away)",
-    '- {"op": "set", "entity": "<id>", "attribute": "<name>", "value": <text or true/false>}',
-    '- {"op": "relate", "source": "<id>", "relation": "<kind>", "target": "<id>"} '
-    '(and "unrelate" to end one)',
-    '- {"op": "connect", "source": "<place>", "target": "<place>"}: a new passage',
-    '- {"op": "create", "entity": {"kind": "character|location|item|faction", "name": '
-    '"<name>", "description": "<text>", "at": "<id>"}}: something new',
-    '- {"op": "kill", "entity": "<character>", "cause": "<text>"}: someone dies',
-)
-#: The knowledge ops, taught only in worlds where some know what others do not.
-_KNOWLEDGE_OPS = (
-    '- {"op": "tell", "entity": "<character>", "to": "<character here>", "fact": "<fact id '
-    'they know>"}',
-    '- {"op": "learn", "entity": "<character>", "fact": "<fact id>", "item": "<thing here '
-    'that reveals it>"}',
-    '- {"op": "fact", "id": "<new-id>", "text": "<rumour or discovery>", "entity": "<who '
-    'knows it>"}',
 )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simengine.store.events import Event
-from simengine.world.ops import Create, Move, Op, Transfer, references
+from simengine.world.ops import Op
 from simengine.world.state import WorldState, location_along, up_holders
 
 
@@ -46,12 +46,7 @@ def vantage(state: WorldState, actor: str | None) -> Vantage:
 
 def ids_of(ops: Iterable[Op]) -> set[str]:
     """Every entity an op refers to or creates."""
-    out: set[str] = set()
-    for op in ops:
-        out.update(value for _, value in references(op))
-        if isinstance(op, Create) and op.entity.id:
-            out.add(op.entity.id)
-    return out
+    return {e for op in ops for e in op.touches()}
 
 
 def witnessed(kind: str, ops: list[Op], summary: str, before: Vantage, after: Vantage,
@@ -121,14 +116,12 @@ class Replay:
         """Was ``event`` witnessed? Then move past it."""
         before = self.vantage(event.actor, event.ops)
         for op in event.ops:
-            if isinstance(op, Move):
-                self.holders[op.entity] = op.to
-            elif isinstance(op, Transfer):
-                self.holders[op.item] = op.to
-            elif isinstance(op, Create) and op.entity.id:
-                self.kinds[op.entity.id] = op.entity.kind
-                if op.entity.kind != "location":
-                    self.holders[op.entity.id] = op.entity.at
+            new = op.brings()
+            if new is not None and new.id:
+                self.kinds[new.id] = new.kind
+            placed = op.placed()
+            if placed is not None:
+                self.holders[placed[0]] = placed[1]
         after = self.vantage(event.actor, event.ops)
         name = self.state.name(before.place) if before.place else ""
         return witnessed(event.kind, event.ops, event.summary, before, after, name)

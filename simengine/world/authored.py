@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from simengine.world.conditions import Condition, Context, compiled
-from simengine.world.ops import OP_NAMES, OP_TYPES, REFERENCE_FIELDS, Move, Transfer
+from simengine.world.ops import OP_NAMES, OP_TYPES, REFERENCE_FIELDS, OpBase
 
 #: The fields of each op kind a ``forbid`` may narrow by (plain values, not ``create``'s entity).
 FORBID_FIELDS: dict[str, tuple[str, ...]] = {
-    t.model_fields["op"].default: tuple(f for f in t.model_fields if f not in ("op", "entity"))
-    + (("entity",) if "entity" in REFERENCE_FIELDS[t.model_fields["op"].default] else ())
+    t.wire_name(): tuple(f for f in t.wire_fields() if f != "entity")
+    + (("entity",) if "entity" in t.REFS else ())
     for t in OP_TYPES
 }
 
@@ -127,26 +127,16 @@ def author_rules(state: Any) -> list[AuthorRule]:
     return rules
 
 
-def context(op: Any, actor: str | None, location_of: Any) -> Context:
+def context(op: OpBase, actor: str | None, location_of: Any) -> Context:
     """What ``actor``, ``target``, ``here`` and ``item`` mean for one op.
 
     The actor is who does it: for a move, the one who goes; otherwise the beat's actor.
     The target is where a move or transfer goes, or what the op acts on.
     """
-    if isinstance(op, Move):
-        actor = op.entity
-        target: str | None = op.to
-    elif isinstance(op, Transfer):
-        target = op.to
-    elif op.op in ("relate", "unrelate", "connect"):
-        target = op.target
-    elif op.op == "create":
-        target = op.entity.at
-    else:
-        target = op.entity
+    actor = op.doer() or actor
     return Context(
         actor=actor,
-        target=target,
+        target=op.aim(),
         here=location_of(actor) if actor else None,
-        item=op.item if isinstance(op, Transfer) else None,
+        item=op.carried(),
     )

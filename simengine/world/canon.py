@@ -18,48 +18,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from simengine.world.ops import (
-    Connect,
-    Create,
-    Move,
-    NewEntity,
-    Op,
-    Proposal,
-    Relate,
-    Transfer,
-)
+from simengine.world.ops import ANY, Connect, Create, NewEntity, Op, OpBase, Proposal
 from simengine.world.rules import Turn, Violation, invention_budget
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import WorldState, normalize_name
-
-ANY = ("character", "location", "item", "faction")
-
-#: The kinds a reference in each (op, field) may name.
-FIELD_KINDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("move", "entity"): ("character",),
-    ("move", "to"): ("location",),
-    ("transfer", "item"): ("item",),
-    ("transfer", "to"): ("character", "location", "item"),
-    ("kill", "entity"): ("character",),
-    ("connect", "source"): ("location",),
-    ("connect", "target"): ("location",),
-    ("tell", "entity"): ("character",),
-    ("tell", "to"): ("character",),
-    ("tell", "fact"): ("fact",),
-    ("learn", "entity"): ("character",),
-    ("learn", "fact"): ("fact",),
-    ("learn", "item"): ("item",),
-    ("fact", "entity"): ("character",),
-}
-
-#: (op, field) roles where an unknown name implies the thing exists: what to invent.
-INVENTIVE: dict[tuple[str, str], str] = {
-    ("move", "entity"): "character",  # someone arrives
-    ("move", "to"): "location",  # a place is discovered
-    ("transfer", "item"): "item",  # something is found
-    ("relate", "target"): "character",  # someone is met
-    ("connect", "target"): "location",  # a passage to somewhere new
-}
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -240,13 +202,39 @@ class _Canonizer:
             for op in proposal.ops
         )
         self.ops: list[Op] = []
+        self.index: int | None = None  # the proposal's op being resolved
 
     def exists(self, op: Connect) -> bool:
         """A passage already there (by id): connecting it again invents nothing."""
         return op.source in self.s and op.target in self.s.exits(op.source)
 
-    def fail(self, index: int | None, op: str | None, message: str, suggestions=()) -> None:
+    def violation(self, index: int | None, op: str | None, message: str, suggestions=()) -> None:
         self.res.violations.append(Violation("ref.unknown", index, message, op, tuple(suggestions)))
+
+    # What an op's ``resolve`` asks of canon (``world/ops/base.Resolving``).
+    def fail(self, op: OpBase, message: str, candidates: list[str]) -> None:
+        self.violation(self.index, op.op, message, candidates)
+
+    def lookup(self, value: str, kinds: tuple[str, ...]) -> tuple[str | None, list[str]]:
+        return self.r.lookup(value, kinds)
+
+    def made(self, entity_id: str) -> bool:
+        """A create for ``entity_id`` is among the resolved ops."""
+        return any(o.created() == entity_id for o in self.ops)
+
+    def refund(self) -> None:
+        """One invention counted up front turns out to be another op's create."""
+        self.creates -= 1
+
+    def adopt(self, e: NewEntity) -> NewEntity:
+        """A model-written new entity with its id: the one asked for when free, else fresh."""
+        wanted = e.id if e.id and e.id not in self.s and e.id not in self.r.taken else None
+        entity_id = (
+            wanted if wanted and wanted == slugify(wanted) else self.r.fresh_id(e.name, e.kind)
+        )
+        self.r.add_pending(entity_id, e.name, e.kind)
+        self.res.invented.append(entity_id)
+        return self.unpriced(e.model_copy(update={"id": entity_id}))
 
     def invent(self, name: str, kind: str, at: str | None) -> str | None:
         """A create op for a welcome invention, or None when the budget is spent."""
@@ -295,25 +283,28 @@ class _Canonizer:
             if found is None and actor in self.s:
                 found = actor  # a non-character actor is the rules' business
             if found is None:
-                self.fail(None, None, f"actor '{actor}' is not a known character", candidates)
+                self.violation(None, None, f"actor '{actor}' is not a known character",
+                               candidates)
             actor = found or actor
         for index, op in enumerate(self.p.ops):
-            self.resolve_op(index, op, actor)
+            self.index = index
+            resolved = op.resolve(self)  # each op kind resolves its own names
+            if resolved is not None:
+                self.ops.append(resolved)
             self.res.origin.extend([index] * (len(self.ops) - len(self.res.origin)))
         self.res.proposal = Proposal(actor=actor, summary=self.p.summary, ops=self.ops)
         return self.res
 
     def ref(
         self,
-        index: int,
-        op: Op,
+        op: OpBase,
         field_name: str,
         *,
         creating: str | None = None,
         at: str | None = None,
     ) -> str | None:
         value = getattr(op, field_name)
-        kinds = FIELD_KINDS.get((op.op, field_name), ANY)
+        kinds = op.REFS.get(field_name, ANY)
         found, candidates = self.r.lookup(value, kinds)
         if found is not None:
             if found != value:
@@ -322,14 +313,14 @@ class _Canonizer:
         if creating:
             taken = self.other_kind(str(value), kinds)
             if taken is not None:  # "transfer Hesper Vane": a person, not a new thing
-                self.fail(index, op.op, f"'{value}' is {_a(self.s.kind(taken))} "
+                self.fail(op, f"'{value}' is {_a(self.s.kind(taken))} "
                           f"('{taken}'), not {' or '.join(_a(k) for k in kinds)}", [taken])
                 return None
             new = self.invent(value, creating, at)
             if new is not None:
                 return new
         spent = " (this world's creativity budget allows no more inventions)" if creating else ""
-        self.fail(index, op.op, f"'{value}' is not a known {' or '.join(kinds)}{spent}", candidates)
+        self.fail(op, f"'{value}' is not a known {' or '.join(kinds)}{spent}", candidates)
         return None
 
     def other_kind(self, text: str, kinds: tuple[str, ...]) -> str | None:
@@ -339,90 +330,6 @@ class _Canonizer:
         by_kind = self.s.name_index().get(normalize_name(text), {})
         others = sorted(e for k, ids in by_kind.items() if k not in kinds for e in ids)
         return others[0] if others else None
-
-    def resolve_op(self, index: int, op: Op, actor: str | None) -> None:
-        if isinstance(op, Create):
-            e = op.entity
-            at = e.at
-            if at is not None:
-                kinds = {"location": ("location",), "character": ("location",)}.get(
-                    e.kind, ("location", "character", "item")
-                )
-                at, candidates = self.r.lookup(at, kinds)
-                if at is None:
-                    self.fail(
-                        index, "create", f"'{e.at}' is not a known {' or '.join(kinds)}", candidates
-                    )
-                    return
-            wanted = e.id if e.id and e.id not in self.s and e.id not in self.r.taken else None
-            entity_id = (
-                wanted if wanted and wanted == slugify(wanted) else self.r.fresh_id(e.name, e.kind)
-            )
-            self.r.add_pending(entity_id, e.name, e.kind)
-            self.res.invented.append(entity_id)
-            self.ops.append(
-                Create(entity=self.unpriced(e.model_copy(update={"id": entity_id, "at": at})))
-            )
-            return
-        if isinstance(op, Move):
-            to_known, _ = self.r.lookup(op.to, ("location",))
-            mover_known, _ = self.r.lookup(op.entity, ("character",))
-            if mover_known is None and to_known is not None:
-                # Someone new arrives: they come into being where they arrive.
-                self.ref(index, op, "entity", creating="character", at=to_known)
-                return
-            entity = self.ref(index, op, "entity")
-            origin = self.where_of(entity)
-            to = self.ref(index, op, "to", creating="location", at=origin)
-            if entity and to:
-                self.ops.append(Move(entity=entity, to=to))
-            return
-        if isinstance(op, Transfer):
-            to = self.ref(index, op, "to")
-            if to is None:
-                return
-            item_known, _ = self.r.lookup(op.item, ("item",))
-            if item_known is None:
-                # Something is found: it comes into being in the hands it lands in.
-                self.ref(index, op, "item", creating="item", at=to)
-                return
-            self.ops.append(Transfer(item=item_known, to=to))
-            return
-        if isinstance(op, Relate):
-            source = self.ref(index, op, "source")
-            target = self.ref(index, op, "target", creating="character", at=self.where_of(source))
-            if source and target:
-                self.ops.append(op.model_copy(update={"source": source, "target": target}))
-            return
-        if isinstance(op, Connect):
-            source = self.ref(index, op, "source")
-            if self.r.lookup(op.target, ("location",))[0] is None:
-                self.creates -= 1  # a new place opening off the source: the create counts
-            target = self.ref(index, op, "target", creating="location", at=source)
-            if source and target:
-                if not any(isinstance(o, Create) and o.entity.id == target for o in self.ops):
-                    self.ops.append(Connect(source=source, target=target))
-            return
-        if op.op == "fact":
-            known, _ = self.r.lookup(op.id, ("fact",))  # an existing fact: new text for it
-            update = {"id": known} if known else {}
-            if op.entity is not None:
-                update["entity"] = self.ref(index, op, "entity")
-                if update["entity"] is None:
-                    return
-            self.ops.append(op.model_copy(update=update))
-            return
-        fields = {
-            "adjust": ("entity",),
-            "set": ("entity",),
-            "kill": ("entity",),
-            "unrelate": ("source", "target"),
-            "tell": ("entity", "to", "fact"),
-            "learn": ("entity", "fact", *(("item",) if getattr(op, "item", None) else ())),
-        }[op.op]
-        resolved = {f: self.ref(index, op, f) for f in fields}
-        if all(resolved.values()):
-            self.ops.append(op.model_copy(update=resolved))
 
 
 def _a(kind: str) -> str:

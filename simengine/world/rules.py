@@ -47,6 +47,7 @@ from simengine.world.authored import author_rules, context
 from simengine.world.knowledge import RULE_IDS as KNOW_RULE_IDS
 from simengine.world.knowledge import check_fact, check_learn, check_tell
 from simengine.world.ops import (
+    ANY,
     Adjust,
     Connect,
     Create,
@@ -128,18 +129,6 @@ class Turn:
 
     kind: Literal["player", "npc", "world"] = "world"
     actor: str | None = None
-
-
-_VERBS = {
-    "move": "move",
-    "kill": "kill",
-    "set": "change",
-    "adjust": "change",
-    "relate": "speak for",
-    "unrelate": "speak for",
-    "tell": "speak for",
-    "learn": "speak for",
-}
 
 
 def invention_budget(creativity: float) -> int:
@@ -461,7 +450,7 @@ class _Checker:
                 continue
             if self.authored:
                 self.check_authored(op)
-            getattr(self, f"op_{op.op}")(op)
+            self.check_op(op)
         self.i = self.op_name = None
         self.check_currency()
         if self.turn.kind == "player":
@@ -469,6 +458,16 @@ class _Checker:
         else:
             self.check_players_own()
         return self.out
+
+    def check_op(self, op: Op) -> None:
+        """The op's own rules (``op_<kind>`` below); an op without them has its references
+        checked against the kinds the op says they may be."""
+        own = getattr(self, f"op_{op.op}", None)
+        if own is not None:
+            own(op)
+            return
+        for field, kinds in op.REFS.items():
+            self.known(getattr(op, field), *(() if kinds == ANY else kinds))
 
     def check_authored(self, op: Op) -> None:
         """The world's own ``[[rules]]``, on the world as the ops before this one leave it."""
@@ -882,16 +881,7 @@ class _Checker:
                 )
         # Other people are the world's to move: a player's words do not make them go,
         # die, change, or feel anything (money changing hands is the consent check's).
-        subject = {
-            "move": "entity",
-            "kill": "entity",
-            "set": "entity",
-            "adjust": "entity",
-            "relate": "source",
-            "unrelate": "source",
-            "tell": "entity",
-            "learn": "entity",
-        }.get(op.op)
+        subject = op.SUBJECT
         other = getattr(op, subject) if subject else None
         if (
             other is not None
@@ -906,7 +896,7 @@ class _Checker:
         ):
             self.fail(
                 "scope.player",
-                f"'{other}' is not the player's to {_VERBS[op.op]}; "
+                f"'{other}' is not the player's to {op.VERB}; "
                 "others answer for themselves in their own beats",
             )
 

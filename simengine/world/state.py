@@ -19,21 +19,7 @@ from typing import Any
 
 import networkx as nx
 
-from simengine.world.ops import (
-    Adjust,
-    Connect,
-    Create,
-    Fact,
-    Kill,
-    Learn,
-    Tell,
-    Move,
-    Op,
-    Relate,
-    SetAttr,
-    Transfer,
-    Unrelate,
-)
+from simengine.world.ops import NewEntity, Op
 from simengine.world.spec import PRICE_ATTRIBUTE, AttributeDef, WorldSpec
 
 AT = "at"
@@ -477,6 +463,10 @@ class WorldState:
         return seen
 
     # -------------------------------------------------------------- knowledge
+    def private_knowledge(self) -> bool:
+        """Whether some know what others do not (the world has facts with ``known_by``)."""
+        return "gossip" in self.graph.graph
+
     def is_fact(self, entity_id: str) -> bool:
         node = self._node.get(entity_id) if isinstance(entity_id, str) else None
         return bool(node) and node["kind"] == FACT
@@ -653,93 +643,94 @@ class WorldState:
         if tick is not None:
             self.tick = tick
         for op in ops:
-            self._apply_one(op, event_id)
+            op.apply(self, event_id)  # each op kind says how (``world/ops/``)
 
-    def _apply_one(self, op: Op, event_id: Any) -> None:
+    # The changes ops make (``Op.apply`` composes them; the state owns its graph).
+    def add_entity(self, e: NewEntity, event_id: Any = None) -> None:
+        """Bring a new entity into the world (``e.id`` must be new)."""
         g = self.graph
-        if isinstance(op, Create):
-            e = op.entity
-            if not e.id or e.id in g:
-                raise StateError(f"create needs a new id, got {e.id!r}")
-            if e.at is not None:
-                self._need(e.at)
-            defs = self.attribute_defs()
-            attributes = {
-                n: d.default for n, d in defs.items() if e.kind in d.kinds and d.default is not None
-            }
-            attributes.update(e.attributes)
-            data: dict[str, Any] = {
-                "id": e.id,
-                "kind": e.kind,
-                "name": e.name,
-                "description": e.description,
-                "aliases": [],
-                "alive": True if e.kind == "character" else None,
-                "origin": "invented",
-                "origin_event": event_id,
-                "attributes": attributes,
-            }
-            if e.kind == "character":
-                data.update(traits=[], goals=[], died_tick=None)
-            g.add_node(e.id, **data)
-            if e.at:
-                if e.kind == "location":
-                    self._connect(e.id, e.at)
-                else:
-                    g.add_edge(e.id, e.at, key=AT, relation=AT)
-            if self._names is not None:
-                self._index_node(self._names, e.id)
-            if self._by_kind is not None:
-                self._by_kind.setdefault(e.kind, {})[e.id] = None
-            self._sorted.pop(e.kind, None)
-            if e.kind == "character" and self._living is not None:
-                self._living.append(e.id)  # the newest entity: its place in node order
-        elif isinstance(op, Move | Transfer):
-            subject = op.entity if isinstance(op, Move) else op.item
-            self._need(subject, op.to)
-            old = self.holder(subject)
-            if old is not None:
-                g.remove_edge(subject, old, key=AT)
-            g.add_edge(subject, op.to, key=AT, relation=AT)
-        elif isinstance(op, Adjust):
-            self._need(op.entity)
-            attrs = g.nodes[op.entity]["attributes"]
-            current = attrs.get(op.attribute)
-            d = self.attribute_def(op.attribute)
-            if current is None:
-                current = d.default if d and d.default is not None else 0
-            # An int attribute stays an int (check only lets whole amounts through).
-            attrs[op.attribute] = current + (int(op.by) if d and d.type == "int" else op.by)
-        elif isinstance(op, SetAttr):
-            self._need(op.entity)
-            g.nodes[op.entity]["attributes"][op.attribute] = op.value
-        elif isinstance(op, Relate):
-            self._need(op.source, op.target)
-            g.add_edge(op.source, op.target, key=op.relation, relation=op.relation)
-        elif isinstance(op, Unrelate):
-            if g.has_edge(op.source, op.target, key=op.relation):
-                g.remove_edge(op.source, op.target, key=op.relation)
-        elif isinstance(op, Connect):
-            self._need(op.source, op.target)
-            self._connect(op.source, op.target)
-        elif isinstance(op, Kill):
-            self._need(op.entity)
-            node = g.nodes[op.entity]
-            if self._living is not None and op.entity in self._living:
-                self._living.remove(op.entity)
-            self._dead = None
-            node["alive"] = False
-            node["died_tick"] = self.tick
-            node["cause_of_death"] = op.cause
-        elif isinstance(op, Tell):
-            self.learn(op.to, op.fact)
-        elif isinstance(op, Learn):
-            self.learn(op.entity, op.fact)
-        elif isinstance(op, Fact):
-            self.put_fact(op.id, op.text, knower=op.entity, secret=op.secret,
-                          event_id=event_id)
-        else:  # pragma: no cover - the union is closed
-            raise StateError(f"unknown op {op!r}")
+        if not e.id or e.id in g:
+            raise StateError(f"create needs a new id, got {e.id!r}")
+        if e.at is not None:
+            self._need(e.at)
+        defs = self.attribute_defs()
+        attributes = {
+            n: d.default for n, d in defs.items() if e.kind in d.kinds and d.default is not None
+        }
+        attributes.update(e.attributes)
+        data: dict[str, Any] = {
+            "id": e.id,
+            "kind": e.kind,
+            "name": e.name,
+            "description": e.description,
+            "aliases": [],
+            "alive": True if e.kind == "character" else None,
+            "origin": "invented",
+            "origin_event": event_id,
+            "attributes": attributes,
+        }
+        if e.kind == "character":
+            data.update(traits=[], goals=[], died_tick=None)
+        g.add_node(e.id, **data)
+        if e.at:
+            if e.kind == "location":
+                self._connect(e.id, e.at)
+            else:
+                g.add_edge(e.id, e.at, key=AT, relation=AT)
+        if self._names is not None:
+            self._index_node(self._names, e.id)
+        if self._by_kind is not None:
+            self._by_kind.setdefault(e.kind, {})[e.id] = None
+        self._sorted.pop(e.kind, None)
+        if e.kind == "character" and self._living is not None:
+            self._living.append(e.id)  # the newest entity: its place in node order
+
+    def put(self, subject: str, holder: str) -> None:
+        """``subject`` is now at (or inside, or carried by) ``holder``."""
+        g = self.graph
+        self._need(subject, holder)
+        old = self.holder(subject)
+        if old is not None:
+            g.remove_edge(subject, old, key=AT)
+        g.add_edge(subject, holder, key=AT, relation=AT)
+
+    def add_to(self, entity: str, attribute: str, by: float) -> None:
+        """Add ``by`` to a number attribute (from its default when unset)."""
+        self._need(entity)
+        attrs = self.graph.nodes[entity]["attributes"]
+        current = attrs.get(attribute)
+        d = self.attribute_def(attribute)
+        if current is None:
+            current = d.default if d and d.default is not None else 0
+        # An int attribute stays an int (check only lets whole amounts through).
+        attrs[attribute] = current + (int(by) if d and d.type == "int" else by)
+
+    def set_attribute(self, entity: str, attribute: str, value: Any) -> None:
+        self._need(entity)
+        self.graph.nodes[entity]["attributes"][attribute] = value
+
+    def relate(self, source: str, relation: str, target: str) -> None:
+        self._need(source, target)
+        self.graph.add_edge(source, target, key=relation, relation=relation)
+
+    def unrelate(self, source: str, relation: str, target: str) -> None:
+        if self.graph.has_edge(source, target, key=relation):
+            self.graph.remove_edge(source, target, key=relation)
+
+    def connect(self, a: str, b: str) -> None:
+        """A passage between two places, both ways."""
+        self._need(a, b)
+        self._connect(a, b)
+
+    def kill(self, entity: str, cause: str = "") -> None:
+        self._need(entity)
+        node = self.graph.nodes[entity]
+        if self._living is not None and entity in self._living:
+            self._living.remove(entity)
+        self._dead = None
+        node["alive"] = False
+        node["died_tick"] = self.tick
+        node["cause_of_death"] = cause
 
     def _connect(self, a: str, b: str) -> None:
         for s, t in ((a, b), (b, a)):
