@@ -544,7 +544,7 @@ class _Semantics:
             else:
                 first[rule.id] = int(self.loc("rules", i)[1])
             try:
-                parse_forbid(rule.forbid, ids)
+                parse_forbid(rule.forbid, {*ids, *self.fact_ids()})
             except ForbidError as exc:
                 self.add(self.loc("rules", i, "forbid"), str(exc))
             for key in ("when", "unless"):

@@ -184,3 +184,16 @@ def test_knowledge_grows_only_along_tells_learns_and_witnessing(beats):
         after = pairs(state)
         assert before <= after, "nobody forgets"
         assert after - before <= knew - before, "nothing is known but what was told or learned"
+
+
+def test_an_author_rule_may_forbid_telling_a_fact(world):
+    spec = parse_world(WORLD.replace("[player]", '''[[rules]]
+id = "hush"
+forbid = "tell fact oswin-cheats"
+unless = "actor at vault"
+says = "Not here, where the guild can hear."
+
+[player]'''))
+    state = WorldState.from_spec(spec)
+    assert rules(state, [tell("merchant", "mara", "oswin-cheats")]) == ["world.hush"]
+    assert rules(state, [tell("mara", "merchant", "storm-coming")], "mara") == []
