@@ -12,39 +12,13 @@ from simengine.world.loader import WorldFileError, parse_world
 from simengine.world.lore import lore_about, lore_entries
 from simengine.world.state import WorldState
 
-MINI = (Path(__file__).parent.parent / "fixtures" / "mini.toml").read_text()
-
-FACTS = '''
-[[items]]
-id = "ledger"
-name = "ledger"
-at = "vault"
-reveals = ["oswin-cheats"]
-
-[[facts]]
-id = "oswin-cheats"
-text = "Oswin weighs his gold with a shaved weight."
-known_by = ["merchant"]
-secret = true
-
-[[facts]]
-id = "storm-coming"
-text = "A storm is coming in from the west."
-known_by = ["mara"]
-
-[[facts]]
-id = "tide-law"
-text = "The harbour tide turns at noon."
-keys = ["tide"]
-
-[[lore]]
-id = "rope"
-keys = ["rope"]
-content = "Harbour rope is tarred against the salt."
-'''
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+MINI = (FIXTURES / "mini.toml").read_text()
+FACTS = (FIXTURES / "mini_facts.toml").read_text()
 
 
 def facts_world(extra: str = "") -> str:
+    """The mini world with facts (``tests/fixtures/mini_facts.toml``) and ``extra`` tables."""
     return MINI.replace("[player]", FACTS + extra + "\n[player]")
 
 
@@ -63,7 +37,7 @@ def world() -> WorldState:
 def test_facts_load_with_who_knows_them(world):
     assert world.facts_known("mara") == ["rope-lore", "storm-coming", "tide-law"]
     assert world.knows("merchant", "oswin-cheats") and not world.knows("mara", "oswin-cheats")
-    assert world.known_by("oswin-cheats") == ["merchant"]
+    assert world.known_by("oswin-cheats") == ["merchant", "silas"]
     assert world.is_secret("oswin-cheats") and not world.is_secret("storm-coming")
     # No known_by: everyone knows it (that is lore), newcomers and the dead too.
     assert world.known_by("tide-law") == world.characters()

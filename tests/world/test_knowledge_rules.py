@@ -13,36 +13,9 @@ from simengine.world.ops import Proposal
 from simengine.world.rules import Turn, check
 from simengine.world.state import WorldState
 
-MINI = (Path(__file__).parent.parent / "fixtures" / "mini.toml").read_text()
-WORLD = MINI.replace("[player]", '''
-[[characters]]
-id = "tam"
-name = "Tam"
-at = "dock"
-
-[[items]]
-id = "ledger"
-name = "ledger"
-at = "vault"
-reveals = ["oswin-cheats"]
-
-[[facts]]
-id = "oswin-cheats"
-text = "Oswin weighs his gold with a shaved weight."
-known_by = ["merchant", "silas"]
-secret = true
-
-[[facts]]
-id = "storm-coming"
-text = "A storm is coming in from the west."
-known_by = ["mara"]
-
-[[facts]]
-id = "tide-law"
-text = "The harbour tide turns at noon."
-keys = ["tide"]
-
-[player]''')
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+WORLD = (FIXTURES / "mini.toml").read_text().replace(
+    "[player]", (FIXTURES / "mini_facts.toml").read_text() + "\n[player]")
 
 
 @pytest.fixture
