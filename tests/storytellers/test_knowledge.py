@@ -118,3 +118,41 @@ def test_acquaintances_gossip_at_the_worlds_pace(harbour):
     assert overheard <= {"mara"}
     harbour.graph.graph["gossip"] = 0.0
     assert all(plan_gossip(harbour, "innkeeper", random.Random(n)) is None for n in range(50))
+
+
+async def test_lore_changes_with_the_story_and_the_save_keeps_it(tmp_path):
+    from simengine.sim.session import Session
+    from simengine.testing.scripted import ScriptedStoryteller
+    from simengine.world.lore import lore_entries
+
+    amend = {"summary": "The bell is mended", "ops": [
+        {"op": "fact", "id": "tide-bell-stopped",
+         "text": "The tide bell rings again: the Watch mended its clapper."},
+        {"op": "fact", "id": "watch-rumour", "entity": "sergeant",
+         "text": "Odo Marsh was seen on the Breakwater the night the bell stopped."}]}
+    teller = ScriptedStoryteller("model").enqueue(amend)
+    session = Session.new(load_world(HARBOUR), tmp_path / "lore.db", seed=2, storyteller=teller,
+                          npc_rate=0.0, world_event_rate=1.0)
+    await session.wait(1)
+    assert session.state.known_by("watch-rumour") == ["sergeant"]
+    session.close()
+    again = Session.load(tmp_path / "lore.db", npc_rate=0.0, world_event_rate=0.0)
+    lore = {e.id: e.content for e in lore_entries(again.state)}
+    assert lore["tide-bell-stopped"].startswith("The tide bell rings again")
+    scene = build_scene(again.state, Intent("player", "mara", "I listen for the tide bell"))
+    assert "the Watch mended its clapper" in scene.context
+    assert again.state.knows("sergeant", "watch-rumour")
+    again.close()
+
+
+async def test_the_player_tells_what_they_know(tmp_path):
+    from simengine.sim.session import Session
+
+    session = Session.new(load_world(HARBOUR), tmp_path / "tell.db", seed=1, npc_rate=0.0,
+                          world_event_rate=0.0)
+    assert not session.state.knows("captain", "silas-owed-nell")
+    await session.step("tell Hesper about what Silas owed Nell")
+    assert session.state.knows("captain", "silas-owed-nell")
+    await session.step("tell Hesper about the red lamp")  # Mara knows nothing of it
+    assert not session.state.knows("captain", "red-lamp-seen")
+    session.close()
