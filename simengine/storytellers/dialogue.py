@@ -258,7 +258,8 @@ def fact_on(state: WorldState, speaker: str, topic: str,
 
     Every word of the topic (past little words) must be in the fact's text or id,
     or the topic must be one of its keys; one the ``listener`` does not know yet
-    wins, then the one naming most of the words, then the newest. Lore everyone knows is :func:`~simengine.world.lore.lore_about`'s.
+    wins, then the one naming most of the words, then the newest. Lore everyone
+    knows is :func:`~simengine.world.lore.lore_about`'s.
     """
     words = {w for w in normalize_name(topic).split() if w not in _STOP and len(w) > 2}
     key = normalize_name(topic)

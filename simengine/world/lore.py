@@ -2,7 +2,8 @@
 
 A world's ``[[lore]]`` entries (:class:`~simengine.world.spec.LoreSpec`) are
 facts: nodes of the state graph (kind ``fact``), so a save carries them like the
-rest of the world, and an event may amend them (the ``fact`` op). :func:`activate` decides which entries a beat's text brings in and which
+rest of the world, and an event may amend them (the ``fact`` op).
+:func:`activate` decides which entries a beat's text brings in and which
 the lore budget then drops; :func:`lore_about` answers "what is known about X"
 for a storyteller whose player asks about a keyword.
 """
@@ -14,7 +15,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from simengine.world.spec import LoreSpec, WorldSpec
 from simengine.world.state import FACT, FACT_FIELDS, WorldState, normalize_name
