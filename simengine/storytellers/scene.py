@@ -21,7 +21,7 @@ from simengine.world.lore import LoreActivation, activate, entry_text, lore_entr
 from simengine.world.ops import prompt_lines
 from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
-from simengine.world.state import FACT, WorldState, normalize_name
+from simengine.world.state import FACT, WorldState
 
 # Hard caps per section (entries), whatever the budget.
 MAX_LAWS = 12
@@ -266,7 +266,7 @@ def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
         nxt: list[str] = []
         for node in frontier:
             for other in sorted({*g.successors(node), *g.predecessors(node)}):
-                if other not in seen and g.nodes[other]["kind"] != FACT:
+                if other not in seen and state.kind(other) != FACT:
                     seen.add(other)
                     nxt.append(other)
                     order.append(other)
@@ -446,14 +446,14 @@ def known_facts(state: WorldState, who: str, near: Iterable[str] = ()) -> list[s
     first; among equals, the newest (invented facts come last into the world).
     Facts everyone knows are lore, brought in by their keys instead.
     """
-    names = [normalize_name(state.name(e)) for e in near if e in state and e != who]
-    names = [n for n in names if n]
+    known = [f for f in state.facts_known(who) if not state.is_public(f)]
+    if len(known) < 2:
+        return known
+    names = [state.name(e).lower() for e in near if e in state and e != who]
     ranked = []
-    for order, f in enumerate(state.facts_known(who)):
-        if state.is_public(f):
-            continue
-        text = f" {normalize_name(state.fact_text(f))} "
-        hits = sum(f" {n} " in text for n in names)
+    for order, f in enumerate(known):
+        text = state.fact_text(f).lower()
+        hits = sum(n in text for n in names if n)
         ranked.append((-hits, -order, f))
     return [f for *_, f in sorted(ranked)]
 

@@ -437,10 +437,10 @@ class WorldState:
                 *self.graph.out_edges(entity_id, keys=True),
                 *self.graph.in_edges(entity_id, keys=True),
             ]
-        node = self._node
+        node = self._node  # knowing a fact is an edge too, but no relation between entities
         return sorted({
             (s, k, t) for s, t, k in edges
-            if k not in STRUCTURAL and node[t]["kind"] != FACT and node[s]["kind"] != FACT
+            if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)
         })
 
     def has_relation(self, source: str, relation: str, target: str) -> bool:
