@@ -32,7 +32,7 @@ from simengine.sim.session import (
 from simengine.store import SaveError
 from simengine.storytellers.base import StorytellerError
 from simengine.world.lore import LoreActivation
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
 
 class StoryPrinter:
@@ -106,13 +106,6 @@ def lore_line(lore: LoreActivation) -> str:
     if lore.dropped:
         line += "; dropped by the budget: " + ", ".join(str(e.id) for e in lore.dropped)
     return line
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or exc}"
-    return str(exc)
-
-
 def summary_lines(session: Session, ran: int) -> list[str]:
     m = session.metrics.to_dict()
     rejected = ", ".join(f"{k} {v}" for k, v in m["ops_rejected"].items()) or "none"
@@ -241,7 +234,8 @@ def run(
     except KeyboardInterrupt:
         lines = ["stopped; every committed tick is in the save"]
     except (SaveError, StorytellerError, OSError) as exc:
-        failure = f"{_reason(exc)} (every tick before this one is in the save)"
+        failure = (error_message(exc, with_file=True)
+                   + " (every tick before this one is in the save)")
     finally:
         signal.signal(signal.SIGINT, previous)
         # A save that just failed a write usually fails the closing write too: say
@@ -251,7 +245,8 @@ def run(
         except (SaveError, OSError) as exc:
             with contextlib.suppress(SaveError, OSError):
                 session.save.close()
-            failure = failure or f"{_reason(exc)} (every committed tick is in the save)"
+            failure = failure or (error_message(exc, with_file=True)
+                                  + " (every committed tick is in the save)")
     if failure is not None:
         raise click.ClickException(failure)
     out = sys.stderr if as_json else sys.stdout

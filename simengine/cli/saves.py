@@ -30,7 +30,7 @@ from simengine.store import (
 )
 from simengine.store import saves_dir as default_saves_dir
 from simengine.store.export import FORMATS, check_export_target, export, write_export
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
 
 def saves_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,11 +54,8 @@ def _friendly() -> Iterator[None]:
     """Library errors become one-line messages with exit code 1."""
     try:
         yield
-    except SaveError as err:
-        raise click.ClickException(str(err)) from err
-    except OSError as err:
-        where = f"{err.filename}: " if err.filename else ""
-        raise click.ClickException(f"{where}{err.strerror or err}") from err
+    except (SaveError, OSError) as err:
+        raise click.ClickException(error_message(err, with_file=True)) from err
 
 
 def _open(save: str, directory: Path | None, *, readonly: bool) -> Save:

@@ -41,6 +41,7 @@ from simengine.storytellers.prompts import (
     WORLD_OPEN,
     read_scene_block,
 )
+from simengine.world.seeds import mix_seed
 
 #: Contradictions noisy mode can inject, in the order their rates are summed.
 INJECTION_KINDS = (
@@ -383,7 +384,7 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
     so two beats do not end alike.
     """
     text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
-    rng = random.Random(hashlib.sha256(text.encode()).hexdigest())
+    rng = random.Random(mix_seed(text))
     place_match = re.search(r"^# Place: [^(\n]*\(([^)\n]+)\)", text, re.M)
     place = place_match.group(1) if place_match else "The place"
     happened: list[str] = []

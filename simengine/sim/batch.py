@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from simengine.sim.executors import (
-    MODEL_KINDS,
     Executor,
     HostPool,
     Outcome,
@@ -37,6 +36,8 @@ from simengine.sim.executors import (
 )
 from simengine.sim.executors.work import FINISHED, row
 from simengine.sim.metrics import Metrics
+from simengine.storytellers.base import StorytellerError
+from simengine.storytellers.config import kinds_text, teller_kind, uses_model
 
 #: Resubmissions of one run after lost hosts before it is given up.
 MAX_RESUBMITS = 8
@@ -44,14 +45,9 @@ MAX_RESUBMITS = 8
 
 def check_kind(kind: str) -> None:
     """Refuse an unknown storyteller before any worker starts."""
-    from simengine.storytellers.base import StorytellerError
-
-    if kind not in ("auto", "ollama", "procedural") and not (
-        kind.startswith("replay:") and len(kind) > len("replay:")
-    ):
-        raise StorytellerError(
-            f"unknown storyteller '{kind}' — use auto, ollama, procedural or replay:FILE"
-        )
+    chosen, argument = teller_kind(kind)
+    if chosen.argument is not None and not argument:
+        raise StorytellerError(f"unknown storyteller '{kind}' — use {kinds_text()}")
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,7 @@ def run_batch(
 
     spec = load_world(world)  # fail fast, in the driver, on a bad world file
     check_kind(storyteller)
-    model_backed = storyteller in MODEL_KINDS
+    model_backed = uses_model(storyteller)
     pool = HostPool(parse_hosts(hosts)) if hosts and model_backed else None
     if hosts and node_slot:
         from simengine.sim.executors import ExecutorError

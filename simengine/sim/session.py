@@ -9,7 +9,6 @@ every committed event as it happens.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
@@ -29,6 +28,7 @@ from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
+from simengine.world.seeds import mix_seed
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
 from simengine.world.text import clean_text
@@ -81,11 +81,6 @@ Message = BeatStarted | NarrationChunk | Committed | Notice
 class TickResult:
     tick: int
     events: list[Committed] = field(default_factory=list)
-
-
-def _seed_for(*parts: object) -> int:
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 class Session:
@@ -275,7 +270,7 @@ class Session:
     # ---------------------------------------------------------- the tick
     def plan(self, tick: int, player_text: str | None) -> list[Intent]:
         """The beats of one tick, in commit order. Deterministic in (seed, tick, state)."""
-        rng = random.Random(_seed_for(self.seed, "schedule", tick, self._salt()))
+        rng = random.Random(mix_seed(self.seed, "schedule", tick, self._salt()))
         beats: list[Intent] = []
         player = self.player
         alive_player = player is not None and self.state.is_alive(player)

@@ -22,10 +22,11 @@ from simengine.store.errors import SaveDiskFull, SaveError, SaveExists
 from simengine.store.events import Event
 from simengine.store.save import Save
 from simengine.world.state import WorldState
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
-Format = Literal["json", "graphml", "markdown"]
-FORMATS: tuple[str, ...] = ("json", "graphml", "markdown")
+Format = Literal["markdown", "json", "graphml"]
+#: The one list of a save's export formats, each with its file suffix (the story first).
+FORMATS: dict[str, str] = {"markdown": "md", "json": "json", "graphml": "graphml"}
 
 
 def to_json_data(save: Save, branch: str | None = None) -> dict[str, Any]:
@@ -216,8 +217,8 @@ def is_save_file(target: Path, save: Path) -> bool:
 
 def _write_error(target: Path, err: OSError) -> SaveError:
     if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return SaveDiskFull(f"cannot write {target}: no room left ({err.strerror}).", target)
-    return SaveError(f"cannot write {target}: {err.strerror or err}.", target)
+        return SaveDiskFull(f"cannot write {target}: no room left ({error_message(err)}).", target)
+    return SaveError(f"cannot write {target}: {error_message(err)}.", target)
 
 
 def _scalar(value: Any) -> Any:

@@ -76,6 +76,7 @@ from simengine.store.schema import SCHEMA_VERSION, migrations
 from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
 from simengine.world.state import StateError, WorldState
+from simengine.world.text import error_message
 
 DEFAULT_SNAPSHOT_EVERY = 50
 #: A snapshot is due once the ops replayed since the last one (characters of
@@ -959,4 +960,4 @@ def _os_error(path: Path, err: OSError | RuntimeError) -> SaveError:
         return NotASave(f"{path} is a loop of symlinks, not a save file.", path)
     if err.errno in (errno.EACCES, errno.EPERM):
         return SaveReadOnly(f"cannot read {path}: permission denied.", path)
-    return SaveError(f"cannot read {path}: {err.strerror or err}.", path)
+    return SaveError(f"cannot read {path}: {error_message(err)}.", path)

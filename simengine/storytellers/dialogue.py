@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from simengine.world.lore import lore_about
 from simengine.world.state import FACT, WorldState, normalize_name
+from simengine.world.text import number
 
 _WARM = ("friend_of", "loves", "trusts", "family_of", "partner_of")
 _COLD = ("enemy_of", "rival_of", "distrusts", "fears")
@@ -189,7 +190,7 @@ def _about(state: WorldState, speaker: str, listener: str, e: str) -> str:
         if holder == speaker:
             price = s.price(e)
             cur = (s.currency or "coin").replace("_", " ")
-            line += f" It's mine{f', and it costs {price:g} {cur}' if price else ''}."
+            line += f" It's mine{f', and it costs {number(price)} {cur}' if price else ''}."
         elif holder == listener:
             line += " You've got it, haven't you?"
         elif holder and s.kind(holder) == "character":

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import random
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simengine.world.state import WorldState, normalize_name
-
-_SLUG_TRIM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -197,24 +194,6 @@ def style_of(state: WorldState) -> Style:
     """The style of a world, from its name, tone and premise."""
     w = state.world
     return style_for(" ".join(str(w.get(k) or "") for k in ("name", "tone", "premise")))
-
-
-def slugify(name: str) -> str:
-    """A slug id for a name: ``Ivo Brandt`` -> ``ivo-brandt`` (ASCII, at most 48 chars)."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = _SLUG_TRIM.sub("-", ascii_.lower()).strip("-")[:48].strip("-")
-    return slug
-
-
-def unique_id(name: str, state: WorldState, taken: Iterable[str] = (), kind: str = "entity") -> str:
-    """A slug from ``name`` that no entity in ``state`` (or ``taken``) uses yet."""
-    base = slugify(name) or kind
-    used = set(taken)
-    candidate, n = base, 1
-    while candidate in state or candidate in used:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
 
 
 #: Words of people's names, per name index: (the index, keys seen, words). A few

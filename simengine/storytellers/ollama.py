@@ -25,7 +25,6 @@ import asyncio
 import os
 import ssl
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
@@ -51,6 +50,7 @@ from simengine.storytellers.prompts import (
 )
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
+from simengine.world.seeds import mix_seed
 from simengine.world.text import clean_text
 
 DEFAULT_MODEL = "qwen2.5:3b"
@@ -369,7 +369,7 @@ class OllamaStoryteller:
         """
         messages = narrate_messages(scene, accepted, rejected, self.voice)
         seed = self.seed if self.seed is not None else (
-            zlib.crc32(messages[-1]["content"].encode()) & 0x7FFFFFFF
+            mix_seed(messages[-1]["content"]) & 0x7FFFFFFF
         )
         options = self._options(self.temperature, seed, NARRATE_NUM_PREDICT)
         request = self._request(messages, None, options, stream=True)

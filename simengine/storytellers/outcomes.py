@@ -19,7 +19,6 @@ from simengine.storytellers.wording import (
     Step,
     TurnPlan,
     _money,
-    _num,
     cap,
     changeable_number,
     display,
@@ -29,6 +28,7 @@ from simengine.storytellers.wording import (
 from simengine.world.ops import Adjust, Move, Op, Relate
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
+from simengine.world.text import number
 
 
 # ------------------------------------------------------------- answering
@@ -198,14 +198,14 @@ def explain(v: Violation, state: WorldState, player: str, step: Step | None = No
         have = _money(s, player)
         n = first_name(s, holder)
         if price > 0 and cur:
-            return (f"{cap(the(s, item))} is {s.name(holder)}'s, and {n} wants {_num(price)} "
-                    f"{display(cur)} for it; you have {_num(have)}.")
+            return (f"{cap(the(s, item))} is {s.name(holder)}'s, and {n} wants {number(price)} "
+                    f"{display(cur)} for it; you have {number(have)}.")
         return f"{cap(the(s, item))} is {s.name(holder)}'s, and {n} is not giving it away."
     if v.rule == "attr.bounds" and cur and f"'{cur}' of '{player}'" in msg:
-        return f"You have only {_num(_money(s, player))} {display(cur)}."
+        return f"You have only {number(_money(s, player))} {display(cur)}."
     if v.rule == "attr.bounds" and cur and isinstance(meta.get("buyer"), str):
         buyer = str(meta["buyer"])
-        return (f"{s.name(buyer)} has only {_num(_money(s, buyer))} {display(cur)}, "
+        return (f"{s.name(buyer)} has only {number(_money(s, buyer))} {display(cur)}, "
                 f"not enough for it.")
     if v.rule == "scope.player" and "on their say-so" in msg and item:
         owner = holder or next((e for e in s.entities("character") if s.is_within(item, e)), None)

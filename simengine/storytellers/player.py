@@ -35,7 +35,6 @@ from simengine.storytellers.wording import (
     _currency,
     _matches,
     _money,
-    _num,
     _typo,
     cap,
     display,
@@ -48,6 +47,7 @@ from simengine.storytellers.wording import (
 )
 from simengine.world.ops import Learn, Move, Transfer
 from simengine.world.state import WorldState, normalize_name
+from simengine.world.text import number
 
 #: Pronouns for people; the others ("it", "that") stand for things.
 PEOPLE_PRONOUNS = frozenset({"him", "her", "them", "he", "she", "they"})
@@ -239,7 +239,7 @@ class Turn(Dealings):
         held = [the(self.s, i) for i in self.s.inventory(self.me)]
         you = [f"You carry {listing(held)}." if held else "You carry nothing."]
         if self.cur:
-            you.append(f"Your purse holds {_num(_money(self.s, self.me))} {display(self.cur)}.")
+            you.append(f"Your purse holds {number(_money(self.s, self.me))} {display(self.cur)}.")
         they = [f"{self.name} checks what they carry: {listing(held)}."]
         return self.step(c, summary=f"{self.name} takes stock", you=you, they=they)
 
@@ -296,7 +296,7 @@ class Turn(Dealings):
             elif holder:
                 lines.append(f"It lies in {the(s, holder)}.")
             if price and self.cur:
-                lines.append(f"It is priced at {_num(price)} {display(self.cur)}.")
+                lines.append(f"It is priced at {number(price)} {display(self.cur)}.")
         elif kind == "character":
             if not s.is_alive(e):
                 lines.append(f"{first_name(s, e)} is dead.")

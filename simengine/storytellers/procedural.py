@@ -13,7 +13,6 @@ tick, actor): same inputs, same story.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from simengine.storytellers import gossip
 from simengine.storytellers import player as players
 from simengine.storytellers.base import CallRecord, Intent, Scene
-from simengine.storytellers.namegen import NameGen, unique_id
+from simengine.storytellers.namegen import NameGen
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
@@ -40,7 +39,9 @@ from simengine.world.ops import (
     Unrelate,
 )
 from simengine.world.rules import Violation, invention_budget
+from simengine.world.seeds import mix_seed
 from simengine.world.state import WorldState
+from simengine.world.text import fresh_id
 
 ARCHETYPES: tuple[str, ...] = (
     "wander", "meet", "talk", "trade", "quarrel", "befriend",
@@ -93,12 +94,6 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
     return TickMemory(frozenset(partners), frozenset(items))
-
-
-def mix_seed(*parts: object) -> int:
-    """A 64-bit seed from any parts; stable across runs (no ``hash()`` of strings)."""
-    digest = hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
 
 
 # ------------------------------------------------------------ world facts
@@ -390,7 +385,7 @@ def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) ->
     made = {"character": gen.person, "location": gen.place, "item": gen.thing}[kind](rng, state)
     if made is None:
         return None
-    return NewEntity(id=unique_id(made[0], state, kind=kind), kind=kind,  # type: ignore[arg-type]
+    return NewEntity(id=fresh_id(made[0], state.__contains__, kind), kind=kind,  # type: ignore[arg-type]
                      name=made[0], description=made[1], at=at)
 
 

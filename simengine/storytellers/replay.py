@@ -44,6 +44,7 @@ from simengine.storytellers.prompts import (
 )
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
+from simengine.world.text import error_message
 
 CASSETTE_VERSION = 1
 
@@ -115,14 +116,14 @@ def _claim_cassette(path: Path, *, keep: bool) -> bool:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise StorytellerError(f"cannot record to {path}: {exc.strerror or exc}") from None
+        raise StorytellerError(f"cannot record to {path}: {error_message(exc)}") from None
     else:
         os.close(fd)
         return False
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
     except OSError as exc:
-        raise StorytellerError(f"cannot record to {path}: {exc.strerror or exc}") from None
+        raise StorytellerError(f"cannot record to {path}: {error_message(exc)}") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise StorytellerError(f"cannot record to {path}: it is not a regular file")

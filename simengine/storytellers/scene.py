@@ -22,6 +22,7 @@ from simengine.world.ops import prompt_lines
 from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import FACT, WorldState
+from simengine.world.text import number
 
 # Hard caps per section (entries), whatever the budget.
 MAX_LAWS = 12
@@ -87,12 +88,6 @@ def clip(text: object, limit: int) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
 
 
-def _fmt_num(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 # ------------------------------------------------------------------ prefix
 def world_prefix(state: WorldState) -> str:
     """The stable part of every prompt in this world: no tick, no focus, no entity lists."""
@@ -121,8 +116,8 @@ def world_prefix(state: WorldState) -> str:
     for name, d in defs:
         bits = [d.type, "for " + ", ".join(d.kinds)]
         if d.min is not None or d.max is not None:
-            lo = _fmt_num(d.min) if d.min is not None else ""
-            hi = _fmt_num(d.max) if d.max is not None else ""
+            lo = number(d.min) if d.min is not None else ""
+            hi = number(d.max) if d.max is not None else ""
             bits.append(f"range {lo}..{hi}")
         if d.protected:
             bits.append("PROTECTED: never changes")
@@ -217,7 +212,7 @@ class _Context:
     def priced(self, e: str) -> str:
         price = self.s.price(e)
         if price and self.s.currency:
-            return f"{e} ({clip(self.s.name(e), 60)}, value {_fmt_num(price)} {self.s.currency})"
+            return f"{e} ({clip(self.s.name(e), 60)}, value {number(price)} {self.s.currency})"
         return self.label(e)
 
     def entry(
@@ -232,7 +227,7 @@ class _Context:
             tags.append("DEAD")
         price = s.price(e) if kind == "item" else 0
         if price and s.currency:
-            tags.append(f"value {_fmt_num(price)} {s.currency}")
+            tags.append(f"value {number(price)} {s.currency}")
         ids = [e]
         holder = s.holder(e) if where and kind in ("character", "item") else None
         if holder:
@@ -253,7 +248,7 @@ class _Context:
 
     def attributes(self, e: str) -> str:
         attrs = self.s.entity(e).get("attributes") or {}
-        shown = [f"{k} {_fmt_num(v)}" for k, v in sorted(attrs.items())[:12]]
+        shown = [f"{k} {number(v)}" for k, v in sorted(attrs.items())[:12]]
         return ", ".join(shown)
 
 

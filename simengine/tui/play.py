@@ -50,6 +50,7 @@ from simengine.tui.widgets import (
     TimelinePanel,
 )
 from simengine.tui.witness import Replay, Vantage, vantage, witnessed
+from simengine.world.text import fresh_name
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
 ASK_UNDO = 3  # undoing more turns than this asks first
@@ -412,9 +413,7 @@ class PlayScreen(GameReports, Screen):
             self.refresh_views()
 
     def action_fork(self) -> None:
-        taken = set(self.session.branches())
-        name = next(n for n in ("alt", *(f"alt-{i}" for i in range(2, 1000)), "fork")
-                    if n not in taken)
+        name = fresh_name("alt", self.session.branches().__contains__)
 
         def forked(answer: str | None) -> None:
             if answer:

@@ -15,7 +15,7 @@ from textual.content import Content
 
 from simengine.sim.tellers import TellerChoice, choose
 from simengine.store import SaveError
-from simengine.store.export import export
+from simengine.store.export import FORMATS, export
 from simengine.storytellers.base import StorytellerError
 from simengine.tui.commands import Command
 from simengine.tui.views import player_view, scene_view, teller_status
@@ -23,8 +23,6 @@ from simengine.tui.views import player_view, scene_view, teller_status
 if TYPE_CHECKING:
     from simengine.sim.session import Session
     from simengine.tui.widgets import StoryLog
-
-SUFFIXES = {"markdown": "md", "json": "json", "graphml": "graphml"}
 
 
 def first_sentence(text: str, limit: int = 90) -> str:
@@ -36,7 +34,7 @@ def first_sentence(text: str, limit: int = 90) -> str:
 
 def export_path(save_path: Path, branch: str, fmt: str) -> Path:
     """Where ``/export`` writes: next to the save, named after it and the branch."""
-    return save_path.with_name(f"{save_path.stem}-{branch}.{SUFFIXES[fmt]}")
+    return save_path.with_name(f"{save_path.stem}-{branch}.{FORMATS[fmt]}")
 
 
 class GameReports:

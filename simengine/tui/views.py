@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from simengine.sim.session import Session
 from simengine.world.state import WorldState
+from simengine.world.text import number
 
 PROCEDURAL_PREFIX = "procedural storyteller: "
 
@@ -211,6 +212,4 @@ def outage(reason: str) -> str:
 def _value(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return number(value)

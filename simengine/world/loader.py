@@ -46,7 +46,7 @@ from simengine.world.spec import (
     lower_bound,
 )
 from simengine.world.state import STRUCTURAL, normalize_name
-from simengine.world.text import MAX_DEPTH, TooDeep, clean_data, clean_text
+from simengine.world.text import MAX_DEPTH, TooDeep, clean_data, clean_text, error_message
 
 Loc = tuple[str | int, ...]
 
@@ -740,7 +740,7 @@ def read_world_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         raise fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise fail(f"cannot read: {exc.strerror or exc}") from None
+        raise fail(f"cannot read: {error_message(exc)}") from None
 def world_warnings(spec: WorldSpec, file: str = "<world>", text: str = "") -> list[
         tuple[str, WorldProblem]]:
     """What a loadable world may still lack, as ``(level, problem)``; level is ``error``

@@ -70,6 +70,7 @@ from simengine.world.spec import (
     lower_bound,
 )
 from simengine.world.state import WorldState, location_along, normalize_name, up_holders
+from simengine.world.text import number
 
 RULE_IDS = (
     "ref.unknown",
@@ -273,10 +274,6 @@ def _type_ok(d: AttributeDef, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _fmt(n: Any) -> str:
-    return str(int(n)) if isinstance(n, float) and n.is_integer() else str(n)
-
-
 class _ViewReader:
     """What a condition reads (world.conditions.Reader), through the checker's view."""
 
@@ -397,11 +394,12 @@ class _Checker:
     def bounds(self, e: str, name: str, d: AttributeDef, value: Any) -> bool:
         low = lower_bound(name, d)
         if low is not None and value < low:
-            self.fail("attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, below {_fmt(low)}")
+            self.fail("attr.bounds",
+                      f"'{name}' of '{e}' would be {number(value)}, below {number(low)}")
             return False
         if d.max is not None and value > d.max:
             self.fail(
-                "attr.bounds", f"'{name}' of '{e}' would be {_fmt(value)}, above {_fmt(d.max)}"
+                "attr.bounds", f"'{name}' of '{e}' would be {number(value)}, above {number(d.max)}"
             )
             return False
         return True
@@ -675,7 +673,7 @@ class _Checker:
             if d.conserved and value != (d.default or 0):
                 self.fail(
                     "currency.conserved",
-                    f"'{name}' is conserved: a new {e.kind} starts with {_fmt(d.default or 0)}",
+                    f"'{name}' is conserved: a new {e.kind} starts with {number(d.default or 0)}",
                 )
                 return
             if d.numeric and not self.bounds(e.id, name, d, value):
@@ -685,7 +683,7 @@ class _Checker:
             if d is not None and "item" in d.kinds and d.numeric and (d.default or 0) > 0:
                 self.fail("price.fixed", f"what a player brings into being carries no price: "
                           f"give '{e.id}' {PRICE_ATTRIBUTE} 0 (this world's default is "
-                          f"{_fmt(d.default)})")
+                          f"{number(d.default)})")
                 return
         self.v.new[e.id] = {
             "kind": e.kind,
@@ -810,7 +808,7 @@ class _Checker:
             due = sum(_exactly(h.price) for h in items)
             if paid[holder] < due:
                 names = ", ".join(
-                    f"'{h.item}' ({_fmt(h.price)}"
+                    f"'{h.item}' ({number(h.price)}"
                     + (f", in '{h.bundle}')" if h.bundle != h.item else ")")
                     for h in items
                 )
@@ -990,7 +988,7 @@ def _exactly(n: float) -> int | Fraction:
 def _exact(n: int | Fraction) -> str:
     if isinstance(n, int) or n.denominator == 1:
         return str(int(n))
-    return _fmt(float(n))
+    return number(float(n))
 
 
 def touches(ops: Iterable[Op], entity: str, state: WorldState | None = None) -> bool:

@@ -19,6 +19,9 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from simengine.world.text import either, fresh_name
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -94,10 +97,16 @@ class WorldMeta(Strict):
         return value
 
 
+#: The storyteller kinds a world file may name. The storytellers' registry
+#: (``storytellers/config.py``, ``register``) adds each kind it knows here, and
+#: refuses to load if a name here has no storyteller there.
+STORYTELLER_KINDS: list[str] = ["auto", "procedural", "ollama"]
+
+
 class StorytellerSpec(Strict):
     """The ``[storyteller]`` table: who proposes what happens, by default."""
 
-    kind: Literal["auto", "procedural", "ollama"] = "procedural"
+    kind: str = "procedural"
     model: str = "qwen2.5:3b"
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     decide_temperature: float = Field(0.2, ge=0.0, le=2.0)
@@ -109,6 +118,14 @@ class StorytellerSpec(Strict):
     #: Who tells beats away from the player: the same storyteller, or the procedural
     #: one, so a slow model spends its time on what the player sees.
     elsewhere: Literal["same", "procedural"] = "same"
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in STORYTELLER_KINDS:
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": either([repr(k) for k in STORYTELLER_KINDS])})
+        return kind
 
 
 class AttributeDef(Strict):
@@ -310,13 +327,9 @@ class WorldSpec(Strict):
         taken |= {f.id for f in self.facts}
         out: list[tuple[str, LoreSpec]] = []
         for entry in self.knowledge:
-            node, n = str(entry.id), 1
-            if isinstance(entry, FactSpec):
-                out.append((node, entry))
-                continue
-            while node in taken:
-                n += 1
-                node = f"{entry.id}-lore" if n == 2 else f"{entry.id}-lore-{n - 1}"
+            node = str(entry.id)
+            if not isinstance(entry, FactSpec) and node in taken:
+                node = fresh_name(f"{node}-lore", taken.__contains__)
             taken.add(node)
             out.append((node, entry))
         return out
@@ -343,12 +356,8 @@ def fill_lore_ids(entries: list[LoreSpec]) -> list[LoreSpec]:
     taken = {e.id for e in entries if e.id}
     for n, entry in enumerate(entries, start=1):
         if entry.id is None:
-            candidate, k = f"lore-{n}", 1
-            while candidate in taken:
-                k += 1
-                candidate = f"lore-{n}-{k}"
-            entry.id = candidate
-            taken.add(candidate)
+            entry.id = fresh_name(f"lore-{n}", taken.__contains__)
+            taken.add(entry.id)
     return entries
 
 

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from simengine.sim.executors.base import Executor, Outcome, Progress, RunTask, Started
+from simengine.world.text import error_message
 
 
 def _ignore_sigint() -> None:
@@ -84,7 +85,7 @@ class LocalExecutor(Executor):
             try:
                 out.append(future.result())
             except Exception as exc:  # one broken run does not sink the batch
-                out.append(Outcome(task, {}, error=_reason(exc)))
+                out.append(Outcome(task, {}, error=error_message(exc, with_file=True)))
         return out
 
     def progress(self) -> Progress:
@@ -109,5 +110,3 @@ class LocalExecutor(Executor):
             self._manager.shutdown()
 
 
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__

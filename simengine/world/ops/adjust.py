@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from simengine.world.ops.base import ANY, Amount, Kinder, Namer, OpBase, Ref, number, words
+from simengine.world.ops.base import ANY, Amount, Kinder, Namer, OpBase, Ref, words
+from simengine.world.text import number
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState

@@ -73,11 +73,6 @@ def words(name: str) -> str:
     return name.replace("_", " ")
 
 
-def number(value: float) -> str:
-    """``5`` for 5.0, ``2.5`` for 2.5."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 class OpBase(Strict):
     """One op kind. Subclasses set ``op`` to a ``Literal`` (the wire discriminator).
 
