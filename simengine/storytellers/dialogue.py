@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from simengine.world.lore import lore_about
 from simengine.world.state import FACT, WorldState, normalize_name
@@ -262,14 +262,14 @@ def fact_on(state: WorldState, speaker: str, topic: str,
     wins, then the one naming most of the words, then the newest. Lore everyone
     knows is :func:`~simengine.world.lore.lore_about`'s.
     """
-    words = {w for w in normalize_name(topic).split() if w not in _STOP and len(w) > 2}
+    words = _stems(w for w in normalize_name(topic).split() if w not in _STOP and len(w) > 2)
     key = normalize_name(topic)
     best: tuple[bool, int, int, str] | None = None
     for order, f in enumerate(state.facts_known(speaker)):
         if state.is_public(f):
             continue
         node = state.entity(f)
-        text = set(normalize_name(f"{state.fact_text(f)} {f.replace('-', ' ')}").split())
+        text = _stems(normalize_name(f"{state.fact_text(f)} {f.replace('-', ' ')}").split())
         keyed = key and any(normalize_name(k) == key for k in node.get("keys") or ())
         if not keyed and not (words and words <= text):
             continue
@@ -278,6 +278,11 @@ def fact_on(state: WorldState, speaker: str, topic: str,
         if best is None or rank > best:
             best = rank
     return best[-1] if best else None
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    """Words cut to five letters, so "killed" finds "killer" and "lamps" "lamp"."""
+    return {w[:5] if len(w) > 5 else w.rstrip("s") or w for w in words}
 
 
 def may_share(state: WorldState, speaker: str, listener: str, fact: str) -> str | None:
@@ -303,12 +308,27 @@ _WONT = {
 }
 
 
+#: Verbs that read the same after "I" as after a name ("Tamsin saw" -> "I saw").
+_PAST = frozenset("saw was put found heard told knew took hung had struck drowned owed "
+                  "held swore kept made met lost sold bought stole".split())
+
+
+def first_person(state: WorldState, speaker: str, text: str) -> str:
+    """A fact about the speaker as they say it: "Tamsin Reed saw ..." -> "I saw ..."."""
+    name = state.name(speaker)
+    if text.startswith(name + " "):
+        verb = text[len(name) + 1:].split(" ", 1)[0]
+        if verb in _PAST or (verb.endswith("ed") and verb.islower()):
+            return "I " + text[len(name) + 1:]
+    return text
+
+
 def _fact_words(state: WorldState, speaker: str, listener: str, fact: str,
                 rng: random.Random) -> str:
     why = may_share(state, speaker, listener, fact)
     if why:
         return rng.choice(_WONT[why])
-    told = sentences(state.fact_text(fact), limit=3).rstrip(".")
+    told = first_person(state, speaker, sentences(state.fact_text(fact), limit=3)).rstrip(".")
     if state.knows(listener, fact):
         return f"You know it as well as I do: {told}"
     if state.is_secret(fact):

@@ -49,7 +49,7 @@ def ask(state: WorldState, who: str, topic: str, asker: str = "mara") -> str:
 
 def test_a_knower_tells_what_they_know(harbour):
     line = ask(harbour, "fisher", "the red lamp")
-    assert "Tamsin Reed saw a red lamp burning on the Breakwater" in line
+    assert "I saw a red lamp burning on the Breakwater" in line  # her own words
 
 
 def test_a_secret_goes_only_to_a_friend(harbour):
