@@ -119,3 +119,12 @@ def test_author_rules_may_ask_what_someone_knows():
     text = facts_world('[[rules]]\nid = "hush"\nforbid = "move"\nwhen = "actor knows storm-cmoing"'
                        '\nsays = "Not in a storm."\n')
     assert any("did you mean: storm-coming" in p for p in problems(text))
+
+
+def test_a_save_from_before_lore_was_facts_keeps_its_lore():
+    # Older snapshots kept lore as a list in the graph's data, and no fact nodes.
+    state = WorldState.from_spec(parse_world(MINI))
+    state.graph.graph["lore"] = [{"id": "tide", "keys": ["tide"], "content": "It turns."}]
+    again = WorldState.from_node_link(state.to_node_link())
+    assert [(e.id, e.content) for e in lore_entries(again)] == [("tide", "It turns.")]
+    assert again.facts_known("mara") == []
