@@ -170,3 +170,14 @@ says = "Not here, where the guild can hear."
     state = WorldState.from_spec(spec)
     assert rules(state, [tell("merchant", "mara", "oswin-cheats")]) == ["world.hush"]
     assert rules(state, [tell("mara", "merchant", "storm-coming")], "mara") == []
+
+
+def test_canon_keeps_a_new_facts_id_apart_from_old_ones(world):
+    from simengine.world.canon import resolve
+
+    said = Proposal(actor="merchant", ops=[
+        {"op": "fact", "id": "Storm Comin", "text": "A second storm follows the first.",
+         "entity": "Oswin"}])
+    fixed = resolve(said, world, Turn("npc", "merchant")).proposal
+    assert fixed.ops[0].id == "storm-comin" and fixed.ops[0].entity == "merchant"
+    assert check(fixed, world, Turn("npc", "merchant")) == []

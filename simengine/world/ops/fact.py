@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from simengine.world.ops.base import Kinder, Namer, OpBase, Ref, Resolving
+from simengine.world.text import slugify
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
@@ -38,9 +39,11 @@ class Fact(OpBase):
             if who is None:
                 return None
             update["entity"] = who
+        # A fact by its very id gets new text; any other id is a new fact's, as a slug
+        # (a near miss of an old id must not rewrite it).
         known, _ = c.lookup(self.id, ("fact",))
-        if known is not None:
-            update["id"] = known
+        if known != self.id:
+            update["id"] = slugify(self.id, "rumour")
         return self.model_copy(update=update)
 
     @classmethod
