@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simengine.cli.common import TELLER, friendly_errors
-from simengine.sim.batch import run_batch
+from simengine.sim.batch import endings_lines, run_batch
 from simengine.sim.executors import EXECUTORS, parse_hosts
 from simengine.sim.executors.ray_tasks import import_ray
 from simengine.storytellers.config import uses_model
@@ -178,6 +178,8 @@ def batch(
         f"{t['repairs_tried']} repairs, {t['prompt_tokens'] + t['completion_tokens']} "
         f"tokens, {result.wall_seconds:.1f}s wall"
     )
+    for line in endings_lines(result.endings):
+        click.echo(line)
     for h in result.hosts:
         lost = ", lost mid-batch" if h["lost"] else ""
         click.echo(f"host {h['host']} ({h['slots']} slots): {h['runs']} runs{lost}")

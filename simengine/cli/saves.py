@@ -161,9 +161,12 @@ def log(save: str, branch: str | None, limit: int | None, saves_dir: Path | None
         ids = max(len(str(e.id)) for e in events) + 1
         ticks = max(len(str(e.tick)) for e in events)
         width = max(len(w) for w in who.values())
+        drifted = {d["event_id"]: d["outcome"] for d in s.drifts()}
         for event in events:
             text = event.summary or event.intent or ", ".join(op.op for op in event.ops)
             text = clean_text(text, one_line=True)  # a model's words, safe for the terminal
+            if event.id in drifted:
+                text += f"  [narration drifted: {drifted[event.id]}]"
             click.echo(
                 f"{'#' + str(event.id):<{ids}}  {label} {event.tick:>{ticks}}  "
                 f"{who[event.id]:<{width}}  {text}"

@@ -14,7 +14,9 @@ as JSON, or a :class:`Fault`), else from the mode:
   :mod:`simengine.storytellers.prompts`), or prose for a narrate call;
 * ``noisy``: plausible proposals with contradictions of known kinds injected
   at configured rates (:meth:`FakeOllama.set_faults`), each tagged in the
-  request log, and corrected answers to most repair requests;
+  request log, and corrected answers to most repair requests; narrations with
+  drift (:data:`~simengine.eval.replies.DRIFT_KINDS`) at their own rates, and
+  straight answers to most retellings;
 * ``hostile``: plausible proposals and prose with terminal escapes, NUL, C1
   controls and lone surrogates in summaries, names and narration
   (:mod:`simengine.eval.hostile`). With :meth:`Fault.raw`,
@@ -47,14 +49,17 @@ from typing import Any, ClassVar
 
 from simengine.eval.hostile import hostile_proposal, hostile_prose
 from simengine.eval.replies import (
+    DRIFT_KINDS,
     INJECTION_KINDS,
     inject,
+    inject_drift,
     invention,
     keep_alive_seconds,
     model_entry,
     model_tag,
     plausible_proposal,
     prose_for,
+    roll_drift,
     roll_injection,
     scene_facts_from,
     show_entry,
@@ -125,8 +130,10 @@ class Fault:
 
     @staticmethod
     def inject(kind: str) -> Fault:
-        if kind not in INJECTION_KINDS:
-            raise ValueError(f"unknown injection {kind!r}; known: {', '.join(INJECTION_KINDS)}")
+        """An injected contradiction (a decide reply) or drift (a narration)."""
+        known = (*INJECTION_KINDS, *DRIFT_KINDS)
+        if kind not in known:
+            raise ValueError(f"unknown injection {kind!r}; known: {', '.join(known)}")
         return Fault(kind)
 
 
@@ -134,7 +141,7 @@ Fault.drop = Fault("drop")
 Fault.flood = Fault("flood")  # tokens as fast as the socket takes them, never done
 Fault.midstream_error = Fault.midstream()
 Fault.busy = Fault.http(503, BUSY)
-for _kind in INJECTION_KINDS:
+for _kind in (*INJECTION_KINDS, *DRIFT_KINDS):
     setattr(Fault, _kind, Fault(_kind))
 
 
@@ -591,12 +598,16 @@ class FakeOllama:
         return self
 
     def set_faults(self, rates: dict[str, float]) -> FakeOllama:
-        """Noisy-mode rates: INJECTION_KINDS, ``invention`` and ``repair_success`` (0.8)."""
-        unknown = set(rates) - {*INJECTION_KINDS, "invention", "repair_success"}
+        """Noisy-mode rates: INJECTION_KINDS, ``invention`` and ``repair_success`` (0.8);
+        DRIFT_KINDS and ``retell_success`` (0.8) for narrations."""
+        unknown = set(rates) - {*INJECTION_KINDS, "invention", "repair_success",
+                                *DRIFT_KINDS, "retell_success"}
         if unknown:
             raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))}")
         if sum(rates.get(k, 0.0) for k in INJECTION_KINDS) > 1.0 + 1e-9:
             raise ValueError("injection rates must sum to at most 1")
+        if sum(rates.get(k, 0.0) for k in DRIFT_KINDS) > 1.0 + 1e-9:
+            raise ValueError("drift rates must sum to at most 1")
         self.rates = dict(rates)
         return self
 
@@ -635,7 +646,16 @@ class FakeOllama:
             entry["fault"] = item.kind
         if not body.get("format"):
             prose = prose_for(messages)
-            return hostile_prose(prose) if self.mode == "hostile" else prose
+            if self.mode == "hostile":
+                return hostile_prose(prose)
+            rng = self._rng(body)
+            drift = item.kind if isinstance(item, Fault) and item.kind in DRIFT_KINDS else (
+                roll_drift(self.rates, messages, rng) if self.mode == "noisy" else None)
+            drifted = inject_drift(drift, prose, messages, rng) if drift else None
+            if drifted is not None:
+                entry["injected"] = drift
+                return drifted
+            return prose
         rng = self._rng(body)
         facts = scene_facts_from(body, messages)
         facts.setdefault("world_facts", list(self.world_facts))
@@ -708,7 +728,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-token", type=float, default=0.0, help="seconds per token")
     ap.add_argument("--slots", type=int, default=None, help="parallel generation slots")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--faults", default="", help="noisy rates, e.g. dead_actor=0.1,invention=0.2")
+    ap.add_argument("--faults", default="",
+                    help="noisy rates, e.g. dead_actor=0.1,invention=0.2,drift_name=0.1")
     args = ap.parse_args(argv)
     fake = FakeOllama(models=[m.strip() for m in args.models.split(",") if m.strip()],
                       mode=args.mode, latency_per_call=args.latency_call,

@@ -597,8 +597,10 @@ class Save:
         )
 
     @_sqlite_errors
-    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = ()) -> None:
-        """Fill in an event's narration (written after the commit) and log its calls."""
+    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = (),
+                      drift: dict[str, Any] | None = None) -> None:
+        """Fill in an event's narration (written after the commit) and log its calls;
+        ``drift`` (``outcome``, ``attempts``) keeps a narration that told what did not happen."""
         self._writable()
         self.event(event_id)
         rows = [call_row(c, event_id) for c in calls]
@@ -606,6 +608,17 @@ class Save:
             self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])
             if rows:
                 self._db["calls"].insert_all(rows)
+            if drift:
+                self._db["drifts"].insert({
+                    "event_id": event_id, "outcome": str(drift.get("outcome") or ""),
+                    "attempts": json.dumps(drift.get("attempts") or [], ensure_ascii=False)},
+                    replace=True)
+
+    @_sqlite_errors
+    def drifts(self, event_id: int | None = None) -> list[dict[str, Any]]:
+        """Narrations that drifted (all, or one event's): event_id, outcome, attempts."""
+        return [{**r, "attempts": json.loads(r["attempts"] or "[]")}
+                for r in self._by_event("drifts", event_id)]
 
     @_sqlite_errors
     def record_calls(self, calls: Iterable[Any], event_id: int | None = None) -> None:
@@ -630,12 +643,16 @@ class Save:
     @_sqlite_errors
     def refusals(self, event_id: int | None = None) -> list[dict[str, Any]]:
         """Refused player attempts (all, or one event's): attempt, rules, messages, told."""
-        if "refusals" not in self._db.table_names():
-            return []  # a read-only save from before refusals were kept
-        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
-        rows = self._db.query(f"SELECT * FROM refusals {where} ORDER BY event_id", args)
         return [{**r, **{k: json.loads(r[k] or "[]") for k in ("rules", "messages", "told")}}
-                for r in rows]
+                for r in self._by_event("refusals", event_id)]
+
+    def _by_event(self, table: str, event_id: int | None) -> list[dict[str, Any]]:
+        """Rows of a table kept beside events (all, or one event's); none in a read-only
+        save from before the table was kept."""
+        if table not in self._db.table_names():
+            return []
+        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
+        return list(self._db.query(f"SELECT * FROM {table} {where} ORDER BY event_id", args))
 
     # ----------------------------------------------------------------- state
     @_sqlite_errors

@@ -20,6 +20,10 @@ Tables (times are ISO-8601 UTC strings, JSON columns hold text):
                (a BLOB; older saves: JSON text).
 ``calls``      every model call: event_id, storyteller, model, phase, request,
                response, accepted, violations, tokens, latency_ms, error.
+``drifts``     a narration that told what the ops did not do: event_id, outcome
+               (``retold``: the retelling held; ``procedural``: the procedural
+               narration stood in), attempts (JSON array: each drifting prose,
+               its sentence, kinds and reasons).
 ``refusals``   a player's attempt that did not (wholly) happen: event_id, attempt
                (the player's words), rules and messages (JSON arrays: what the
                engine said), told (JSON array: what the player read).
@@ -110,6 +114,18 @@ def m002_refusals(db: Database) -> None:
         pk="event_id",
         foreign_keys=[("event_id", "events", "id")],
         not_null=["rules", "messages", "told"],
+    )
+
+
+
+@_migration
+def m003_drifts(db: Database) -> None:
+    """Narrations that drifted from the committed ops, kept beside their event."""
+    db["drifts"].create(
+        {"event_id": int, "outcome": str, "attempts": str},
+        pk="event_id",
+        foreign_keys=[("event_id", "events", "id")],
+        not_null=["outcome", "attempts"],
     )
 
 

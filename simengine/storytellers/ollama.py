@@ -41,9 +41,9 @@ import httpx
 from ollama import AsyncClient, ResponseError
 
 from simengine.storytellers.base import CallRecord, Intent, Phase, Scene, StorytellerError
+from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
-    narrate_messages,
     parse_proposal,
     propose_request,
     reask_text,
@@ -359,15 +359,20 @@ class OllamaStoryteller:
         self._record_exchange(phase, messages, schema, {"content": raw})
         return proposal
 
+    retells = True  # narrate takes ``retell``: a second telling, told why the first drifted
+
     async def narrate(
-        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = (),
+        retell: Retell | None = None,
     ) -> AsyncIterator[str]:
         """Stream prose about what was accepted. On failure, stop and record why.
 
         A stream cut off after some prose keeps it, and ends with a visible note
-        that it was cut and why (prose already shown is never told again).
+        that it was cut and why (prose already shown is never told again). A reader
+        that stops reading (``aclose``: the prose drifted) ends the call, recorded
+        with what it had read.
         """
-        messages = narrate_messages(scene, accepted, rejected, self.voice)
+        messages = narrate_request(scene, accepted, rejected, self.voice, retell)
         seed = self.seed if self.seed is not None else (
             mix_seed(messages[-1]["content"]) & 0x7FFFFFFF
         )
@@ -385,7 +390,13 @@ class OllamaStoryteller:
                     if text is None:
                         break
                     chunks.append(text)
-                    yield text
+                    try:
+                        yield text
+                    except GeneratorExit:  # the reader stopped here: the call is over
+                        self._record("narrate", request, "".join(chunks), started)
+                        self._record_exchange("narrate", messages, None,
+                                              {"chunks": chunks, "error": None})
+                        raise
                 final = self._outcome(task)
             except _EXCHANGE_ERRORS as exc:
                 failure = classify(exc, self.host, self.model, self.timeout)

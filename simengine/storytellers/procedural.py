@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from simengine.storytellers import gossip
 from simengine.storytellers import player as players
-from simengine.storytellers.base import CallRecord, Intent, Scene
+from simengine.storytellers.base import CallRecord, Intent, Scene, Steer
 from simengine.storytellers.namegen import NameGen
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
@@ -218,7 +218,9 @@ def archetype_options(state: WorldState, actor: str,
         "arrive": bool(here) and _budget(state) >= 1,
         "discover": bool(here) and _budget(state) >= 1,
         "fall_ill": False,
-        "die": actor != state.player and _populous(state),
+        # The story needs its essential people: they never die of an archetype.
+        "die": (actor != state.player and _populous(state)
+                and not state.entity(actor).get("essential")),
     }
     health = changeable_number(state, HEALTH)
     ok["fall_ill"] = bool(health) and _room_to_lower(state, actor, health) >= 1
@@ -239,16 +241,27 @@ def _weighted(weights: dict[str, float], rng: random.Random) -> str | None:
 
 
 def choose_archetype(state: WorldState, actor: str, rng: random.Random,
-                     memory: TickMemory | None = None) -> str:
-    """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk')."""
-    return _weighted(archetype_options(state, actor, memory), rng) or "talk"
+                     memory: TickMemory | None = None, steer: Steer | None = None) -> str:
+    """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk').
+
+    A director's ``steer`` scales the weights (more quarrels in a crisis, no deaths
+    outside one).
+    """
+    weights = archetype_options(state, actor, memory)
+    if steer is not None:
+        weights = {a: w * steer.factor(a) for a, w in weights.items()}
+        weights = {a: w for a, w in weights.items() if w > 0}
+    return _weighted(weights, rng) or "talk"
 
 
-def choose_world_event(state: WorldState, rng: random.Random) -> str:
-    """Weather, a newcomer or a new place, as the creativity budget allows."""
+def choose_world_event(state: WorldState, rng: random.Random,
+                       steer: Steer | None = None) -> str:
+    """Weather, a newcomer or a new place, as the creativity budget (and director) allow."""
     weights = dict(WORLD_EVENTS)
     if _budget(state) < 1:
         weights = {"weather": weights["weather"]}
+    if steer is not None:
+        weights = {e: w * (1.0 if e == "weather" else steer.factor(e)) for e, w in weights.items()}
     return _weighted(weights, rng) or "weather"
 
 
@@ -373,11 +386,33 @@ def world_plan(event: str, state: WorldState, location: str | None, rng: random.
     return f"{phrase[:1].upper()}{phrase[1:]} over {where}", []
 
 
+NEWCOMER_TRAITS = ("wary", "curious", "talkative", "proud", "greedy", "kind", "restless",
+                   "secretive", "brave", "nervous", "honest", "sly", "patient", "quick-tempered")
+
+
+def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
+    """A reason for a newcomer to be in the story: someone, something or a loss here."""
+    people = [c for c in state.sorted_ids("character") if c != state.player][:200]
+    dead = [c for c in people if not state.is_alive(c)]
+    living = [c for c in people if state.is_alive(c)]
+    priced = [i for i in state.sorted_ids("item")[:200] if state.price(i) > 0]
+    options = [f"find work at {state.name(at)}"]
+    if dead:
+        options.append(f"learn what became of {state.name(rng.choice(dead))}")
+    if living:
+        who = state.name(rng.choice(living))
+        options += [f"find {who}", f"settle an old debt with {who}"]
+    if priced:
+        options.append(f"get hold of {state.name(rng.choice(priced))}")
+    return rng.choice(options)
+
+
 def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) -> NewEntity | None:
     """A new character, place or item at ``at``: a fresh name, a slug id, no attributes.
 
     Attributes are left to the world's defaults, so an invention never mints
-    currency, a price or a protected value.
+    currency, a price or a protected value. A new character comes with two traits
+    and a goal tied to the world (someone to find, a death to learn about ...).
     """
     if at is None or at not in state or _budget(state) < 1:
         return None
@@ -385,8 +420,12 @@ def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) ->
     made = {"character": gen.person, "location": gen.place, "item": gen.thing}[kind](rng, state)
     if made is None:
         return None
+    extra: dict = {}
+    if kind == "character":
+        extra = {"traits": rng.sample(NEWCOMER_TRAITS, 2),
+                 "goals": [newcomer_goal(state, at, rng)]}
     return NewEntity(id=fresh_id(made[0], state.__contains__, kind), kind=kind,  # type: ignore[arg-type]
-                     name=made[0], description=made[1], at=at)
+                     name=made[0], description=made[1], at=at, **extra)
 
 
 def _prune(plan: Plan, feedback: Sequence[Violation]) -> Plan:
@@ -449,7 +488,7 @@ class ProceduralStoryteller:
         if intent.kind == "world" or actor is None:
             location = scene.location if scene.location in state else pick_location(
                 state, intent.seed)
-            event = choose_world_event(state, rng)
+            event = choose_world_event(state, rng, intent.steer)
             self.last_archetype = event
             return world_plan(event, state, location, rng)
         if actor not in state or not state.is_alive(actor):
@@ -481,8 +520,16 @@ class ProceduralStoryteller:
                    if said.to == state.player else line)  # type: ignore[union-attr]
             self._remember((scene.tick, actor), players.Reaction(summary, bundles, [you], [line]))
             return told
-        archetype = choose_archetype(state, actor, rng, memory)
-        planned = plan_archetype(archetype, state, actor, rng, memory)
+        steer = intent.steer
+        here = state.where(actor)
+        if (steer and steer.toward and here and steer.toward in state.exits(here)
+                and rng.random() < 0.6):  # an aim: the goal's place, or the player's path
+            archetype = "wander"
+            planned: Plan | None = (f"{state.name(actor)} goes to {state.name(steer.toward)}",
+                                    [[Move(entity=actor, to=steer.toward)]])
+        else:
+            archetype = choose_archetype(state, actor, rng, memory, steer)
+            planned = plan_archetype(archetype, state, actor, rng, memory)
         if planned is None:  # a builder can still fail (every invented name taken ...)
             archetype = "talk" if _others_here(state, actor, memory) else "look"
             planned = plan_archetype(archetype, state, actor, rng, memory) or (

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from simengine.storytellers.base import CallRecord, Intent, Scene, StorytellerError
+from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
-    narrate_messages,
     parse_proposal,
     propose_request,
 )
@@ -278,10 +278,13 @@ class ReplayStoryteller:
             self._replies.popitem(last=False)
         return proposal
 
+    retells = True
+
     async def narrate(
-        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = (),
+        retell: Retell | None = None,
     ) -> AsyncIterator[str]:
-        reply = self._take("narrate", narrate_messages(scene, accepted, rejected, self.voice),
-                           None)
+        messages = narrate_request(scene, accepted, rejected, self.voice, retell)
+        reply = self._take("narrate", messages, None)
         for chunk in reply.get("chunks") or []:
             yield chunk

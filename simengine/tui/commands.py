@@ -74,6 +74,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 aliases=("timeline",)),
     CommandSpec("switch", "/switch NAME", "continue on another branch", "name"),
     CommandSpec("wait", "/wait [N]", "let N turns of time pass (default 1)", "count"),
+    CommandSpec("goals", "/goals", "the story's goals, and which are done"),
+    CommandSpec("continue", "/continue", "play on after an ending, in a new branch"),
     CommandSpec("all", "/all", "show every beat, or only what you witness (the default)",
                 aliases=("everything",)),
     CommandSpec("look", "/look", "describe where you are", aliases=("l",)),

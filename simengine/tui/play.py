@@ -21,7 +21,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from simengine.sim.session import BeatStarted, Committed, Message, NarrationChunk, Notice, Session
+from simengine.sim.session import (
+    BeatStarted,
+    Committed,
+    GoalDone,
+    Message,
+    NarrationChunk,
+    Notice,
+    Session,
+    StoryEnded,
+)
 from simengine.store import SaveError
 from simengine.store.events import Event
 from simengine.storytellers.parser import VERBS
@@ -31,6 +40,7 @@ from simengine.tui.palette import PlayCommands
 from simengine.tui.reports import GameReports
 from simengine.tui.views import (
     cast_view,
+    goals_view,
     is_outage,
     outage,
     player_view,
@@ -41,6 +51,7 @@ from simengine.tui.views import (
 )
 from simengine.tui.widgets import (
     CastPanel,
+    GoalsPanel,
     HistoryInput,
     InventoryPanel,
     RelationsPanel,
@@ -102,6 +113,7 @@ class PlayScreen(GameReports, Screen):
         with Horizontal(id="body"):
             yield StoryLog(id="story")
             with VerticalScroll(id="side"):
+                yield GoalsPanel(id="goals")
                 yield ScenePanel(id="scene")
                 yield InventoryPanel(id="you")
                 yield TimelinePanel(id="timeline")
@@ -136,6 +148,7 @@ class PlayScreen(GameReports, Screen):
         if self.session.save.closed:
             return
         state = self.session.state
+        self.query_one(GoalsPanel).view = goals_view(self.session)
         self.query_one(ScenePanel).view = scene_view(state)
         self.query_one(InventoryPanel).view = player_view(state)
         self.query_one(CastPanel).view = cast_view(state)
@@ -187,6 +200,18 @@ class PlayScreen(GameReports, Screen):
         else:
             story.system("This world has no player character: you watch. /wait N or "
                          "ctrl+t lets time pass; /help lists the commands.")
+        open_goals = [g.text for g in self.session.story.goals
+                      if g.id not in self.session.goals_done and g.who is None]
+        if open_goals and self.session.ending is None:
+            story.system("Your goals: " + " · ".join(open_goals))
+        if self.session.ending is not None:
+            story.notice(self._ended_hint(), "warning")
+
+    def _ended_hint(self) -> str:
+        ending = self.session.ending
+        assert ending is not None
+        return (f"The story has ended ({ending.kind}: {ending.id}). /continue plays on in a "
+                "new branch; /undo takes back the last turn.")
 
     def _replay_event(self, event: Event, elsewhere: bool = False) -> None:
         self.show_tick(event.tick)
@@ -242,6 +267,16 @@ class PlayScreen(GameReports, Screen):
                 story.unseen(self._who(event.actor))
             self._fell_back(message)
             self._measure(message)
+            self.refresh_views()
+        elif isinstance(message, GoalDone):
+            story.notice(f"✓ Goal done: {message.goal.text}")
+            self.refresh_views()
+        elif isinstance(message, StoryEnded):
+            self.show_tick(message.tick)
+            story.narration(message.ending.text, "world")
+            for line in message.epilogue:
+                story.system(line)
+            story.notice(self._ended_hint(), "warning")
             self.refresh_views()
         elif isinstance(message, Notice):
             if message.topic != "fallback":  # said once, by _fell_back
@@ -299,6 +334,8 @@ class PlayScreen(GameReports, Screen):
                 self._quiet(await self.session.act(text or ""))
             elif job == "wait":
                 for _ in range(count):
+                    if self.session.ending is not None:
+                        break  # told by StoryEnded; nothing happens after an ending
                     self._quiet(await self.session.step())
             elif job == "regenerate":
                 self._quiet(await self.session.regenerate())
@@ -370,6 +407,9 @@ class PlayScreen(GameReports, Screen):
             self.run_command(parsed)
 
     def act(self, text: str) -> None:
+        if self.session.ending is not None:
+            self.story.notice(self._ended_hint(), "warning")
+            return
         if self.session.player is None:
             self.story.notice("this world has no player character to act; /wait lets time "
                               "pass", "warning")
@@ -530,6 +570,9 @@ class PlayScreen(GameReports, Screen):
         if self.busy:
             self.story.notice("the last turn is still being told")
             return
+        if self.session.ending is not None:
+            self.story.notice(self._ended_hint(), "warning")
+            return
         self.start("wait", None, command.count or 1)
 
     def cmd_fork(self, command: Command) -> None:
@@ -558,6 +601,27 @@ class PlayScreen(GameReports, Screen):
             return
         self.replay_story()
         self.story.notice(f"switched to branch {name}, at {self.tick_label(self.session.tick)}")
+        self.refresh_views()
+
+    def cmd_goals(self, command: Command) -> None:
+        view = goals_view(self.session, everyone=True)
+        if view is None:
+            self.story.system("This world sets no goals: the story goes where it goes.")
+            return
+        for goal in view.goals:
+            whose = f"{goal.whose}: " if goal.whose else ""
+            self.story.system(f"{'✓' if goal.done else '○'} {whose}{goal.text}")
+        if view.ending:
+            self.story.notice(self._ended_hint(), "warning")
+
+    def cmd_continue(self, command: Command) -> None:
+        if self.session.ending is None:
+            self.story.notice("the story has not ended; there is nothing to continue after")
+            return
+        self.stop_tick()
+        name = self.session.continue_story()
+        self.story.notice(f"the story goes on in branch {name}; the ending stays on its own "
+                          "branch (/switch to go back)")
         self.refresh_views()
 
     def cmd_branches(self, command: Command) -> None:

@@ -136,6 +136,38 @@ def relations_view(state: WorldState) -> tuple[str, ...]:
     return tuple(lines)
 
 
+@dataclass(frozen=True)
+class GoalRow:
+    """One goal of the story, and whether it is done (``whose``: empty for the player's)."""
+
+    text: str
+    done: bool
+    whose: str = ""
+
+
+@dataclass(frozen=True)
+class GoalsView:
+    """The story's goals, and the ending reached on this branch (if any)."""
+
+    goals: tuple[GoalRow, ...]
+    ending: str = ""  # "win: wreckers-named"
+
+
+def goals_view(session: Session, everyone: bool = False) -> GoalsView | None:
+    """The goals panel's picture: the player's goals (with ``everyone``, the other
+    characters' too); None for a world without goals or endings."""
+    story = session.story
+    if not story:
+        return None
+    state = session.state
+    rows = tuple(
+        GoalRow(g.text, g.id in session.goals_done,
+                state.name(g.who) if g.who and g.who in state else "")
+        for g in story.goals if everyone or g.who is None)
+    ending = session.ending
+    return GoalsView(rows, f"{ending.kind}: {ending.id}" if ending else "")
+
+
 def timeline_view(session: Session) -> tuple[BranchRow, ...]:
     """Every branch of the save with the tick and depth of its head."""
     rows = []

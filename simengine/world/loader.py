@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,10 @@ from simengine.world.spec import (
     PRICE_ATTRIBUTE,
     AttributeDef,
     CharacterSpec,
+    EndingSpec,
     FactionSpec,
     FactSpec,
+    GoalSpec,
     ItemSpec,
     LocationSpec,
     LoreSpec,
@@ -154,9 +157,11 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "lore": LoreSpec,
     "facts": FactSpec,
     "rules": RuleSpec,
+    "goals": GoalSpec,
+    "endings": EndingSpec,
 }
 #: Sections written as arrays of tables that are not entities.
-_TABLE_LISTS = ("relations", "lore", "facts", "rules")
+_TABLE_LISTS = ("relations", "lore", "facts", "rules", "goals", "endings")
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -330,6 +335,7 @@ class _Semantics:
         self.lore()
         self.facts()
         self.author_rules()
+        self.story()
         return self.out
 
     def ids(self) -> None:
@@ -533,9 +539,7 @@ class _Semantics:
 
     def author_rules(self) -> None:
         """``[[rules]]``: ids unique, ``forbid`` an op kind with real fields, conditions parse."""
-        ids = {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
-        relations = self.spec.relation_kinds
-        attributes = self.spec.attributes
+        ids = self.entity_ids
         first: dict[str, int] = {}
         for i, rule in enumerate(self.spec.rules):
             if rule.id in first:
@@ -548,16 +552,40 @@ class _Semantics:
             except ForbidError as exc:
                 self.add(self.loc("rules", i, "forbid"), str(exc))
             for key in ("when", "unless"):
-                text = getattr(rule, key)
-                if text is None:
-                    continue
-                try:
-                    parse_condition(text, ids=ids, relations=relations, attributes=attributes,
-                                    facts=self.fact_ids())
-                except ConditionError as exc:
-                    loc = self.loc("rules", i, key)
-                    column = self.column(loc, text, exc.column)
-                    self.add(loc, f"column {column}: {exc.message} (in {text!r})")
+                self.condition(self.loc("rules", i, key), getattr(rule, key))
+
+    def condition(self, loc: Loc, text: str | None, goals: list[str] | None = None) -> None:
+        """Report a condition that does not parse, at its file column."""
+        if text is None:
+            return
+        try:
+            parse_condition(text, ids=self.entity_ids, relations=self.spec.relation_kinds,
+                            attributes=self.spec.attributes, goals=goals or [],
+                            facts=self.fact_ids())
+        except ConditionError as exc:
+            column = self.column(loc, text, exc.column)
+            self.add(loc, f"column {column}: {exc.message} (in {text!r})")
+
+    @cached_property
+    def entity_ids(self) -> set[str]:
+        return {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
+
+    def story(self) -> None:
+        """``[[goals]]`` and ``[[endings]]``: ids unique, conditions parse, owners exist."""
+        goal_ids = [g.id for g in self.spec.goals]
+        for section, entries, key in (("goals", self.spec.goals, "done"),
+                                      ("endings", self.spec.endings, "when")):
+            first: dict[str, int] = {}
+            for i, entry in enumerate(entries):
+                if entry.id in first:
+                    self.add(self.loc(section, i, "id"), f"duplicate {section[:-1]} id "
+                             f"'{entry.id}' (first used by {section}[{first[entry.id]}])")
+                else:
+                    first[entry.id] = int(self.loc(section, i)[1])
+                self.condition(self.loc(section, i, key), getattr(entry, key), goal_ids)
+        for i, goal in enumerate(self.spec.goals):
+            if goal.who is not None:
+                self.ref(self.loc("goals", i, "who"), goal.who, ("character",))
 
     def column(self, loc: Loc, text: str, inner: int) -> int:
         """The file column of position ``inner`` (from 1) of a one-line string value."""

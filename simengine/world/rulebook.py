@@ -57,6 +57,8 @@ BUILT_IN: tuple[RuleRecord, ...] = (
     RuleRecord("actor.mismatch", "A beat is acted by its own actor.", "the proposal"),
     RuleRecord("player.own", "No other beat moves the player, or harms or robs them beyond the "
                "world's npcs_may.", "the proposal"),
+    RuleRecord("story.essential", "A character the world marks essential dies only by the "
+               "player's own deed, never in another beat.", "kill"),
     RuleRecord("know.unknown", "A character tells (or changes) only a fact they know.",
                "tell, fact"),
     RuleRecord("know.absent", "A character tells only someone in the same place.", "tell"),

@@ -28,6 +28,8 @@ Rule ids:
 ``actor.mismatch``     a beat's proposal acted by someone other than its actor
 ``player.own``         a beat not the player's moves the player, or harms or robs them
                        beyond what the world allows (``[world] npcs_may``)
+``story.essential``    a beat not the player's kills a character the world marks
+                       ``essential`` (the story needs them; only the player may)
 ``world.<id>``         an author rule of the world file (``[[rules]]``); its message is
                        the rule's ``says``
 =====================  ==========================================================
@@ -92,6 +94,7 @@ RULE_IDS = (
     "scope.player",
     "actor.mismatch",
     "player.own",
+    "story.essential",
     *KNOW_RULE_IDS,
 )
 
@@ -620,7 +623,14 @@ class _Checker:
 
     def op_kill(self, op: Kill) -> None:
         if self.known(op.entity, "character") and self.living(op.entity, "die again"):
-            if not self.player_own(op.entity, "kill"):
+            essential = op.entity in self.s and self.s.entity(op.entity).get("essential")
+            if essential and self.turn.kind != "player":
+                self.fail("story.essential", f"'{op.entity}' is essential to this story and "
+                          "does not die by chance; only the player's own deed may kill them")
+                # The rest is checked as if they had died: what a proposal builds on the
+                # death (the dead walking off) is refused for that too.
+                self.v.dead.add(op.entity)
+            elif not self.player_own(op.entity, "kill"):
                 self.v.dead.add(op.entity)
 
     def op_create(self, op: Create) -> None:
@@ -637,6 +647,9 @@ class _Checker:
             "location": ("location",),
             "faction": (),
         }[e.kind]
+        if (e.traits or e.goals) and e.kind != "character":
+            self.fail("create.invalid", f"only a character has traits and goals, not a {e.kind}")
+            return
         if e.at is None and e.kind in ("character", "item"):
             self.fail("create.invalid", f"a new {e.kind} needs 'at' (where it is)")
             return

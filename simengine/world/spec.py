@@ -171,6 +171,9 @@ class CharacterSpec(EntitySpec):
     traits: list[str] = Field(default_factory=list)
     goals: list[str] = Field(default_factory=list)
     alive: bool = True
+    #: The story needs them: the director never lets them die by chance (a player's
+    #: deliberate blow, or an author's ending, still can).
+    essential: bool = False
     #: Fields of an imported character card the engine does not read (example dialogue,
     #: creator notes, tags, extensions ...), kept so an exported card carries them back.
     card: dict[str, Any] = Field(default_factory=dict)
@@ -263,6 +266,38 @@ class StorySpec(Strict):
     #: The chance per tick that two acquaintances in one place share a fact one of
     #: them knows and the other does not (never a secret): gossip's pace.
     gossip: float = Field(0.2, ge=0.0, le=1.0)
+    #: How the director paces the story (see ``sim/director.py``): ``steady`` builds to a
+    #: crisis now and then, ``dramatic`` to sharper and more frequent ones, ``calm``
+    #: seldom and softly.
+    director: Literal["steady", "dramatic", "calm"] = "steady"
+
+
+class GoalSpec(Strict):
+    """A ``[[goals]]`` entry: something the story is about, done when ``done`` holds.
+
+    ``done`` is a condition (:mod:`simengine.world.conditions`); once it has held at
+    the end of a beat the goal stays done. ``who`` is whose goal it is (default: the
+    player's); the director steers that character's beats toward it.
+    """
+
+    id: Slug
+    text: str = Field(min_length=1, max_length=300)
+    done: str = Field(min_length=1, max_length=1000)
+    who: Slug | None = None
+
+
+class EndingSpec(Strict):
+    """An ``[[endings]]`` entry: when ``when`` holds, the story ends with ``text``.
+
+    ``kind`` is ``win`` (the player's), ``lose``, or ``other``. Endings are tried in
+    the order written; the first that holds ends the branch.
+    """
+
+    id: Slug
+    when: str = Field(min_length=1, max_length=1000)
+    kind: Literal["win", "lose", "other"] = "other"
+    text: str = Field(min_length=1, max_length=4000)
+
 
 class RuleSpec(Strict):
     """A ``[[rules]]`` entry: an author's rule, checked like the built-in ones.
@@ -297,6 +332,8 @@ class WorldSpec(Strict):
     facts: list[FactSpec] = Field(default_factory=list)
     story: StorySpec = Field(default_factory=StorySpec)
     rules: list[RuleSpec] = Field(default_factory=list)
+    goals: list[GoalSpec] = Field(default_factory=list)
+    endings: list[EndingSpec] = Field(default_factory=list)
 
     @field_validator("lore", mode="after")
     @classmethod

@@ -238,6 +238,8 @@ class WorldState:
                     data["traits"] = list(e.traits)
                     data["goals"] = list(e.goals)
                     data["died_tick"] = None  # authored dead died before the story began
+                    if e.essential:  # the director never kills them by chance
+                        data["essential"] = True
                 g.add_node(e.id, **data)
         for loc in spec.locations:
             for other in loc.connects:
@@ -670,7 +672,7 @@ class WorldState:
             "attributes": attributes,
         }
         if e.kind == "character":
-            data.update(traits=[], goals=[], died_tick=None)
+            data.update(traits=list(e.traits), goals=list(e.goals), died_tick=None)
         g.add_node(e.id, **data)
         if e.at:
             if e.kind == "location":
