@@ -82,7 +82,7 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
         if not quiet:
             counts = ", ".join(
                 f"{len(getattr(spec, s))} {s}"
-                for s in ("locations", "characters", "items", "factions")
+                for s in ("locations", "characters", "items", "factions", "facts")
             )
             click.echo(f"{path}: ok ({spec.world.name}: {counts})")
     if bad:

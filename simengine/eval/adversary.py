@@ -506,6 +506,9 @@ class FakeOllama:
         self.requests: list[dict[str, Any]] = []
         self.overrides: dict[str, str] = {}
         self.rates: dict[str, float] = {}
+        #: The world's facts only some know (an evaluation hands them over), for
+        #: knowledge lies: the fake tells what the actor does not know.
+        self.world_facts: list[str] = []
         self.in_flight = 0
         self.peak_in_flight = 0  # most generation calls served at once (<= slots)
         self._slots: Any = threading.Semaphore(slots) if slots else _NoLimit()
@@ -655,6 +658,7 @@ class FakeOllama:
             return prose
         rng = self._rng(body)
         facts = scene_facts_from(body, messages)
+        facts.setdefault("world_facts", list(self.world_facts))
         proposal = plausible_proposal(facts, rng)
         if self.mode == "hostile" and not isinstance(item, Fault):
             return hostile_proposal(proposal, facts, rng)

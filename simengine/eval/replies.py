@@ -51,8 +51,11 @@ from simengine.world.seeds import mix_seed
 #: Contradictions noisy mode can inject, in the order their rates are summed.
 INJECTION_KINDS = (
     "unknown_name", "dead_actor", "unbalanced_currency", "teleport", "protected_change",
-    "invalid_json", "schema_invalid",
+    "invalid_json", "schema_invalid", "tell_unknown", "tell_dead", "tell_elsewhere",
 )
+#: The knowledge lies: telling what one does not know, the dead telling, telling
+#: someone in another place.
+KNOWLEDGE_KINDS = ("tell_unknown", "tell_dead", "tell_elsewhere")
 #: Narration drift noisy mode can inject into prose, in the order their rates are summed.
 DRIFT_KINDS = ("drift_name", "drift_dead", "drift_transfer")
 _PEOPLE = ("Odile Venn", "Bram Holloway", "Ysolde Marsh", "Tobiah Crane", "Wenna Flint")
@@ -332,6 +335,8 @@ def inject(kind: str, proposal: dict[str, Any], facts: dict[str, Any],
         if not protected or not subject:
             return None
         p["ops"].append({"op": "adjust", "entity": subject, "attribute": protected[0], "by": 1})
+    elif kind in KNOWLEDGE_KINDS:
+        return _knowledge_lie(kind, p, facts, subject, alive, rng)
     else:
         raise ValueError(f"unknown injection {kind!r}")
     return p
@@ -518,6 +523,47 @@ def roll_drift(rates: Mapping[str, float], messages: list[dict[str, Any]],
     if is_retell(messages) and rng.random() < rates.get("retell_success", 0.8):
         return None
     return _roll(rates, DRIFT_KINDS, rng)
+
+
+def _knowledge_lie(kind: str, p: dict[str, Any], facts: dict[str, Any], subject: str | None,
+                   alive: list[str], rng: random.Random) -> dict[str, Any] | None:
+    """A ``tell`` the rules must refuse; None when the scene has no room for one.
+
+    ``knows`` (the actor's facts, from the scene block) and ``world_facts`` (the
+    world's facts only some know, which the evaluation hands the fake) say what
+    the actor does and does not know.
+    """
+    knows = list(facts.get("knows") or [])
+    listeners = [x for x in alive if x != subject]
+    if not subject or not listeners:
+        return None
+    listener = rng.choice(listeners)
+    if kind == "tell_unknown":
+        unknown = [f for f in facts.get("world_facts") or [] if f not in knows]
+        if not unknown or len(knows) >= 64:  # a full list may not be all they know
+            return None
+        p["ops"].append({"op": "tell", "entity": subject, "to": listener,
+                         "fact": rng.choice(unknown)})
+        return p
+    told = knows or list(facts.get("world_facts") or [])
+    if not told:
+        return None
+    fact = rng.choice(told)
+    if kind == "tell_dead":
+        dead = facts.get("dead") or []
+        if dead:
+            p["ops"].append({"op": "tell", "entity": dead[0], "to": listener, "fact": fact})
+        else:
+            p["ops"] = [{"op": "kill", "entity": subject, "cause": "a sudden fever"},
+                        {"op": "tell", "entity": subject, "to": listener, "fact": fact}]
+        return p
+    exits = facts.get("exits") or []
+    if not exits or not knows:
+        return None
+    # The teller walks out first, then "tells" the one left behind.
+    p["ops"] = [{"op": "move", "entity": subject, "to": exits[0]},
+                {"op": "tell", "entity": subject, "to": listener, "fact": fact}]
+    return p
 
 
 def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:

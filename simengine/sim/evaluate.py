@@ -44,6 +44,7 @@ from simengine.world.spec import WorldSpec
 DEFAULT_RATES: dict[str, float] = {
     "unknown_name": 0.06, "dead_actor": 0.06, "unbalanced_currency": 0.06, "teleport": 0.06,
     "protected_change": 0.06, "invalid_json": 0.03, "schema_invalid": 0.03,
+    "tell_unknown": 0.04, "tell_dead": 0.04, "tell_elsewhere": 0.04,
     "invention": 0.1, "repair_success": 0.8,
     "drift_name": 0.05, "drift_dead": 0.05, "drift_transfer": 0.05, "retell_success": 0.8,
 }
@@ -53,6 +54,7 @@ EXPECTED_RULE: dict[str, str | None] = {
     "unknown_name": "ref.unknown", "dead_actor": "dead.act",
     "unbalanced_currency": "currency.conserved", "teleport": "travel.adjacent",
     "protected_change": "attr.protected", "invalid_json": None, "schema_invalid": None,
+    "tell_unknown": "know.unknown", "tell_dead": "dead.act", "tell_elsewhere": "know.absent",
 }
 RATE_KEYS = (*INJECTION_KINDS, "invention", "repair_success", *DRIFT_KINDS, "retell_success")
 
@@ -285,6 +287,7 @@ def run_one(spec: WorldSpec, path: Path, *, ticks: int, seed: int, rates: Mappin
     decisions: list[Decision] = []
     with FakeOllama(mode="noisy", seed=seed) as fake:
         fake.set_faults(dict(rates))
+        fake.world_facts = [node for node, e in spec.fact_nodes() if e.known_by is not None]
         teller = OllamaStoryteller(host=fake.url, timeout=10, backoff=0.01)
         session = Session.new(spec, path, seed=seed, storyteller=teller,
                               fallback=ProceduralStoryteller(seed=seed),

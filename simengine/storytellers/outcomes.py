@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simengine.storytellers import dialogue
+from simengine.storytellers import dialogue, gossip
 from simengine.storytellers.wording import (
     HEALTH,
     HOSTILE,
@@ -85,6 +85,13 @@ def react(state: WorldState, actor: str, player: str, cue: str, rng: random.Rand
             state.has_relation(actor, "knows", player) and rng.random() < chance:
         bundles.append([Relate(source=actor, relation=warm, target=player)])
     line = dialogue.remark(state, actor, player, rng, recent)
+    if verb == "ask":  # what the answer said, committed: the player now knows it
+        told = gossip.answer_ops(state, actor, player, topic)
+        if told:
+            bundles.extend(told)
+            return Reaction(f"{n} tells {me} what they know", bundles,
+                            [f"Now you know what {first} knows of it."],
+                            [f"Now {me} knows what {first} knows of it."])
     warmer = any(op.relation == warm for b in bundles for op in b if isinstance(op, Relate))
     if warmer:
         you = [f"{first} looks at you differently now.", line]

@@ -45,7 +45,7 @@ from simengine.storytellers.wording import (
     the,
     wide_match,
 )
-from simengine.world.ops import Move, Transfer
+from simengine.world.ops import Learn, Move, Transfer
 from simengine.world.state import WorldState, normalize_name
 from simengine.world.text import number
 
@@ -264,9 +264,15 @@ class Turn(Dealings):
                 return self.absent(c, c.obj, found)
         lines = self.describe(e)
         name = the(self.s, e)
-        return self.step(c, summary=f"{self.name} looks at {self.s.name(e)}",
-                         you=[f"You look at {name}.", *lines],
-                         they=[f"{self.name} looks at {name}.", *lines], meta={"named": e})
+        # A thing at hand that reveals a fact teaches it to whoever looks closely.
+        found = [f for f in self.s.reveals(e) if not self.s.knows(self.me, f)]
+        ops: list = [Learn(entity=self.me, fact=f, item=e) for f in found]
+        you = [f"You learn: {self.s.fact_text(f)}" for f in found]
+        they = [f"{self.name} learns: {self.s.fact_text(f)}" for f in found]
+        return self.step(c, summary=f"{self.name} looks at {self.s.name(e)}", ops=ops,
+                         you=[f"You look at {name}.", *lines, *you],
+                         they=[f"{self.name} looks at {name}.", *lines, *they],
+                         meta={"named": e})
 
     def describe(self, e: str) -> list[str]:
         """What looking at ``e`` shows: description, contents, price, holder."""

@@ -20,7 +20,7 @@ from simengine.storytellers.wording import (
     the,
     typed,
 )
-from simengine.world.ops import Adjust, Op, Relate, Transfer, Unrelate
+from simengine.world.ops import Adjust, Op, Relate, Tell, Transfer, Unrelate
 from simengine.world.state import normalize_name
 from simengine.world.text import number
 
@@ -261,7 +261,12 @@ class Dealings:
         n = self.s.name(who)
         topic = typed(c.text, c.obj) or "what you know"
         reply = dialogue.hear(self.s, who, self.me, c.obj, self.rng, self.recent)
-        return self.step(c, summary=f"{self.name} tells {n} about {topic}", ops=self._know(who),
+        # A fact the player knows and the listener does not: now they know it too.
+        fact = dialogue.fact_on(self.s, self.me, c.obj, who) if c.obj else None
+        told = [Tell(entity=self.me, to=who, fact=fact)] if fact and not self.s.knows(
+            who, fact) else []
+        ops = [*self._know(who), *told]
+        return self.step(c, summary=f"{self.name} tells {n} about {topic}", ops=ops,
                          you=[f"You tell {n} about {topic}.", reply],
                          they=[f"{self.name} tells {n} about {topic}.", reply],
                          meta={"who": who, "topic": c.obj, "named": who})

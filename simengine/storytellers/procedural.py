@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from simengine.storytellers import gossip
 from simengine.storytellers import player as players
 from simengine.storytellers.base import CallRecord, Intent, Scene, Steer
 from simengine.storytellers.namegen import NameGen
@@ -120,9 +121,7 @@ def _others_here(state: WorldState, actor: str, memory: TickMemory | None = None
     return [p for p in state.people_at(here) if p != actor and p not in skip] if here else []
 
 
-def _acquainted(state: WorldState, a: str, b: str) -> bool:
-    """Any tie between two people, either way: friends, rivals and masters know each other."""
-    return any(b in (src, dst) for src, _, dst in state.relations(a))
+_acquainted = gossip.acquainted
 
 
 def _budget(state: WorldState) -> int:
@@ -509,6 +508,18 @@ class ProceduralStoryteller:
                 self._remember((scene.tick, actor), answer)
                 return answer.summary, answer.bundles
         memory = tick_memory(scene, actor)
+        # Its own RNG: in a world without gossip, the story is what it always was.
+        told = gossip.plan_gossip(state, actor, random.Random(mix_seed(
+            "gossip", self.seed, intent.seed, scene.tick, actor)), memory.partners)
+        if told is not None:
+            self.last_archetype = "gossip"
+            summary, bundles = told
+            said = bundles[0][0]
+            line = summary.rstrip(".") + "."
+            you = (f'{state.name(actor)} tells you: "{state.fact_text(said.fact)}"'  # type: ignore
+                   if said.to == state.player else line)  # type: ignore[union-attr]
+            self._remember((scene.tick, actor), players.Reaction(summary, bundles, [you], [line]))
+            return told
         steer = intent.steer
         here = state.where(actor)
         if (steer and steer.toward and here and steer.toward in state.exits(here)

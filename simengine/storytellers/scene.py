@@ -27,7 +27,7 @@ from simengine.world.lore import LoreActivation, activate, entry_text, lore_entr
 from simengine.world.ops import prompt_lines
 from simengine.world.rulebook import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
-from simengine.world.state import WorldState
+from simengine.world.state import FACT, WorldState
 from simengine.world.text import number
 
 # Hard caps per section (entries), whatever the budget.
@@ -35,12 +35,15 @@ MAX_LAWS = 12
 MAX_ATTRIBUTES = 24
 MAX_RELATION_KINDS = 40
 MAX_EXITS = 12
+#: Fact ids the actor knows, in the scene block.
+MAX_BLOCK_KNOWN = 12
 MAX_INVENTORY = 12
 MAX_PEOPLE = 16
 MAX_THINGS = 16
 MAX_RELATIONS = 16
 MAX_NEARBY = 40
 MAX_RECENT = 10
+MAX_KNOWN = 8
 MAX_BFS_VISITS = 600
 MAX_CARRIED = 3
 #: The world bible's principal cast and places (the first authored ones, in world-file order).
@@ -153,7 +156,7 @@ def world_prefix(state: WorldState) -> str:
     kinds = state.relation_kinds[:MAX_RELATION_KINDS]
     out += ["", "# Relation kinds", ", ".join(kinds)]
     out += _cast_section(state)
-    out += ["", *_OPS_REFERENCE]
+    out += ["", *_OPS_HEAD, *prompt_lines(state)]  # each op kind's own line (world/ops/)
     rules = prompt_rules(state)  # the rule registry words them for this world
     out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
     out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]
@@ -188,11 +191,10 @@ def _cast_section(state: WorldState) -> list[str]:
     return out
 
 
-_OPS_REFERENCE = (
+_OPS_HEAD = (
     "# How to propose",
     'Answer with one JSON object: {"actor": "<id>", "summary": "<one short sentence>", '
     '"ops": [<op>, ...]}. Ops:',
-    *prompt_lines(),  # each op kind's own line (world/ops/)
 )
 
 
@@ -312,7 +314,7 @@ def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
         nxt: list[str] = []
         for node in frontier:
             for other in sorted({*g.successors(node), *g.predecessors(node)}):
-                if other not in seen:
+                if other not in seen and state.kind(other) != FACT:
                     seen.add(other)
                     nxt.append(other)
                     order.append(other)
@@ -390,6 +392,7 @@ def build_scene(
         _place_section(ctx, here, focus)
     if focus is not None:
         _relations_section(ctx, focus)
+        _knowledge_section(ctx, focus)
         _nearby_section(ctx, focus, here, k)
     ctx.budget += reserve
     kept: list[RecentEvent] = []
@@ -458,7 +461,7 @@ def scene_facts(
         if not state.is_alive(p):
             entry["alive"] = False  # the living are the default
         person.append(entry)
-    return {
+    out: dict[str, Any] = {
         "beat": intent.kind,
         "actor": actor,
         "location": here,
@@ -469,6 +472,11 @@ def scene_facts(
         "money": {p: state.attr(p, currency) for p in people} if currency else {},
         "dead": dead,
     }
+    known = ([f for f in state.facts_known(actor) if not state.is_public(f)]
+             if actor and actor in state else [])
+    if known:  # the ids of what the actor knows that not everyone does, newest first
+        out["knows"] = known[::-1][:MAX_BLOCK_KNOWN]
+    return out
 
 
 def _fact_ids(facts: dict[str, Any]) -> list[str]:
@@ -566,6 +574,38 @@ def _relations_section(ctx: _Context, focus: str) -> None:
         for src, rel, dst in rels[:MAX_RELATIONS]
     ]
     ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
+
+
+def known_facts(state: WorldState, who: str, near: Iterable[str] = ()) -> list[str]:
+    """The facts ``who`` knows that only some know, most relevant first.
+
+    A fact naming more of ``near`` (the people, places and things in view) comes
+    first; among equals, the newest (invented facts come last into the world).
+    Facts everyone knows are lore, brought in by their keys instead.
+    """
+    known = [f for f in state.facts_known(who) if not state.is_public(f)]
+    if len(known) < 2:
+        return known
+    names = [state.name(e).lower() for e in near if e in state and e != who]
+    ranked = []
+    for order, f in enumerate(known):
+        text = state.fact_text(f).lower()
+        hits = sum(n in text for n in names if n)
+        ranked.append((-hits, -order, f))
+    return [f for *_, f in sorted(ranked)]
+
+
+def _knowledge_section(ctx: _Context, focus: str) -> None:
+    s = ctx.s
+    if s.kind(focus) != "character":
+        return
+    known = known_facts(s, focus, ctx.ids)
+    entries = [
+        (f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
+        for f in known[:MAX_KNOWN]
+    ]
+    ctx.section(f"What {focus} knows (a tell may share only these):",
+                entries, MAX_KNOWN, total=len(known))
 
 
 def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:

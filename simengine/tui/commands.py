@@ -85,6 +85,8 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("save", "/save", "where the game is saved (every beat already is)"),
     CommandSpec("lore", "/lore", "the lore the last beat brought in, and what the lore "
                 "budget left out"),
+    CommandSpec("known", "/known", "what you know that not everyone does: what you were "
+                "told, found out or overheard", aliases=("facts", "clues")),
     CommandSpec("export", "/export [FORMAT]",
                 "write the story next to the save: markdown (default), json or graphml",
                 "format"),

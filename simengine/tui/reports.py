@@ -96,6 +96,17 @@ class GameReports:
             line += f" Left out by the lore budget: {left}."
         self.story.system(line)
 
+    def cmd_known(self, command: Command) -> None:
+        state, player = self.session.state, self.session.player
+        known = [f for f in state.facts_known(player) if not state.is_public(f)] \
+            if player else []
+        if not known:
+            self.story.system("You know nothing that others do not. Ask people, and look "
+                              "closely at things.")
+            return
+        for fact in known:
+            self.story.system(f"- {state.fact_text(fact)}")
+
     def cmd_save(self, command: Command) -> None:
         s = self.session
         self.story.system(

@@ -20,6 +20,7 @@ Grammar (lowest binding first)::
            | term ("==" | "!=") term     # the same entity or not
            | term "." ATTR CMP VALUE     # a number, true or false
            | term RELATION term          # a relation kind of the world (knows, serves ...)
+           | term "knows" FACT-ID        # the character knows the fact
     term  := ENTITY-ID | "actor" | "target" | "here" | "item"
     CMP   := "==" | "!=" | "<" | "<=" | ">" | ">="
 
@@ -43,6 +44,8 @@ MAX_DEPTH = 32
 MAX_LENGTH = 1000
 
 NAMES = ("actor", "target", "here", "item")
+#: The relation that, aimed at a fact, says a character knows it.
+KNOWS = "knows"
 KEYWORDS = frozenset({"and", "or", "not", "at", "holds", "is", "alive", "dead", "tick",
                       "true", "false", *NAMES})
 _CMP: dict[str, Callable[[Any, Any], bool]] = {
@@ -89,6 +92,7 @@ class Reader(Protocol):
     def alive(self, e: str) -> bool: ...
     def attr(self, e: str, a: str) -> Any: ...
     def related(self, source: str, relation: str, target: str) -> bool: ...
+    def knows(self, who: str, fact: str) -> bool: ...
 
 
 class StateReader:
@@ -112,6 +116,9 @@ class StateReader:
 
     def related(self, source: str, relation: str, target: str) -> bool:
         return self.s.has_relation(source, relation, target)
+
+    def knows(self, who: str, fact: str) -> bool:
+        return self.s.knows(who, fact)
 
 
 # ------------------------------------------------------------------- the tree
@@ -256,7 +263,11 @@ class Related(Node):
 
     def __call__(self, r: Reader, ctx: Context) -> bool:
         a, b = self.source.value(ctx), self.target.value(ctx)
-        return a is not None and b is not None and r.related(a, self.relation, b)
+        if a is None or b is None:
+            return False
+        if self.relation == KNOWS and r.kind(b) == "fact":
+            return r.knows(a, b)  # knowing a fact: an edge, or lore everyone knows
+        return r.related(a, self.relation, b)
 
 
 @dataclass(frozen=True)
@@ -330,12 +341,14 @@ def _suggest(word: str, options: Iterable[str]) -> str:
 
 class _Parser:
     def __init__(self, text: str, ids: set[str] | None, relations: set[str] | None,
-                 attributes: set[str] | None, goals: set[str] | None = None):
+                 attributes: set[str] | None, goals: set[str] | None = None,
+                 facts: set[str] | None = None):
         self.toks = _tokens(text)
         self.i = 0
         self.depth = 0
         self.ids, self.relations, self.attributes = ids, relations, attributes
         self.goals = goals
+        self.facts = facts or set()
 
     @property
     def tok(self) -> _Tok:
@@ -430,7 +443,7 @@ class _Parser:
             if self.relations is not None and tok.text not in self.relations:
                 raise self.fail(f"unknown relation kind '{tok.text}'"
                                 f"{_suggest(tok.text, self.relations)}", tok)
-            return Related(left, tok.text, self.term())
+            return Related(left, tok.text, self.term(fact_ok=tok.text == KNOWS))
         found = repr(tok.text) if tok.kind != "end" else "the end"
         raise self.fail(f"expected 'at', 'holds', 'is', '==', '!=', '.attribute' or a "
                         f"relation after '{left.word}', found {found}")
@@ -444,14 +457,18 @@ class _Parser:
             raise self.fail(f"unknown {what} '{tok.text}'{_suggest(tok.text, names)}", tok)
         return tok.text
 
-    def term(self) -> Term:
+    def term(self, fact_ok: bool = False) -> Term:
         tok = self.tok
         if tok.kind != "word" or (tok.text in KEYWORDS and tok.text not in NAMES):
             found = repr(tok.text) if tok.kind != "end" else "the end"
             raise self.fail(f"expected an entity id or actor, target, here, item; found {found}")
         self.take()
-        if tok.text not in NAMES and self.ids is not None and tok.text not in self.ids:
-            raise self.fail(f"unknown id '{tok.text}'{_suggest(tok.text, self.ids)}", tok)
+        if tok.text in self.facts and tok.text not in (self.ids or ()):
+            if not fact_ok:
+                raise self.fail(f"'{tok.text}' is a fact: say 'X knows {tok.text}'", tok)
+        elif tok.text not in NAMES and self.ids is not None and tok.text not in self.ids:
+            options = self.ids | self.facts if fact_ok else self.ids
+            raise self.fail(f"unknown id '{tok.text}'{_suggest(tok.text, options)}", tok)
         return Term(tok.text)
 
     def cmp(self) -> str:
@@ -478,9 +495,13 @@ class _Parser:
 def parse(text: str, *, ids: Iterable[str] | None = None,
           relations: Iterable[str] | None = None,
           attributes: Iterable[str] | None = None,
-          goals: Iterable[str] | None = None) -> Condition:
+          goals: Iterable[str] | None = None,
+          facts: Iterable[str] | None = None) -> Condition:
     """Parse a condition. With ``ids``/``relations``/``attributes``/``goals``, unknown
     names are errors.
+
+    ``facts`` are the world's fact ids: they may follow ``knows`` ("mara knows
+    silas-log") and nothing else.
 
     Raises:
         ConditionError: with the column (from 1) of what is wrong.
@@ -489,7 +510,8 @@ def parse(text: str, *, ids: Iterable[str] | None = None,
         raise ConditionError(f"longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
     if not text.strip():
         raise ConditionError("empty condition", 1)
-    root = _Parser(text, _set(ids), _set(relations), _set(attributes), _set(goals)).parse()
+    root = _Parser(text, _set(ids), _set(relations), _set(attributes), _set(goals),
+                   _set(facts)).parse()
     return Condition(text, root)
 
 

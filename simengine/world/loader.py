@@ -33,6 +33,7 @@ from simengine.world.spec import (
     CharacterSpec,
     EndingSpec,
     FactionSpec,
+    FactSpec,
     GoalSpec,
     ItemSpec,
     LocationSpec,
@@ -154,12 +155,13 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "factions": FactionSpec,
     "relations": RelationSpec,
     "lore": LoreSpec,
+    "facts": FactSpec,
     "rules": RuleSpec,
     "goals": GoalSpec,
     "endings": EndingSpec,
 }
 #: Sections written as arrays of tables that are not entities.
-_TABLE_LISTS = ("relations", "lore", "rules", "goals", "endings")
+_TABLE_LISTS = ("relations", "lore", "facts", "rules", "goals", "endings")
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -186,6 +188,8 @@ def _describe(err: dict[str, Any], attribute_names: list[str]) -> str:
     if kind == "extra_forbidden":
         model = _model_at(loc)
         options = list(model.model_fields) if model else []
+        if model is FactSpec:  # its text is spelled `text` in [[facts]]
+            options = ["text" if o == "content" else o for o in options]
         allowed = f" (allowed: {', '.join(options)})" if options else ""
         return f"unknown key '{loc[-1]}'{_did_you_mean(str(loc[-1]), options)}{allowed}"
     if kind == "missing":
@@ -329,6 +333,7 @@ class _Semantics:
         self.spec._warnings = self.warned  # the spec carries them to `simengine validate`
 
         self.lore()
+        self.facts()
         self.author_rules()
         self.story()
         return self.out
@@ -503,6 +508,35 @@ class _Semantics:
                 self.add(self.loc("lore", i, "keys"), "a lore entry needs keys (the words "
                          "that bring it into a prompt) or constant = true")
 
+    def facts(self) -> None:
+        """Fact ids unique among facts and entities; who knows them and what reveals them exist."""
+        owner: dict[str, Loc] = {}
+        for i, entry in enumerate(self.spec.lore):
+            owner.setdefault(str(entry.id), self.loc("lore", i))
+        for i, entry in enumerate(self.spec.facts):
+            fid, loc = str(entry.id), self.loc("facts", i, "id")
+            if fid in owner:
+                self.add(loc, f"duplicate fact id '{fid}' (first used by "
+                         f"{path_text(owner[fid])}, line {self.lines.line_of(owner[fid])})")
+            elif fid in self.kind_of:
+                self.add(loc, f"'{fid}' is already the id of a {self.kind_of[fid]}; "
+                         "a fact needs an id of its own")
+            owner.setdefault(fid, self.loc("facts", i))
+        for section in ("lore", "facts"):
+            for i, entry in enumerate(getattr(self.spec, section)):
+                for j, who in enumerate(entry.known_by or ()):
+                    self.ref(self.loc(section, i, "known_by", j), who, ("character",))
+        facts = self.fact_ids()
+        for i, item in enumerate(self.spec.items):
+            for j, fid in enumerate(item.reveals):
+                if fid not in facts:
+                    self.add(self.loc("items", i, "reveals", j), f"unknown fact '{fid}'"
+                             f"{_did_you_mean(fid, facts)}")
+
+    def fact_ids(self) -> list[str]:
+        """The ids facts have in the world's state (what conditions and items name)."""
+        return [node for node, _ in self.spec.fact_nodes()]
+
     def author_rules(self) -> None:
         """``[[rules]]``: ids unique, ``forbid`` an op kind with real fields, conditions parse."""
         ids = self.entity_ids
@@ -514,7 +548,7 @@ class _Semantics:
             else:
                 first[rule.id] = int(self.loc("rules", i)[1])
             try:
-                parse_forbid(rule.forbid, ids)
+                parse_forbid(rule.forbid, {*ids, *self.fact_ids()})
             except ForbidError as exc:
                 self.add(self.loc("rules", i, "forbid"), str(exc))
             for key in ("when", "unless"):
@@ -526,7 +560,8 @@ class _Semantics:
             return
         try:
             parse_condition(text, ids=self.entity_ids, relations=self.spec.relation_kinds,
-                            attributes=self.spec.attributes, goals=goals or [])
+                            attributes=self.spec.attributes, goals=goals or [],
+                            facts=self.fact_ids())
         except ConditionError as exc:
             column = self.column(loc, text, exc.column)
             self.add(loc, f"column {column}: {exc.message} (in {text!r})")

@@ -59,6 +59,13 @@ BUILT_IN: tuple[RuleRecord, ...] = (
                "world's npcs_may.", "the proposal"),
     RuleRecord("story.essential", "A character the world marks essential dies only by the "
                "player's own deed, never in another beat.", "kill"),
+    RuleRecord("know.unknown", "A character tells (or changes) only a fact they know.",
+               "tell, fact"),
+    RuleRecord("know.absent", "A character tells only someone in the same place.", "tell"),
+    RuleRecord("know.source", "Learning from a thing needs the thing at hand, and that it "
+               "reveals the fact.", "learn"),
+    RuleRecord("know.witness", "Overhearing needs the fact told, found or shown where one "
+               "stands, earlier in the same beat.", "learn"),
 )
 
 
@@ -118,6 +125,7 @@ def prompt_rules(state: Any) -> list[str]:
         "A player's action touches only the player, their place and who and what is "
         "there; nobody gives anything away on the player's say-so.",
     ]
+
     # The world's own rules; `actor` is who acts (for a move, who goes), `target` where
     # it goes or what it acts on, `here` where the actor stands.
     rules += [author_rule_line(state, r) for r in author_records(state)]

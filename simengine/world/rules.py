@@ -46,6 +46,8 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from simengine.world.authored import author_rules, context
+from simengine.world.knowledge import RULE_IDS as KNOW_RULE_IDS
+from simengine.world.knowledge import check_fact, check_learn, check_tell
 from simengine.world.ops import (
     ANY,
     Adjust,
@@ -93,6 +95,7 @@ RULE_IDS = (
     "actor.mismatch",
     "player.own",
     "story.essential",
+    *KNOW_RULE_IDS,
 )
 
 
@@ -147,6 +150,9 @@ class _View:
         self.attrs: dict[tuple[str, str], Any] = {}
         self.new: dict[str, dict[str, Any]] = {}
         self.links: set[tuple[str, str]] = set()
+        #: (character, fact) pairs the ops so far teach, and where each fact came out.
+        self.learned: set[tuple[str, str]] = set()
+        self.shown: dict[str, set[str]] = {}
 
     def exists(self, e: str) -> bool:
         return e in self.new or e in self.s
@@ -185,6 +191,14 @@ class _View:
 
     def location_of(self, e: str) -> str | None:
         return location_along(e, self.kind, self.holder)
+
+    def knows(self, who: str, fact: str) -> bool:
+        """Whether ``who`` knows ``fact`` as the ops so far leave the world."""
+        if (who, fact) in self.learned:
+            return True
+        if fact in self.new:  # a fact made this beat: known by whom it says
+            return who in self.new[fact].get("known_by", ())
+        return self.s.knows(who, fact)
 
     def dead_holder(self, e: str) -> str | None:
         """The dead character at or up the chain of holders from ``e``, if any.
@@ -285,6 +299,9 @@ class _ViewReader:
     def related(self, source: str, relation: str, target: str) -> bool:
         s = self.v.s
         return source in s and target in s and s.has_relation(source, relation, target)
+
+    def knows(self, who: str, fact: str) -> bool:
+        return self.v.knows(who, fact)
 
 
 class _Checker:
@@ -568,6 +585,11 @@ class _Checker:
 
     def op_relate(self, op: Relate | Unrelate) -> None:
         ok = self.known(op.source) & self.known(op.target)
+        fact = next((e for e in (op.source, op.target) if ok and self.v.kind(e) == "fact"), None)
+        if fact is not None:
+            self.fail("kind.mismatch", f"'{fact}' is a fact: a character learns it by 'tell' "
+                      "or 'learn', not by a relation")
+            return
         if op.relation not in self.s.relation_kinds or op.relation in ("at", "connects"):
             self.fail(
                 "relation.kind",
@@ -589,6 +611,15 @@ class _Checker:
                 return  # already there: nothing invented
             if self.invents():
                 self.v.links.add(pair)
+
+    def op_tell(self, op: Any) -> None:
+        check_tell(self, op)
+
+    def op_learn(self, op: Any) -> None:
+        check_learn(self, op)
+
+    def op_fact(self, op: Any) -> None:
+        check_fact(self, op)
 
     def op_kill(self, op: Kill) -> None:
         if self.known(op.entity, "character") and self.living(op.entity, "die again"):
@@ -850,8 +881,8 @@ class _Checker:
                     )
         elif isinstance(op, Move):
             refs = [op.entity]  # where they may go is the travel rule's business
-        else:
-            refs = [value for _, value in references(op)]
+        else:  # a fact is known, not somewhere: the knowledge rules judge it
+            refs = [value for _, value in references(op) if self.v.kind(value) != "fact"]
         for ref in refs:
             if ref not in scope and self.v.exists(ref):
                 self.fail(

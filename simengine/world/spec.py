@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from simengine.world.text import either, fresh_name
@@ -173,6 +181,8 @@ class CharacterSpec(EntitySpec):
 
 class ItemSpec(EntitySpec):
     at: Slug
+    #: Facts (``[[facts]]`` ids) a character learns by examining this thing at hand.
+    reveals: list[Slug] = Field(default_factory=list)
 
 
 class FactionSpec(EntitySpec):
@@ -195,6 +205,11 @@ LoreLogic = Literal["and_any", "and_all", "not_any", "not_all"]
 class LoreSpec(Strict):
     """A ``[[lore]]`` entry: background that enters a prompt when its keys come up.
 
+    Lore is a fact (:class:`FactSpec` is the same table spelled ``[[facts]]``):
+    known by everyone unless ``known_by`` names who knows it. Only lore everyone
+    knows and that is not ``secret`` comes into prompts by its keys; the rest
+    enters the scene of a character who knows it.
+
     An entry is active when one of its ``keys`` appears in the scene or the recent
     story and its ``secondary_keys`` agree under ``logic`` (``and_any``: one of them
     appears too; ``and_all``: all of them; ``not_any``: none; ``not_all``: not all);
@@ -212,7 +227,12 @@ class LoreSpec(Strict):
         Field(default_factory=list)
     )
     logic: LoreLogic = "and_any"
-    content: str = Field(min_length=1)
+    #: The entry's text (``text`` in ``[[facts]]``; either spelling is read).
+    content: str = Field(min_length=1, validation_alias=AliasChoices("content", "text"))
+    #: Who knows it (character ids). Absent: everyone; ``[]``: nobody yet.
+    known_by: list[Slug] | None = None
+    #: Its knowers do not share it lightly (only with a friend).
+    secret: bool = False
     constant: bool = False
     enabled: bool = True
     order: int = Field(100, ge=-(10**9), le=10**9)
@@ -224,12 +244,28 @@ class LoreSpec(Strict):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+class FactSpec(LoreSpec):
+    """A ``[[facts]]`` entry: something true in the world, and who knows it.
+
+    The same record as a ``[[lore]]`` entry, written for the story rather than
+    for a prompt: ``id`` is required (goals, items and conditions name it),
+    ``text`` is what is known, and ``keys`` are optional.
+    """
+
+    id: Slug  # type: ignore[assignment]
+    content: str = Field(min_length=1, max_length=2000,
+                         validation_alias=AliasChoices("text", "content"))
+
+
 class StorySpec(Strict):
     """The ``[story]`` table: how the story is told to the player."""
 
     #: ``second``: the player's own doings read "You take the lantern." in play;
     #: ``third``: by name. Unset: second person in play, third in headless runs.
     voice: Literal["second", "third"] | None = None
+    #: The chance per tick that two acquaintances in one place share a fact one of
+    #: them knows and the other does not (never a secret): gossip's pace.
+    gossip: float = Field(0.2, ge=0.0, le=1.0)
     #: How the director paces the story (see ``sim/director.py``): ``steady`` builds to a
     #: crisis now and then, ``dramatic`` to sharper and more frequent ones, ``calm``
     #: seldom and softly.
@@ -293,6 +329,7 @@ class WorldSpec(Strict):
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
     lore: list[LoreSpec] = Field(default_factory=list)
+    facts: list[FactSpec] = Field(default_factory=list)
     story: StorySpec = Field(default_factory=StorySpec)
     rules: list[RuleSpec] = Field(default_factory=list)
     goals: list[GoalSpec] = Field(default_factory=list)
@@ -310,6 +347,29 @@ class WorldSpec(Strict):
     def warnings(self) -> list:
         """The loader's warnings about this file (``WorldProblem`` records), if any."""
         return self._warnings
+
+    @property
+    def knowledge(self) -> list[LoreSpec]:
+        """Every fact of the world: the ``[[lore]]`` entries, then the ``[[facts]]``."""
+        return [*self.lore, *self.facts]
+
+    def fact_nodes(self) -> list[tuple[str, LoreSpec]]:
+        """Each fact with the id of its node in the state graph.
+
+        A ``[[facts]]`` id is the node's. Lore ids were once apart from entity ids,
+        so a ``[[lore]]`` entry named like an entity (an imported place keeps its
+        entry's id) gets the node ``<id>-lore``; its lore keeps the id it was written with.
+        """
+        taken = {e.id for section in ENTITY_SECTIONS for e in getattr(self, section)}
+        taken |= {f.id for f in self.facts}
+        out: list[tuple[str, LoreSpec]] = []
+        for entry in self.knowledge:
+            node = str(entry.id)
+            if not isinstance(entry, FactSpec) and node in taken:
+                node = fresh_name(f"{node}-lore", taken.__contains__)
+            taken.add(node)
+            out.append((node, entry))
+        return out
 
     @property
     def relation_kinds(self) -> list[str]:

@@ -28,6 +28,12 @@ from simengine.world.spec import PRICE_ATTRIBUTE, AttributeDef, WorldSpec
 AT = "at"
 CONNECTS = "connects"
 STRUCTURAL = (AT, CONNECTS)
+#: The kind of a fact's node, and the edge from a character to a fact it knows.
+FACT = "fact"
+KNOWS = "knows"
+#: Lore fields a fact node keeps (its id, name and text are the node's own).
+FACT_FIELDS = ("keys", "secondary_keys", "logic", "constant", "enabled", "order", "tokens",
+               "case_sensitive", "whole_words", "extensions")
 #: Up to this many names, suggestions come from a scan of them all.
 CLOSEST_SCAN_LIMIT = 5_000
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
@@ -154,6 +160,41 @@ def bulk() -> Iterator[None]:
             gc.enable()
 
 
+def fact_node(entry: dict[str, Any], origin: str, event_id: Any = None) -> dict[str, Any]:
+    """A fact's node data from its ``[[facts]]``/``[[lore]]`` form (a dumped ``LoreSpec``).
+
+    ``public`` facts (no ``known_by``) are known by everyone, newcomers too, and
+    need no edges; the others are known along ``knows`` edges.
+    """
+    text = str(entry.get("content") or entry.get("text") or "")
+    data = {
+        "id": str(entry["id"]),
+        "kind": FACT,
+        "name": entry.get("name") or fact_gist(text) or str(entry["id"]),
+        "description": text,
+        "aliases": [],
+        "alive": None,
+        "origin": origin,
+        "origin_event": event_id,
+        "attributes": {},
+        "public": entry.get("known_by") is None,
+        "secret": bool(entry.get("secret")),
+        **{k: _copy.deepcopy(entry[k]) for k in FACT_FIELDS if k in entry},
+    }
+    if not entry.get("name"):
+        data["gist"] = True  # its name is its text's opening words, not the author's title
+    return data
+
+
+def fact_gist(text: str, limit: int = 60) -> str:
+    """A fact's name when its author gave none: the opening words of its text."""
+    flat = " ".join(text.split()).rstrip(".")
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;:") + "…"
+
+
 class StateError(ValueError):
     """An op could not be applied (only raised for ops that never passed ``check``)."""
 
@@ -181,6 +222,8 @@ class WorldState:
         self._sorted: dict[str, list[str]] = {}
         self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
+        #: Bumped whenever a fact is added or amended (lore is read through a cache).
+        self._fact_version = 0
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -195,8 +238,8 @@ class WorldState:
             player=spec.player.character if spec.player else None,
             tick=0,
         )
-        if spec.lore:  # only then: worlds without lore keep byte-identical states
-            g.graph["lore"] = [entry.model_dump(mode="json") for entry in spec.lore]
+        if any(e.known_by is not None for e in spec.knowledge):  # some know what others don't
+            g.graph["gossip"] = spec.story.gossip
         if spec.rules:  # likewise: author rules, checked by world.rules through world.authored
             g.graph["rules"] = [rule.model_dump(mode="json") for rule in spec.rules]
         defs = spec.attributes
@@ -235,6 +278,8 @@ class WorldState:
                     data["died_tick"] = None  # authored dead died before the story began
                     if e.essential:  # the director never kills them by chance
                         data["essential"] = True
+                elif kind == "item" and e.reveals:  # only then: worlds without facts keep
+                    data["reveals"] = list(e.reveals)  # byte-identical states
                 nodes.append(data)
         edges = []
         for loc in spec.locations:
@@ -245,6 +290,12 @@ class WorldState:
         edges.extend(
             (r.source, r.target, r.relation, {"relation": r.relation}) for r in spec.relations
         )
+        for node_id, entry in spec.fact_nodes():
+            data = fact_node({**entry.model_dump(mode="json"), "id": node_id}, "authored")
+            if node_id != entry.id:
+                data["lore_id"] = entry.id
+            nodes.append(data)
+            edges.extend((who, node_id, KNOWS, {"relation": KNOWS}) for who in entry.known_by or ())
         return cls._built(g, nodes, edges)
 
     @classmethod
@@ -480,7 +531,11 @@ class WorldState:
                 *self.graph.out_edges(entity_id, keys=True),
                 *self.graph.in_edges(entity_id, keys=True),
             ]
-        return sorted({(s, k, t) for s, t, k in edges if k not in STRUCTURAL})
+        node = self._node  # knowing a fact is an edge too, but no relation between entities
+        return sorted({
+            (s, k, t) for s, t, k in edges
+            if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)
+        })
 
     def has_relation(self, source: str, relation: str, target: str) -> bool:
         return self.graph.has_edge(source, target, key=relation)
@@ -494,11 +549,88 @@ class WorldState:
             for node in frontier:
                 nxt.update(self.graph.successors(node))
                 nxt.update(self.graph.predecessors(node))
-            frontier = nxt - seen
+            # Facts are not places nor people: knowing one brings nobody nearer.
+            frontier = {e for e in nxt - seen if self._node[e]["kind"] != FACT}
             seen |= frontier
             if not frontier:
                 break
         return seen
+
+    # -------------------------------------------------------------- knowledge
+    def private_knowledge(self) -> bool:
+        """Whether some know what others do not (the world has facts with ``known_by``)."""
+        return "gossip" in self.graph.graph
+
+    def is_fact(self, entity_id: str) -> bool:
+        node = self._node.get(entity_id) if isinstance(entity_id, str) else None
+        return bool(node) and node["kind"] == FACT
+
+    def fact_text(self, fact: str) -> str:
+        return str(self._node[fact].get("description") or "") if self.is_fact(fact) else ""
+
+    def is_secret(self, fact: str) -> bool:
+        return self.is_fact(fact) and bool(self._node[fact].get("secret"))
+
+    def is_public(self, fact: str) -> bool:
+        """Known by everyone (lore without ``known_by``): no edge needed."""
+        return self.is_fact(fact) and bool(self._node[fact].get("public"))
+
+    def knows(self, who: str, fact: str) -> bool:
+        """Whether character ``who`` knows ``fact``."""
+        if not self.is_fact(fact) or self.kind(who) != "character":
+            return False
+        if self._node[fact].get("public"):
+            return True
+        return KNOWS in self.graph._succ[who].get(fact, {})
+
+    def known_by(self, fact: str) -> list[str]:
+        """The characters who know ``fact``, in the order they came into the world."""
+        if not self.is_fact(fact):
+            return []
+        if self._node[fact].get("public"):
+            return self.characters()
+        knowers = {s for s, keys in self.graph._pred[fact].items() if KNOWS in keys}
+        return [c for c in self.characters() if c in knowers]
+
+    def facts_known(self, who: str) -> list[str]:
+        """The facts ``who`` knows, in the order they came into the world."""
+        if self.kind(who) != "character":
+            return []
+        private = {t for t, keys in self.graph._succ[who].items()
+                   if KNOWS in keys and self.is_fact(t)}
+        return [f for f in self.entities(FACT) if f in private or self._node[f].get("public")]
+
+    def reveals(self, item: str) -> list[str]:
+        """The facts examining ``item`` teaches (its ``reveals``)."""
+        node = self._node.get(item) if isinstance(item, str) else None
+        return [f for f in (node or {}).get("reveals") or () if self.is_fact(f)]
+
+    def learn(self, who: str, fact: str) -> None:
+        """Record that ``who`` now knows ``fact`` (a checked op's effect)."""
+        self._need(who, fact)
+        if not self.knows(who, fact):
+            self.graph.add_edge(who, fact, key=KNOWS, relation=KNOWS)
+
+    def put_fact(self, fact: str, text: str, *, knower: str | None = None, secret: bool = False,
+                 event_id: Any = None) -> None:
+        """Add a new fact known by ``knower``, or give an existing one new ``text``."""
+        if self.is_fact(fact):
+            self._node[fact]["description"] = text
+            self._fact_version += 1
+            return
+        if fact in self.graph:
+            raise StateError(f"'{fact}' is a {self.kind(fact)}, not a fact")
+        self.graph.add_node(fact, **fact_node(
+            {"id": fact, "content": text, "known_by": [], "secret": secret}, "invented",
+            event_id))
+        self._fact_version += 1
+        if self._names is not None:
+            self._index_node(self._names, fact)
+        if self._by_kind is not None:
+            self._by_kind.setdefault(FACT, {})[fact] = None
+        self._sorted.pop(FACT, None)
+        if knower is not None:
+            self.learn(knower, fact)
 
     # ------------------------------------------------------------------ names
     def name_index(self) -> dict[str, dict[str, list[str]]]:
@@ -587,9 +719,12 @@ class WorldState:
             # In a big world a scan of every name costs more than a beat: suggest
             # only the names a few slips away, which the typo index finds at once.
             pool = index if len(index) <= CLOSEST_SCAN_LIMIT else self.typo_candidates(key)
-            names = [k for k in pool if kind is None or kind in index[k]]
+            # Without a kind, suggest entities: a fact is named by its id, after "knows".
+            names = [k for k in pool if kind in index[k] or kind is None
+                     and any(kd != FACT for kd in index[k])]
             lookup = lambda k: [  # noqa: E731
-                e for kd, ids in index[k].items() if kind is None or kd == kind for e in ids
+                e for kd, ids in index[k].items()
+                if kd == kind or kind is None and kd != FACT for e in ids
             ]
         out: list[str] = []
         for match in difflib.get_close_matches(key, names, n=n, cutoff=0.5):

@@ -270,13 +270,13 @@ def test_run_lists_goals_marks_them_done_and_stops_at_the_ending(tmp_path):
     out = prose.stdout
     assert out.index("[ ] Find out what Amos Tuttle") < out.index("✓ Goal done: Find out")
     assert "=== You won ===" in out and "By lantern light" in out
-    assert "ticks run: 5" in out and "ending: the-real-seam (win)" in out
+    assert "ticks run: 6" in out and "ending: the-real-seam (win)" in out
     lines = runner.invoke(main, ["run", str(WORLDS["frontier"]), "--script", script, "--json",
                                  "--save", str(tmp_path / "b.db"), "-s", "procedural"])
     rows = [json.loads(x) for x in lines.stdout.splitlines() if x.startswith("{")]
     story = [r["story"] for r in rows if "story" in r]
     assert [s.get("goal") or s.get("ending") for s in story] == [
-        "find-the-map", "reach-the-seam", "the-real-seam"]
+        "find-the-map", "read-the-map", "reach-the-seam", "the-real-seam"]
     assert story[-1]["kind"] == "win" and story[-1]["epilogue"]
     assert all({"id", "tick", "ops", "narration"} <= set(r) for r in rows)
 

@@ -68,8 +68,10 @@ def test_prefix_is_the_world_bible_and_the_rules(harbour, closed):
         "one step at a time",  # travel = adjacent
     ):
         assert text in prefix, text
+    knowledge = ("tell", "learn", "fact")  # taught where some know what others do not
     for op in OP_NAMES:
-        assert f'"op": "{op}"' in prefix or f'"{op}"' in prefix, op
+        taught = f'"op": "{op}"' in prefix or f'"{op}"' in prefix
+        assert taught == (op not in knowledge), op
     other = world_prefix(closed)
     assert other != prefix
     assert "Invent nothing new" in other

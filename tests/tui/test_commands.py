@@ -79,7 +79,7 @@ def test_help_lists_every_command_once():
     assert [u.split()[0] for u in usages] == list(NAMES)
     assert {"/undo", "/redo", "/regenerate", "/fork", "/branches", "/switch", "/wait", "/look",
             "/inventory", "/who", "/save", "/export", "/help", "/quit",
-            "/storyteller", "/lore", "/all", "/goals", "/continue"} == set(NAMES)
+            "/storyteller", "/lore", "/known", "/all", "/goals", "/continue"} == set(NAMES)
 
 
 def test_one_list_of_export_formats_serves_the_tui_and_the_cli():

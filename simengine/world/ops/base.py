@@ -118,6 +118,11 @@ class OpBase(Strict):
         return tuple(f for f in cls.model_fields if f != "op")
 
     @classmethod
+    def taught(cls, state: WorldState) -> bool:
+        """Whether prompts in this world teach the op (the knowledge ops: where it matters)."""
+        return True
+
+    @classmethod
     def schema_fragment(cls) -> dict:
         """The op's JSON schema (pydantic's), as a fragment of the proposal's."""
         return cls.model_json_schema()
