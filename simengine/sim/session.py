@@ -515,6 +515,7 @@ class Session:
         # What already happened this tick, even where the scene's budget left it out, so
         # a beat does not undo or mirror it (an item bought twice over in one tick).
         scene.recent.extend(ev for ev in self.recent if ev.tick == tick and ev not in scene.recent)
+        scene.history = list(self.recent)
         teller = self.storyteller
         if self.save.spec.storyteller.elsewhere == "procedural" and not self._near_player(intent):
             teller = self.fallback

@@ -70,19 +70,31 @@ class TickMemory:
             (B does not meet A right after A met B).
         items: the things that already changed hands or place this tick (no item
             goes back and forth in one tick).
+        dealt: the things that changed hands or place in the last
+            :data:`TRADE_REST` ticks: nobody sells or buys them back yet.
     """
 
     partners: frozenset[str] = frozenset()
     items: frozenset[str] = frozenset()
+    dealt: frozenset[str] = frozenset()
+
+
+#: After an item changes hands, this many ticks pass before anyone trades it again
+#: (no buying back what was just sold, no cutlass going to and fro).
+TRADE_REST = 24
 
 
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
-    """The actor's :class:`TickMemory` from the scene's recent events of this tick."""
+    """The actor's :class:`TickMemory` from the scene's recent events."""
     if actor is None:
         return TickMemory()
     state = scene.state
     partners: set[str] = set()
     items: set[str] = set()
+    dealt: set[str] = set()
+    for ev in (*scene.history, *scene.recent):
+        if ev.tick > scene.tick - TRADE_REST:
+            dealt.update(e for e in ev.involves if e in state and state.kind(e) == "item")
     for ev in scene.recent:
         if ev.tick != scene.tick:
             continue
@@ -92,7 +104,7 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
             partners.update(e for e in involved if state.kind(e) == "character" and e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
-    return TickMemory(frozenset(partners), frozenset(items))
+    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt))
 
 
 # ------------------------------------------------------------ world facts
@@ -152,7 +164,7 @@ def trades(state: WorldState, actor: str,
     if cur is None:
         return []
     d = state.attribute_def(cur)
-    moved = memory.items if memory else frozenset()
+    moved = (memory.items | memory.dealt) if memory else frozenset()
     out = []
     for other in _others_here(state, actor, memory):
         for buyer, seller in ((actor, other), (other, actor)):
@@ -160,7 +172,7 @@ def trades(state: WorldState, actor: str,
                 continue  # the player's purse and goods move on the player's word only
             for item in state.inventory(seller):
                 if item in moved:
-                    continue  # it changed hands this tick already
+                    continue  # it changed hands lately: no buying back, no to and fro
                 price = _amount(state, cur, state.price(item))
                 if not price or price <= 0 or _value(state, buyer, cur) < price:
                     continue
