@@ -51,11 +51,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Strangers a moment ago, {actor} and {other} now know one another.",
     ),
     "talk": (
-        "{actor} and {other} talk a while in {here}, about nothing much and everything.",
-        "{actor} leans close to {other} and speaks low; {other} listens.",
-        "Words pass between {actor} and {other}: news, rumour, a complaint or two.",
-        "{other} has something to say, and {actor}, {actor_trait}, lets them say it.",
-        "{actor} passes the time with {other} in {here}.",
+        "{actor} and {other} talk a while in {here} about {topic}.",
+        "{actor} leans close to {other} and speaks low of {topic}; {other} listens.",
+        "Words pass between {actor} and {other}: {topic}, mostly, and a complaint or two.",
+        "{actor}, {actor_trait}, has something to say about {topic}, and {other} hears it out.",
+        "{actor} passes the time with {other} in {here}, talking of {topic}.",
     ),
     "trade": (
         "{buyer} counts out {price} {currency} for {seller}, and {item} changes hands.",
@@ -190,6 +190,8 @@ class Beat:
     archetype: str
     slots: dict[str, str]
     covered: set[int] = field(default_factory=set)
+    #: The person the actor deals with (met, talked to, quarrelled with ...), if any.
+    other: str | None = None
 
 
 def gloss(
@@ -324,8 +326,9 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     here = scene.location or (s.where(actor) if actor in s else None)
     base = _Slots({**t.person("actor", actor), **t.place("here", here)})
 
-    def beat(archetype: str, covered: set[int], **slots: str) -> Beat:
-        return Beat(archetype, _Slots({**base, **slots}), covered)
+    def beat(archetype: str, covered: set[int], partner: str | None = None,
+             **slots: str) -> Beat:
+        return Beat(archetype, _Slots({**base, **slots}), covered, partner)
 
     idx = {i: op for i, op in enumerate(ops)}
     for i, op in idx.items():
@@ -365,8 +368,8 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
                             currency=display_name(currency))
         giver = actor if actor and actor != op.to else None
         if giver:
-            return beat("give", {i}, **t.person("actor", giver), **t.person("other", op.to),
-                        item=t.name(op.item))
+            return beat("give", {i}, op.to, **t.person("actor", giver),
+                        **t.person("other", op.to), item=t.name(op.item))
         return beat("find", {i}, **t.person("actor", op.to), item=t.name(op.item),
                     item_gloss=t.gloss(op.item), item_desc=t.desc(op.item))
     for i, op in idx.items():
@@ -381,7 +384,7 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
             if archetype == "quarrel":
                 covered |= {j for j, o in idx.items() if isinstance(o, Adjust) and o.by < 0
                             and o.entity == first.source and o.attribute != currency}
-            return beat(archetype, covered, **t.person("actor", first.source),
+            return beat(archetype, covered, first.target, **t.person("actor", first.source),
                         **t.person("other", first.target))
     for i, op in idx.items():
         if isinstance(op, Adjust) and op.attribute in _ILL and op.by < 0:
@@ -398,8 +401,30 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     # Nothing was accepted of an attempt: tell the actor in the place, not the summary.
     other = None if rejected else _named_in(scene, accepted.summary, exclude=actor)
     if other:
-        return beat("talk", set(), **t.person("other", other))
+        return beat("talk", set(), other, **t.person("other", other))
     return beat("look", set())
+
+
+def topic(scene: Scene, speaker: str | None, listener: str | None,
+          rng: random.Random) -> str:
+    """Something from the world for two people to talk about, as a noun phrase.
+
+    The speaker's own goal, a thing one of them carries or that lies here, or a
+    place one can walk to from here; "the weather" only when the world offers none.
+    """
+    s = scene.state
+    goals = [f"what it would take to {g}" for g in
+             (str(x).strip().rstrip(".") for x in
+              (s.entity(speaker).get("goals") if speaker in s else None) or []) if g]
+    here = s.where(speaker) if speaker in s else scene.location
+    things = [i for p in (speaker, listener) if p in s for i in s.inventory(p)]
+    things += s.things_at(here) if here in s else []
+    wares = [f"{ref(s.name(i), 'item')} and what it might fetch" if s.price(i) > 0
+             else ref(s.name(i), "item") for i in things[:12]]
+    ways = [f"the way to {ref(s.name(x), 'location')}" for x in s.exits(here)[:8]] \
+        if here in s else []
+    groups = [g for g in (goals, wares, ways) if g]  # each kind as likely as the others
+    return rng.choice(rng.choice(groups)) if groups else "the weather"
 
 
 def _weather_in(scene: Scene, summary: str) -> str:
@@ -455,7 +480,14 @@ def tell(
     stands say something aloud.
     """
     b = classify(scene, accepted, rejected=bool(rejected), voice=voice)
-    text = rng.choice(TEMPLATES[b.archetype]).format_map(b.slots)
+    options = TEMPLATES[b.archetype]
+    s = scene.state
+    if b.other is not None and b.other == s.player and accepted.actor != s.player:
+        # An NPC's beat: the NPC turns on (or to) the player, never the player's own deed.
+        options = tuple(x for x in options if not x.startswith("{other}")) or options
+    if b.archetype == "talk":
+        b.slots["topic"] = topic(scene, accepted.actor, b.other, rng)
+    text = rng.choice(options).format_map(b.slots)
     sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
     t = _Teller(scene, accepted, voice)
     extra = [op_sentence(t, op) for i, op in enumerate(accepted.ops) if i not in b.covered]

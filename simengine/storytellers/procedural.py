@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from simengine.storytellers import player as players
 from simengine.storytellers.base import CallRecord, Intent, Scene, Steer
 from simengine.storytellers.namegen import NameGen
-from simengine.storytellers.narration import tell
+from simengine.storytellers.narration import ref, tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
 from simengine.storytellers.wording import HEALTH, MOOD, changeable_number
@@ -409,14 +409,14 @@ def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
     dead = [c for c in people if not state.is_alive(c)]
     living = [c for c in people if state.is_alive(c)]
     priced = [i for i in state.sorted_ids("item")[:200] if state.price(i) > 0]
-    options = [f"find work at {state.name(at)}"]
+    options = [f"find work at {ref(state.name(at), 'location')}"]
     if dead:
         options.append(f"learn what became of {state.name(rng.choice(dead))}")
     if living:
         who = state.name(rng.choice(living))
         options += [f"find {who}", f"settle an old debt with {who}"]
     if priced:
-        options.append(f"get hold of {state.name(rng.choice(priced))}")
+        options.append(f"get hold of {ref(state.name(rng.choice(priced)), 'item')}")
     return rng.choice(options)
 
 

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from simengine.sim.session import Session
+from simengine.storytellers.base import Intent, narrate_sync
+from simengine.storytellers.procedural import ProceduralStoryteller
+from simengine.storytellers.scene import build_scene
 from simengine.world.loader import load_world
-from simengine.world.ops import Adjust, Transfer
+from simengine.world.ops import Adjust, Proposal, Relate, Transfer
+from simengine.world.state import WorldState
 
 WORLDS = Path(__file__).parent.parent.parent / "worlds"
 
@@ -44,3 +48,40 @@ def test_nobody_buys_back_what_they_just_sold(tmp_path, world, seed):
         if item in last:
             assert tick - last[item] >= 8, (item, sales)
         last[item] = tick
+
+
+def harbour_state():
+    return WorldState.from_spec(load_world(WORLDS / "harbour.toml"))
+
+
+def told(state, proposal, seed, voice="third"):
+    teller = ProceduralStoryteller(seed=seed, voice=voice)
+    intent = Intent("npc", proposal.actor, seed=seed)
+    return narrate_sync(teller, build_scene(state, intent), proposal)
+
+
+@pytest.mark.parametrize("voice, player_as", [("third", "Mara Fenwick"), ("second", "You")])
+def test_an_npc_quarrel_with_the_player_reads_as_the_npc_s_doing(voice, player_as):
+    """Nell turns on Mara in Nell's beat: never "Mara turns away from Nell with a curse"."""
+    state = harbour_state()
+    quarrel = Proposal(actor="innkeeper", summary="Nell Gannet quarrels with Mara Fenwick",
+                       ops=[Relate(source="innkeeper", relation="distrusts", target="mara")])
+    befriend = Proposal(actor="innkeeper", summary="Nell Gannet befriends Mara Fenwick",
+                        ops=[Relate(source="innkeeper", relation="friend_of", target="mara")])
+    texts = [told(state, p, seed, voice) for p in (quarrel, befriend) for seed in range(40)]
+    assert not [t for t in texts if t.startswith(player_as)], texts
+    assert any("Nell Gannet" in t and ("Mara" in t or "you" in t) for t in texts)
+
+
+def test_talk_between_npcs_is_about_something_in_the_world():
+    """Hesper and Nell talk about a goal of Hesper's, a thing at hand or a way out."""
+    state = harbour_state()
+    state.apply([Relate(source="captain", relation="knows", target="innkeeper")])
+    talk = Proposal(actor="captain", summary="Hesper Vane talks with Nell Gannet", ops=[])
+    topics = ["debt note", "Kestrel's deck", "Vane's cutlass", "the way to"]
+    texts = [told(state, talk, seed) for seed in range(30)]
+    for text in texts:
+        assert "Hesper Vane" in text and "Nell Gannet" in text, text
+        assert any(t in text for t in topics), text
+        assert "lets them say it" not in text and "nothing much" not in text
+    assert len({t for t in topics if any(t in x for x in texts)}) >= 3, texts
