@@ -4,12 +4,14 @@ player's mouth, talk with something in it, place names that read as English."""
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 
 import pytest
 
 from simengine.sim.session import Session
 from simengine.storytellers.base import Intent, narrate_sync
+from simengine.storytellers.namegen import STYLES, NameGen
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.storytellers.scene import build_scene
 from simengine.world.loader import load_world
@@ -85,3 +87,18 @@ def test_talk_between_npcs_is_about_something_in_the_world():
         assert any(t in text for t in topics), text
         assert "lets them say it" not in text and "nothing much" not in text
     assert len({t for t in topics if any(t in x for x in texts)}) >= 3, texts
+
+
+@pytest.mark.parametrize("style", STYLES, ids=lambda s: s.name)
+def test_invented_places_are_described_in_english(style):
+    """"Oyster Steps" is "Steps half-buried in sand", never "A steps reached by ... steps"."""
+    gen, rng = NameGen(style), random.Random(5)
+    made = [gen.place(rng) for _ in range(300)]
+    for name, desc in made:
+        noun = name.split()[-1].lower()
+        first = desc.split()[:2]
+        if noun.endswith("s") and not noun.endswith("ss"):
+            assert first[0] == noun.capitalize(), (name, desc)
+        else:
+            assert first == [("An" if noun[0] in "aeiou" else "A"), noun], (name, desc)
+        assert desc.lower().count(noun.rstrip("s")) == 1, (name, desc)
