@@ -8,6 +8,7 @@ tells a planned beat, the steps that happened and why the rest did not.
 from __future__ import annotations
 
 import random
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,14 +52,35 @@ def _room(state: WorldState, e: str, attribute: str) -> float:
     return (now - d.min - 1) if d and d.min is not None else now + 25
 
 
+def _quoted(line: str) -> str:
+    """The words inside a line's quotes, without a leading "Hm." and closing stops."""
+    words = line.split('"')[1] if line.count('"') >= 2 else line
+    words = re.sub(r"^(?:Hm|Hmm|Well|Ah|Oh|Look)[.,!]\s*", "", words.strip())
+    return words.rstrip(".!?").strip().lower()
+
+
+def _fresh_remark(state: WorldState, actor: str, player: str, rng: random.Random,
+                  recent: Sequence, heard: Sequence[str]) -> str | None:
+    """A remark the player has not just heard in this tick (a few draws), else None."""
+    said = [_quoted(h) for h in heard if '"' in h]
+    for _ in range(4):
+        line = dialogue.remark(state, actor, player, rng, recent)
+        words = _quoted(line)
+        if not any(words and (words in s or s in words) for s in said if s):
+            return line
+    return None
+
+
 def react(state: WorldState, actor: str, player: str, cue: str, rng: random.Random,
-          recent: Sequence = ()) -> Reaction | None:
+          recent: Sequence = (), heard: Sequence[str] = ()) -> Reaction | None:
     """What ``actor`` does in answer to the player's ``cue`` (``verb:topic``), or None.
 
     An attack is settled here, by a seeded roll within the world's bounds: the
     one attacked is hurt (where the world has health), turns hostile, and hits
     back or flees. Talk earns acquaintance and sometimes friendship; a gift,
-    goodwill. The player's words never settle any of it.
+    goodwill. The player's words never settle any of it. ``heard`` holds the
+    lines the player's own turn already told (an answer given there is not
+    said twice).
     """
     verb, _, topic = cue.partition(":")
     if not verb or actor not in state or not state.is_alive(actor) or player not in state:
@@ -84,7 +106,8 @@ def react(state: WorldState, actor: str, player: str, cue: str, rng: random.Rand
     if warm and not cold and not state.has_relation(actor, warm, player) and \
             state.has_relation(actor, "knows", player) and rng.random() < chance:
         bundles.append([Relate(source=actor, relation=warm, target=player)])
-    line = dialogue.remark(state, actor, player, rng, recent)
+    line = _fresh_remark(state, actor, player, rng, recent, heard) or \
+        f"{first} nods, and leaves it at that."
     warmer = any(op.relation == warm for b in bundles for op in b if isinstance(op, Relate))
     if warmer:
         you = [f"{first} looks at you differently now.", line]

@@ -515,7 +515,17 @@ class ProceduralStoryteller:
             self._remember((scene.tick, actor), turn)
             return turn.summary or f"{state.name(actor)} hesitates", turn.bundles
         if intent.cue and state.player:
-            answer = players.react(state, actor, state.player, intent.cue, rng, scene.recent)
+            # What the player heard this tick and last: an answer is not said twice.
+            heard: list[str] = []
+            for key in ((scene.tick, state.player), (scene.tick - 1, state.player),
+                        (scene.tick - 1, actor)):
+                told = self._told.get(key)
+                if isinstance(told, players.TurnPlan):
+                    heard += [line for step in told.steps for line in step.you + step.they]
+                elif told is not None:
+                    heard += told.you + told.they
+            answer = players.react(state, actor, state.player, intent.cue, rng, scene.recent,
+                                   heard)
             if answer is not None:
                 self.last_archetype = "answer"
                 self._remember((scene.tick, actor), answer)

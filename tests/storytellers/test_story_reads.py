@@ -4,6 +4,7 @@ player's mouth, talk with something in it, place names that read as English."""
 from __future__ import annotations
 
 import asyncio
+import re
 import random
 from pathlib import Path
 
@@ -102,3 +103,36 @@ def test_invented_places_are_described_in_english(style):
         else:
             assert first == [("An" if noun[0] in "aeiou" else "A"), noun], (name, desc)
         assert desc.lower().count(noun.rstrip("s")) == 1, (name, desc)
+
+
+def said(text):
+    """The quoted words in a narration, lower-cased, without a leading "Hm."."""
+    return [re.sub(r"^(?:hm|hmm|well|ah|oh|look)[.,!]\s*", "", q.lower()).rstrip(".!?")
+            for q in re.findall(r'"([^"]+)"', text)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_person_does_not_say_the_same_thing_twice_in_answer(tmp_path, seed):
+    """The player's turn already tells Hesper's answer; her own beat says something else."""
+    spec = load_world(WORLDS / "harbour.toml")
+    session = Session.new(spec, tmp_path / "t.db", seed=seed, npc_rate=0.0,
+                          world_event_rate=0.0)
+    for line in ("talk to hesper", "ask hesper about the kestrel", "greet hesper",
+                 "ask hesper about nell"):
+        result = asyncio.run(session.act(line))
+        mine = [c for c in result.events if c.event.kind == "player"]
+        theirs = [c for c in result.events if c.event.actor == "captain"]
+        assert mine and theirs, [c.event.summary for c in result.events]
+        heard = said(mine[0].narration)
+        for answer in said(theirs[0].narration):
+            assert not any(answer in h or h in answer for h in heard), (
+                mine[0].narration, theirs[0].narration)
+    session.close()
+
+
+def test_a_topic_typed_in_lower_case_reads_as_the_world_names_it(tmp_path):
+    spec = load_world(WORLDS / "harbour.toml")
+    session = Session.new(spec, tmp_path / "t.db", npc_rate=0.0, world_event_rate=0.0)
+    result = asyncio.run(session.act("ask nell about silas"))
+    assert "asks Nell Gannet about Silas Crane." in result.events[0].narration
+    session.close()
