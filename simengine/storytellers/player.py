@@ -189,11 +189,17 @@ class Turn(Dealings):
     def plan(self, commands: list[Command]) -> TurnPlan:
         steps: list[Step] = []
         moved = False
-        for c in commands:
+        waiting = False
+        for n, c in enumerate(commands):
             if moved and c.verb not in READ_ONLY:
-                steps.append(self.step(c, summary="", refusal=refuse(
-                    "parse.later", f"One thing at a time: \"{c.text.strip()}\" waits until you "
-                    "have arrived; say it again then.")))
+                if not waiting:  # what waits for the arrival is told once, all of it
+                    later = [f'"{x.text.strip()}"' for x in commands[n:]
+                             if x.verb not in READ_ONLY]
+                    steps.append(self.step(c, summary="", refusal=refuse(
+                        "parse.later", f"One thing at a time: {listing(later)} "
+                        f"{'wait' if len(later) > 1 else 'waits'} until you have arrived; "
+                        "say it again then.")))
+                waiting = True
                 continue
             step = getattr(self, f"do_{c.verb}", self.do_unknown)(c)
             steps.append(step)

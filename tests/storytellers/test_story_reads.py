@@ -136,3 +136,16 @@ def test_a_topic_typed_in_lower_case_reads_as_the_world_names_it(tmp_path):
     result = asyncio.run(session.act("ask nell about silas"))
     assert "asks Nell Gannet about Silas Crane." in result.events[0].narration
     session.close()
+
+
+def test_what_waits_for_an_arrival_is_told_once(tmp_path):
+    """Two commands after a move: one sentence names both, the move happens, nothing else."""
+    spec = load_world(WORLDS / "harbour.toml")
+    session = Session.new(spec, tmp_path / "t.db", npc_rate=0.0, world_event_rate=0.0)
+    result = asyncio.run(session.act("go to the market, take the lantern and drop the cup"))
+    text = result.events[0].narration
+    assert "goes to the Saltmarket" in text
+    assert text.count("One thing at a time") == 1
+    assert '"take the lantern" and "drop the cup" wait until you have arrived' in text
+    assert session.state.where("mara") == "market"
+    session.close()
