@@ -32,7 +32,7 @@ from simengine.world.ops import (
     references,
 )
 from simengine.world.state import normalize_name
-from simengine.world.text import number
+from simengine.world.text import number, ref
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "wander": (
@@ -92,7 +92,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "A newcomer comes into {here}: {newcomer}, {newcomer_gloss}.",
         "{newcomer} arrives and looks around {here} as if expecting "
         "someone.",
-        "The road, or the wind, brings {newcomer} into {here}.",
+        "{newcomer} comes into {here} from somewhere else, and stays.",
         "Nobody in {here} has seen {newcomer} before: {newcomer_gloss}.",
         "{newcomer} turns up in {here} with a story nobody has asked for yet.",
     ),
@@ -223,43 +223,6 @@ def gloss(
     return first
 
 
-#: Last words of place names that read with "the" ("the Council Deck"); other
-#: multi-word names are proper names that take no article ("Boot Hill", "Placer Creek").
-_COMMON_PLACES = frozenset(
-    "deck hold bay office ring quay pier dock docks market house loft room hall mine shaft "
-    "concourse bridge square inn tavern yard gate road store mill chapel tower wharf cellar "
-    "kitchen stable stables barracks library garden gardens court corridor lab laboratory "
-    "station camp crossing works forge harbour harbor port street lane well farm field bank "
-    "vault cabin chamber quarter quarters district ward wing plaza strongroom breakwater "
-    "lighthouse saloon church temple shrine abbey cloister crypt river sea lake woods forest "
-    "marsh ruins bar stall shop hut barn hangar bay pit arena dome spire keep pass".split()
-)
-
-
-def ref(name: str, kind: str | None) -> str:
-    """A name as it reads mid-sentence: ``the Net Loft``, ``the brass button``, ``Mara``.
-
-    Proper names take no article: a possessive ("Vane's cutlass", "Pike's Livery"),
-    a capitalised item ("Kestrel"), or a place not named for a common feature
-    ("Boot Hill").
-    """
-    lowered = name.lower()
-    for article in ("the ", "a ", "an "):
-        if lowered.startswith(article):
-            return article + name[len(article):]
-    words = name.split()
-    if not words or any(w.endswith(("'s", "\u2019s")) for w in words[:-1]):
-        return name
-    if kind == "item":
-        # "Kestrel" is a name; "Brass Lantern" is a thing written in capitals.
-        return name if len(words) == 1 and words[0][:1].isupper() else f"the {name}"
-    if kind == "location":
-        if len(words) > 1 and not any(c.isdigit() for c in name) and (
-                words[-1].lower() in _COMMON_PLACES or not name[:1].isupper()):
-            return f"the {name}"
-    return name
-
-
 def display_name(attribute: str | None) -> str:
     """An attribute as people say it: ``ration_credits`` -> ``ration credits``."""
     return (attribute or "coin").replace("_", " ")
@@ -299,8 +262,10 @@ class _Teller:
         return "nothing remarkable"
 
     def trait(self, e: str | None) -> str:
+        """A one-word trait: the templates say "X, blunt as ever", never "X, slow to
+        trust as ever"."""
         traits = self.s.entity(e).get("traits") if e and e in self.s else None
-        return str(traits[0]) if traits else "watchful"
+        return next((str(x) for x in traits or [] if len(str(x).split()) == 1), "watchful")
 
     def desc(self, e: str | None) -> str:
         """The first sentence of a description, as a whole sentence."""

@@ -29,7 +29,7 @@ from simengine.storytellers.wording import (
 from simengine.world.ops import Adjust, Move, Op, Relate
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
-from simengine.world.text import number
+from simengine.world.text import number, ref
 
 
 # ------------------------------------------------------------- answering
@@ -147,7 +147,6 @@ def _fight(state: WorldState, actor: str, player: str, rng: random.Random) -> Re
     if exits and rng.random() < 0.35:
         dest = rng.choice(exits)
         bundles.append([Move(entity=actor, to=dest)])
-        from simengine.storytellers.narration import ref
         place = ref(s.name(dest), "location")
         you.append(f"{first} breaks away and runs for {place}.")
         they.append(f"{first} breaks away and runs for {place}.")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from simengine.storytellers import player as players
 from simengine.storytellers.base import CallRecord, Intent, Scene, Steer
 from simengine.storytellers.namegen import NameGen
-from simengine.storytellers.narration import ref, tell
+from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
 from simengine.storytellers.wording import HEALTH, MOOD, changeable_number
@@ -40,7 +40,7 @@ from simengine.world.ops import (
 from simengine.world.rules import Violation, invention_budget
 from simengine.world.seeds import mix_seed
 from simengine.world.state import WorldState
-from simengine.world.text import fresh_id
+from simengine.world.text import fresh_id, ref
 
 ARCHETYPES: tuple[str, ...] = (
     "wander", "meet", "talk", "trade", "quarrel", "befriend",

@@ -148,7 +148,9 @@ def test_essential_characters_never_die_by_chance(tmp_path, world):
     spec.endings = []
     essential = [c.id for c in spec.characters if c.essential]
     assert essential
-    with Session.new(spec, tmp_path / "s.db", narrate=False, npc_rate=1.0, seed=2) as session:
+    # A seed where chance kills somebody in every shipped world (seed 2 saw one death in
+    # harbour, a margin any change to the procedural story could wipe out).
+    with Session.new(spec, tmp_path / "s.db", narrate=False, npc_rate=1.0, seed=3) as session:
         play(session, ticks=150)
         died = [c for c in session.state.entities("character")
                 if not session.state.is_alive(c) and session.state.entity(c).get("died_tick")]

@@ -4,8 +4,8 @@ player's mouth, talk with something in it, place names that read as English."""
 from __future__ import annotations
 
 import asyncio
-import re
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -149,3 +149,23 @@ def test_what_waits_for_an_arrival_is_told_once(tmp_path):
     assert '"take the lantern" and "drop the cup" wait until you have arrived' in text
     assert session.state.where("mara") == "market"
     session.close()
+
+
+def test_the_harbour_win_reads_as_a_story(tmp_path):
+    """The newcomer's first game, as the coordinator played it: the cutlass changes hands
+    once, Mara quarrels with nobody of her own accord, and the epilogue reads as English."""
+    from click.testing import CliRunner
+
+    from simengine.cli import main
+
+    result = CliRunner().invoke(main, [
+        "run", str(WORLDS / "harbour.toml"), "-s", "procedural", "--saves-dir", str(tmp_path),
+        "--script", str(WORLDS / "scripts" / "harbour-win.txt")])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "=== You won ===" in out
+    assert out.count("Vane's cutlass goes the other way") + out.count("pays Hesper Vane") <= 1
+    assert "Mara Fenwick turns away" not in out and "lets them say it" not in out
+    assert "Mara Fenwick is at the North Quay, holding the brass key and the pearl necklace." \
+        in out
+    assert " is at The " not in out
