@@ -279,11 +279,15 @@ def tell_planned(state: WorldState, told: TurnPlan | Reaction, accepted: object,
             loose.append(v)
         else:
             by_step.setdefault(id(step), []).append(v)
+    failed: set[int] = set()
     for step in told.steps:
         if step.refusal is not None:
             out.append(step.refusal.message)
             continue
+        if step.meta.get("after") in failed:
+            continue  # "go north and look": no look where the player never arrived
         if step.ops and not all(op in ops for op in step.ops):
+            failed.add(id(step))
             why = by_step.pop(id(step), None) or loose[:1]
             loose = [v for v in loose if v not in why]
             attempt = step.command.text.strip() or step.command.verb

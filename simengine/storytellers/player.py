@@ -189,6 +189,7 @@ class Turn(Dealings):
     def plan(self, commands: list[Command]) -> TurnPlan:
         steps: list[Step] = []
         moved = False
+        move_step: Step | None = None
         waiting = False
         for n, c in enumerate(commands):
             if moved and c.verb not in READ_ONLY:
@@ -202,8 +203,13 @@ class Turn(Dealings):
                 waiting = True
                 continue
             step = getattr(self, f"do_{c.verb}", self.do_unknown)(c)
+            if moved:  # a look after a move: told only if the move happens
+                step.meta["after"] = id(move_step)
             steps.append(step)
-            moved = moved or any(isinstance(op, Move) for op in step.ops)
+            dest = next((op.to for op in step.ops if isinstance(op, Move)), None)
+            if dest is not None and not moved:
+                moved, move_step = True, step
+                self.here = dest  # what comes after looks at where the player is going
             named = step.meta.get("named")
             if isinstance(named, str):
                 if self.s.kind(named) == "character":

@@ -169,3 +169,15 @@ def test_the_harbour_win_reads_as_a_story(tmp_path):
     assert "Mara Fenwick is at the North Quay, holding the brass key and the pearl necklace." \
         in out
     assert " is at The " not in out
+
+
+def test_a_look_after_a_move_looks_where_the_player_arrived(tmp_path):
+    spec = load_world(WORLDS / "harbour.toml")
+    session = Session.new(spec, tmp_path / "t.db", npc_rate=0.0, world_event_rate=0.0,
+                          voice="second")
+    arrived = asyncio.run(session.act("go to the fish dock and look")).events[0].narration
+    assert "You go to the Fish Dock." in arrived and "You look around the Fish Dock." in arrived
+    assert "Tarred Gull." not in arrived.split("Ways out:")[0]
+    stuck = asyncio.run(session.act("go to the breakwater, then look")).events[0].narration
+    assert "comes to nothing" in stuck and "look around" not in stuck
+    session.close()
