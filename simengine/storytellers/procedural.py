@@ -72,16 +72,21 @@ class TickMemory:
             goes back and forth in one tick).
         dealt: the things that changed hands or place in the last
             :data:`TRADE_REST` ticks: nobody sells or buys them back yet.
+        came_from: the place the actor left lately (within :data:`TURN_BACK_REST`
+            ticks): a stroll does not lead straight back there.
     """
 
     partners: frozenset[str] = frozenset()
     items: frozenset[str] = frozenset()
     dealt: frozenset[str] = frozenset()
+    came_from: str | None = None
 
 
 #: After an item changes hands, this many ticks pass before anyone trades it again
 #: (no buying back what was just sold, no cutlass going to and fro).
 TRADE_REST = 24
+#: Ticks during which a wanderer does not turn straight back to where they came from.
+TURN_BACK_REST = 6
 
 
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
@@ -92,9 +97,16 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     partners: set[str] = set()
     items: set[str] = set()
     dealt: set[str] = set()
-    for ev in (*scene.history, *scene.recent):
+    here, before, arrived = state.where(actor), None, None
+    for ev in (*scene.history, *scene.recent):  # oldest first
         if ev.tick > scene.tick - TRADE_REST:
             dealt.update(e for e in ev.involves if e in state and state.kind(e) == "item")
+        if ev.actor == actor:  # a move involves where it went: the place before is the last other
+            places = [e for e in ev.involves if e in state and state.kind(e) == "location"]
+            if here in places:
+                arrived = ev.tick
+            before = next((e for e in places if e != here), before)
+    came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
     for ev in scene.recent:
         if ev.tick != scene.tick:
             continue
@@ -104,7 +116,7 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
             partners.update(e for e in involved if state.kind(e) == "character" and e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
-    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt))
+    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
 
 
 # ------------------------------------------------------------ world facts
@@ -295,7 +307,8 @@ def plan_archetype(
     if archetype == "wander":
         if not (exits := state.exits(here) if here else []):
             return None
-        dest = rng.choice(exits)
+        onward = [x for x in exits if not memory or x != memory.came_from]
+        dest = rng.choice(onward or exits)
         return f"{name} goes to {state.name(dest)}", [[Move(entity=actor, to=dest)]]
     if archetype in ("meet", "talk", "befriend"):
         rel = {"meet": "knows", "talk": "knows", "befriend": "friend_of"}[archetype]

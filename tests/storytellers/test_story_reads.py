@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 
 from simengine.sim.session import Session
-from simengine.storytellers.base import Intent, narrate_sync
+from simengine.storytellers.base import Intent, RecentEvent, narrate_sync
 from simengine.storytellers.namegen import STYLES, NameGen
-from simengine.storytellers.procedural import ProceduralStoryteller
+from simengine.storytellers.procedural import (
+    TURN_BACK_REST,
+    ProceduralStoryteller,
+    plan_archetype,
+    tick_memory,
+)
 from simengine.storytellers.scene import build_scene
 from simengine.world.loader import load_world
 from simengine.world.ops import Adjust, Proposal, Relate, Transfer
@@ -181,3 +186,21 @@ def test_a_look_after_a_move_looks_where_the_player_arrived(tmp_path):
     stuck = asyncio.run(session.act("go to the breakwater, then look")).events[0].narration
     assert "comes to nothing" in stuck and "look around" not in stuck
     session.close()
+
+
+def test_a_stroll_does_not_lead_straight_back():
+    """Ysolde came from the Tarred Gull to the Saltmarket: she wanders on, not back."""
+    state = harbour_state()
+    scene = build_scene(state, Intent("npc", "merchant"), tick=3)
+    scene.history = [
+        RecentEvent(1, "merchant", "Ysolde Brack goes to the Tarred Gull", ("merchant", "tavern")),
+        RecentEvent(2, "merchant", "Ysolde Brack goes to the Saltmarket", ("market", "merchant")),
+    ]
+    memory = tick_memory(scene, "merchant")
+    assert memory.came_from == "tavern"
+    dests = {plan_archetype("wander", state, "merchant", random.Random(s), memory)[1][0][0].to
+             for s in range(40)}
+    assert dests == set(state.exits("market")) - {"tavern"}
+    # long ago is forgotten; a dead end leads back
+    scene.tick = 2 + TURN_BACK_REST
+    assert tick_memory(scene, "merchant").came_from is None
