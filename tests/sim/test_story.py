@@ -302,10 +302,11 @@ def test_whoever_holds_what_a_player_goal_names_is_brought_into_the_players_path
 
 def test_a_resumed_story_goes_on_as_it_would_have(tmp_path):
     spec = load_world(WORLDS["harbour"])
-    with Session.new(spec, tmp_path / "a.db", seed=3, narrate=False) as session:
+    # (seed 2: Tamsin's goal is done in the first half)
+    with Session.new(spec, tmp_path / "a.db", seed=2, narrate=False) as session:
         play(session, ticks=40)
         whole = [(e.tick, e.summary) for e in session.save.log()]
-    with Session.new(spec, tmp_path / "b.db", seed=3, narrate=False) as session:
+    with Session.new(spec, tmp_path / "b.db", seed=2, narrate=False) as session:
         play(session, ticks=20)
     with Session.load(tmp_path / "b.db", narrate=False) as session:
         assert session.goals_done  # a goal was done in the first half, and is remembered
