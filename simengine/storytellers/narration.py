@@ -371,11 +371,12 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
 
 
 def topic(scene: Scene, speaker: str | None, listener: str | None,
-          rng: random.Random) -> str:
+          rng: random.Random, avoid: str = "") -> str:
     """Something from the world for two people to talk about, as a noun phrase.
 
     The speaker's own goal, a thing one of them carries or that lies here, or a
     place one can walk to from here; "the weather" only when the world offers none.
+    ``avoid`` (what the pair talked of last) is chosen again only if nothing else is left.
     """
     s = scene.state
     goals = [f"what it would take to {g}" for g in
@@ -388,8 +389,9 @@ def topic(scene: Scene, speaker: str | None, listener: str | None,
              else ref(s.name(i), "item") for i in things[:12]]
     ways = [f"the way to {ref(s.name(x), 'location')}" for x in s.exits(here)[:8]] \
         if here in s else []
-    groups = [g for g in (goals, wares, ways) if g]  # each kind as likely as the others
-    return rng.choice(rng.choice(groups)) if groups else "the weather"
+    # each kind as likely as the others
+    groups = [g for g in ([x for x in opts if x != avoid] for opts in (goals, wares, ways)) if g]
+    return rng.choice(rng.choice(groups)) if groups else avoid or "the weather"
 
 
 def _weather_in(scene: Scene, summary: str) -> str:
@@ -437,12 +439,13 @@ def reason_text(scene: Scene, violation: object) -> str:
 
 def tell(
     scene: Scene, accepted: Proposal, rejected: Sequence[object], rng: random.Random,
-    voice: str = "third",
+    voice: str = "third", topics: dict[frozenset, str] | None = None,
 ) -> list[str]:
     """The sentences telling an accepted proposal (and, briefly, what was rejected).
 
     In the ``second`` voice the player is "you"; people talking where the player
-    stands say something aloud.
+    stands say something aloud. ``topics`` remembers what each pair talked of last,
+    so they talk of something else next time (it is updated here).
     """
     b = classify(scene, accepted, rejected=bool(rejected), voice=voice)
     options = TEMPLATES[b.archetype]
@@ -451,7 +454,10 @@ def tell(
         # An NPC's beat: the NPC turns on (or to) the player, never the player's own deed.
         options = tuple(x for x in options if not x.startswith("{other}")) or options
     if b.archetype == "talk":
-        b.slots["topic"] = topic(scene, accepted.actor, b.other, rng)
+        pair = frozenset({accepted.actor, b.other})
+        memory = topics if topics is not None else {}
+        b.slots["topic"] = memory[pair] = topic(scene, accepted.actor, b.other, rng,
+                                                memory.get(pair, ""))
     text = rng.choice(options).format_map(b.slots)
     sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
     t = _Teller(scene, accepted, voice)

@@ -53,6 +53,9 @@ from simengine.world.text import number
 PEOPLE_PRONOUNS = frozenset({"him", "her", "them", "he", "she", "they"})
 #: Verbs that only look: they may follow a move in one line.
 READ_ONLY = frozenset({"look", "examine", "inventory", "wait"})
+#: Words that name nothing in particular: "buy something" asks "Buy what?".
+VAGUE = frozenset({"something", "anything", "stuff", "some stuff", "thing",
+                   "things", "whatever"})
 #: Verbs whose object is a person the NPC then answers in their own beat.
 ADDRESSING = frozenset({"ask", "tell", "say", "attack", "give", "pay", "buy", "sell", "trade"})
 
@@ -173,7 +176,7 @@ class Turn(Dealings):
             return self.step(c, summary=f"{self.name} hesitates", refusal=refuse(
                 "parse.pronoun", f"Which do you mean by {phrase!r}? Name it: nothing has been "
                 "named yet."))
-        if not phrase:
+        if not phrase or normalize_name(phrase) in VAGUE:
             msg = f"{cap(c.verb)} what? Say what you mean to {c.verb}."
             return self.step(c, summary=f"{self.name} hesitates",
                              refusal=refuse("parse.incomplete", msg))

@@ -495,6 +495,7 @@ class ProceduralStoryteller:
         # What a beat's plan reads as, for narrate: (tick, actor) -> player turn or answer.
         self._told: OrderedDict[tuple, players.TurnPlan | players.Reaction] = OrderedDict()
         self._named: dict[str, tuple] = {}  # the player's last thing and person named ("it")
+        self._topics: dict[frozenset, str] = {}  # what each pair talked of last
 
     def rng_for(self, scene: Scene, intent: Intent) -> random.Random:
         """The RNG of one beat: a function of the seeds, the tick and the actor only."""
@@ -617,7 +618,10 @@ class ProceduralStoryteller:
             sentences = players.tell_planned(scene.state, told, accepted, list(rejected),
                                              self.voice)
         else:
-            sentences = tell(scene, accepted, list(rejected), rng, voice=self.voice)
+            sentences = tell(scene, accepted, list(rejected), rng, voice=self.voice,
+                             topics=self._topics)
+            while len(self._topics) > 512:  # the pairs talked of least lately go first
+                self._topics.pop(next(iter(self._topics)))
         for i, sentence in enumerate(sentences):
             yield sentence if i == len(sentences) - 1 else sentence + " "
 

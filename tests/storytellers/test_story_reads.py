@@ -204,3 +204,29 @@ def test_a_stroll_does_not_lead_straight_back():
     # long ago is forgotten; a dead end leads back
     scene.tick = 2 + TURN_BACK_REST
     assert tick_memory(scene, "merchant").came_from is None
+
+
+def test_a_pair_does_not_talk_of_the_same_thing_twice_running():
+    state = harbour_state()
+    state.apply([Relate(source="captain", relation="knows", target="innkeeper")])
+    talk = Proposal(actor="captain", summary="Hesper Vane talks with Nell Gannet", ops=[])
+    teller = ProceduralStoryteller(seed=1)
+    scene = build_scene(state, Intent("npc", "captain"))
+    texts = []
+    for tick in range(12):
+        scene.tick = tick
+        texts.append(narrate_sync(teller, scene, talk))
+    topics = ["debt note", "Kestrel's deck", "Vane's cutlass", "the Fish Dock", "the Saltmarket"]
+    said = [[x for x in topics if x in text.split('"')[0]] for text in texts]  # not the quote
+    assert all(len(s) == 1 for s in said), texts
+    assert all(a != b for a, b in zip(said, said[1:], strict=False)), texts
+
+
+@pytest.mark.parametrize("line, ask", [("buy something", "Buy what?"),
+                                       ("take anything", "Take what?")])
+def test_vague_words_ask_what_is_meant(tmp_path, line, ask):
+    spec = load_world(WORLDS / "harbour.toml")
+    session = Session.new(spec, tmp_path / "t.db", npc_rate=0.0, world_event_rate=0.0)
+    text = asyncio.run(session.act(line)).events[0].narration
+    assert text.startswith(ask) and "no something" not in text
+    session.close()
