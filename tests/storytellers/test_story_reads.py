@@ -230,3 +230,11 @@ def test_vague_words_ask_what_is_meant(tmp_path, line, ask):
     text = asyncio.run(session.act(line)).events[0].narration
     assert text.startswith(ask) and "no something" not in text
     session.close()
+
+
+def test_then_to_somewhere_goes_on_from_a_go():
+    from simengine.storytellers.parser import parse
+
+    cmds = parse("go to the crossing and then to the assay office")
+    assert [(c.verb, c.obj) for c in cmds] == [("go", "crossing"), ("go", "assay office")]
+    assert [c.verb for c in parse("take the key, then to the door")] == ["take", "unknown"]
