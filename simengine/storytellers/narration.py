@@ -101,7 +101,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{place}. {place_desc}",
         "Beyond {here} lies a place no one had spoken of, {place}. {actor} goes to see it.",
         "{actor}, {actor_trait}, pushes past the edge of the known and comes upon {place}.",
-        "A new path leads from {here} to {place}. {place_desc}",
+        "A new path leads from {here} to {place}, and {actor} is the first down it. "
+        "{place_desc}",
         "{place}: {actor} is the first to set foot there in living memory.",
     ),
     "found": (

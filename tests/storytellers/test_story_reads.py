@@ -238,3 +238,16 @@ def test_then_to_somewhere_goes_on_from_a_go():
     cmds = parse("go to the crossing and then to the assay office")
     assert [(c.verb, c.obj) for c in cmds] == [("go", "crossing"), ("go", "assay office")]
     assert [c.verb for c in parse("take the key, then to the door")] == ["take", "unknown"]
+
+
+def test_every_discovery_says_who_went_there():
+    """A discovery moves the discoverer: every way of telling it names them."""
+    state = harbour_state()
+    teller = ProceduralStoryteller()
+    for seed in range(25):
+        intent = Intent("npc", "fisher", seed=seed)
+        rng = random.Random(seed)
+        summary, bundles = plan_archetype("discover", state, "fisher", rng)
+        proposal = Proposal(actor="fisher", summary=summary, ops=bundles[0])
+        text = narrate_sync(teller, build_scene(state, intent, tick=seed), proposal)
+        assert "Tamsin Reed" in text, text
