@@ -83,7 +83,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "find": (
         "{actor} spots {item} in {here} and keeps it.",
-        "Half hidden in {here}, {item} catches {actor}'s eye. {item_desc}",
+        "Half hidden in {here}, {item} catches {actor}'s eye, and goes into a pocket. "
+        "{item_desc}",
         "{actor} stoops and picks up {item}.",
         "Something lies at {actor}'s feet: {item}. {actor} keeps it.",
         "{actor}, {actor_trait}, turns {item} over and decides it is worth keeping.",
