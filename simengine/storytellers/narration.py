@@ -372,6 +372,17 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     return beat("look", set())
 
 
+def _fits_the_player(template: str) -> bool:
+    """Whether a template may tell an NPC's beat with the player as ``{other}``.
+
+    Not when the player would be the one acting ("{other} turns away ... with a
+    curse"), be described to themselves ("nods to {other}, {other_gloss}") or be
+    introduced as a stranger ("falls into talk with a stranger: {other}").
+    """
+    return not (template.startswith("{other}") or "{other_gloss}" in template
+                or "{other_trait}" in template or "stranger: {other}" in template)
+
+
 def topic(scene: Scene, speaker: str | None, listener: str | None,
           rng: random.Random, avoid: str = "") -> str:
     """Something from the world for two people to talk about, as a noun phrase.
@@ -453,8 +464,7 @@ def tell(
     options = TEMPLATES[b.archetype]
     s = scene.state
     if b.other is not None and b.other == s.player and accepted.actor != s.player:
-        # An NPC's beat: the NPC turns on (or to) the player, never the player's own deed.
-        options = tuple(x for x in options if not x.startswith("{other}")) or options
+        options = tuple(x for x in options if _fits_the_player(x)) or options
     if b.archetype == "talk":
         pair = frozenset({accepted.actor, b.other})
         memory = topics if topics is not None else {}
@@ -492,7 +502,8 @@ def _spoken(scene: Scene, accepted: Proposal, b: Beat, rng: random.Random) -> st
     touched = {v for op in accepted.ops for _, v in references(op)}
     named = [p for p in others if p in touched or s.name(p) in text_of(b)]
     # Talking with the player, they talk to the player.
-    listener = player if player in named else (named[0] if named else others[0])
+    listener = b.other if b.other in others else player if player in named else (
+        named[0] if named else others[0])
     return dialogue.remark(s, actor, listener, rng, scene.recent)
 
 

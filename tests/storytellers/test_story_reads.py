@@ -76,8 +76,14 @@ def test_an_npc_quarrel_with_the_player_reads_as_the_npc_s_doing(voice, player_a
                        ops=[Relate(source="innkeeper", relation="distrusts", target="mara")])
     befriend = Proposal(actor="innkeeper", summary="Nell Gannet befriends Mara Fenwick",
                         ops=[Relate(source="innkeeper", relation="friend_of", target="mara")])
-    texts = [told(state, p, seed, voice) for p in (quarrel, befriend) for seed in range(40)]
+    meet = Proposal(actor="innkeeper", summary="Nell Gannet meets Mara Fenwick",
+                    ops=[Relate(source="innkeeper", relation="knows", target="mara")])
+    texts = [told(state, p, seed, voice) for p in (quarrel, befriend, meet)
+             for seed in range(40)]
     assert not [t for t in texts if t.startswith(player_as)], texts
+    # nor is the player described to themselves, or met as a stranger
+    assert not [t for t in texts if "a wiry deckhand" in t.split('"')[0]
+                or "stranger: " in t], texts
     assert any("Nell Gannet" in t and ("Mara" in t or "you" in t) for t in texts)
 
 
