@@ -44,6 +44,8 @@ from simengine.world.story import Ending, Goal, Story, epilogue
 from simengine.world.text import clean_text
 
 RECENT_KEEP = 40
+#: Events a session remembers for its storytellers' memory (who traded what lately).
+HISTORY_KEEP = 240
 MAX_PLAYER_TEXT = 2000
 
 
@@ -220,8 +222,8 @@ class Session:
         # never holds a second copy of a big world.
         self.state: WorldState = self.save.live_state()
         self.state.name_index()  # built once here, so no beat pays for it in a big world
-        log = self.save.log(limit=RECENT_KEEP)
-        self.recent: deque[RecentEvent] = deque((self._recent(e) for e in log), maxlen=RECENT_KEEP)
+        log = self.save.log(limit=HISTORY_KEEP)
+        self.recent: deque[RecentEvent] = deque((self._recent(e) for e in log), maxlen=HISTORY_KEEP)
         last = log[-1].tick if log else 0
         # Quiet ticks commit no event; the clock remembers them, valid for its head only.
         clock = self.save.get_meta(f"clock:{self.branch}") or {}
@@ -526,7 +528,7 @@ class Session:
         scene = build_scene(
             self.state,
             intent,
-            list(self.recent),
+            list(self.recent)[-RECENT_KEEP:],
             budget_tokens=self.budget_tokens,
             estimator=self.estimator,
             tick=tick,
@@ -534,6 +536,7 @@ class Session:
         # What already happened this tick, even where the scene's budget left it out, so
         # a beat does not undo or mirror it (an item bought twice over in one tick).
         scene.recent.extend(ev for ev in self.recent if ev.tick == tick and ev not in scene.recent)
+        scene.history = list(self.recent)
         return scene
 
     def _teller_for(self, intent: Intent) -> Storyteller:

@@ -99,6 +99,9 @@ class Scene:
     tick: int
     state: WorldState = field(repr=False)
     recent: list[RecentEvent] = field(default_factory=list)
+    #: Every event the session still remembers, the scene's or not (newest last): for a
+    #: storyteller's own memory (who sold what lately); never shown to a model.
+    history: list[RecentEvent] = field(default_factory=list)
     #: The lore entries this scene brought in, and those its budget dropped.
     lore: LoreActivation = field(default_factory=LoreActivation)
     #: The machine-readable facts of the scene block (None: a scene built by hand).

@@ -273,7 +273,13 @@ class NameGen:
             name = f"{rng.choice(s.place_first)} {rng.choice(s.place_last)}"
             if self._free(name, "location", state, avoid_):
                 noun = name.split()[-1].lower()
-                return name, f"{_a(noun).capitalize()} {noun} {rng.choice(s.place_detail)}."
+                # "Steps reached by slick wooden steps" says the noun twice.
+                details = [d for d in s.place_detail if noun.rstrip("s") not in d] or \
+                    list(s.place_detail)
+                # Plural names ("Oyster Steps", "Salt Flats") take no article.
+                head = noun if noun.endswith("s") and not noun.endswith("ss") \
+                    else f"{_a(noun)} {noun}"
+                return name, f"{head.capitalize()} {rng.choice(details)}."
         return None
 
     def thing(

@@ -32,7 +32,7 @@ from simengine.world.ops import (
     references,
 )
 from simengine.world.state import normalize_name
-from simengine.world.text import number
+from simengine.world.text import number, ref
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "wander": (
@@ -51,11 +51,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Strangers a moment ago, {actor} and {other} now know one another.",
     ),
     "talk": (
-        "{actor} and {other} talk a while in {here}, about nothing much and everything.",
-        "{actor} leans close to {other} and speaks low; {other} listens.",
-        "Words pass between {actor} and {other}: news, rumour, a complaint or two.",
-        "{other} has something to say, and {actor}, {actor_trait}, lets them say it.",
-        "{actor} passes the time with {other} in {here}.",
+        "{actor} and {other} talk a while in {here} about {topic}.",
+        "{actor} leans close to {other} and speaks low of {topic}; {other} listens.",
+        "Words pass between {actor} and {other}: {topic}, mostly, and a complaint or two.",
+        "{actor}, {actor_trait}, has something to say about {topic}, and {other} hears it out.",
+        "{actor} passes the time with {other} in {here}, talking of {topic}.",
     ),
     "trade": (
         "{buyer} counts out {price} {currency} for {seller}, and {item} changes hands.",
@@ -83,7 +83,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
     "find": (
         "{actor} spots {item} in {here} and keeps it.",
-        "Half hidden in {here}, {item} catches {actor}'s eye. {item_desc}",
+        "Half hidden in {here}, {item} catches {actor}'s eye, and goes into a pocket. "
+        "{item_desc}",
         "{actor} stoops and picks up {item}.",
         "Something lies at {actor}'s feet: {item}. {actor} keeps it.",
         "{actor}, {actor_trait}, turns {item} over and decides it is worth keeping.",
@@ -92,7 +93,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "A newcomer comes into {here}: {newcomer}, {newcomer_gloss}.",
         "{newcomer} arrives and looks around {here} as if expecting "
         "someone.",
-        "The road, or the wind, brings {newcomer} into {here}.",
+        "{newcomer} comes into {here} from somewhere else, and stays.",
         "Nobody in {here} has seen {newcomer} before: {newcomer_gloss}.",
         "{newcomer} turns up in {here} with a story nobody has asked for yet.",
     ),
@@ -101,7 +102,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{place}. {place_desc}",
         "Beyond {here} lies a place no one had spoken of, {place}. {actor} goes to see it.",
         "{actor}, {actor_trait}, pushes past the edge of the known and comes upon {place}.",
-        "A new path leads from {here} to {place}. {place_desc}",
+        "A new path leads from {here} to {place}, and {actor} is the first down it. "
+        "{place_desc}",
         "{place}: {actor} is the first to set foot there in living memory.",
     ),
     "found": (
@@ -190,6 +192,8 @@ class Beat:
     archetype: str
     slots: dict[str, str]
     covered: set[int] = field(default_factory=set)
+    #: The person the actor deals with (met, talked to, quarrelled with ...), if any.
+    other: str | None = None
 
 
 def gloss(
@@ -219,43 +223,6 @@ def gloss(
     ):
         first = first[0].lower() + first[1:]
     return first
-
-
-#: Last words of place names that read with "the" ("the Council Deck"); other
-#: multi-word names are proper names that take no article ("Boot Hill", "Placer Creek").
-_COMMON_PLACES = frozenset(
-    "deck hold bay office ring quay pier dock docks market house loft room hall mine shaft "
-    "concourse bridge square inn tavern yard gate road store mill chapel tower wharf cellar "
-    "kitchen stable stables barracks library garden gardens court corridor lab laboratory "
-    "station camp crossing works forge harbour harbor port street lane well farm field bank "
-    "vault cabin chamber quarter quarters district ward wing plaza strongroom breakwater "
-    "lighthouse saloon church temple shrine abbey cloister crypt river sea lake woods forest "
-    "marsh ruins bar stall shop hut barn hangar bay pit arena dome spire keep pass".split()
-)
-
-
-def ref(name: str, kind: str | None) -> str:
-    """A name as it reads mid-sentence: ``the Net Loft``, ``the brass button``, ``Mara``.
-
-    Proper names take no article: a possessive ("Vane's cutlass", "Pike's Livery"),
-    a capitalised item ("Kestrel"), or a place not named for a common feature
-    ("Boot Hill").
-    """
-    lowered = name.lower()
-    for article in ("the ", "a ", "an "):
-        if lowered.startswith(article):
-            return article + name[len(article):]
-    words = name.split()
-    if not words or any(w.endswith(("'s", "\u2019s")) for w in words[:-1]):
-        return name
-    if kind == "item":
-        # "Kestrel" is a name; "Brass Lantern" is a thing written in capitals.
-        return name if len(words) == 1 and words[0][:1].isupper() else f"the {name}"
-    if kind == "location":
-        if len(words) > 1 and not any(c.isdigit() for c in name) and (
-                words[-1].lower() in _COMMON_PLACES or not name[:1].isupper()):
-            return f"the {name}"
-    return name
 
 
 def display_name(attribute: str | None) -> str:
@@ -297,8 +264,10 @@ class _Teller:
         return "nothing remarkable"
 
     def trait(self, e: str | None) -> str:
+        """A one-word trait: the templates say "X, blunt as ever", never "X, slow to
+        trust as ever"."""
         traits = self.s.entity(e).get("traits") if e and e in self.s else None
-        return str(traits[0]) if traits else "watchful"
+        return next((str(x) for x in traits or [] if len(str(x).split()) == 1), "watchful")
 
     def desc(self, e: str | None) -> str:
         """The first sentence of a description, as a whole sentence."""
@@ -324,8 +293,9 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     here = scene.location or (s.where(actor) if actor in s else None)
     base = _Slots({**t.person("actor", actor), **t.place("here", here)})
 
-    def beat(archetype: str, covered: set[int], **slots: str) -> Beat:
-        return Beat(archetype, _Slots({**base, **slots}), covered)
+    def beat(archetype: str, covered: set[int], partner: str | None = None,
+             **slots: str) -> Beat:
+        return Beat(archetype, _Slots({**base, **slots}), covered, partner)
 
     idx = {i: op for i, op in enumerate(ops)}
     for i, op in idx.items():
@@ -365,8 +335,8 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
                             currency=display_name(currency))
         giver = actor if actor and actor != op.to else None
         if giver:
-            return beat("give", {i}, **t.person("actor", giver), **t.person("other", op.to),
-                        item=t.name(op.item))
+            return beat("give", {i}, op.to, **t.person("actor", giver),
+                        **t.person("other", op.to), item=t.name(op.item))
         return beat("find", {i}, **t.person("actor", op.to), item=t.name(op.item),
                     item_gloss=t.gloss(op.item), item_desc=t.desc(op.item))
     for i, op in idx.items():
@@ -381,7 +351,7 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
             if archetype == "quarrel":
                 covered |= {j for j, o in idx.items() if isinstance(o, Adjust) and o.by < 0
                             and o.entity == first.source and o.attribute != currency}
-            return beat(archetype, covered, **t.person("actor", first.source),
+            return beat(archetype, covered, first.target, **t.person("actor", first.source),
                         **t.person("other", first.target))
     for i, op in idx.items():
         if isinstance(op, Adjust) and op.attribute in _ILL and op.by < 0:
@@ -398,8 +368,43 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     # Nothing was accepted of an attempt: tell the actor in the place, not the summary.
     other = None if rejected else _named_in(scene, accepted.summary, exclude=actor)
     if other:
-        return beat("talk", set(), **t.person("other", other))
+        return beat("talk", set(), other, **t.person("other", other))
     return beat("look", set())
+
+
+def _fits_the_player(template: str) -> bool:
+    """Whether a template may tell an NPC's beat with the player as ``{other}``.
+
+    Not when the player would be the one acting ("{other} turns away ... with a
+    curse"), be described to themselves ("nods to {other}, {other_gloss}") or be
+    introduced as a stranger ("falls into talk with a stranger: {other}").
+    """
+    return not (template.startswith("{other}") or "{other_gloss}" in template
+                or "{other_trait}" in template or "stranger: {other}" in template)
+
+
+def topic(scene: Scene, speaker: str | None, listener: str | None,
+          rng: random.Random, avoid: str = "") -> str:
+    """Something from the world for two people to talk about, as a noun phrase.
+
+    The speaker's own goal, a thing one of them carries or that lies here, or a
+    place one can walk to from here; "the weather" only when the world offers none.
+    ``avoid`` (what the pair talked of last) is chosen again only if nothing else is left.
+    """
+    s = scene.state
+    goals = [f"what it would take to {g}" for g in
+             (str(x).strip().rstrip(".") for x in
+              (s.entity(speaker).get("goals") if speaker in s else None) or []) if g]
+    here = s.where(speaker) if speaker in s else scene.location
+    things = [i for p in (speaker, listener) if p in s for i in s.inventory(p)]
+    things += s.things_at(here) if here in s else []
+    wares = [f"{ref(s.name(i), 'item')} and what it might fetch" if s.price(i) > 0
+             else ref(s.name(i), "item") for i in things[:12]]
+    ways = [f"the way to {ref(s.name(x), 'location')}" for x in s.exits(here)[:8]] \
+        if here in s else []
+    # each kind as likely as the others
+    groups = [g for g in ([x for x in opts if x != avoid] for opts in (goals, wares, ways)) if g]
+    return rng.choice(rng.choice(groups)) if groups else avoid or "the weather"
 
 
 def _weather_in(scene: Scene, summary: str) -> str:
@@ -447,15 +452,25 @@ def reason_text(scene: Scene, violation: object) -> str:
 
 def tell(
     scene: Scene, accepted: Proposal, rejected: Sequence[object], rng: random.Random,
-    voice: str = "third",
+    voice: str = "third", topics: dict[frozenset, str] | None = None,
 ) -> list[str]:
     """The sentences telling an accepted proposal (and, briefly, what was rejected).
 
     In the ``second`` voice the player is "you"; people talking where the player
-    stands say something aloud.
+    stands say something aloud. ``topics`` remembers what each pair talked of last,
+    so they talk of something else next time (it is updated here).
     """
     b = classify(scene, accepted, rejected=bool(rejected), voice=voice)
-    text = rng.choice(TEMPLATES[b.archetype]).format_map(b.slots)
+    options = TEMPLATES[b.archetype]
+    s = scene.state
+    if b.other is not None and b.other == s.player and accepted.actor != s.player:
+        options = tuple(x for x in options if _fits_the_player(x)) or options
+    if b.archetype == "talk":
+        pair = frozenset({accepted.actor, b.other})
+        memory = topics if topics is not None else {}
+        b.slots["topic"] = memory[pair] = topic(scene, accepted.actor, b.other, rng,
+                                                memory.get(pair, ""))
+    text = rng.choice(options).format_map(b.slots)
     sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
     t = _Teller(scene, accepted, voice)
     extra = [op_sentence(t, op) for i, op in enumerate(accepted.ops) if i not in b.covered]
@@ -487,7 +502,8 @@ def _spoken(scene: Scene, accepted: Proposal, b: Beat, rng: random.Random) -> st
     touched = {v for op in accepted.ops for _, v in references(op)}
     named = [p for p in others if p in touched or s.name(p) in text_of(b)]
     # Talking with the player, they talk to the player.
-    listener = player if player in named else (named[0] if named else others[0])
+    listener = b.other if b.other in others else player if player in named else (
+        named[0] if named else others[0])
     return dialogue.remark(s, actor, listener, rng, scene.recent)
 
 

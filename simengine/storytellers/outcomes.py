@@ -8,6 +8,7 @@ tells a planned beat, the steps that happened and why the rest did not.
 from __future__ import annotations
 
 import random
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from simengine.storytellers.wording import (
 from simengine.world.ops import Adjust, Move, Op, Relate
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
-from simengine.world.text import number
+from simengine.world.text import number, ref
 
 
 # ------------------------------------------------------------- answering
@@ -51,14 +52,35 @@ def _room(state: WorldState, e: str, attribute: str) -> float:
     return (now - d.min - 1) if d and d.min is not None else now + 25
 
 
+def _quoted(line: str) -> str:
+    """The words inside a line's quotes, without a leading "Hm." and closing stops."""
+    words = line.split('"')[1] if line.count('"') >= 2 else line
+    words = re.sub(r"^(?:Hm|Hmm|Well|Ah|Oh|Look)[.,!]\s*", "", words.strip())
+    return words.rstrip(".!?").strip().lower()
+
+
+def _fresh_remark(state: WorldState, actor: str, player: str, rng: random.Random,
+                  recent: Sequence, heard: Sequence[str]) -> str | None:
+    """A remark the player has not just heard in this tick (a few draws), else None."""
+    said = [_quoted(h) for h in heard if '"' in h]
+    for _ in range(4):
+        line = dialogue.remark(state, actor, player, rng, recent)
+        words = _quoted(line)
+        if not any(words and (words in s or s in words) for s in said if s):
+            return line
+    return None
+
+
 def react(state: WorldState, actor: str, player: str, cue: str, rng: random.Random,
-          recent: Sequence = ()) -> Reaction | None:
+          recent: Sequence = (), heard: Sequence[str] = ()) -> Reaction | None:
     """What ``actor`` does in answer to the player's ``cue`` (``verb:topic``), or None.
 
     An attack is settled here, by a seeded roll within the world's bounds: the
     one attacked is hurt (where the world has health), turns hostile, and hits
     back or flees. Talk earns acquaintance and sometimes friendship; a gift,
-    goodwill. The player's words never settle any of it.
+    goodwill. The player's words never settle any of it. ``heard`` holds the
+    lines the player's own turn already told (an answer given there is not
+    said twice).
     """
     verb, _, topic = cue.partition(":")
     if not verb or actor not in state or not state.is_alive(actor) or player not in state:
@@ -84,7 +106,8 @@ def react(state: WorldState, actor: str, player: str, cue: str, rng: random.Rand
     if warm and not cold and not state.has_relation(actor, warm, player) and \
             state.has_relation(actor, "knows", player) and rng.random() < chance:
         bundles.append([Relate(source=actor, relation=warm, target=player)])
-    line = dialogue.remark(state, actor, player, rng, recent)
+    line = _fresh_remark(state, actor, player, rng, recent, heard) or \
+        f"{first} nods, and leaves it at that."
     if verb == "ask":  # what the answer said, committed: the player now knows it
         told = gossip.answer_ops(state, actor, player, topic)
         if told:
@@ -131,7 +154,6 @@ def _fight(state: WorldState, actor: str, player: str, rng: random.Random) -> Re
     if exits and rng.random() < 0.35:
         dest = rng.choice(exits)
         bundles.append([Move(entity=actor, to=dest)])
-        from simengine.storytellers.narration import ref
         place = ref(s.name(dest), "location")
         you.append(f"{first} breaks away and runs for {place}.")
         they.append(f"{first} breaks away and runs for {place}.")
@@ -264,11 +286,15 @@ def tell_planned(state: WorldState, told: TurnPlan | Reaction, accepted: object,
             loose.append(v)
         else:
             by_step.setdefault(id(step), []).append(v)
+    failed: set[int] = set()
     for step in told.steps:
         if step.refusal is not None:
             out.append(step.refusal.message)
             continue
+        if step.meta.get("after") in failed:
+            continue  # "go north and look": no look where the player never arrived
         if step.ops and not all(op in ops for op in step.ops):
+            failed.add(id(step))
             why = by_step.pop(id(step), None) or loose[:1]
             loose = [v for v in loose if v not in why]
             attempt = step.command.text.strip() or step.command.verb

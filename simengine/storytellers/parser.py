@@ -207,8 +207,18 @@ def parse(text: object) -> list[Command]:
         to = re.search(r"\bto\s+(.+?)\s*[.!?]*$", rest.lower())
         return [Command("say", target=_clean(to.group(1)) if to else "", words=words,
                         text=raw)]
-    commands = [_command(c) for c in split_commands(raw)]
+    commands: list[Command] = []
+    for clause in split_commands(raw):
+        command = _command(clause)
+        if command.verb == "unknown" and commands and commands[-1].verb == "go" and \
+                _ONWARD.match(_strip_lead(clause.lower())):
+            command = _command(f"go {clause}")  # "go to the crossing, then to the office"
+        commands.append(command)
     return commands[:MAX_COMMANDS] or [Command("look", text=raw)]
+
+
+#: A clause that goes on where a "go" left off: "(and) then to the office".
+_ONWARD = re.compile(r"^(?:on\s+|back\s+|over\s+)?(?:to|into|towards?|onto)\s+\S")
 
 
 def split_commands(raw: str) -> list[str]:

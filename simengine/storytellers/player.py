@@ -53,6 +53,9 @@ from simengine.world.text import number
 PEOPLE_PRONOUNS = frozenset({"him", "her", "them", "he", "she", "they"})
 #: Verbs that only look: they may follow a move in one line.
 READ_ONLY = frozenset({"look", "examine", "inventory", "wait"})
+#: Words that name nothing in particular: "buy something" asks "Buy what?".
+VAGUE = frozenset({"something", "anything", "stuff", "some stuff", "thing",
+                   "things", "whatever"})
 #: Verbs whose object is a person the NPC then answers in their own beat.
 ADDRESSING = frozenset({"ask", "tell", "say", "attack", "give", "pay", "buy", "sell", "trade"})
 
@@ -173,7 +176,7 @@ class Turn(Dealings):
             return self.step(c, summary=f"{self.name} hesitates", refusal=refuse(
                 "parse.pronoun", f"Which do you mean by {phrase!r}? Name it: nothing has been "
                 "named yet."))
-        if not phrase:
+        if not phrase or normalize_name(phrase) in VAGUE:
             msg = f"{cap(c.verb)} what? Say what you mean to {c.verb}."
             return self.step(c, summary=f"{self.name} hesitates",
                              refusal=refuse("parse.incomplete", msg))
@@ -189,15 +192,27 @@ class Turn(Dealings):
     def plan(self, commands: list[Command]) -> TurnPlan:
         steps: list[Step] = []
         moved = False
-        for c in commands:
+        move_step: Step | None = None
+        waiting = False
+        for n, c in enumerate(commands):
             if moved and c.verb not in READ_ONLY:
-                steps.append(self.step(c, summary="", refusal=refuse(
-                    "parse.later", f"One thing at a time: \"{c.text.strip()}\" waits until you "
-                    "have arrived; say it again then.")))
+                if not waiting:  # what waits for the arrival is told once, all of it
+                    later = [f'"{x.text.strip()}"' for x in commands[n:]
+                             if x.verb not in READ_ONLY]
+                    steps.append(self.step(c, summary="", refusal=refuse(
+                        "parse.later", f"One thing at a time: {listing(later)} "
+                        f"{'wait' if len(later) > 1 else 'waits'} until you have arrived; "
+                        "say it again then.")))
+                waiting = True
                 continue
             step = getattr(self, f"do_{c.verb}", self.do_unknown)(c)
+            if moved:  # a look after a move: told only if the move happens
+                step.meta["after"] = id(move_step)
             steps.append(step)
-            moved = moved or any(isinstance(op, Move) for op in step.ops)
+            dest = next((op.to for op in step.ops if isinstance(op, Move)), None)
+            if dest is not None and not moved:
+                moved, move_step = True, step
+                self.here = dest  # what comes after looks at where the player is going
             named = step.meta.get("named")
             if isinstance(named, str):
                 if self.s.kind(named) == "character":

@@ -239,13 +239,21 @@ class Dealings:
             return [Relate(source=self.me, relation="knows", target=who)]
         return []
 
+    def _topic(self, c: Command, default: str) -> str:
+        """What the player asked or told about, as typed; a name typed in lower case
+        ("silas") reads as the world writes it ("Silas Crane")."""
+        said = typed(c.text, c.obj)
+        hits = self.s.name_index().get(normalize_name(said), {}) if said.islower() else {}
+        ids = sorted({e for ids in hits.values() for e in ids})
+        return the(self.s, ids[0]) if len(ids) == 1 else said or default
+
     def do_ask(self, c: Command) -> Step:
         who, no = self.person(c, c.target)
         if no:
             return no
         assert who is not None
         n = self.s.name(who)
-        topic = typed(c.text, c.obj) or "the news"
+        topic = self._topic(c, "the news")
         answer = dialogue.answer(self.s, who, self.me, typed(c.text, c.obj) if c.obj else "",
                                  self.rng, self.recent)
         return self.step(c, summary=f"{self.name} asks {n} about {topic}", ops=self._know(who),
@@ -259,7 +267,7 @@ class Dealings:
             return no
         assert who is not None
         n = self.s.name(who)
-        topic = typed(c.text, c.obj) or "what you know"
+        topic = self._topic(c, "what you know")
         reply = dialogue.hear(self.s, who, self.me, c.obj, self.rng, self.recent)
         # A fact the player knows and the listener does not: now they know it too.
         fact = dialogue.fact_on(self.s, self.me, c.obj, who) if c.obj else None

@@ -41,7 +41,7 @@ from simengine.world.ops import (
 from simengine.world.rules import Violation, invention_budget
 from simengine.world.seeds import mix_seed
 from simengine.world.state import WorldState
-from simengine.world.text import fresh_id
+from simengine.world.text import fresh_id, ref
 
 ARCHETYPES: tuple[str, ...] = (
     "wander", "meet", "talk", "trade", "quarrel", "befriend",
@@ -71,19 +71,43 @@ class TickMemory:
             (B does not meet A right after A met B).
         items: the things that already changed hands or place this tick (no item
             goes back and forth in one tick).
+        dealt: the things that changed hands or place in the last
+            :data:`TRADE_REST` ticks: nobody sells or buys them back yet.
+        came_from: the place the actor left lately (within :data:`TURN_BACK_REST`
+            ticks): a stroll does not lead straight back there.
     """
 
     partners: frozenset[str] = frozenset()
     items: frozenset[str] = frozenset()
+    dealt: frozenset[str] = frozenset()
+    came_from: str | None = None
+
+
+#: After an item changes hands, this many ticks pass before anyone trades it again
+#: (no buying back what was just sold, no cutlass going to and fro).
+TRADE_REST = 24
+#: Ticks during which a wanderer does not turn straight back to where they came from.
+TURN_BACK_REST = 6
 
 
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
-    """The actor's :class:`TickMemory` from the scene's recent events of this tick."""
+    """The actor's :class:`TickMemory` from the scene's recent events."""
     if actor is None:
         return TickMemory()
     state = scene.state
     partners: set[str] = set()
     items: set[str] = set()
+    dealt: set[str] = set()
+    here, before, arrived = state.where(actor), None, None
+    for ev in (*scene.history, *scene.recent):  # oldest first
+        if ev.tick > scene.tick - TRADE_REST:
+            dealt.update(e for e in ev.involves if e in state and state.kind(e) == "item")
+        if ev.actor == actor:  # a move involves where it went: the place before is the last other
+            places = [e for e in ev.involves if e in state and state.kind(e) == "location"]
+            if here in places:
+                arrived = ev.tick
+            before = next((e for e in places if e != here), before)
+    came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
     for ev in scene.recent:
         if ev.tick != scene.tick:
             continue
@@ -93,7 +117,7 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
             partners.update(e for e in involved if state.kind(e) == "character" and e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
-    return TickMemory(frozenset(partners), frozenset(items))
+    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
 
 
 # ------------------------------------------------------------ world facts
@@ -151,7 +175,7 @@ def trades(state: WorldState, actor: str,
     if cur is None:
         return []
     d = state.attribute_def(cur)
-    moved = memory.items if memory else frozenset()
+    moved = (memory.items | memory.dealt) if memory else frozenset()
     out = []
     for other in _others_here(state, actor, memory):
         for buyer, seller in ((actor, other), (other, actor)):
@@ -159,7 +183,7 @@ def trades(state: WorldState, actor: str,
                 continue  # the player's purse and goods move on the player's word only
             for item in state.inventory(seller):
                 if item in moved:
-                    continue  # it changed hands this tick already
+                    continue  # it changed hands lately: no buying back, no to and fro
                 price = _amount(state, cur, state.price(item))
                 if not price or price <= 0 or _value(state, buyer, cur) < price:
                     continue
@@ -282,7 +306,8 @@ def plan_archetype(
     if archetype == "wander":
         if not (exits := state.exits(here) if here else []):
             return None
-        dest = rng.choice(exits)
+        onward = [x for x in exits if not memory or x != memory.came_from]
+        dest = rng.choice(onward or exits)
         return f"{name} goes to {state.name(dest)}", [[Move(entity=actor, to=dest)]]
     if archetype in ("meet", "talk", "befriend"):
         rel = {"meet": "knows", "talk": "knows", "befriend": "friend_of"}[archetype]
@@ -396,14 +421,14 @@ def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
     dead = [c for c in people if not state.is_alive(c)]
     living = [c for c in people if state.is_alive(c)]
     priced = [i for i in state.sorted_ids("item")[:200] if state.price(i) > 0]
-    options = [f"find work at {state.name(at)}"]
+    options = [f"find work at {ref(state.name(at), 'location')}"]
     if dead:
         options.append(f"learn what became of {state.name(rng.choice(dead))}")
     if living:
         who = state.name(rng.choice(living))
         options += [f"find {who}", f"settle an old debt with {who}"]
     if priced:
-        options.append(f"get hold of {state.name(rng.choice(priced))}")
+        options.append(f"get hold of {ref(state.name(rng.choice(priced)), 'item')}")
     return rng.choice(options)
 
 
@@ -469,6 +494,7 @@ class ProceduralStoryteller:
         # What a beat's plan reads as, for narrate: (tick, actor) -> player turn or answer.
         self._told: OrderedDict[tuple, players.TurnPlan | players.Reaction] = OrderedDict()
         self._named: dict[str, tuple] = {}  # the player's last thing and person named ("it")
+        self._topics: dict[frozenset, str] = {}  # what each pair talked of last
 
     def rng_for(self, scene: Scene, intent: Intent) -> random.Random:
         """The RNG of one beat: a function of the seeds, the tick and the actor only."""
@@ -502,7 +528,17 @@ class ProceduralStoryteller:
             self._remember((scene.tick, actor), turn)
             return turn.summary or f"{state.name(actor)} hesitates", turn.bundles
         if intent.cue and state.player:
-            answer = players.react(state, actor, state.player, intent.cue, rng, scene.recent)
+            # What the player heard this tick and last: an answer is not said twice.
+            heard: list[str] = []
+            for key in ((scene.tick, state.player), (scene.tick - 1, state.player),
+                        (scene.tick - 1, actor)):
+                told = self._told.get(key)
+                if isinstance(told, players.TurnPlan):
+                    heard += [line for step in told.steps for line in step.you + step.they]
+                elif told is not None:
+                    heard += told.you + told.they
+            answer = players.react(state, actor, state.player, intent.cue, rng, scene.recent,
+                                   heard)
             if answer is not None:
                 self.last_archetype = "answer"
                 self._remember((scene.tick, actor), answer)
@@ -593,7 +629,10 @@ class ProceduralStoryteller:
             sentences = players.tell_planned(scene.state, told, accepted, list(rejected),
                                              self.voice)
         else:
-            sentences = tell(scene, accepted, list(rejected), rng, voice=self.voice)
+            sentences = tell(scene, accepted, list(rejected), rng, voice=self.voice,
+                             topics=self._topics)
+            while len(self._topics) > 512:  # the pairs talked of least lately go first
+                self._topics.pop(next(iter(self._topics)))
         for i, sentence in enumerate(sentences):
             yield sentence if i == len(sentences) - 1 else sentence + " "
 

@@ -13,6 +13,7 @@ from simengine.storytellers.parser import Command
 from simengine.world.ops import Op
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState, normalize_name
+from simengine.world.text import joined, ref
 
 HEALTH = ("health", "hp", "vitality", "vigour", "vigor", "stamina", "wellbeing")
 MOOD = ("mood", "morale", "spirits", "temper", "happiness", "cheer")
@@ -108,8 +109,6 @@ def first_name(state: WorldState, e: str) -> str:
 
 def the(state: WorldState, e: str) -> str:
     """A name as it reads mid-sentence: a thing gets ``the``, a proper name none."""
-    from simengine.storytellers.narration import ref  # one rule for articles
-
     return ref(state.name(e), state.kind(e))
 
 
@@ -118,11 +117,7 @@ def cap(text: str) -> str:
 
 
 def listing(names: list[str], empty: str = "nothing") -> str:
-    if not names:
-        return empty
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return joined(names) if names else empty
 
 
 def numbered_exits(state: WorldState, here: str) -> str:

@@ -61,7 +61,7 @@ from simengine.tui.widgets import (
     TimelinePanel,
 )
 from simengine.tui.witness import Replay, Vantage, vantage, witnessed
-from simengine.world.text import fresh_name
+from simengine.world.text import fresh_name, ref
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
 ASK_UNDO = 3  # undoing more turns than this asks first
@@ -194,7 +194,7 @@ class PlayScreen(GameReports, Screen):
         if player is not None:
             state = self.session.state
             where = state.where(player)
-            place = f", in {state.name(where)}" if where else ""
+            place = f", in {ref(state.name(where), 'location')}" if where else ""
             verb = "You are" if state.is_alive(player) else "You were"
             story.system(f"{verb} {state.name(player)}{place}. Type what you do; "
                          "/help lists the commands.")

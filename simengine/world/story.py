@@ -27,6 +27,7 @@ from simengine.world.conditions import (
     compiled,
     walk,
 )
+from simengine.world.text import joined, ref
 
 
 @dataclass(frozen=True)
@@ -162,9 +163,10 @@ def epilogue(state: Any, story: Story, done: Iterable[str], ticks: int,
             lines.append(f"{name} died ({tick_word} {node['died_tick']}).")
             continue
         where = state.where(c)
-        held = [state.name(i) for i in state.inventory(c)][:3]
-        line = f"{name} is at {state.name(where)}" if where else f"{name} lives on"
-        lines.append(line + (f", holding {', '.join(held)}." if held else "."))
+        held = [ref(state.name(i), "item") for i in state.inventory(c)][:3]
+        line = f"{name} is at {ref(state.name(where), 'location')}" if where else \
+            f"{name} lives on"
+        lines.append(line + (f", holding {joined(held)}." if held else "."))
     for goal in story.goals:
         lines.append(f"[{'x' if goal.id in done else ' '}] {goal.text}")
     plural = "" if ticks == 1 else "s"

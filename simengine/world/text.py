@@ -85,10 +85,15 @@ def clean_data(value: Any, *, max_depth: int = MAX_DEPTH, _depth: int = 0) -> An
     return value
 
 
+def joined(items: list[str], word: str = "and") -> str:
+    """``a, b and c`` (or ``a, b or c`` with ``word="or"``)."""
+    *rest, last = items
+    return f"{', '.join(rest)} {word} {last}" if rest else last
+
+
 def either(choices: list[str]) -> str:
     """``a, b or c``: choices as a message lists them."""
-    *rest, last = choices
-    return f"{', '.join(rest)} or {last}" if rest else last
+    return joined(choices, "or")
 
 
 def number(value: Any) -> str:
@@ -138,3 +143,40 @@ def error_message(exc: BaseException, *, with_file: bool = False) -> str:
         what = exc.strerror or str(exc) or type(exc).__name__
         return f"{exc.filename}: {what}" if with_file and exc.filename else what
     return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+
+
+#: Last words of place names that read with "the" ("the Council Deck"); other
+#: multi-word names are proper names that take no article ("Boot Hill", "Placer Creek").
+_COMMON_PLACES = frozenset(
+    "deck hold bay office ring quay pier dock docks market house loft room hall mine shaft "
+    "concourse bridge square inn tavern yard gate road store mill chapel tower wharf cellar "
+    "kitchen stable stables barracks library garden gardens court corridor lab laboratory "
+    "station camp crossing works forge harbour harbor port street lane well farm field bank "
+    "vault cabin chamber quarter quarters district ward wing plaza strongroom breakwater "
+    "lighthouse saloon church temple shrine abbey cloister crypt river sea lake woods forest "
+    "marsh ruins bar stall shop hut barn hangar bay pit arena dome spire keep pass".split()
+)
+
+
+def ref(name: str, kind: str | None) -> str:
+    """A name as it reads mid-sentence: ``the Net Loft``, ``the brass button``, ``Mara``.
+
+    Proper names take no article: a possessive ("Vane's cutlass", "Pike's Livery"),
+    a capitalised item ("Kestrel"), or a place not named for a common feature
+    ("Boot Hill").
+    """
+    lowered = name.lower()
+    for article in ("the ", "a ", "an "):
+        if lowered.startswith(article):
+            return article + name[len(article):]
+    words = name.split()
+    if not words or any(w.endswith(("'s", "\u2019s")) for w in words[:-1]):
+        return name
+    if kind == "item":
+        # "Kestrel" is a name; "Brass Lantern" is a thing written in capitals.
+        return name if len(words) == 1 and words[0][:1].isupper() else f"the {name}"
+    if kind == "location":
+        if len(words) > 1 and not any(c.isdigit() for c in name) and (
+                words[-1].lower() in _COMMON_PLACES or not name[:1].isupper()):
+            return f"the {name}"
+    return name

@@ -148,7 +148,9 @@ def test_essential_characters_never_die_by_chance(tmp_path, world):
     spec.endings = []
     essential = [c.id for c in spec.characters if c.essential]
     assert essential
-    with Session.new(spec, tmp_path / "s.db", narrate=False, npc_rate=1.0, seed=2) as session:
+    # A seed where chance kills somebody in every shipped world (seed 2 saw one death in
+    # harbour, a margin any change to the procedural story could wipe out).
+    with Session.new(spec, tmp_path / "s.db", narrate=False, npc_rate=1.0, seed=3) as session:
         play(session, ticks=150)
         died = [c for c in session.state.entities("character")
                 if not session.state.is_alive(c) and session.state.entity(c).get("died_tick")]
@@ -300,10 +302,11 @@ def test_whoever_holds_what_a_player_goal_names_is_brought_into_the_players_path
 
 def test_a_resumed_story_goes_on_as_it_would_have(tmp_path):
     spec = load_world(WORLDS["harbour"])
-    with Session.new(spec, tmp_path / "a.db", seed=3, narrate=False) as session:
+    # (seed 2: Tamsin's goal is done in the first half)
+    with Session.new(spec, tmp_path / "a.db", seed=2, narrate=False) as session:
         play(session, ticks=40)
         whole = [(e.tick, e.summary) for e in session.save.log()]
-    with Session.new(spec, tmp_path / "b.db", seed=3, narrate=False) as session:
+    with Session.new(spec, tmp_path / "b.db", seed=2, narrate=False) as session:
         play(session, ticks=20)
     with Session.load(tmp_path / "b.db", narrate=False) as session:
         assert session.goals_done  # a goal was done in the first half, and is remembered

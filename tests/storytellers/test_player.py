@@ -198,11 +198,13 @@ def test_names_read_without_stray_articles():
 def test_a_world_file_chooses_its_voice(tmp_path):
     text = HARBOUR.read_text(encoding="utf-8")
     good = tmp_path / "third.toml"
-    good.write_text(text + '\n[story]\nvoice = "third"\n', encoding="utf-8")
+    # harbour.toml has a [story] table of its own: the key goes into it, not a second one.
+    assert text.count("\n[story]\n") == 1
+    good.write_text(text.replace("\n[story]\n", '\n[story]\nvoice = "third"\n'), encoding="utf-8")
     assert load_world(good).story.voice == "third"
     assert load_world(HARBOUR).story.voice is None
     bad = tmp_path / "bad.toml"
-    bad.write_text(text + '\n[story]\nvoice = "first"\n', encoding="utf-8")
+    bad.write_text(text.replace("\n[story]\n", '\n[story]\nvoice = "first"\n'), encoding="utf-8")
     with pytest.raises(WorldFileError, match="story.voice"):
         load_world(bad)
 

@@ -24,7 +24,7 @@ async def test_a_turn_shows_the_players_line_then_the_story_and_updates_the_pane
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = play_screen(app)
-        assert "You are Mara Fenwick, in The Tarred Gull." in text(app)
+        assert "You are Mara Fenwick, in the Tarred Gull." in text(app)
         await enter(pilot, "go to the market")
         session = screen.session
         assert session.tick == 1

@@ -149,7 +149,7 @@ def test_epilogue_tells_the_cast_the_goals_and_the_time():
     state.apply([Move(entity="ada", to="keep"), Transfer(item="seal", to="ada"),
                  Kill(entity="warden", cause="a fall")], event_id=1)
     lines = epilogue(state, story, {"get-seal"}, 7, "hour")
-    assert "Ada is at Keep, holding iron seal." in lines
+    assert "Ada is at Keep, holding the iron seal." in lines
     assert "Warden Hobb died (hour 7)." in lines
     assert "[x] Take the iron seal." in lines and "[ ] Hobb keeps watch at the gate." in lines
     assert lines[-1] == "7 hours played; 1 of 2 goals done."
