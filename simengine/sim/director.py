@@ -29,7 +29,7 @@ from simengine.storytellers.base import Steer
 from simengine.storytellers.outcomes import route
 from simengine.world.ops import Adjust, Op
 from simengine.world.state import WorldState
-from simengine.world.story import Story, thread
+from simengine.world.story import Story, Thread, thread
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,11 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
          player: str | None) -> tuple[str | None, tuple[str, ...]]:
     """Where ``actor`` should head (or None) and the words of its open goals.
 
-    An actor with an open goal heads for the place it names, or for whoever holds
-    the thing it names; a person (or the holder of a thing) an open *player* goal
-    names heads for the player, so leads come into the player's path.
+    An actor with an open goal heads for the person it names, the place it names, or
+    whoever holds the thing it names; a person who can move an open *player* goal on
+    (:func:`clues`) heads for the player, so leads come into the player's path. Where
+    the aim is reached, the answer is ``here``: stay (the one to tell is here, the
+    player has found the lead).
     """
     done = set(done)
     here = state.where(actor)
@@ -148,6 +150,11 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
         return None, words
     for goal in own:
         t = thread(goal.done)
+        for who in t.people:  # someone to find: to tell them, or to be with them
+            if who != actor and state.kind(who) == "character" and state.is_alive(who):
+                there = state.where(who)
+                if there:
+                    return (here if there == here else _first_step(state, here, there)), words
         for who, place in t.places:
             if who == actor and place in state and place != here:
                 return _first_step(state, here, _place_of(state, place)), words
@@ -158,12 +165,26 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
     if player and player in state and actor != player and state.is_alive(player):
         there = state.where(player)
         for goal in story.open_goals(done, player):
-            t = thread(goal.done)
-            named = set(t.people) | {thing for _, thing in t.things}
-            holds = any(state.holder(x) == actor for x in named if x in state)
-            if (actor in named or holds) and there and there != here:
-                return _first_step(state, here, there), words
+            named = clues(state, thread(goal.done))
+            if actor in named and there:
+                return (here if there == here else _first_step(state, here, there)), words
     return None, words
+
+
+def clues(state: WorldState, t: Thread) -> list[str]:
+    """Who can move a goal on: the people it names, whoever holds a thing it names,
+    and, for a fact it names, those who know it (not everyone: a secret few) and
+    whoever holds a thing that reveals it."""
+    out: list[str] = []
+    for e in t.people:
+        if state.is_fact(e):
+            if not state.is_public(e):
+                out += state.known_by(e)
+                out += [state.holder(i) for i in state.revealers(e)]
+        else:
+            out.append(e)
+    out += [state.holder(x) for _, x in t.things if x in state]
+    return [e for e in dict.fromkeys(out) if e and state.kind(e) == "character"]
 
 
 def _place_of(state: WorldState, e: str) -> str | None:
@@ -185,9 +206,7 @@ def leads(state: WorldState, story: Story, done: Iterable[str], player: str | No
     there = state.where(player)
     out: list[str] = []
     for goal in story.open_goals(done, player):
-        t = thread(goal.done)
-        named = [*t.people, *(state.holder(x) for _, x in t.things if x in state)]
-        for who in named:
+        for who in clues(state, thread(goal.done)):
             if (who and who != player and who in state and state.kind(who) == "character"
                     and state.is_alive(who) and state.where(who) != there and who not in out):
                 out.append(who)

@@ -370,7 +370,7 @@ class Session:
                     beats.append(Intent("npc", reactor, "", seed, cue))
         acted = {b.actor for b in beats}
         movers = set(self._movers(rng, player, acted))
-        if self.story:
+        if self.story and self.npc_rate > 0:  # (no NPC beats asked for: none)
             # Someone an open goal of the player's names comes into the player's path.
             lead = leads(self.state, self.story, self.goals_done, player)
             if lead and lead[0] not in acted and rng.random() < 0.5:
@@ -441,6 +441,8 @@ class Session:
                 if intent.actor is not None and not self.state.is_alive(intent.actor):
                     continue  # died earlier this tick
                 ahead = waiting.pop(intent, None)
+                if intent.kind == "npc" and intent.steer is not None:  # aims as things stand now
+                    intent = self._steered(intent, intent.steer, self.player)
                 if self._last_death == tick and intent.steer is not None:
                     intent = replace(intent, steer=intent.steer.without("die"))  # one a tick
                 committed = await self._beat(tick, intent, ahead)

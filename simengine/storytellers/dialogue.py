@@ -375,9 +375,12 @@ def remark_words(state: WorldState, speaker: str, listener: str, rng: random.Ran
     near = known(s, speaker) if recent else set()
     for ev in reversed(list(recent)[-8:]):
         # News of others: not of the speaker or the listener themselves.
+        # Only what came of something (a failed try is no news), told without the
+        # engine's reasons in brackets.
         if ev.actor not in (speaker, listener, None) and not {speaker, listener} & set(
-                ev.involves) and set(ev.involves) & near:
-            options.append(f"Did you hear? {ev.summary.strip().rstrip('.')}")
+                ev.involves) and set(ev.involves) & near and set(ev.involves) - {ev.actor}:
+            news = re.sub(r"\s*\(.*\)\s*$", "", ev.summary.strip()).rstrip(".")
+            options.append(f"Did you hear? {news}")
             break
     if not options and here:
         gloss = _clause(s.entity(here).get("description"))

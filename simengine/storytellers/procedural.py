@@ -564,6 +564,8 @@ class ProceduralStoryteller:
             planned: Plan | None = (f"{state.name(actor)} goes to {state.name(steer.toward)}",
                                     [[Move(entity=actor, to=steer.toward)]])
         else:
+            if steer and steer.toward is not None and steer.toward == here:
+                steer = steer.without("wander")  # where its aim is: it stays
             archetype = choose_archetype(state, actor, rng, memory, steer)
             planned = plan_archetype(archetype, state, actor, rng, memory)
         if planned is None:  # a builder can still fail (every invented name taken ...)

@@ -187,9 +187,12 @@ def _steer_text(scene: Scene, intent: Intent, who: str) -> str:
     lines = [""]
     if steer.goals and intent.actor:
         lines.append(f"{who} wants: {'; '.join(steer.goals[:3])}. Let {who} act on this.")
-    if steer.toward and steer.toward in scene.state:
-        lines.append(f"{who} is on the way to {steer.toward} "
-                     f"({scene.state.name(steer.toward)}).")
+    state = scene.state
+    if steer.toward and steer.toward in state:
+        if intent.actor and state.where(intent.actor) == steer.toward:
+            lines.append(f"{who} stays here: who or what {who} is after is here.")
+        else:
+            lines.append(f"{who} is on the way to {steer.toward} ({state.name(steer.toward)}).")
     pacing = PACING.get(steer.phase)
     if pacing:
         push = ("; more trouble than of late" if steer.pressure > 0.2 else

@@ -224,6 +224,7 @@ class WorldState:
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
         #: Bumped whenever a fact is added or amended (lore is read through a cache).
         self._fact_version = 0
+        self._revealers: dict[str, list[str]] | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -599,6 +600,16 @@ class WorldState:
         private = {t for t, keys in self.graph._succ[who].items()
                    if KNOWS in keys and self.is_fact(t)}
         return [f for f in self.entities(FACT) if f in private or self._node[f].get("public")]
+
+    def revealers(self, fact: str) -> list[str]:
+        """The things that teach ``fact`` when examined (world-file ``reveals``)."""
+        if self._revealers is None:  # reveals are authored only: read the items once
+            index: dict[str, list[str]] = {}
+            for item in self.entities("item"):
+                for f in self._node[item].get("reveals") or ():
+                    index.setdefault(f, []).append(item)
+            self._revealers = index
+        return list(self._revealers.get(fact, ()))
 
     def reveals(self, item: str) -> list[str]:
         """The facts examining ``item`` teaches (its ``reveals``)."""

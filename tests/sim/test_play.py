@@ -210,6 +210,10 @@ def test_fifteen_natural_turns_each_answered_and_someone_speaks(tmp_path, world)
         f"{e.name} {' '.join(e.aliases)} {e.description} {' '.join(getattr(e, 'goals', []))}"
         for e in [*spec.characters, *spec.locations, *spec.items, *spec.factions])])
     known = set(re.findall(r"[A-Za-z][\w'-]*", lore))
+    with Save.open(tmp_path / f"{world}.db", readonly=True) as save:  # and what the story made
+        state = save.state()
+        known |= set(re.findall(r"[A-Za-z][\w'-]*", " ".join(
+            state.name(e) for e in state.entities() if state.entity(e).get("origin") != "authored")))
     for q in quotes:
         for word in re.findall(r"(?<![.?!:\"] )(?<!^)\b[A-Z][a-z][\w'-]*", q):
             assert word in known or word.rstrip("'s") in known, (word, q)

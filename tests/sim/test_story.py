@@ -290,6 +290,7 @@ def test_whoever_holds_what_a_player_goal_names_is_brought_into_the_players_path
     from simengine.world.story import Story
 
     spec = load_world(WORLDS["harbour"])
+    spec.goals = [g for g in spec.goals if g.who is not None]  # only the goal below is Mara's
     spec.goals.append(GoalSpec(id="spyglass", text="Get Brack's spyglass.",
                                done="mara holds spyglass"))
     state, story = WorldState.from_spec(spec), Story.from_spec(spec)
@@ -298,6 +299,25 @@ def test_whoever_holds_what_a_player_goal_names_is_brought_into_the_players_path
     assert toward == "tavern" and words  # heads for the Tarred Gull, where Mara is
     assert leads(state, story, {"spyglass"}, "mara") == []  # done: nobody is sent
     assert aims(state, story, {"spyglass"}, "merchant", "mara")[0] is None
+    state.put("merchant", "tavern")  # found: the lead stays with the player
+    assert aims(state, story, set(), "merchant", "mara")[0] == "tavern"
+
+
+def test_who_knows_what_a_player_goal_asks_is_a_lead():
+    from simengine.sim.director import aims, leads
+    from simengine.world.state import WorldState
+    from simengine.world.story import Story
+
+    spec = load_world(WORLDS["harbour"])
+    state, story = WorldState.from_spec(spec), Story.from_spec(spec)
+    # "mara knows red-lamp-seen": only Tamsin (the fisher) knows it, so she is sent for
+    assert "fisher" in leads(state, story, set(), "mara", limit=5)
+    # her own goal ("sergeant knows red-lamp-seen") sends her to the Watch first
+    assert state.where("fisher") != state.where("sergeant")
+    toward = aims(state, story, set(), "fisher", "mara")[0]
+    assert toward in state.exits(state.where("fisher"))
+    state.put("fisher", state.where("sergeant"))  # found: she stays to tell it
+    assert aims(state, story, set(), "fisher", "mara")[0] == state.where("sergeant")
 
 
 def test_a_resumed_story_goes_on_as_it_would_have(tmp_path):

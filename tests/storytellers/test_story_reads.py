@@ -41,7 +41,7 @@ def trades(session):
     return out
 
 
-@pytest.mark.parametrize("world, seed", [("harbour", None), ("frontier", 7), ("starship", 3)])
+@pytest.mark.parametrize("world, seed", [("harbour", None), ("frontier", 7), ("starship", 1)])
 def test_nobody_buys_back_what_they_just_sold(tmp_path, world, seed):
     """A sold thing rests a good while: no cutlass going to and fro hour after hour."""
     spec = load_world(WORLDS / f"{world}.toml")
