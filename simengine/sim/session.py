@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simengine.sim.decide import Decision, decide
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
@@ -26,7 +27,6 @@ from simengine.store.events import Event
 from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
-from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
 from simengine.world.spec import WorldSpec

@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
+from simengine.world.calls import Call
 from simengine.world.lore import LoreActivation
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
 
 BeatKind = Literal["player", "npc", "world"]
-Phase = Literal["decide", "narrate", "repair"]
 
 
 @dataclass(frozen=True)
@@ -73,23 +73,6 @@ class Scene:
     lore: LoreActivation = field(default_factory=LoreActivation)
 
 
-@dataclass
-class CallRecord:
-    """One model call, as the save's ``calls`` table keeps it."""
-
-    storyteller: str
-    model: str | None
-    phase: Phase
-    request: Any
-    response: Any
-    accepted: bool | None = None
-    violations: list[str] = field(default_factory=list)
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_ms: float | None = None
-    error: str | None = None
-
-
 class StorytellerError(Exception):
     """A storyteller could not produce a proposal; ``reason`` says why, for people."""
 
@@ -112,7 +95,7 @@ class Storyteller(Protocol):
         self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
     ) -> AsyncIterator[str]: ...
 
-    def drain_calls(self) -> list[CallRecord]: ...
+    def drain_calls(self) -> list[Call]: ...
 
 
 def propose_sync(

@@ -160,7 +160,7 @@ class WorldState:
         )
         if spec.lore:  # only then: worlds without lore keep byte-identical states
             g.graph["lore"] = [entry.model_dump(mode="json") for entry in spec.lore]
-        if spec.rules:  # likewise: author rules, checked by world.rules through world.authored
+        if spec.rules:  # likewise: author rules, checked by world.rules (rules.authored)
             g.graph["rules"] = [rule.model_dump(mode="json") for rule in spec.rules]
         defs = spec.attributes
 

@@ -26,8 +26,8 @@ Adding an op (``tell``, say) touches two files:
 Every module here (``base`` excepted) is collected when the package is imported, and
 its class is importable from the package, so the op joins the wire union, the prompt's
 op list, the model's JSON schema, canon, the rules' reference checks and ``forbid`` in
-world files. A rule that checks more than its references is a method ``op_tell`` on the
-rules checker (``world/rules.py``).
+world files; the dead, if its ``SUBJECT`` has ``DEAD_CANNOT``. A rule that checks more is
+one record in the rule registry (``world/rules/``) that names ``"tell"`` in its ``applies_to``.
 """
 
 from __future__ import annotations

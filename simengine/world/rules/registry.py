@@ -1,0 +1,80 @@
+"""The rule registry: every rule, one record each, in the order an op meets them.
+
+``check`` runs it, the prompt's rule list is its lines, the README's rule table
+and ``simengine rules`` print it. A world's own ``[[rules]]`` follow the built-in
+ones, as records of the same kind. Adding a rule is adding a record to
+:data:`BUILT_IN` (its check beside the others of its kind, in ``op_rules`` or
+``proposal_rules``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simengine.world.rules.authored import author_rules
+from simengine.world.rules.base import Rule
+from simengine.world.rules.op_rules import (
+    ATTR_BOUNDS,
+    ATTR_PROTECTED,
+    ATTR_TYPE,
+    ATTR_UNKNOWN,
+    CONTAINMENT_CYCLE,
+    CREATE_INVALID,
+    CREATIVITY_BUDGET,
+    DEAD_ACT,
+    KIND_MISMATCH,
+    NAME_UNIQUE,
+    REF_UNKNOWN,
+    RELATION_KIND,
+    TRAVEL_ADJACENT,
+)
+from simengine.world.rules.proposal_rules import (
+    ACTOR_MISMATCH,
+    CURRENCY_CONSERVED,
+    PLAYER_OWN,
+    PRICE_FIXED,
+    PRICE_UNPAID,
+    SCOPE_PLAYER,
+)
+
+#: The engine's rules. An op meets them in this order, and the first it breaks
+#: refuses it (so a check may count on the ones before it: references resolve
+#: before the dead are looked for, attributes exist before their bounds are read).
+BUILT_IN: tuple[Rule, ...] = (
+    CREATE_INVALID,
+    REF_UNKNOWN,
+    RELATION_KIND,
+    KIND_MISMATCH,
+    DEAD_ACT,
+    NAME_UNIQUE,
+    ATTR_UNKNOWN,
+    ATTR_PROTECTED,
+    PLAYER_OWN,
+    TRAVEL_ADJACENT,
+    CONTAINMENT_CYCLE,
+    ATTR_TYPE,
+    PRICE_FIXED,
+    CURRENCY_CONSERVED,
+    ATTR_BOUNDS,
+    CREATIVITY_BUDGET,
+    PRICE_UNPAID,
+    SCOPE_PLAYER,
+    ACTOR_MISMATCH,
+)
+
+
+def records(state: Any | None = None) -> list[Rule]:
+    """Every rule: the built-in ones, then the world's own (with ``state``)."""
+    return [*BUILT_IN, *(author_rules(state) if state is not None else [])]
+
+
+def prompt_rules(state: Any) -> list[str]:
+    """The rules as a model reads them, worded for this world (the world's own last)."""
+    return [line for rule in records(state) for line in rule.lines(state)]
+
+
+def markdown_table(rows: list[Rule]) -> str:
+    """The README's rule table."""
+    out = ["| rule | what it says | applies to |", "|---|---|---|"]
+    out += [f"| `{r.id}` | {r.says} | {r.applies} |" for r in rows]
+    return "\n".join(out)
