@@ -19,7 +19,7 @@ from __future__ import annotations
 from simengine.world.ops import Proposal
 from simengine.world.rules.base import EVERY_OP, PROPOSAL, Rule, Turn, Violation, invention_budget
 from simengine.world.rules.checking import Checking, touches
-from simengine.world.rules.registry import BUILT_IN, records
+from simengine.world.rules.registry import BUILT_IN, in_force, records
 from simengine.world.state import WorldState
 
 
@@ -28,7 +28,7 @@ def check(proposal: Proposal, state: WorldState, turn: Turn | None = None) -> li
 
     Never mutates ``state``.
     """
-    return Checking(proposal, state, turn or Turn()).run(records(state))
+    return Checking(proposal, state, turn or Turn()).run(in_force(state))
 
 
 __all__ = [

@@ -180,14 +180,13 @@ class Checking:
         return out
 
     # ------------------------------------------------------------- running
-    def run(self, rules: list[Rule]) -> list[Violation]:
+    def run(self, plan: Plan) -> list[Violation]:
         kind = self.turn.kind
-        live = [r for r in rules if kind in r.turns]
         for i, op in enumerate(self.p.ops):
             self.i, self.op_name = i, op.op
             self.refused = False
-            for rule in live:
-                if not rule.covers(op.op) or (self.refused and not rule.always):
+            for rule in plan.for_op(kind, op.op):
+                if self.refused and not rule.always:
                     continue
                 before = len(self.out)
                 self.rule = rule.id
@@ -197,13 +196,33 @@ class Checking:
             if not self.refused:
                 op.apply(self.v)  # type: ignore[arg-type]  # the view has the mutators
         self.i = self.op_name = None
-        for rule in live:
-            if rule.whole:
-                self.rule = rule.id
-                rule.check(self, None)
+        for rule in plan.for_proposal(kind):
+            self.rule = rule.id
+            rule.check(self, None)
         # Proposal-wide first, then op by op (stable: each op's in the order rules met it).
         return sorted(self.out, key=lambda v: -1 if v.op_index is None else v.op_index)
 
+
+class Plan:
+    """The rules in force, sorted once by what they apply to (checks run often)."""
+
+    def __init__(self, rules: list[Rule]):
+        self.rules = rules
+        self._ops: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        self._whole: dict[str, tuple[Rule, ...]] = {}
+
+    def for_op(self, turn: str, op_kind: str) -> tuple[Rule, ...]:
+        """The rules an op of this kind meets on this kind of turn, in order."""
+        key = (turn, op_kind)
+        if key not in self._ops:
+            self._ops[key] = tuple(r for r in self.rules if turn in r.turns and r.covers(op_kind))
+        return self._ops[key]
+
+    def for_proposal(self, turn: str) -> tuple[Rule, ...]:
+        """The rules of the whole proposal on this kind of turn, in order."""
+        if turn not in self._whole:
+            self._whole[turn] = tuple(r for r in self.rules if turn in r.turns and r.whole)
+        return self._whole[turn]
 
 def touches(ops: Iterable[Op], entity: str, state: WorldState | None = None) -> bool:
     """Whether ``ops`` concern ``entity``: name it, or move or change something it holds.

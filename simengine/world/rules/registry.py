@@ -9,10 +9,11 @@ ones, as records of the same kind. Adding a rule is adding a record to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simengine.world.rules.authored import author_rules
 from simengine.world.rules.base import Rule
+from simengine.world.rules.checking import Plan
 from simengine.world.rules.op_rules import (
     ATTR_BOUNDS,
     ATTR_PROTECTED,
@@ -36,6 +37,9 @@ from simengine.world.rules.proposal_rules import (
     PRICE_UNPAID,
     SCOPE_PLAYER,
 )
+
+if TYPE_CHECKING:
+    from simengine.world.state import WorldState
 
 #: The engine's rules. An op meets them in this order, and the first it breaks
 #: refuses it (so a check may count on the ones before it: references resolve
@@ -66,6 +70,23 @@ BUILT_IN: tuple[Rule, ...] = (
 def records(state: Any | None = None) -> list[Rule]:
     """Every rule: the built-in ones, then the world's own (with ``state``)."""
     return [*BUILT_IN, *(author_rules(state) if state is not None else [])]
+
+
+_PLANS: dict[tuple[int, int], tuple[tuple[Rule, ...], list[Rule], Plan]] = {}
+
+
+def in_force(state: WorldState) -> Plan:
+    """The rules ``check`` runs in ``state``'s world, planned once per registry and world."""
+    own = author_rules(state)
+    key = (id(BUILT_IN), id(own))
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is BUILT_IN and hit[1] is own:
+        return hit[2]
+    plan = Plan([*BUILT_IN, *own])
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    _PLANS[key] = (BUILT_IN, own, plan)
+    return plan
 
 
 def prompt_rules(state: Any) -> list[str]:
