@@ -132,18 +132,18 @@ def compile_rule(raw: dict[str, Any]) -> AuthorRule:
     )
 
 
-_CACHE: dict[int, tuple[list, list[Rule]]] = {}
+_CACHE: dict[int, tuple[list, tuple[Rule, ...]]] = {}
 
 
-def author_rules(state: Any) -> list[Rule]:
+def author_rules(state: Any) -> tuple[Rule, ...]:
     """The world's author rules (none for most worlds), compiled once per rules list."""
     raw = state.graph.graph.get("rules")
     if not raw:
-        return []
+        return ()
     hit = _CACHE.get(id(raw))
     if hit is not None and hit[0] is raw:
         return hit[1]
-    rules = [compile_rule(r).record() for r in raw]
+    rules = tuple(compile_rule(r).record() for r in raw)
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[id(raw)] = (raw, rules)

@@ -1,12 +1,12 @@
 """Running the rule registry over a proposal: :func:`check`, and what every check reads.
 
-:meth:`Checking.run` walks the ops in order. Each op meets the rules
-that apply to it in registry order; the first rule it breaks refuses it and the
-rules after it pass it by, except the ones that only report (the player's scope,
-the world's own rules), which look at every op. An op nothing refused is taken
-into the :class:`~simengine.world.rules.view.View`, so the next op meets the world
-it leaves. Then the rules of the whole proposal run (money, prices, the actor).
-The state itself is never touched.
+:meth:`Checking.run` walks the ops in order. Each op meets the rules that apply
+to it in registry order; the first rule it breaks refuses it and the rules after
+it pass it by, except the ones that look at every op (the player's scope, the
+world's own rules). An op nothing refused is applied to the
+:class:`~simengine.world.rules.view.View`, so the next op meets the world it
+leaves. Then the rules of the whole proposal run (money, prices, the actor). The
+state itself is never touched.
 
 Violations come back proposal-wide first, then op by op; each names its rule, the
 op it is about and a message fit to send back to a model.
@@ -21,7 +21,7 @@ from typing import Any
 from simengine.world.ops import Adjust, Create, Op, Proposal, Transfer, references
 from simengine.world.rules.base import Rule, Turn, Violation, invention_budget
 from simengine.world.rules.view import View, ViewReader
-from simengine.world.spec import DEFAULT_NPCS_MAY, AttributeDef
+from simengine.world.spec import DEFAULT_NPCS_MAY
 from simengine.world.state import WorldState
 
 
@@ -102,11 +102,6 @@ class Checking:
         fixtures that do so speak for the player's character itself.)
         """
         return e == self.s.player and self.turn.kind != "player" and self.turn.actor != e
-
-    def attribute(self, e: str, name: str) -> AttributeDef | None:
-        """The attribute's definition, when the world has one for ``e``'s kind."""
-        d = self.defs.get(name)
-        return d if d is not None and self.v.kind(e) in d.kinds else None
 
     def adjustments(self, attribute: str) -> list[tuple[int, Adjust]]:
         return [

@@ -72,7 +72,7 @@ def records(state: Any | None = None) -> list[Rule]:
     return [*BUILT_IN, *(author_rules(state) if state is not None else [])]
 
 
-_PLANS: dict[tuple[int, int], tuple[tuple[Rule, ...], list[Rule], Plan]] = {}
+_PLANS: dict[tuple[int, int], tuple[tuple[Rule, ...], tuple[Rule, ...], Plan]] = {}
 
 
 def in_force(state: WorldState) -> Plan:
