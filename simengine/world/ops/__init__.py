@@ -17,10 +17,12 @@ Adding an op (``tell``, say) touches two files:
 1. ``simengine/world/ops/tell.py`` with ``class Tell(OpBase)``: ``op: Literal["tell"] =
    "tell"``, its fields, ``ORDER`` (after the others: 100, 110 ...), ``REFS`` for each
    reference field, ``PROMPT`` (the line a model learns it from), and ``apply``,
-   ``summary``, ``told``, ``sentence``. Set ``INVENTS``/``SUBJECT``/``VERB``/``AIM`` and
-   override ``resolve``/``placed``/``brings`` only when the defaults do not fit. If
-   ``apply`` needs a new kind of change to the graph, give ``WorldState`` a mutator
-   for it (the state owns its graph).
+   ``summary``, ``told``, ``sentence``. Set ``INVENTS``/``SUBJECT``/``VERB``/``AIM``/
+   ``DEAD_CANNOT`` and override ``resolve``/``placed``/``brings``/``kinds_of`` only when
+   the defaults do not fit. If ``apply`` needs a new kind of change to the graph, give
+   ``WorldState`` a mutator for it (the state owns its graph), and the rules' overlay
+   (``world/rules/view.py``) the same mutator (it does nothing if no rule reads it),
+   since checking applies each passing op to that overlay.
 2. ``tests/world/test_op_tell.py``: its wire form, apply, lines.
 
 Every module here (``base`` excepted) is collected when the package is imported, and
