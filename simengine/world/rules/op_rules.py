@@ -99,7 +99,7 @@ RELATION_KIND = Rule("relation.kind", "Only the relation kinds the world knows."
 # -------------------------------------------------------------------- the dead
 
 
-def receives(c: Checking, target: str) -> None:
+def _receives(c: Checking, target: str) -> None:
     """The dead gain nothing: not in their hands, nor in anything they carry."""
     dead = c.v.dead_holder(target)
     if dead is not None:
@@ -124,7 +124,7 @@ def _the_dead_do_nothing(c: Checking, op: OpBase | None) -> None:
         thing, where = placed
         new = op.brings()
         if (new.kind if new is not None else c.v.kind(thing)) == "item":
-            receives(c, where)
+            _receives(c, where)
 
 
 def _teach_the_dead(state: WorldState) -> list[str]:
@@ -198,7 +198,7 @@ NAME_UNIQUE = Rule("name.unique", "Names are unique among the living entities of
 # ------------------------------------------------------------------ attributes
 
 
-def new_attributes(op: OpBase) -> list[tuple[str, object]]:
+def _new_attributes(op: OpBase) -> list[tuple[str, object]]:
     """The attributes a ``create`` gives its newcomer."""
     return list(op.entity.attributes.items()) if isinstance(op, Create) else []
 
@@ -206,7 +206,7 @@ def new_attributes(op: OpBase) -> list[tuple[str, object]]:
 def _defined(c: Checking, op: OpBase | None) -> None:
     if isinstance(op, Create):
         e = op.entity
-        for name, _ in new_attributes(op):
+        for name, _ in _new_attributes(op):
             d = c.defs.get(name)
             if d is None or e.kind not in d.kinds:
                 c.fail(f"no attribute '{name}' for a {e.kind} in this world")
@@ -231,7 +231,7 @@ def _unprotected(c: Checking, op: OpBase | None) -> None:
 
 def _typed(c: Checking, op: OpBase | None) -> None:
     if isinstance(op, Create):
-        for name, value in new_attributes(op):
+        for name, value in _new_attributes(op):
             d = c.defs[name]
             if not type_ok(d, value):
                 c.fail(f"'{name}' takes a {d.type}, not {value!r}")
@@ -250,7 +250,7 @@ def _typed(c: Checking, op: OpBase | None) -> None:
         c.fail(f"'{op.attribute}' takes a {d.type}, not {op.value!r}")
 
 
-def within_bounds(c: Checking, e: str, name: str, d: AttributeDef, value: object) -> bool:
+def _within_bounds(c: Checking, e: str, name: str, d: AttributeDef, value: object) -> bool:
     """False (and an ``attr.bounds`` violation) when ``value`` leaves the attribute's range."""
     low = lower_bound(name, d)
     if low is not None and value < low:  # type: ignore[operator]
@@ -264,14 +264,14 @@ def within_bounds(c: Checking, e: str, name: str, d: AttributeDef, value: object
 
 def _in_range(c: Checking, op: OpBase | None) -> None:
     if isinstance(op, Create):
-        for name, value in new_attributes(op):
+        for name, value in _new_attributes(op):
             d = c.defs[name]
-            if d.numeric and not within_bounds(c, str(op.entity.id), name, d, value):
+            if d.numeric and not _within_bounds(c, str(op.entity.id), name, d, value):
                 return
         return
     assert isinstance(op, Adjust)
     value = c.v.added(op.entity, op.attribute, op.by)
-    within_bounds(c, op.entity, op.attribute, c.defs[op.attribute], value)
+    _within_bounds(c, op.entity, op.attribute, c.defs[op.attribute], value)
 
 
 def _teach_protected(state: WorldState) -> list[str]:
