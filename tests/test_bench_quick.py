@@ -57,7 +57,23 @@ def test_the_smoke_bench_reports_every_section(tmp_path, capsys):
     assert latency["storytellers"] == ["ollama"]  # the batch really talked to the fake
     assert report["eval"]["total"]["committed_violations"] == 0
     assert {t["target"].split(" ")[0] for t in report["targets"]} >= {
-        "engine", "decide", "prefix", "open+head", "latency", "committed", "injected"}
+        "engine", "decide", "prefix", "open+head", "latency", "committed", "injected", "model",
+        "one"}
+    marks = report["history"]["marks"]
+    assert set(marks) == {str(n) for n in bench.PROFILES["smoke"]["history"]["marks"]}
+    assert all(m["decide_tokens"]["n"] > 0 for m in marks.values())
+    turns = report["turns"]
+    assert turns["turns"] == bench.PROFILES["smoke"]["turns"]
+    assert all(t["critical"] >= 2 for t in turns["per_turn"])  # a decide and a narrate at least
+    assert turns["prompts"]["one_system_message"]
+    assert {"decide", "narrate"} <= set(turns["prompts"]["by_phase"])
+    for layouts in turns["layouts"].values():  # narrated and headless
+        assert set(layouts) >= {"per_beat", "shared_offscreen", "kept"}
+        shared, each = layouts["shared_offscreen"], layouts["per_beat"]
+        assert shared["calls_per_tick"] <= each["calls_per_tick"]
+    rates = _script("bench_prompts").RATES  # published figures, one row each
+    assert [c["device"] for c in turns["cost"]] == [r["device"] for r in rates]
+    assert all(c["seconds"] <= c["seconds_uncached"] for c in turns["cost"])
     out = capsys.readouterr().out
     assert "targets" in out and "where a procedural tick goes" in out
 
@@ -91,13 +107,14 @@ def test_kept_indexes_answer_as_a_scan_would():
                 and (alive is None or (d.get("alive") is not False) == alive)]
 
     assert state.characters(alive=True) == scan(True)  # builds the indexes
+    state.sorted_ids("location")  # kept sorted as places are made
     state.apply([Kill(entity="captain", cause="fever"),
                  Create(entity=NewEntity(id="wren", kind="character", name="Wren", at="market")),
                  Create(entity=NewEntity(id="hut", kind="location", name="A Hut", at="market"))])
     for alive in (None, True, False):
         assert state.characters(alive=alive) == scan(alive)
     assert list(state.entities("location"))[-1] == "hut"
-    assert state.sorted_ids("location") == tuple(sorted(state.entities("location")))
+    assert list(state.sorted_ids("location")) == sorted(state.entities("location"))
 
 
 def test_the_typo_index_never_misses_a_typo():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -12,19 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from simengine.cli.common import friendly_errors
-from simengine.sim.batch import run_batch
-from simengine.sim.executors import ExecutorError, HostsError, parse_hosts
+from simengine.cli.common import TELLER, friendly_errors
+from simengine.sim.batch import endings_lines, run_batch
+from simengine.sim.executors import EXECUTORS, parse_hosts
 from simengine.sim.executors.ray_tasks import import_ray
-
-
-@contextlib.contextmanager
-def executor_errors() -> Iterator[None]:
-    """A bad --hosts, Ray missing or a cluster not there: one line, no traceback."""
-    try:
-        yield
-    except (ExecutorError, HostsError) as exc:
-        raise click.ClickException(str(exc)) from None
+from simengine.storytellers.config import uses_model
 
 
 @click.command()
@@ -57,9 +47,10 @@ def executor_errors() -> Iterator[None]:
 @click.option(
     "--storyteller",
     "-s",
+    type=TELLER,
     default="procedural",
     show_default=True,
-    help="auto, ollama, procedural or replay:FILE.",
+    help="Who tells every run.",
 )
 @click.option("--model", "-m", default=None, help="Ollama model.")
 @click.option("--host", default=None, help="Ollama server (of every run; see --hosts).")
@@ -72,7 +63,7 @@ def executor_errors() -> Iterator[None]:
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "ray"]),
+    type=click.Choice(EXECUTORS),
     default="local",
     show_default=True,
     help="Where runs run: local processes, or Ray tasks (pip install 'simengine[ray]').",
@@ -129,11 +120,11 @@ def batch(
     from simengine.world.loader import load_world
 
     console = Console(stderr=True)
-    with friendly_errors(), executor_errors():
+    with friendly_errors():
         spec = load_world(world)
         if hosts:
             parse_hosts(hosts)  # a typo is reported before anything starts
-        if (hosts or node_slot) and storyteller not in ("auto", "ollama"):
+        if (hosts or node_slot) and not uses_model(storyteller):
             click.secho(f"note: --{'hosts' if hosts else 'node-slot'} is for -s ollama or "
                         f"auto; {storyteller} runs make no model calls", fg="yellow", err=True)
         if executor == "ray":
@@ -187,6 +178,8 @@ def batch(
         f"{t['repairs_tried']} repairs, {t['prompt_tokens'] + t['completion_tokens']} "
         f"tokens, {result.wall_seconds:.1f}s wall"
     )
+    for line in endings_lines(result.endings):
+        click.echo(line)
     for h in result.hosts:
         lost = ", lost mid-batch" if h["lost"] else ""
         click.echo(f"host {h['host']} ({h['slots']} slots): {h['runs']} runs{lost}")

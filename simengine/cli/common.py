@@ -11,12 +11,14 @@ from typing import Any
 import click
 
 from simengine.cli.saves import saves_dir_option
+from simengine.sim.executors import ExecutorError, HostsError
 from simengine.sim.run import ScriptError
 from simengine.sim.start import is_world_file, open_or_start
 from simengine.store import SaveError, resolve_save
 from simengine.storytellers.base import StorytellerError
+from simengine.storytellers.config import KINDS, teller_kind
 from simengine.world.loader import WorldFileError
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
 __all__ = [
     "check_record_target",
@@ -24,7 +26,27 @@ __all__ = [
     "open_or_start",
     "saves_dir_option",
     "storyteller_options",
+    "TELLER",
 ]
+
+
+class TellerKindParam(click.ParamType):
+    """``--storyteller``: a kind from the registry, listed in ``--help`` as it stands."""
+
+    name = "storyteller"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "[" + "|".join(k.spelled for k in KINDS.values()) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            teller_kind(str(value))
+        except StorytellerError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+
+TELLER = TellerKindParam()
 
 
 @contextlib.contextmanager
@@ -36,11 +58,10 @@ def friendly_errors() -> Iterator[None]:
     except WorldFileError as exc:
         raise click.ClickException(clean_text("the world file has problems:\n" + str(exc))) \
             from None
-    except (SaveError, ScriptError, StorytellerError) as exc:
+    except (SaveError, ScriptError, StorytellerError, ExecutorError, HostsError) as exc:
         raise click.ClickException(clean_text(str(exc))) from None
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise click.ClickException(clean_text(f"{where}{exc.strerror or exc}")) from None
+        raise click.ClickException(clean_text(error_message(exc, with_file=True))) from None
 
 
 def check_record_target(
@@ -81,9 +102,9 @@ def storyteller_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 "--storyteller",
                 "-s",
                 "storyteller",
+                type=TELLER,
                 default=None,
-                help="auto, ollama, procedural or replay:FILE "
-                "(default: the world file's, else procedural).",
+                help="Who tells the story (default: the world file's, else procedural).",
             ),
             click.option(
                 "--model",

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simengine.cli.common import friendly_errors
+from simengine.sim.batch import endings_lines
 from simengine.sim.evaluate import DEFAULT_RATES, check_rates, evaluate, parse_rates
 
 _DEFAULTS = ",".join(f"{k}={v:g}" for k, v in DEFAULT_RATES.items())
@@ -54,7 +55,10 @@ def eval_cmd(world: Path, runs: int, ticks: int, seed: int, rates: dict[str, flo
     the share valid at the first try, violations by rule, repairs that succeed
     after 1 and 2 retries, inventions made canon, fallbacks, the validator's
     recall on each injected kind, and committed violations (every event re-checked
-    from the save), which must be zero: if not, the command fails.
+    from the save), which must be zero: if not, the command fails. Narrations get
+    drift (a name nobody has, a dead man acting, a thing changing hands that no op
+    moved) at the drift_* rates; the report gives the narration check's recall on
+    each kind and its false alarms on clean prose.
 
     Example: simengine eval worlds/harbour.toml --runs 4 --ticks 30 --json eval.json
     """
@@ -84,6 +88,8 @@ def eval_cmd(world: Path, runs: int, ticks: int, seed: int, rates: dict[str, flo
             json_path.write_text(text, encoding="utf-8")
     console = Console(stderr=str(json_path) == "-")
     render(data, console)
+    for line in endings_lines(data["endings"]):
+        console.print(line)
     if json_path is not None and str(json_path) != "-":
         console.print(f"report: {json_path}")
     total = data["total"]
@@ -141,3 +147,22 @@ def render(data: dict[str, Any], console: Console) -> None:
     if not t["recall"]:
         recall.add_row("(nothing injected)", "", "0", "0", "0", "0", "-")
     console.print(recall)
+    render_drift(t["narration_drift"], console)
+
+
+def render_drift(d: dict[str, Any], console: Console) -> None:
+    """The narration check's table: recall per drift kind, false alarms on clean prose."""
+    table = Table(title="narration drift caught", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True,
+                  caption=f"false alarms on clean prose: {d['false_alarms']} of {d['clean']} "
+                          f"({_pct(d['false_alarm_rate'])}); retold {d['retold']}, told "
+                          f"procedurally {d['procedural']}")
+    for column in ("drift kind", "n", "caught", "missed", "recall"):
+        table.add_column(column, justify="left" if column == "drift kind" else "right",
+                         no_wrap=True)
+    for kind, r in d["kinds"].items():
+        table.add_row(kind, str(r["injected"]), str(r["caught"]), str(r["missed"]),
+                      _pct(r["recall"]), style="bold red" if r["missed"] else None)
+    if not d["kinds"]:
+        table.add_row("(nothing injected)", "0", "0", "0", "-")
+    console.print(table)

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from simengine.importers import ImportFailed, import_files
-from simengine.importers.build import DEFAULT_PLAYER, slug
+from simengine.importers.build import DEFAULT_PLAYER
+from simengine.world.text import error_message, slugify
 
 
 @click.command(name="import")
@@ -35,7 +36,7 @@ def import_command(
         result = import_files(list(files), name=name, player=player)
     except ImportFailed as exc:
         raise click.ClickException(str(exc)) from None
-    target = output or Path("worlds") / f"{slug(result.spec.world.name, 'imported')}.toml"
+    target = output or Path("worlds") / f"{slugify(result.spec.world.name, 'imported')}.toml"
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists; choose another -o or add --force")
     for line in result.report:
@@ -44,7 +45,7 @@ def import_command(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(result.text, encoding="utf-8")
     except OSError as exc:
-        raise click.ClickException(f"{target}: cannot write ({exc.strerror or exc})") from None
+        raise click.ClickException(f"{target}: cannot write ({error_message(exc)})") from None
     spec = result.spec
     click.secho(
         f"Wrote {target}: {len(spec.characters)} characters, {len(spec.locations)} places, "

@@ -40,9 +40,9 @@ from simengine.storytellers.ollama import (
     host_problem,
 )
 from simengine.world.state import WorldState
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
-MIN_NUM_CTX = 2048  # below this a scene plus the instructions no longer fit
+MIN_NUM_CTX = 3072  # below this a prompt (2,700 tokens in a rich world) and a reply do not fit
 
 
 def ollama_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -300,7 +300,7 @@ def doctor(host: str | None, model: str | None, world_file: Path | None,
         except WorldFileError as exc:
             raise click.ClickException(f"{world_file}: {exc}") from None
         except OSError as exc:
-            raise click.ClickException(f"cannot read {world_file}: {exc.strerror}") from None
+            raise click.ClickException(f"cannot read {world_file}: {error_message(exc)}") from None
     config = resolve_ollama_config(spec, cli_model=model, cli_host=host, cli_timeout=timeout)
     problem = host_problem(config.host)
     if problem:

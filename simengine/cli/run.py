@@ -23,16 +23,18 @@ from simengine.sim.run import load_script, run_ticks
 from simengine.sim.session import (
     BeatStarted,
     Committed,
+    GoalDone,
     Message,
     NarrationChunk,
     Notice,
     Session,
+    StoryEnded,
     TickResult,
 )
 from simengine.store import SaveError
 from simengine.storytellers.base import StorytellerError
 from simengine.world.lore import LoreActivation
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
 
 class StoryPrinter:
@@ -56,15 +58,21 @@ class StoryPrinter:
                         for i, v in enumerate(m.decision.rejected)
                     ],
                     "refused": list(m.refused),
+                    "drift": m.drift,
                 }
                 if self.show_lore:
                     row["lore"] = m.lore.ids() if m.lore else {"active": [], "dropped": []}
                 click.echo(json.dumps(row, ensure_ascii=False))
+            elif isinstance(m, GoalDone | StoryEnded):
+                click.echo(json.dumps({**m.event.wire(), "narration": m.event.narration,
+                                       "rejected": [], "refused": [], "story": story_row(m)},
+                                      ensure_ascii=False))
             return
         if isinstance(m, BeatStarted):
             if m.tick != self.tick:
                 self.tick = m.tick
-                click.secho(f"\n— {self.s.save.spec.world.tick} {m.tick} —", fg="cyan", bold=True)
+                unit = self.s.save.settings.world.tick
+                click.secho(f"\n— {unit} {m.tick} —", fg="cyan", bold=True)
             if m.kind == "player" and m.text:
                 click.secho(f"> {clean_text(m.text, one_line=True)}", fg="green", bold=True)
         elif isinstance(m, NarrationChunk):
@@ -88,15 +96,39 @@ class StoryPrinter:
                                 fg="yellow")
             if self.show_lore and m.lore and (m.lore.active or m.lore.dropped):
                 click.secho("  " + lore_line(m.lore), fg="magenta")
+        elif isinstance(m, GoalDone):
+            click.secho(f"  ✓ Goal done: {clean_text(m.goal.text, one_line=True)}",
+                        fg="green", bold=True)
+        elif isinstance(m, StoryEnded):
+            kind = {"win": "You won", "lose": "You lost"}.get(m.ending.kind, "The end")
+            click.secho(f"\n=== {kind} ===", fg="magenta", bold=True)
+            click.echo(clean_text(m.ending.text))
+            click.echo()
+            for line in m.epilogue:
+                click.echo(f"  {clean_text(line, one_line=True)}")
         elif isinstance(m, Notice):
             click.secho(f"  [{clean_text(m.text, one_line=True)}]",
                         fg="yellow" if m.level != "info" else "blue", err=True)
 
     def tick_done(self, result: TickResult) -> None:
         if not self.as_json and not result.events:
-            unit = self.s.save.spec.world.tick
+            unit = self.s.save.settings.world.tick
             click.secho(f"\n— {unit} {result.tick} —", fg="cyan", bold=True)
             click.echo(f"  (a quiet {unit})")
+
+
+def story_row(m: GoalDone | StoryEnded) -> dict[str, Any]:
+    """The ``story`` field of a goal's or an ending's JSON line."""
+    if isinstance(m, GoalDone):
+        return {"goal": m.goal.id, "text": m.goal.text}
+    return {"ending": m.ending.id, "kind": m.ending.kind, "text": m.ending.text,
+            "epilogue": list(m.epilogue)}
+
+
+def goal_lines(session: Session) -> list[str]:
+    """The story's goals, ``[x]`` for those done; empty for a world without goals."""
+    return [f"[{'x' if g.id in session.goals_done else ' '}] {g.text}"
+            for g in session.story.goals]
 
 
 def lore_line(lore: LoreActivation) -> str:
@@ -106,20 +138,21 @@ def lore_line(lore: LoreActivation) -> str:
     if lore.dropped:
         line += "; dropped by the budget: " + ", ".join(str(e.id) for e in lore.dropped)
     return line
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or exc}"
-    return str(exc)
-
-
 def summary_lines(session: Session, ran: int) -> list[str]:
     m = session.metrics.to_dict()
     rejected = ", ".join(f"{k} {v}" for k, v in m["ops_rejected"].items()) or "none"
     fallbacks = ", ".join(f"{k} ({v})" for k, v in m["fallbacks"].items()) or "none"
     calls = ", ".join(f"{k} {v}" for k, v in m["calls"].items()) or "none"
     events = ", ".join(f"{k} {v}" for k, v in m["events"].items()) or "none"
+    story = []
+    if session.story.goals:
+        done = sum(g.id in session.goals_done for g in session.story.goals)
+        story.append(f"goals: {done} of {len(session.story.goals)} done")
+    if session.ending is not None:
+        story.append(f"ending: {session.ending.id} ({session.ending.kind}); "
+                     "`simengine play` and /continue go on in a new branch")
     return [
+        *story,
         f"ticks run: {ran} (save at tick {session.tick}, branch {session.branch})",
         f"events: {m['events_total']} ({events})",
         f"ops accepted: {m['ops_accepted']}; rejected: {m['ops_rejected_total']} ({rejected})",
@@ -210,11 +243,15 @@ def run(
     printer = StoryPrinter(session, as_json, show_lore)
     session.subscribe(printer)
     if not as_json:
-        click.secho(clean_text(f"{session.save.spec.world.name} · storyteller: {why}",
+        click.secho(clean_text(f"{session.save.settings.world.name} · storyteller: {why}",
                                one_line=True), fg="blue", err=True)
-        opening = session.save.spec.world.opening
+        opening = session.save.settings.world.opening
         if opening and session.save.head() is None:  # a new story: what the player reads first
             click.echo(f"\n{clean_text(opening)}")
+        if session.story.goals:
+            click.secho("\nGoals:", bold=True)
+            for line in goal_lines(session):
+                click.echo(f"  {clean_text(line, one_line=True)}")
     stop = {"asked": False}
 
     def ask_stop(*_: object) -> None:
@@ -241,7 +278,8 @@ def run(
     except KeyboardInterrupt:
         lines = ["stopped; every committed tick is in the save"]
     except (SaveError, StorytellerError, OSError) as exc:
-        failure = f"{_reason(exc)} (every tick before this one is in the save)"
+        failure = (error_message(exc, with_file=True)
+                   + " (every tick before this one is in the save)")
     finally:
         signal.signal(signal.SIGINT, previous)
         # A save that just failed a write usually fails the closing write too: say
@@ -251,7 +289,8 @@ def run(
         except (SaveError, OSError) as exc:
             with contextlib.suppress(SaveError, OSError):
                 session.save.close()
-            failure = failure or f"{_reason(exc)} (every committed tick is in the save)"
+            failure = failure or (error_message(exc, with_file=True)
+                                  + " (every committed tick is in the save)")
     if failure is not None:
         raise click.ClickException(failure)
     out = sys.stderr if as_json else sys.stdout

@@ -30,7 +30,7 @@ from simengine.store import (
 )
 from simengine.store import saves_dir as default_saves_dir
 from simengine.store.export import FORMATS, check_export_target, export, write_export
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
 
 def saves_dir_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,11 +54,8 @@ def _friendly() -> Iterator[None]:
     """Library errors become one-line messages with exit code 1."""
     try:
         yield
-    except SaveError as err:
-        raise click.ClickException(str(err)) from err
-    except OSError as err:
-        where = f"{err.filename}: " if err.filename else ""
-        raise click.ClickException(f"{where}{err.strerror or err}") from err
+    except (SaveError, OSError) as err:
+        raise click.ClickException(error_message(err, with_file=True)) from err
 
 
 def _open(save: str, directory: Path | None, *, readonly: bool) -> Save:
@@ -78,7 +75,7 @@ def _where(s: Save, event_id: int | None) -> str:
     if event_id is None:
         return "the initial state"
     event = s.event(event_id)
-    return f"event #{event.id} ({s.spec.world.tick} {event.tick})"
+    return f"event #{event.id} ({s.settings.world.tick} {event.tick})"
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -118,7 +115,8 @@ def list_command(directory: Path | None, saves_dir: Path | None) -> None:
                 tick = s.event(head).tick if head is not None else 0
                 played = s.get_meta("last_played") or s.get_meta("created_at")
                 rows.append(
-                    (path.stem, s.spec.world.name, str(len(s.branches())), str(tick), _when(played))
+                    (path.stem, s.settings.world.name, str(len(s.branches())), str(tick),
+                     _when(played))
                 )
         except SaveError as err:
             rows.append((path.stem, f"({_problem(err)})", "-", "-", "-"))
@@ -155,18 +153,21 @@ def log(save: str, branch: str | None, limit: int | None, saves_dir: Path | None
         name = branch or s.current_branch
         events = s.log(name, limit=limit)
         current = " (current)" if name == s.current_branch else ""
-        click.echo(clean_text(f"{s.path.name} · {s.spec.world.name} · branch {name}{current}"))
+        click.echo(clean_text(f"{s.path.name} · {s.settings.world.name} · branch {name}{current}"))
         if not events:
             click.echo("No events yet: the branch is at the initial state.")
             return
-        label = s.spec.world.tick
+        label = s.settings.world.tick
         who = {e.id: f"{e.actor or 'world'} ({e.kind})" for e in events}
         ids = max(len(str(e.id)) for e in events) + 1
         ticks = max(len(str(e.tick)) for e in events)
         width = max(len(w) for w in who.values())
+        drifted = {d["event_id"]: d["outcome"] for d in s.drifts()}
         for event in events:
             text = event.summary or event.intent or ", ".join(op.op for op in event.ops)
             text = clean_text(text, one_line=True)  # a model's words, safe for the terminal
+            if event.id in drifted:
+                text += f"  [narration drifted: {drifted[event.id]}]"
             click.echo(
                 f"{'#' + str(event.id):<{ids}}  {label} {event.tick:>{ticks}}  "
                 f"{who[event.id]:<{width}}  {text}"

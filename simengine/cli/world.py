@@ -13,7 +13,7 @@ import click
 
 from simengine.world.loader import WorldFileError, load_world, world_warnings
 from simengine.world.spec import SLUG_PATTERN
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message, slugify
 
 # Names Windows keeps for devices: a world file must not be called one of them.
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -35,8 +35,7 @@ def _ids_for(name: str) -> tuple[str, str]:
         raise click.BadParameter("give the world a name with at least one letter or digit")
     if len(text) > 120:
         raise click.BadParameter("keep the name under 120 characters")
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    world_id = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:48].strip("-")
+    world_id = slugify(text, "")
     if not re.match(SLUG_PATTERN, world_id):
         world_id = "world-" + hashlib.sha256(text.encode()).hexdigest()[:8]
     stem = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", text).lower()).strip("-")
@@ -83,7 +82,7 @@ def validate(paths: tuple[Path, ...], quiet: bool) -> None:
         if not quiet:
             counts = ", ".join(
                 f"{len(getattr(spec, s))} {s}"
-                for s in ("locations", "characters", "items", "factions")
+                for s in ("locations", "characters", "items", "factions", "facts")
             )
             click.echo(f"{path}: ok ({spec.world.name}: {counts})")
     if bad:
@@ -128,5 +127,5 @@ def new(name: str, output: Path | None) -> None:
             f"{target} already exists; choose another name or --output"
         ) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
+        raise click.ClickException(f"cannot write {target}: {error_message(exc)}") from None
     click.echo(f"wrote {target}; check it with: simengine validate {target}")

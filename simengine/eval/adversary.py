@@ -14,7 +14,9 @@ as JSON, or a :class:`Fault`), else from the mode:
   :mod:`simengine.storytellers.prompts`), or prose for a narrate call;
 * ``noisy``: plausible proposals with contradictions of known kinds injected
   at configured rates (:meth:`FakeOllama.set_faults`), each tagged in the
-  request log, and corrected answers to most repair requests;
+  request log, and corrected answers to most repair requests; narrations with
+  drift (:data:`~simengine.eval.replies.DRIFT_KINDS`) at their own rates, and
+  straight answers to most retellings;
 * ``hostile``: plausible proposals and prose with terminal escapes, NUL, C1
   controls and lone surrogates in summaries, names and narration
   (:mod:`simengine.eval.hostile`). With :meth:`Fault.raw`,
@@ -47,14 +49,17 @@ from typing import Any, ClassVar
 
 from simengine.eval.hostile import hostile_proposal, hostile_prose
 from simengine.eval.replies import (
+    DRIFT_KINDS,
     INJECTION_KINDS,
     inject,
+    inject_drift,
     invention,
     keep_alive_seconds,
     model_entry,
     model_tag,
     plausible_proposal,
     prose_for,
+    roll_drift,
     roll_injection,
     scene_facts_from,
     show_entry,
@@ -125,8 +130,10 @@ class Fault:
 
     @staticmethod
     def inject(kind: str) -> Fault:
-        if kind not in INJECTION_KINDS:
-            raise ValueError(f"unknown injection {kind!r}; known: {', '.join(INJECTION_KINDS)}")
+        """An injected contradiction (a decide reply) or drift (a narration)."""
+        known = (*INJECTION_KINDS, *DRIFT_KINDS)
+        if kind not in known:
+            raise ValueError(f"unknown injection {kind!r}; known: {', '.join(known)}")
         return Fault(kind)
 
 
@@ -134,7 +141,7 @@ Fault.drop = Fault("drop")
 Fault.flood = Fault("flood")  # tokens as fast as the socket takes them, never done
 Fault.midstream_error = Fault.midstream()
 Fault.busy = Fault.http(503, BUSY)
-for _kind in INJECTION_KINDS:
+for _kind in (*INJECTION_KINDS, *DRIFT_KINDS):
     setattr(Fault, _kind, Fault(_kind))
 
 
@@ -499,6 +506,9 @@ class FakeOllama:
         self.requests: list[dict[str, Any]] = []
         self.overrides: dict[str, str] = {}
         self.rates: dict[str, float] = {}
+        #: The world's facts only some know (an evaluation hands them over), for
+        #: knowledge lies: the fake tells what the actor does not know.
+        self.world_facts: list[str] = []
         self.in_flight = 0
         self.peak_in_flight = 0  # most generation calls served at once (<= slots)
         self._slots: Any = threading.Semaphore(slots) if slots else _NoLimit()
@@ -588,12 +598,16 @@ class FakeOllama:
         return self
 
     def set_faults(self, rates: dict[str, float]) -> FakeOllama:
-        """Noisy-mode rates: INJECTION_KINDS, ``invention`` and ``repair_success`` (0.8)."""
-        unknown = set(rates) - {*INJECTION_KINDS, "invention", "repair_success"}
+        """Noisy-mode rates: INJECTION_KINDS, ``invention`` and ``repair_success`` (0.8);
+        DRIFT_KINDS and ``retell_success`` (0.8) for narrations."""
+        unknown = set(rates) - {*INJECTION_KINDS, "invention", "repair_success",
+                                *DRIFT_KINDS, "retell_success"}
         if unknown:
             raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))}")
         if sum(rates.get(k, 0.0) for k in INJECTION_KINDS) > 1.0 + 1e-9:
             raise ValueError("injection rates must sum to at most 1")
+        if sum(rates.get(k, 0.0) for k in DRIFT_KINDS) > 1.0 + 1e-9:
+            raise ValueError("drift rates must sum to at most 1")
         self.rates = dict(rates)
         return self
 
@@ -617,10 +631,10 @@ class FakeOllama:
             return self._queue.pop(0) if self._queue else None
 
     def _rng(self, body: dict[str, Any]) -> random.Random:
-        digest = hashlib.sha256(json.dumps([self.seed, body.get("messages"), body.get("prompt"),
-                                            body.get("options")], sort_keys=True,
-                                           default=str).encode()).hexdigest()
-        return random.Random(int(digest[:16], 16))
+        request = json.dumps([self.seed, body.get("messages"), body.get("prompt"),
+                              body.get("options")], sort_keys=True, default=str)
+        # Not world.seeds.mix_seed: the fake keeps the draws its tests and recorded evals know.
+        return random.Random(int(hashlib.sha256(request.encode()).hexdigest()[:16], 16))
 
     def _content(self, item: Any, body: dict[str, Any], messages: list[dict[str, Any]],
                  entry: dict[str, Any]) -> str:
@@ -632,9 +646,19 @@ class FakeOllama:
             entry["fault"] = item.kind
         if not body.get("format"):
             prose = prose_for(messages)
-            return hostile_prose(prose) if self.mode == "hostile" else prose
+            if self.mode == "hostile":
+                return hostile_prose(prose)
+            rng = self._rng(body)
+            drift = item.kind if isinstance(item, Fault) and item.kind in DRIFT_KINDS else (
+                roll_drift(self.rates, messages, rng) if self.mode == "noisy" else None)
+            drifted = inject_drift(drift, prose, messages, rng) if drift else None
+            if drifted is not None:
+                entry["injected"] = drift
+                return drifted
+            return prose
         rng = self._rng(body)
         facts = scene_facts_from(body, messages)
+        facts.setdefault("world_facts", list(self.world_facts))
         proposal = plausible_proposal(facts, rng)
         if self.mode == "hostile" and not isinstance(item, Fault):
             return hostile_proposal(proposal, facts, rng)
@@ -704,7 +728,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-token", type=float, default=0.0, help="seconds per token")
     ap.add_argument("--slots", type=int, default=None, help="parallel generation slots")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--faults", default="", help="noisy rates, e.g. dead_actor=0.1,invention=0.2")
+    ap.add_argument("--faults", default="",
+                    help="noisy rates, e.g. dead_actor=0.1,invention=0.2,drift_name=0.1")
     args = ap.parse_args(argv)
     fake = FakeOllama(models=[m.strip() for m in args.models.split(",") if m.strip()],
                       mode=args.mode, latency_per_call=args.latency_call,

@@ -17,7 +17,11 @@ schema's ``actor`` enum, and return:
   measuring how the engine copes;
 * :func:`invention`: a welcome ``create`` op (a stranger arrives, a thing is found);
 * :func:`prose_for`: narration built from a narrate request's WHAT HAPPENED lines,
-  with the dialogue a summary carries, varied by the request;
+  with the dialogue a summary carries, varied by the request (a retelling goes on
+  after what the reader has already read);
+* :func:`inject_drift`: that prose with one sentence telling what did not happen
+  (:data:`DRIFT_KINDS`: a name nobody has, a dead person acting, a thing changing
+  hands), for measuring the narration check;
 * :func:`model_entry`, :func:`show_entry`: what ``/api/tags`` and ``/api/show``
   say about a model (a qwen2.5-like 3B, Q4_K_M).
 
@@ -34,6 +38,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from simengine.storytellers.drift import RETELL_HEADER, split_sentences
 from simengine.storytellers.prompts import (
     PLAYER_CLOSE,
     PLAYER_OPEN,
@@ -41,12 +46,18 @@ from simengine.storytellers.prompts import (
     WORLD_OPEN,
     read_scene_block,
 )
+from simengine.world.seeds import mix_seed
 
 #: Contradictions noisy mode can inject, in the order their rates are summed.
 INJECTION_KINDS = (
     "unknown_name", "dead_actor", "unbalanced_currency", "teleport", "protected_change",
-    "invalid_json", "schema_invalid",
+    "invalid_json", "schema_invalid", "tell_unknown", "tell_dead", "tell_elsewhere",
 )
+#: The knowledge lies: telling what one does not know, the dead telling, telling
+#: someone in another place.
+KNOWLEDGE_KINDS = ("tell_unknown", "tell_dead", "tell_elsewhere")
+#: Narration drift noisy mode can inject into prose, in the order their rates are summed.
+DRIFT_KINDS = ("drift_name", "drift_dead", "drift_transfer")
 _PEOPLE = ("Odile Venn", "Bram Holloway", "Ysolde Marsh", "Tobiah Crane", "Wenna Flint")
 _THINGS = ("brass compass", "sealed letter", "tin whistle", "bundle of herbs", "cracked mirror")
 # Parts of names nobody in any world has: each injected stranger gets a fresh one,
@@ -324,6 +335,8 @@ def inject(kind: str, proposal: dict[str, Any], facts: dict[str, Any],
         if not protected or not subject:
             return None
         p["ops"].append({"op": "adjust", "entity": subject, "attribute": protected[0], "by": 1})
+    elif kind in KNOWLEDGE_KINDS:
+        return _knowledge_lie(kind, p, facts, subject, alive, rng)
     else:
         raise ValueError(f"unknown injection {kind!r}")
     return p
@@ -378,7 +391,7 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
     so two beats do not end alike.
     """
     text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
-    rng = random.Random(hashlib.sha256(text.encode()).hexdigest())
+    rng = random.Random(mix_seed(text))
     place_match = re.search(r"^# Place: [^(\n]*\(([^)\n]+)\)", text, re.M)
     place = place_match.group(1) if place_match else "The place"
     happened: list[str] = []
@@ -399,7 +412,158 @@ def prose_for(messages: list[dict[str, Any]]) -> str:
     if not sentences:
         return rng.choice(_QUIET)
     closer = rng.choice(_CLOSERS).format(place=place)
-    return " ".join([*sentences, closer]).strip()
+    read = _already_read(messages)
+    told = [s for s in [*sentences, closer] if s and s not in read]
+    return " ".join(told).strip() or rng.choice(_QUIET)
+
+
+# ------------------------------------------------------------- narration drift
+_READ = re.compile(r"already read this; do not repeat it:\n(.*?)\n\n", re.S)
+_ENTRY = re.compile(r"^- ([\w-]+): ([^\[\n\u2014;]+?)(?: \[([^\]\n]*)\])?(?: \u2014|;|$)", re.M)
+_CARRIED = re.compile(r"[;,] (?:carries )?[\w-]+ \(([^,()\n]+)")
+_DRIFT_NAMES = (
+    "{ghost} watches from the doorway, saying nothing.",
+    "{ghost} nods to {person} and slips away into the fog.",
+    "Somewhere behind them, {ghost} laughs at something nobody else heard.",
+)
+_DRIFT_DEAD = (
+    "{dead} nods slowly, as if nothing had happened.",
+    '"You took your time," says {dead}.',
+    "{dead} walks over to the window and looks out.",
+)
+_DRIFT_TRANSFER = (
+    "{person} hands the {item} to {other} without a word.",
+    "{person} picks up the {item} and pockets it.",
+    "{person} takes the {item} and turns it over in the light.",
+)
+
+
+def is_retell(messages: list[dict[str, Any]]) -> bool:
+    """Is this narrate request a retelling (told why its first telling drifted)?"""
+    last = next((str(m.get("content", "")) for m in reversed(messages)
+                 if m.get("role") == "user"), "")
+    return last.startswith(RETELL_HEADER)
+
+
+def _already_read(messages: list[dict[str, Any]]) -> str:
+    last = str(messages[-1].get("content", "")) if messages else ""
+    m = _READ.search(last) if is_retell(messages) else None
+    return m.group(1) if m else ""
+
+
+def narrated_cast(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The people (living, dead) and things a narrate request's scene text shows, and
+    who holds each thing (``holders``: item name -> person's name, or the focus' "")."""
+    text = str(next((m.get("content", "") for m in messages if m.get("role") == "user"), ""))
+    happened = text.split("WHAT HAPPENED:", 1)
+    scene, events = happened[0], (happened[1] if len(happened) > 1 else "")
+    cast: dict[str, Any] = {"living": [], "dead": [], "items": [], "holders": {}}
+    section = ""
+    for line in scene.splitlines():
+        if line.endswith(":") and not line.startswith("-"):
+            section = line
+        m = _ENTRY.match(line)
+        if not m:
+            continue
+        name, tags = m.group(2).strip(), m.group(3) or ""
+        if "DEAD" in tags:
+            cast["dead"].append(name)
+        elif section == "People here:":
+            cast["living"].append(name)
+            carried = [n for n in _CARRIED.findall(line) if n.lower() not in events.lower()]
+            cast["items"] += carried
+            cast["holders"].update(dict.fromkeys(carried, name))
+        elif section in ("Carrying:", "Things here:") and name.lower() not in events.lower():
+            cast["items"].append(name)
+            if section == "Carrying:":
+                cast["holders"][name] = ""  # the focus: named below
+    focus = re.search(r"^# Focus: [\w-]+ \(([^)\n]+)\), character(.*)$", scene, re.M)
+    if focus:
+        cast["dead" if "DEAD" in focus.group(2) else "living"].insert(0, focus.group(1))
+        cast["holders"] = {i: h or focus.group(1) for i, h in cast["holders"].items()}
+    return cast
+
+
+def inject_drift(kind: str, prose: str, messages: list[dict[str, Any]],
+                 rng: random.Random) -> str | None:
+    """``prose`` with one sentence of ``kind`` that did not happen; None when the scene
+    has no room for it (nobody dead, nothing to hand over)."""
+    cast = narrated_cast(messages)
+    living = cast["living"] or ["A stranger"]
+    person = rng.choice(living)
+    others = [p for p in living if p != person] or ["you"]
+    if kind == "drift_name":
+        ghost = f"{rng.choice(_GHOST_FIRST)} {rng.choice(_GHOST_LAST)}"
+        sentence = rng.choice(_DRIFT_NAMES).format(ghost=ghost, person=person)
+    elif kind == "drift_dead":
+        if not cast["dead"]:
+            return None
+        sentence = rng.choice(_DRIFT_DEAD).format(dead=rng.choice(cast["dead"]))
+    elif kind == "drift_transfer":
+        if not cast["items"] or not cast["living"]:
+            return None
+        item = rng.choice(cast["items"])
+        # Not its holder: one may take up one's own things without anything changing hands.
+        takers = [p for p in living if p != cast["holders"].get(item)] or ["A stranger"]
+        person = rng.choice(takers)
+        others = [p for p in living if p != person] or ["you"]
+        sentence = rng.choice(_DRIFT_TRANSFER).format(person=person, other=rng.choice(others),
+                                                      item=item[:1].lower() + item[1:])
+    else:
+        raise ValueError(f"unknown drift {kind!r}")
+    told = [t.strip() for t in split_sentences(prose)[0]]
+    told.insert(rng.randrange(min(len(told), 1) + 1), sentence)
+    return " ".join(told)
+
+
+def roll_drift(rates: Mapping[str, float], messages: list[dict[str, Any]],
+               rng: random.Random) -> str | None:
+    """Which drift (if any) noisy mode tells in this narration; a retelling is told
+    straight with probability ``retell_success`` (0.8 by default)."""
+    if is_retell(messages) and rng.random() < rates.get("retell_success", 0.8):
+        return None
+    return _roll(rates, DRIFT_KINDS, rng)
+
+
+def _knowledge_lie(kind: str, p: dict[str, Any], facts: dict[str, Any], subject: str | None,
+                   alive: list[str], rng: random.Random) -> dict[str, Any] | None:
+    """A ``tell`` the rules must refuse; None when the scene has no room for one.
+
+    ``knows`` (the actor's facts, from the scene block) and ``world_facts`` (the
+    world's facts only some know, which the evaluation hands the fake) say what
+    the actor does and does not know.
+    """
+    knows = list(facts.get("knows") or [])
+    listeners = [x for x in alive if x != subject]
+    if not subject or not listeners:
+        return None
+    listener = rng.choice(listeners)
+    if kind == "tell_unknown":
+        unknown = [f for f in facts.get("world_facts") or [] if f not in knows]
+        if not unknown or len(knows) >= 64:  # a full list may not be all they know
+            return None
+        p["ops"].append({"op": "tell", "entity": subject, "to": listener,
+                         "fact": rng.choice(unknown)})
+        return p
+    told = knows or list(facts.get("world_facts") or [])
+    if not told:
+        return None
+    fact = rng.choice(told)
+    if kind == "tell_dead":
+        dead = facts.get("dead") or []
+        if dead:
+            p["ops"].append({"op": "tell", "entity": dead[0], "to": listener, "fact": fact})
+        else:
+            p["ops"] = [{"op": "kill", "entity": subject, "cause": "a sudden fever"},
+                        {"op": "tell", "entity": subject, "to": listener, "fact": fact}]
+        return p
+    exits = facts.get("exits") or []
+    if not exits or not knows:
+        return None
+    # The teller walks out first, then "tells" the one left behind.
+    p["ops"] = [{"op": "move", "entity": subject, "to": exits[0]},
+                {"op": "tell", "entity": subject, "to": listener, "fact": fact}]
+    return p
 
 
 def scene_facts_from(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -450,8 +614,13 @@ def roll_injection(rates: Mapping[str, float], messages: list[dict[str, Any]],
     """
     if is_repair(messages) and rng.random() < rates.get("repair_success", 0.8):
         return None
+    return _roll(rates, INJECTION_KINDS, rng)
+
+
+def _roll(rates: Mapping[str, float], kinds: tuple[str, ...], rng: random.Random) -> str | None:
+    """One of ``kinds`` with its rate (their rates summed in order), or None."""
     u, acc = rng.random(), 0.0
-    for kind in INJECTION_KINDS:
+    for kind in kinds:
         acc += rates.get(kind, 0.0)
         if u < acc:
             return kind

@@ -12,7 +12,6 @@ starting place (unless a place the cards mention is one) and the player.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from simengine.importers.toml_out import drop_nulls, string, table
 from simengine.world.loader import WorldFileError, parse_world
 from simengine.world.spec import WorldSpec
 from simengine.world.state import normalize_name
+from simengine.world.text import fresh_id, slugify
 
 #: Words that make an entry's title or first key a place.
 PLACE_WORDS = frozenset("""
@@ -53,24 +53,12 @@ class Imported:
     report: list[str] = field(default_factory=list)
 
 
-def slug(text: str, fallback: str = "x") -> str:
-    """A world-file id from a name ("Seraphina's Glade" -> "seraphinas-glade")."""
-    flat = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    flat = re.sub(r"['’]", "", flat)
-    out = re.sub(r"[^a-z0-9]+", "-", flat).strip("-")[:48].strip("-")
-    return out or fallback
-
-
 class _Ids:
     def __init__(self) -> None:
         self.taken: set[str] = set()
 
     def new(self, name: str, fallback: str) -> str:
-        base = slug(name, fallback)
-        candidate, n = base, 1
-        while candidate in self.taken:
-            n += 1
-            candidate = f"{base}-{n}"
+        candidate = fresh_id(name, self.taken.__contains__, fallback)
         self.taken.add(candidate)
         return candidate
 
@@ -236,7 +224,7 @@ class WorldBuilder:
                 p.setdefault("connects", [start])
         budgets = [b.token_budget for _, b, _ in self.books if b.token_budget]
         meta: dict[str, Any] = {
-            "id": slug(world_name, "imported"), "name": world_name,
+            "id": slugify(world_name, "imported"), "name": world_name,
             "premise": "\n\n".join(premise) or next(
                 (b.description for _, b, _ in self.books if b.description), ""),
             "opening": opening, "alternate_openings": openings,
@@ -361,4 +349,4 @@ def import_files(
     return Imported(text, spec, report)
 
 
-__all__ = ["Imported", "ImportFailed", "import_files", "render", "slug", "string"]
+__all__ = ["Imported", "ImportFailed", "import_files", "render", "string"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from simengine.importers.lorebooks import ST_LOGIC
+from simengine.world.lore import lore_entries
 from simengine.world.spec import LoreSpec, WorldSpec
 from simengine.world.state import WorldState
 
@@ -86,6 +87,11 @@ def _known(state: WorldState, who: str, memories: Sequence[str]) -> list[dict[st
         out.append({"keys": [state.name(item)], "name": f"{name}'s {state.name(item)}",
                     "content": f"{name} carries {state.name(item)}. "
                                f"{state.entity(item).get('description') or ''}".strip()})
+    for fact in state.facts_known(who):
+        if not state.is_public(fact):
+            out.append({"keys": list(state.entity(fact).get("keys") or [name]),
+                        "name": f"What {name} knows: {state.name(fact)}",
+                        "content": state.fact_text(fact)})
     if memories:
         out.append({"keys": [name], "name": f"What {name} lately did",
                     "content": "\n".join(f"- {m}" for m in memories[-MAX_MEMORIES:])})
@@ -123,7 +129,9 @@ def character_card(
     authored = next((c for c in spec.characters if c.id == who), None)
     kept: dict[str, Any] = dict(authored.card) if authored else {}
     from_card = bool(kept)
-    entries = [_book_entry(e, i) for i, e in enumerate(spec.lore)]
+    # The lore as the story left it (an event may have amended an entry), and below,
+    # the facts only some know, among them what the character learned.
+    entries = [_book_entry(e, i) for i, e in enumerate(lore_entries(state))]
     for extra in _known(state, who, memories):
         entries.append({"keys": extra["keys"], "content": extra["content"], "extensions": {},
                         "enabled": True, "insertion_order": 100, "constant": False,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simengine.world.text import error_message
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Biggest file read: cards with embedded art run to a few MB.
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -222,7 +224,7 @@ def read_source(path: str | Path) -> Source:
     except FileNotFoundError:
         raise ImportFailed(f"{p}: no such file") from None
     except OSError as exc:
-        raise ImportFailed(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise ImportFailed(f"{p}: cannot read ({error_message(exc)})") from None
     if blob.startswith(PNG_SIGNATURE):
         return read_png(blob, p)
     if blob.startswith(b"PK\x03\x04"):

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from simengine.sim.executors import (
-    MODEL_KINDS,
     Executor,
     HostPool,
     Outcome,
@@ -35,8 +34,10 @@ from simengine.sim.executors import (
     make_executor,
     parse_hosts,
 )
-from simengine.sim.executors.work import FINISHED, row
+from simengine.sim.executors.work import ENDING, FINISHED, row
 from simengine.sim.metrics import Metrics
+from simengine.storytellers.base import StorytellerError
+from simengine.storytellers.config import kinds_text, teller_kind, uses_model
 
 #: Resubmissions of one run after lost hosts before it is given up.
 MAX_RESUBMITS = 8
@@ -44,14 +45,9 @@ MAX_RESUBMITS = 8
 
 def check_kind(kind: str) -> None:
     """Refuse an unknown storyteller before any worker starts."""
-    from simengine.storytellers.base import StorytellerError
-
-    if kind not in ("auto", "ollama", "procedural") and not (
-        kind.startswith("replay:") and len(kind) > len("replay:")
-    ):
-        raise StorytellerError(
-            f"unknown storyteller '{kind}' — use auto, ollama, procedural or replay:FILE"
-        )
+    chosen, argument = teller_kind(kind)
+    if chosen.argument is not None and not argument:
+        raise StorytellerError(f"unknown storyteller '{kind}' — use {kinds_text()}")
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,9 @@ def _row_from_save(plan: RunPlan, spec: Any) -> dict[str, Any]:
 
     task = RunTask(spec, plan.index, plan.seed, str(plan.save), 0)
     with Save.open(plan.save, readonly=True) as save:
-        return row(task, "skipped", save.get_meta(FINISHED), metrics=save.get_meta("metrics"))
+        ending = save.get_meta(ENDING)
+        ticks = ending["tick"] if ending else save.get_meta(FINISHED)
+        return row(task, "skipped", ticks, metrics=save.get_meta("metrics"), ending=ending)
 
 
 @dataclass
@@ -104,6 +102,46 @@ class BatchResult:
     interrupted: bool
     wall_seconds: float
     hosts: list[dict[str, Any]] = field(default_factory=list)
+    endings: dict[str, Any] = field(default_factory=dict)
+
+
+def endings_report(endings: list[dict[str, Any] | None]) -> dict[str, Any]:
+    """The share of runs that reached each ending, and the ticks it took them.
+
+    ``endings``: each run's ending (``id``, ``kind``, ``tick``) or None. The result
+    maps each ending id to its kind, runs, share and ticks (mean, min, max); the
+    key ``none`` counts the runs that reached no ending.
+    """
+    total = len(endings) or 1
+    out: dict[str, Any] = {}
+    for e in sorted((e for e in endings if e), key=lambda e: (e["id"], e["tick"])):
+        entry = out.setdefault(e["id"], {"kind": e["kind"], "runs": 0, "ticks": []})
+        entry["runs"] += 1
+        entry["ticks"].append(e["tick"])
+    for entry in out.values():
+        ticks = entry.pop("ticks")
+        entry.update(share=round(entry["runs"] / total, 3),
+                     ticks_mean=round(sum(ticks) / len(ticks), 1),
+                     ticks_min=min(ticks), ticks_max=max(ticks))
+    none = sum(1 for e in endings if not e)
+    out["none"] = {"kind": "", "runs": none, "share": round(none / total, 3)}
+    return out
+
+
+def endings_lines(report: dict[str, Any]) -> list[str]:
+    """``endings: justice (win) 3 of 4 runs (75%), 41 ticks on average ...`` lines."""
+    runs = sum(e["runs"] for e in report.values())
+    lines = []
+    for ending_id, e in report.items():
+        if ending_id == "none":
+            continue
+        lines.append(f"ending {ending_id} ({e['kind']}): {e['runs']} of {runs} runs "
+                     f"({e['share']:.0%}), ticks {e['ticks_mean']:g} on average "
+                     f"({e['ticks_min']}-{e['ticks_max']})")
+    none = report.get("none", {"runs": 0, "share": 0})
+    if lines or none["runs"]:
+        lines.append(f"no ending: {none['runs']} of {runs} runs ({none['share']:.0%})")
+    return lines
 
 
 def run_batch(
@@ -146,7 +184,7 @@ def run_batch(
 
     spec = load_world(world)  # fail fast, in the driver, on a bad world file
     check_kind(storyteller)
-    model_backed = storyteller in MODEL_KINDS
+    model_backed = uses_model(storyteller)
     pool = HostPool(parse_hosts(hosts)) if hosts and model_backed else None
     if hosts and node_slot:
         from simengine.sim.executors import ExecutorError
@@ -341,6 +379,8 @@ def _report(
     for r in rows:
         totals = totals + Metrics.from_dict(r["metrics"])
     total_dict = totals.to_dict()
+    endings = endings_report([r.get("ending") for r in rows if r["status"] in ("done",
+                                                                                "skipped")])
     report = {
         "world": world_id,
         **settings,
@@ -348,12 +388,13 @@ def _report(
         "wall_seconds": round(wall, 3),
         "runs": rows,
         "totals": total_dict,
+        "endings": endings,
     }
     tmp = out / "report.json.tmp"
     tmp.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     tmp.replace(out / "report.json")
     _write_csv(out / "report.csv", rows, total_dict)
-    return BatchResult(rows, total_dict, interrupted, wall, settings.get("hosts") or [])
+    return BatchResult(rows, total_dict, interrupted, wall, settings.get("hosts") or [], endings)
 
 
 def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -368,8 +409,9 @@ def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], totals: dict[str, Any]) -> None:
-    base = ["run", "seed", "status", "ticks", "host", "node", "attempts", "save"]
-    lines = [{**{k: r.get(k) for k in base}, **_flat(r["metrics"])} for r in rows]
+    base = ["run", "seed", "status", "ticks", "ending", "host", "node", "attempts", "save"]
+    lines = [{**{k: r.get(k) for k in base}, "ending": (r.get("ending") or {}).get("id", ""),
+              **_flat(r["metrics"])} for r in rows]
     lines.append({"run": "total", **_flat(totals)})
     columns = base + sorted({k for line in lines for k in line} - set(base))
     tmp = path.with_suffix(".csv.tmp")

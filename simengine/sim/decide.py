@@ -126,6 +126,7 @@ async def decide(
     *,
     retries: int = 2,
     fallback: Storyteller | None = None,
+    first: Storyteller | None = None,
 ) -> Decision:
     """Run one beat's decide phase to a proposal that passes every rule.
 
@@ -133,8 +134,12 @@ async def decide(
     happen: the storyteller's own refusals (words that name nothing here, from
     the procedural parser) and the last rejections of the repair loop, even when
     a later round passed without them.
+
+    ``first`` answers the first round in ``teller``'s stead: a call asked ahead
+    (:class:`simengine.sim.ahead.Ahead`) for exactly this scene and intent.
     """
-    decision = await _decide(teller, scene, intent, state, retries=retries, fallback=fallback)
+    decision = await _decide(teller, scene, intent, state, retries=retries, fallback=fallback,
+                             first=first)
     if intent.kind != "player":
         return decision
     refused: list[Violation] = []
@@ -159,6 +164,7 @@ async def _decide(
     *,
     retries: int = 2,
     fallback: Storyteller | None = None,
+    first: Storyteller | None = None,
 ) -> Decision:
     turn = Turn(intent.kind, intent.actor)
     attempts: list[Attempt] = []
@@ -168,14 +174,15 @@ async def _decide(
     last = None
     for round_no in range(retries + 1):
         phase = "decide" if round_no == 0 else "repair"
+        asker = first if round_no == 0 and first is not None else teller
         try:
-            raw = await teller.propose(scene, intent, feedback)
+            raw = await asker.propose(scene, intent, feedback)
         except StorytellerError as exc:
-            calls.extend(teller.drain_calls())
+            calls.extend(asker.drain_calls())
             attempts.append(Attempt(teller.name, phase, None, error=exc.reason))
             reason = exc.reason
             break
-        batch = teller.drain_calls()
+        batch = asker.drain_calls()
         resolution = resolve(raw, state, turn, scene.ids)
         violations = [
             *resolution.violations,

@@ -102,7 +102,7 @@ async def open_game_async(
     """Continue the game in a save file (on ``branch``, or where it was left)."""
     game = Session.load(save, branch=branch, **options)
     try:
-        choice: TellerChoice = await achoose(storyteller or "procedural", spec=game.save.spec,
+        choice: TellerChoice = await achoose(storyteller or "procedural", spec=game.save.settings,
                                              seed=game.seed, model=model, host=host)
     except BaseException:
         game.close()

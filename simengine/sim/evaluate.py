@@ -9,7 +9,8 @@ request (its messages and sampling seed) taken from both sides, matched first
 in, first out, so it holds even if two requests were ever identical.
 
 Every committed event is then checked again, from the save alone, on the state
-before it: a consistency layer that works commits no violation at all.
+before it: a consistency layer that works commits no violation at all. The
+narration check is measured beside it (:mod:`simengine.sim.evaluate_drift`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from simengine.eval.adversary import FakeOllama
-from simengine.eval.replies import INJECTION_KINDS
+from simengine.eval.replies import DRIFT_KINDS, INJECTION_KINDS
+from simengine.sim.batch import endings_report
 from simengine.sim.decide import Decision
+from simengine.sim.evaluate_drift import DriftTally, narrates, tally_drift
 from simengine.sim.session import Committed, Session
 from simengine.store import Save
 from simengine.storytellers.ollama import OllamaStoryteller
@@ -41,7 +44,9 @@ from simengine.world.spec import WorldSpec
 DEFAULT_RATES: dict[str, float] = {
     "unknown_name": 0.06, "dead_actor": 0.06, "unbalanced_currency": 0.06, "teleport": 0.06,
     "protected_change": 0.06, "invalid_json": 0.03, "schema_invalid": 0.03,
+    "tell_unknown": 0.04, "tell_dead": 0.04, "tell_elsewhere": 0.04,
     "invention": 0.1, "repair_success": 0.8,
+    "drift_name": 0.05, "drift_dead": 0.05, "drift_transfer": 0.05, "retell_success": 0.8,
 }
 #: The rule the validator must name for each injected contradiction (None: the
 #: reply is not a proposal at all, and the parser must refuse it).
@@ -49,8 +54,9 @@ EXPECTED_RULE: dict[str, str | None] = {
     "unknown_name": "ref.unknown", "dead_actor": "dead.act",
     "unbalanced_currency": "currency.conserved", "teleport": "travel.adjacent",
     "protected_change": "attr.protected", "invalid_json": None, "schema_invalid": None,
+    "tell_unknown": "know.unknown", "tell_dead": "dead.act", "tell_elsewhere": "know.absent",
 }
-RATE_KEYS = (*INJECTION_KINDS, "invention", "repair_success")
+RATE_KEYS = (*INJECTION_KINDS, "invention", "repair_success", *DRIFT_KINDS, "retell_success")
 
 
 def parse_rates(text: str) -> dict[str, float]:
@@ -74,10 +80,12 @@ def parse_rates(text: str) -> dict[str, float]:
 
 
 def check_rates(rates: Mapping[str, float]) -> None:
-    """Raise ValueError unless the injected kinds' rates sum to at most 1."""
-    injected = sum(rates.get(k, 0.0) for k in INJECTION_KINDS)
-    if injected > 1.0 + 1e-9:
-        raise ValueError(f"the injected kinds' rates sum to {injected:g}; at most 1")
+    """Raise ValueError unless the injected kinds' rates (and the drift kinds') sum to at
+    most 1."""
+    for what, kinds in (("injected", INJECTION_KINDS), ("drift", DRIFT_KINDS)):
+        total = sum(rates.get(k, 0.0) for k in kinds)
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"the {what} kinds' rates sum to {total:g}; at most 1")
 
 
 def request_digest(messages: Any, options: Mapping[str, Any] | None) -> str:
@@ -123,6 +131,9 @@ class Tally:
     kinds: dict[str, KindTally] = field(default_factory=lambda: defaultdict(KindTally))
     joined: int = 0
     unjoined: int = 0
+    #: The ending one run reached (id, kind, tick), or None; not added up.
+    ending: dict[str, Any] | None = None
+    drift: DriftTally = field(default_factory=DriftTally)
 
     def add(self, other: Tally) -> None:
         for name in ("ticks", "beats", "valid_first_try", "model_proposals", "repairs_needed",
@@ -131,6 +142,7 @@ class Tally:
         for name in ("calls", "violations", "rejected", "fallbacks"):
             getattr(self, name).update(getattr(other, name))
         self.committed_violations += other.committed_violations
+        self.drift.add(other.drift)
         self.replay_matches = self.replay_matches and other.replay_matches
         for kind, t in other.kinds.items():
             mine = self.kinds[kind]
@@ -167,6 +179,7 @@ class Tally:
             "replay_matches": self.replay_matches,
             "recall": recall,
             "join": {"matched": self.joined, "unmatched": self.unjoined},
+            "narration_drift": self.drift.to_dict(),
         }
 
 
@@ -187,7 +200,8 @@ class EvalReport:
         return {"world": self.world, "runs": self.runs, "ticks": self.ticks, "seed": self.seed,
                 "rates": self.rates, "wall_seconds": round(self.wall_seconds, 3),
                 "total": self.total.to_dict(),
-                "per_run": [t.to_dict() for t in self.per_run]}
+                "endings": endings_report([t.ending for t in self.per_run]),
+                "per_run": [{**t.to_dict(), "ending": t.ending} for t in self.per_run]}
 
 
 # ---------------------------------------------------------------- one run
@@ -273,27 +287,34 @@ def run_one(spec: WorldSpec, path: Path, *, ticks: int, seed: int, rates: Mappin
     decisions: list[Decision] = []
     with FakeOllama(mode="noisy", seed=seed) as fake:
         fake.set_faults(dict(rates))
+        fake.world_facts = [node for node, e in spec.fact_nodes() if e.known_by is not None]
         teller = OllamaStoryteller(host=fake.url, timeout=10, backoff=0.01)
         session = Session.new(spec, path, seed=seed, storyteller=teller,
-                              fallback=ProceduralStoryteller(seed=seed), narrate=False,
-                              retries=retries)
+                              fallback=ProceduralStoryteller(seed=seed),
+                              narrate=narrates(rates), retries=retries)
         try:
             session.subscribe(lambda m: decisions.append(m.decision)
                               if isinstance(m, Committed) else None)
 
             async def go() -> None:
                 for _ in range(ticks):
+                    if session.ending is not None:
+                        break  # the story ended: the run is over
                     await session.step()
                     if on_tick:
                         on_tick(session.tick)
 
             asyncio.run(go())
             t.ticks = session.tick
+            if session.ending is not None:
+                t.ending = {"id": session.ending.id, "kind": session.ending.kind,
+                            "tick": session.tick}
             entries = _entries(fake)
             for decision in decisions:
                 tally_decision(decision, teller.name, entries, t)
             t.committed_violations, replayed = committed_violations(session.save)
             t.replay_matches = replayed == session.state
+            t.drift = tally_drift(session.save, teller.name, fake, request_digest)
         finally:
             session.close()
     return t

@@ -34,6 +34,7 @@ LEFT_OUT = {
     "repaired": "needed a repair or a re-ask (--only-first-try)",
     "player": "player turns (add --include-player-text; the player's words may be private)",
     "narrate_failed": "narrations cut short or failed",
+    "narrate_drifted": "narrations that told what did not happen (stopped by the drift check)",
 }
 
 
@@ -124,6 +125,9 @@ def _narrations(calls: list[dict[str, Any]], summary: Summary) -> Iterator[list[
         text = call.get("response")
         if call.get("error") or not messages or not isinstance(text, str) or not text.strip():
             summary.left_out["narrate_failed"] += 1
+            continue
+        if call.get("accepted") is False:
+            summary.left_out["narrate_drifted"] += 1
             continue
         summary.examples += 1
         summary.narrate_examples += 1

@@ -54,7 +54,7 @@ class Metrics:
             self.calls[c.phase] += 1
             self.prompt_tokens += c.prompt_tokens or 0
             self.completion_tokens += c.completion_tokens or 0
-            self.model_seconds += (c.latency_ms or 0) / 1000
+            self.model_seconds += c.model_seconds
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -95,12 +95,13 @@ async def run_ticks(
 ) -> int:
     """Run ``ticks`` ticks (feeding the script's turns); returns how many ran.
 
-    ``should_stop`` is asked between ticks, so a stop never cuts a tick in half.
+    ``should_stop`` is asked between ticks, so a stop never cuts a tick in half; an
+    ending (``session.ending``) stops the run too.
     """
     done = 0
     for words in turns(script or [], ticks):
-        if should_stop():
-            break
+        if should_stop() or session.ending is not None:
+            break  # a stop between ticks, or the story has ended
         result = await session.step(words)
         done += 1
         if on_tick:

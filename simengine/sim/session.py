@@ -9,28 +9,38 @@ every committed event as it happens.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from simengine.sim.ahead import Ahead, ask_ahead, drop_all
 from simengine.sim.decide import Decision, decide
+from simengine.sim.director import Director, aims, intensity, leads
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
 from simengine.store.events import Event
-from simengine.storytellers.base import Intent, RecentEvent, Storyteller, StorytellerError
+from simengine.storytellers.base import (
+    Intent,
+    RecentEvent,
+    Scene,
+    Storyteller,
+    StorytellerError,
+)
+from simengine.storytellers.drift import DriftGuard, Retell
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
-from simengine.storytellers.scene import TokenEstimator, build_scene
+from simengine.storytellers.scene import SCENE_BUDGET, TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
+from simengine.world.seeds import mix_seed
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
+from simengine.world.story import Ending, Goal, Story, epilogue
 from simengine.world.text import clean_text
 
 RECENT_KEEP = 40
@@ -63,6 +73,8 @@ class Committed:
     lore: LoreActivation | None = None
     #: On a player's turn, what stopped each refused part, in the world's words.
     refused: tuple[str, ...] = ()
+    #: A narration that drifted from the ops: its outcome and attempts (None: it did not).
+    drift: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,18 +86,34 @@ class Notice:
     topic: str = ""  # "fallback": a storyteller fell back (a UI may say so only once)
 
 
-Message = BeatStarted | NarrationChunk | Committed | Notice
+@dataclass(frozen=True)
+class GoalDone:
+    """A goal of the story is done (it stays done on this branch)."""
+
+    goal: Goal
+    tick: int
+    event: Event
+
+
+@dataclass(frozen=True)
+class StoryEnded:
+    """An ending ends the story: its text and the epilogue, one line each."""
+
+    ending: Ending
+    tick: int
+    epilogue: tuple[str, ...]
+    event: Event
+
+
+Message = BeatStarted | NarrationChunk | Committed | Notice | GoalDone | StoryEnded
+#: Who tells the story's own events (a goal done, an ending, play going on after it).
+STORY_TELLER = "story"
 
 
 @dataclass
 class TickResult:
     tick: int
     events: list[Committed] = field(default_factory=list)
-
-
-def _seed_for(*parts: object) -> int:
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 class Session:
@@ -98,7 +126,10 @@ class Session:
         fallback: the storyteller for a beat the main one cannot tell (default: procedural).
         narrate: narrate each event (headless runs may turn it off; the summary stands in).
         retries: repair rounds per beat.
-        budget_tokens: the scene's size.
+        budget_tokens: the size of a scene's changing part (the world's prefix is cached).
+        ahead: send a tick's later decide calls while its earlier beats are told
+            (:mod:`simengine.sim.ahead`; for a model server with several slots,
+            as batch runs use; the story is the same either way).
     """
 
     def __init__(
@@ -110,18 +141,19 @@ class Session:
         fallback: Storyteller | None = None,
         narrate: bool = True,
         retries: int = 2,
-        budget_tokens: int = 1500,
+        budget_tokens: int = SCENE_BUDGET,
         npc_rate: float | None = None,
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
         voice: str | None = None,
+        ahead: bool = False,
     ):
         self.save = save
         remembered = save.get_meta("seed")
         self.seed = (
             seed
             if seed is not None
-            else (remembered if remembered is not None else save.spec.world.seed)
+            else (remembered if remembered is not None else save.settings.world.seed)
         )
         if remembered is None:
             save.set_meta("seed", self.seed)
@@ -136,14 +168,17 @@ class Session:
         self.narrate_events = narrate
         self.retries = retries
         self.budget_tokens = budget_tokens
-        st = save.spec.storyteller
+        st = save.settings.storyteller
         self.npc_rate = st.npc_rate if npc_rate is None else npc_rate
         self.world_event_rate = (
             st.world_event_rate if world_event_rate is None else world_event_rate
         )
         self.max_npc_beats = max_npc_beats
+        self.ahead = ahead
         self.voice = voice or "third"
         self.metrics = Metrics.from_dict(save.get_meta("metrics"))
+        self.story = Story.from_spec(save.settings)
+        self.director = Director(save.settings.story.director, self.seed)
         self._subscribers: list[Callable[[Message], Any]] = []
         self._reload()
 
@@ -195,6 +230,37 @@ class Session:
         # The state's own tick is that of the last event applied (what a replay gives);
         # the session's clock may be ahead of it by quiet ticks.
         self.tick = last
+        # What the director remembers: how much each recent event stirred the story.
+        self._stirred: deque[tuple[int, float]] = deque(
+            ((e.tick, intensity(e.ops)) for e in log), maxlen=RECENT_KEEP)
+        died = [self.state.entity(c).get("died_tick") for c in self.state.entities("character")
+                if not self.state.is_alive(c)]
+        self._last_death = max((t for t in died if t is not None), default=None)
+        self._read_story()
+
+    def _read_story(self) -> None:
+        """The goals done and endings reached on this branch, from its story events."""
+        self.goals_done: dict[str, int] = {}
+        self.endings_reached: list[str] = []
+        self.ending: Ending | None = None
+        if not self.story or self.save.head() is None:
+            return
+        rows = self.save.db.execute(
+            "WITH RECURSIVE line(id) AS (SELECT ? UNION ALL SELECT e.parent_id FROM events e "
+            "JOIN line ON e.id = line.id WHERE e.parent_id IS NOT NULL) "
+            "SELECT ev.tick, ev.intent FROM events ev JOIN line ON ev.id = line.id "
+            "WHERE ev.storyteller = ? ORDER BY ev.depth", [self.save.head(), STORY_TELLER],
+        ).fetchall()
+        endings = {e.id: e for e in self.story.endings}
+        for tick, intent in rows:
+            what, _, ident = str(intent).partition(":")
+            if what == "goal" and ident in self.story.by_id:
+                self.goals_done.setdefault(ident, tick)
+            elif what == "ending" and ident in endings:
+                self.endings_reached.append(ident)
+                self.ending = endings[ident]
+            elif what == "continue":
+                self.ending = None
 
     def _set_clock(self, tick: int, *, metrics: bool = False) -> None:
         self.tick = tick
@@ -275,9 +341,11 @@ class Session:
     # ---------------------------------------------------------- the tick
     def plan(self, tick: int, player_text: str | None) -> list[Intent]:
         """The beats of one tick, in commit order. Deterministic in (seed, tick, state)."""
-        rng = random.Random(_seed_for(self.seed, "schedule", tick, self._salt()))
+        rng = random.Random(mix_seed(self.seed, "schedule", tick, self._salt()))
         beats: list[Intent] = []
         player = self.player
+        deaths = self.director.deaths_allowed(tick, self._last_death)
+        steer = self.director.steer(tick, self.tension(tick - 1), deaths=deaths)
         alive_player = player is not None and self.state.is_alive(player)
         if player_text is not None and alive_player:
             beats.append(
@@ -294,13 +362,33 @@ class Session:
                 cue = ""
                 if turn.addressee in others:
                     reactor, cue = turn.addressee, turn.cue
-                beats.append(Intent("npc", reactor, "", seed, cue))
+                # A model's decide call for the player carries the reactions too: the
+                # player waits for two calls (decide, narrate), not four.
+                if not getattr(self.storyteller, "reactions_in_turn", False):
+                    beats.append(Intent("npc", reactor, "", seed, cue))
         acted = {b.actor for b in beats}
-        for actor in sorted(self._movers(rng, player, acted)):
+        movers = set(self._movers(rng, player, acted))
+        if self.story:
+            # Someone an open goal of the player's names comes into the player's path.
+            lead = leads(self.state, self.story, self.goals_done, player)
+            if lead and lead[0] not in acted and rng.random() < 0.5:
+                movers.add(lead[0])
+        for actor in sorted(movers):
             beats.append(Intent("npc", actor, "", rng.randrange(2**31)))
-        if rng.random() < self.world_event_rate:
+        if rng.random() < self.director.event_rate(tick, self.world_event_rate):
             beats.append(Intent("world", None, "", rng.randrange(2**31)))
-        return beats
+        return [self._steered(b, steer, player) for b in beats]
+
+    def _steered(self, intent: Intent, steer: Any, player: str | None) -> Intent:
+        """The beat with the director's steer, and the actor's own aim and goals."""
+        if intent.kind == "npc" and intent.actor:
+            toward, goals = aims(self.state, self.story, self.goals_done, intent.actor, player)
+            steer = replace(steer, toward=toward, goals=goals)
+        return replace(intent, steer=steer)
+
+    def tension(self, tick: int | None = None) -> float:
+        """The story's measured tension at ``tick`` (default: now), 0 to 1."""
+        return self.director.tension(self.tick if tick is None else tick, self._stirred)
 
     def _movers(self, rng: random.Random, player: str | None, acted: set) -> list[str]:
         """People elsewhere who act this tick: each with chance ``npc_rate``, at most
@@ -335,31 +423,106 @@ class Session:
     async def step(self, player_text: str | None = None) -> TickResult:
         """Advance one tick. ``player_text`` is the player's action, if any."""
         player_text = None if player_text is None else clean_text(player_text)  # untrusted
+        if self.ending is not None:
+            self._publish(Notice(f"The story has ended ({self.ending.id}). Use /continue (or "
+                                 "Session.continue_story) to play on in a new branch.", "warning"))
+            return TickResult(self.tick)
         tick = self.tick + 1
         result = TickResult(tick)
         if player_text is not None and self.player and not self.state.is_alive(self.player):
             self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
                                  "undo to go back, or wait to watch the world go on", "warning"))
-        for intent in self.plan(tick, player_text):
-            if intent.actor is not None and not self.state.is_alive(intent.actor):
-                continue  # died earlier this tick
-            committed = await self._beat(tick, intent)
-            result.events.append(committed)
+        beats = self.plan(tick, player_text)
+        waiting = self._ask_ahead(tick, beats[1:]) if self.ahead else {}
+        try:
+            for intent in beats:
+                if intent.actor is not None and not self.state.is_alive(intent.actor):
+                    continue  # died earlier this tick
+                ahead = waiting.pop(intent, None)
+                if self._last_death == tick and intent.steer is not None:
+                    intent = replace(intent, steer=intent.steer.without("die"))  # one a tick
+                committed = await self._beat(tick, intent, ahead)
+                result.events.append(committed)
+                if self._check_story(tick):
+                    break  # an ending ends the tick too
+            else:
+                self._check_story(tick)  # a quiet tick's clock can still end the story
+        finally:
+            await drop_all(waiting.values())
         self.metrics.ticks += 1
         self._set_clock(tick, metrics=True)
         return result
+
+    # ---------------------------------------------------------- the story
+    def _check_story(self, tick: int) -> bool:
+        """Record goals newly done and an ending reached; True when the story ended."""
+        if not self.story:
+            return False
+        progress = self.story.check(self.state, tick, self.goals_done, self.endings_reached)
+        for goal in progress.goals:
+            event = self._story_event(tick, f"goal:{goal.id}", f"Goal done: {goal.text}")
+            self.goals_done[goal.id] = tick
+            self._publish(GoalDone(goal, tick, event))
+        ending = progress.ending
+        if ending is None:
+            return False
+        lines = tuple(self.epilogue(tick))
+        event = self._story_event(tick, f"ending:{ending.id}",
+                                  f"The end ({ending.kind}): {ending.id}",
+                                  "\n".join([ending.text, "", *lines]))
+        self.endings_reached.append(ending.id)
+        self.ending = ending
+        self._publish(StoryEnded(ending, tick, lines, event))
+        return True
+
+    def epilogue(self, tick: int | None = None) -> list[str]:
+        """What became of the cast, the goals done and the ticks played."""
+        return epilogue(self.state, self.story, self.goals_done,
+                        self.tick if tick is None else tick, self.save.settings.world.tick)
+
+    def _story_event(self, tick: int, intent: str, summary: str, narration: str = "") -> Event:
+        event = self.save.append(tick=tick, kind="world", intent=intent, summary=summary,
+                                 narration=narration or summary, storyteller=STORY_TELLER)
+        self.tick = tick
+        self.recent.append(self._recent(event))
+        self._stirred.append((tick, 0.0))  # as a reload reads it back: it stirs nothing
+        return event
+
+    def continue_story(self, name: str | None = None) -> str:
+        """Play on after an ending, in a new branch from here; returns its name.
+
+        The ending stays on its branch; the new branch remembers it was reached (it
+        does not end the story again) and may reach another.
+        """
+        if self.ending is None:
+            raise ValueError("the story has not ended; there is nothing to continue after")
+        ending, taken = self.ending, self.branches()
+        base = name or f"{self.branch}-after-{ending.id}"
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        self.fork(name)
+        self._story_event(self.tick, f"continue:{ending.id}",
+                          f"The story goes on after {ending.id}")
+        self.ending = None
+        self._set_clock(self.tick)
+        return name
 
     async def act(self, text: str) -> TickResult:
         """A player turn: the player's words, then the world answers."""
         return await self.step(text)
 
     async def wait(self, n: int = 1) -> list[TickResult]:
-        """Let ``n`` ticks pass with no player action."""
-        return [await self.step() for _ in range(n)]
+        """Let ``n`` ticks pass with no player action (fewer, if the story ends)."""
+        results = []
+        for _ in range(n):
+            if self.ending is not None:
+                break
+            results.append(await self.step())
+        return results
 
-    async def _beat(self, tick: int, intent: Intent) -> Committed:
-        started = time.perf_counter()
-        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
+    def _scene(self, tick: int, intent: Intent) -> Scene:
         scene = build_scene(
             self.state,
             intent,
@@ -368,11 +531,39 @@ class Session:
             estimator=self.estimator,
             tick=tick,
         )
-        teller = self.storyteller
-        if self.save.spec.storyteller.elsewhere == "procedural" and not self._near_player(intent):
-            teller = self.fallback
+        # What already happened this tick, even where the scene's budget left it out, so
+        # a beat does not undo or mirror it (an item bought twice over in one tick).
+        scene.recent.extend(ev for ev in self.recent if ev.tick == tick and ev not in scene.recent)
+        return scene
+
+    def _teller_for(self, intent: Intent) -> Storyteller:
+        elsewhere = self.save.settings.storyteller.elsewhere
+        if elsewhere == "procedural" and not self._near_player(intent):
+            return self.fallback
+        return self.storyteller
+
+    def _ask_ahead(self, tick: int, beats: list[Intent]) -> dict[Intent, Ahead]:
+        """The first decide call of each of ``beats``, sent now on the world as it is."""
+        waiting = {}
+        for intent in beats:
+            teller = self._teller_for(intent)
+            if getattr(teller, "twin", None) is not None:
+                sent = ask_ahead(teller, self._scene(tick, intent), intent)
+                if sent is not None:
+                    waiting[intent] = sent
+        return waiting
+
+    async def _beat(self, tick: int, intent: Intent, ahead: Ahead | None = None) -> Committed:
+        started = time.perf_counter()
+        self._publish(BeatStarted(tick, intent.kind, intent.actor, intent.text))
+        scene = self._scene(tick, intent)
+        teller = self._teller_for(intent)
+        if ahead is not None and not ahead.fits(scene, teller, intent):
+            await drop_all([ahead])  # the world it was asked on has changed: ask again
+            ahead = None
         decision = await decide(
-            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback
+            teller, scene, intent, self.state, retries=self.retries, fallback=self.fallback,
+            first=ahead,
         )
         proposal = decision.proposal
         refused: list[str] = []
@@ -414,6 +605,9 @@ class Session:
         self.state = self.save.live_state()  # the same object, advanced by the append
         self.tick = tick  # even if the tick is cut short after this, its number is used
         self.recent.append(self._recent(event))
+        self._stirred.append((tick, intensity(event.ops)))
+        if any(op.deadly() for op in event.ops):
+            self._last_death = tick
         self.metrics.count_decision(decision, intent.kind)
         if decision.fallback_reason:
             self._publish(
@@ -422,15 +616,15 @@ class Session:
                     "fallback",
                 )
             )
-        narration, calls = "", []
+        narration, calls, drift = "", [], None
         if self.narrate_events:
             teller = (
                 self.storyteller if decision.storyteller == self.storyteller.name else self.fallback
             )
-            narration, calls = await self._narrate(teller, scene, event, decision)
-        in_model = sum((c.latency_ms or 0) for c in [*decision.calls, *calls]) / 1000
+            narration, calls, drift = await self._narrate(teller, scene, event, decision)
+        in_model = sum(c.model_seconds for c in [*decision.calls, *calls])
         self.metrics.engine_seconds += max(time.perf_counter() - started - in_model, 0.0)
-        committed = Committed(event, decision, narration, scene.lore, tuple(refused))
+        committed = Committed(event, decision, narration, scene.lore, tuple(refused), drift)
         self._publish(committed)
         return committed
 
@@ -444,30 +638,60 @@ class Session:
 
     async def _narrate(
         self, teller: Storyteller, scene, event: Event, decision: Decision
-    ) -> tuple[str, list]:
-        """Stream the narration of a committed event; returns it and the calls it took.
+    ) -> tuple[str, list, dict | None]:
+        """Stream the narration of a committed event; returns it, the calls it took and
+        its drift (what a model's prose told that did not happen, if it did).
 
-        Cut short (a quit, an undo), it keeps what was told so far.
+        A model's prose reaches the player sentence by sentence, each checked against
+        the ops (:mod:`~simengine.storytellers.drift`); a drifting one is retold once,
+        then told procedurally. Cut short (a quit, an undo), it keeps what was told so far.
         """
         accepted = decision.proposal.model_copy(update={"summary": event.summary})
         parts: list[str] = []
         calls: list = []
+        guard = (None if isinstance(teller, ProceduralStoryteller)
+                 else DriftGuard.for_beat(scene, accepted, self.state, decision.rejected))
+        outcome = "retold"
         try:
-            await self._tell(teller, scene, accepted, decision, event.id, parts)
+            await self._tell(teller, scene, accepted, decision, event.id, parts, guard)
             calls = teller.drain_calls()
-            if not parts and teller is not self.fallback:
-                # The model's narration failed: tell it plainly rather than not at all.
+            if guard and guard.drifted:
+                guard.judge(calls)
+                if getattr(teller, "retells", False):
+                    await self._tell(teller, scene, accepted, decision, event.id, parts, guard,
+                                     guard.retell())
+                    retold = teller.drain_calls()
+                    guard.judge(retold)
+                    calls += retold
+            if (not parts or (guard and guard.attempts and not guard.held)) \
+                    and teller is not self.fallback:
+                # The model's narration failed or drifted (and was not retold): tell it
+                # plainly rather than wrongly.
+                outcome = "procedural"
                 await self._tell(self.fallback, scene, accepted, decision, event.id, parts)
         finally:
             calls = calls or teller.drain_calls()
             text = "".join(parts).strip() or event.summary
+            drift = guard.record(outcome) if guard else None
             self.metrics.count_calls(calls)
-            self.save.set_narration(event.id, text, calls=calls)
-        return text, calls
+            self.save.set_narration(event.id, text, calls=calls, drift=drift)
+        if drift:
+            then = "told again" if outcome == "retold" else "told plainly instead"
+            self._publish(Notice(f"the narration strayed from what happened "
+                                 f"({drift['attempts'][0]['reasons'][0]}); {then}", "info",
+                                 "drift"))
+        return text, calls, drift
 
-    async def _tell(self, teller, scene, accepted, decision, event_id: int, parts: list[str]):
+    async def _tell(self, teller, scene, accepted, decision, event_id: int, parts: list[str],
+                    guard: DriftGuard | None = None, retell: Retell | None = None):
+        told_here = False
         try:
-            async for chunk in teller.narrate(scene, accepted, decision.rejected):
+            told = (teller.narrate(scene, accepted, decision.rejected, retell=retell) if retell
+                    else teller.narrate(scene, accepted, decision.rejected))
+            async for chunk in guard.filter(told) if guard else told:
+                if parts and not told_here and not chunk[:1].isspace():
+                    chunk = " " + chunk  # a retelling or plain telling goes on after prose
+                told_here = True
                 parts.append(chunk)
                 self._publish(NarrationChunk(event_id, chunk))
         except StorytellerError as exc:

@@ -8,13 +8,11 @@ from simengine.sim.session import Session
 from simengine.sim.tellers import TellerChoice, choose
 from simengine.store import resolve_save, saves_dir
 from simengine.world.loader import load_world
+from simengine.world.text import fresh_name
 
 
 def _unique_save(directory: Path, stem: str) -> Path:
-    candidate, n = directory / f"{stem}.db", 2
-    while candidate.exists():
-        candidate, n = directory / f"{stem}-{n}.db", n + 1
-    return candidate
+    return directory / f"{fresh_name(stem, lambda name: (directory / f'{name}.db').exists())}.db"
 
 
 def is_world_file(source: str) -> bool:
@@ -56,7 +54,7 @@ def open_or_start(
     path = resolve_save(source, saves_dir)
     session = Session.load(path, branch=branch, seed=seed, narrate=narrate, voice=voice)
     try:
-        choice = _choose(storyteller, session.save.spec, session.seed, model, host, record)
+        choice = _choose(storyteller, session.save.settings, session.seed, model, host, record)
     except BaseException:
         session.close()  # let go of the save (and its lock) before the error goes up
         raise

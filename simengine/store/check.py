@@ -124,6 +124,14 @@ SNAPSHOT_RULES = """
                          OR json_type(s.state, '$.edges') IS NOT 'array'
         ELSE 1 END
     LIMIT 1"""
+# The initial state is read only when a state is built from it, so a writable open
+# of a file that was not closed cleanly looks at its shape here.
+INITIAL_RULES = """
+    SELECT key, 'holds no graph of nodes and edges' FROM meta
+    WHERE key = 'initial' AND (NOT json_valid(value)
+        OR json_type(value, '$.nodes') IS NOT 'array'
+        OR json_type(value, '$.edges') IS NOT 'array')
+    LIMIT 1"""
 CALL_RULES = """
     SELECT id, 'is not JSON where JSON belongs' FROM calls
     WHERE NOT json_valid(coalesce(request, 'null')) OR NOT json_valid(coalesce(response, 'null'))
@@ -154,7 +162,8 @@ def check_before_write(conn: sqlite3.Connection, path: Path) -> None:
         if row is not None:
             what = describe_loop(conn, row[0]) if row[1] == "loop" else row[1]
             raise _damaged(path, f"event #{row[0]} {what}")
-        rules = (("branches", BRANCH_RULES), ("snapshots", SNAPSHOT_RULES), ("calls", CALL_RULES))
+        rules = (("branches", BRANCH_RULES), ("snapshots", SNAPSHOT_RULES), ("calls", CALL_RULES),
+                 ("meta", INITIAL_RULES))
         for table, query in rules:
             if table in tables:
                 _rule(conn, path, table, query)

@@ -22,10 +22,11 @@ from simengine.store.errors import SaveDiskFull, SaveError, SaveExists
 from simengine.store.events import Event
 from simengine.store.save import Save
 from simengine.world.state import WorldState
-from simengine.world.text import clean_text
+from simengine.world.text import clean_text, error_message
 
-Format = Literal["json", "graphml", "markdown"]
-FORMATS: tuple[str, ...] = ("json", "graphml", "markdown")
+Format = Literal["markdown", "json", "graphml"]
+#: The one list of a save's export formats, each with its file suffix (the story first).
+FORMATS: dict[str, str] = {"markdown": "md", "json": "json", "graphml": "graphml"}
 
 
 def to_json_data(save: Save, branch: str | None = None) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def to_graphml(save: Save, branch: str | None = None) -> str:
 def to_markdown(save: Save, branch: str | None = None) -> str:
     """The branch as a story transcript: premise, then each tick's beats in order."""
     name = branch or save.current_branch
-    world = save.spec.world
+    world = save.settings.world
     events = save.log(name)
     # Entities are never removed nor renamed, so the head knows every actor's name.
     state = save.state(name)
@@ -216,8 +217,8 @@ def is_save_file(target: Path, save: Path) -> bool:
 
 def _write_error(target: Path, err: OSError) -> SaveError:
     if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return SaveDiskFull(f"cannot write {target}: no room left ({err.strerror}).", target)
-    return SaveError(f"cannot write {target}: {err.strerror or err}.", target)
+        return SaveDiskFull(f"cannot write {target}: no room left ({error_message(err)}).", target)
+    return SaveError(f"cannot write {target}: {error_message(err)}.", target)
 
 
 def _scalar(value: Any) -> Any:

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 
 from simengine.store.errors import SaveError, SaveInUse, SaveLinked, SaveReadOnly
+from simengine.world.text import error_message
 
 try:  # pragma: no cover - platform switch
     import fcntl
@@ -70,12 +71,13 @@ class WriteLock:
         except OSError as err:
             if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise SaveReadOnly(
-                    f"{shown} is read-only ({err.strerror}); reading it works "
+                    f"{shown} is read-only ({error_message(err)}); reading it works "
                     "(`simengine saves log`, `saves export`); to play on, copy it somewhere "
                     "writable or change its permissions.",
                     shown,
                 ) from err
-            raise SaveError(f"cannot open {shown} for writing ({err.strerror}).", shown) from err
+            raise SaveError(f"cannot open {shown} for writing ({error_message(err)}).",
+                            shown) from err
         try:
             links = os.fstat(fd).st_nlink
             if links > 1:

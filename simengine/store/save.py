@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import networkx as nx
+from pydantic import ValidationError
 from sqlite_utils import Database
 
 import simengine
@@ -68,6 +69,7 @@ from simengine.store.files import (
     db_error,
     graph_problem,
     read_meta,
+    spec_problem,
     undecodable,
     validate,
 )
@@ -75,7 +77,8 @@ from simengine.store.lock import WriteLock
 from simengine.store.schema import SCHEMA_VERSION, migrations
 from simengine.world.ops import WIRE_VERSION
 from simengine.world.spec import WorldSpec
-from simengine.world.state import StateError, WorldState
+from simengine.world.state import BrokenGraph, StateError, WorldState, bulk
+from simengine.world.text import error_message
 
 DEFAULT_SNAPSHOT_EVERY = 50
 #: A snapshot is due once the ops replayed since the last one (characters of
@@ -86,6 +89,13 @@ SNAPSHOT_RATIO = 1.0
 #: zlib level for snapshots: node-link JSON packs 6-20x; turning it into JSON costs
 #: ten times what packing does, so the better level costs next to nothing.
 SNAPSHOT_LEVEL = 6
+#: A snapshot of a state whose last one packed to more than this many bytes (about
+#: 20 ms of work) waits for a quiet moment (:meth:`Save.checkpoint`, run by
+#: :meth:`Save.close`) rather than stalling the beat whose event made it due...
+SNAPSHOT_INLINE = 32_000
+#: ...unless the ops since the last one reach this many times what made it due: a
+#: run that never closes still bounds what reopening it replays.
+SNAPSHOT_OVERDUE = 4
 #: ``fork(at=HEAD)``: fork at the current branch's head.
 HEAD: Literal["head"] = "head"
 #: Meta keys the store owns; ``set_meta`` refuses them.
@@ -102,8 +112,12 @@ RESERVED_META = frozenset(
         "current_branch",
         "created_at",
         "closed_clean",
+        "initial_packed",
     }
 )
+#: Meta key: the initial state's size packed as a snapshot (the snapshot cadence's
+#: first base), noted at creation so no beat packs a big world to learn it.
+INITIAL_PACKED = "initial_packed"
 #: Meta key: the file's modification time as this engine left it at its last
 #: clean close; a writable open skips the whole-file check while it still holds.
 CLEAN_MARK = "closed_clean"
@@ -153,9 +167,11 @@ class Save:
         # The initial state is kept as its JSON text, read again when needed: parsed
         # (and held for as long as the save is open) a big world's costs ten times more.
         self._meta = {k: v for k, v in meta.items() if k != "initial"}
-        self.spec = WorldSpec.model_validate(meta["spec"])
+        #: The world spec without its entity lists (:data:`SPEC_BULK`): the world's
+        #: settings, storyteller, story, attributes, player, rules and lore. Play
+        #: reads these; :attr:`spec` is the whole file, read when asked for.
+        self.settings = WorldSpec.model_validate(meta["spec"])
         self.snapshot_every = int(meta.get("snapshot_every") or DEFAULT_SNAPSHOT_EVERY)
-        self._initial_json: str | None = None
         self.closed = False
         # One remembered state (event id, state), private: callers get copies. It
         # sits at the head after an append, so the next append replays nothing.
@@ -164,6 +180,7 @@ class Save:
         # stored size) for the snapshot cadence; kept at the head by append.
         self._since: tuple[int | None, int, int] | None = None
         self._initial_packed: int | None = None
+        self._branch: str | None = None
 
     # ------------------------------------------------------------ lifecycle
     @classmethod
@@ -190,31 +207,37 @@ class Save:
             raise ValueError("snapshot_every must be at least 1")
         _check_branch_name(branch)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
+        with bulk():
+            state = WorldState.from_spec(spec)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = Database(connect(tmp), execute_plugins=False)
             try:
                 db.enable_wal()
-                with db.atomic():
+                with db.atomic(), bulk():
                     migrations.apply(db)
                     stamp, made = now(), time.time_ns()
+                    initial = state.to_json()
                     meta = {
                         "engine": ENGINE,
                         "engine_version": simengine.__version__,
                         "schema_version": SCHEMA_VERSION,
                         "wire_version": WIRE_VERSION,
                         "world_id": spec.world.id,
-                        "spec": spec.model_dump(mode="json"),
-                        "initial": WorldState.from_spec(spec).to_node_link(copy=False),
                         "snapshot_every": snapshot_every,
                         "current_branch": branch,
                         "created_at": stamp,
                         "last_played": None,
+                        INITIAL_PACKED: len(_pack(initial)),
                         CLEAN_MARK: {"mtime_ns": made},
                     }
-                    db["meta"].insert_all(
-                        {"key": k, "value": json.dumps(v)} for k, v in meta.items()
-                    )
+                    rows = [{"key": k, "value": json.dumps(v)} for k, v in meta.items()]
+                    # The two big values as JSON text straight away (pydantic's own
+                    # writer for the spec is several times faster than json.dumps).
+                    rows.append({"key": "spec", "value": spec.model_dump_json()})
+                    rows.append({"key": "initial", "value": initial})
+                    db["meta"].insert_all(rows)
+                    del initial, rows
                     db["branches"].insert({"name": branch, "head": None, "created_at": stamp})
             finally:
                 db.close()
@@ -232,7 +255,10 @@ class Save:
         finally:
             for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-wal", "-shm"))):
                 leftover.unlink(missing_ok=True)
-        return cls.open(path)
+        save = cls.open(path)
+        # The state just stored: the new game plays on it (no second build from its JSON).
+        save._cache = (None, state)
+        return save
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Save:
@@ -287,7 +313,7 @@ class Save:
             db.execute("PRAGMA synchronous = NORMAL")
             db.enable_wal()
             if pending:
-                with db.atomic():
+                with db.atomic(), bulk():
                     migrations.apply(db)
                     _put_meta(db, "schema_version", SCHEMA_VERSION)
                 meta, _ = read_meta(db, path)
@@ -305,6 +331,27 @@ class Save:
             raise
         return cls(path, db, meta, readonly=False, lock=lock)
 
+    @functools.cached_property
+    def spec(self) -> WorldSpec:
+        """The whole world spec the save was made from (read and validated on first
+        use: a big world's runs to hundreds of megabytes as models).
+
+        Raises:
+            SaveCorrupt: the stored spec is unreadable or no longer validates.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'spec'").fetchone()
+        try:
+            return WorldSpec.model_validate(json.loads(row[0]))
+        except ValidationError as err:
+            problem = spec_problem(err)
+        except (ValueError, TypeError, RecursionError):
+            problem = "it is not JSON"
+        raise SaveCorrupt(
+            f"{self.path} is damaged: its world spec does not validate ({problem}); "
+            "restore it from a backup.",
+            self.path,
+        )
+
     def close(self) -> None:
         """Close the file and let go of the write lock (idempotent). Later calls on
         this object fail with sqlite3's "Cannot operate on a closed database".
@@ -315,6 +362,9 @@ class Save:
         """
         failure: sqlite3.Error | None = None
         if not self.closed:
+            if not self.readonly:
+                with contextlib.suppress(SaveError):  # a snapshot only saves time later
+                    self.checkpoint()
             self.closed = True
             stamp = self._mark_clean() if not self.readonly else None
             try:
@@ -330,6 +380,27 @@ class Save:
         self._since = None
         if failure is not None:
             raise db_error(self.path, failure, self.real) from failure
+
+    @_sqlite_errors
+    def checkpoint(self) -> bool:
+        """Write the snapshot a big state's beats left for a quiet moment, if one is
+        due (see :func:`snapshot_waits`): at the head the last append reached.
+        :meth:`close` runs it; a game may run it while it waits for the player.
+        Returns whether one was written."""
+        since, cached = self._since, self._cache
+        if self.readonly or since is None or cached is None or cached[0] != since[0]:
+            return False
+        event_id, replayed, base = since
+        if event_id is None or not snapshot_waits(replayed, base):
+            return False
+        packed = pack_state(cached[1])
+        with self._db.atomic():
+            self._db.execute(
+                "INSERT OR IGNORE INTO snapshots (event_id, state) VALUES (?, ?)",
+                [event_id, packed],
+            )
+        self._since = (event_id, 0, len(packed))
+        return True
 
     def _mark_clean(self) -> int | None:
         """Note in ``meta`` the modification time the file will be given once
@@ -350,7 +421,7 @@ class Save:
 
     def __repr__(self) -> str:
         mode = "read-only" if self.readonly else "writable"
-        return f"<Save {self.path} world={self.spec.world.id} {mode}>"
+        return f"<Save {self.path} world={self.settings.world.id} {mode}>"
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Save]:
@@ -396,7 +467,11 @@ class Save:
     @property
     def current_branch(self) -> str:
         """The branch play continues on (kept in ``meta``, so it survives reopening)."""
-        return self.get_meta("current_branch")
+        if self.readonly:  # a writer elsewhere may switch it
+            return self.get_meta("current_branch")
+        if self._branch is None:  # only this object writes it while it holds the lock
+            self._branch = self.get_meta("current_branch")
+        return self._branch
 
     # -------------------------------------------------------------- branches
     @_sqlite_errors
@@ -438,6 +513,7 @@ class Save:
         """Make ``name`` the current branch."""
         self._writable()
         self.head(name)  # raises NoSuchBranch
+        self._branch = None
         with self._db.atomic():
             _put_meta(self._db, "current_branch", name)
 
@@ -473,6 +549,13 @@ class Save:
         if row is None:
             raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
         return event_from_row(dict(zip(_EVENT_COLUMNS.split(", "), row, strict=True)), self.path)
+
+    def _depth(self, event_id: int) -> int:
+        """An event's depth (what a write needs of it, without parsing its ops)."""
+        row = self._db.execute("SELECT depth FROM events WHERE id = ?", [event_id]).fetchone()
+        if row is None:
+            raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
+        return row[0]
 
     @_sqlite_errors
     def events(self) -> list[Event]:
@@ -532,7 +615,7 @@ class Save:
         try:
             with self._db.atomic():
                 parent = self.head(name)
-                depth = (self.event(parent).depth if parent is not None else 0) + 1
+                depth = (self._depth(parent) if parent is not None else 0) + 1
                 state = self._state(parent, mutable=True)
                 cur = self._db.execute(
                     "INSERT INTO events (parent_id, depth, tick, actor, kind, intent, summary,"
@@ -569,9 +652,9 @@ class Save:
                     )
                     replayed, base = 0, len(packed)
                 if rows:
-                    self._db["calls"].insert_all({**r, "event_id": event_id} for r in rows)
+                    _insert(self._db, "calls", [{**r, "event_id": event_id} for r in rows])
                 if refusal:
-                    self._db["refusals"].insert({"event_id": event_id, **_refusal_row(refusal)})
+                    _insert(self._db, "refusals", [{"event_id": event_id, **_refusal_row(refusal)}])
                 self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
                 _put_meta(self._db, "last_played", stamp)
         except BaseException:
@@ -596,15 +679,28 @@ class Save:
         )
 
     @_sqlite_errors
-    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = ()) -> None:
-        """Fill in an event's narration (written after the commit) and log its calls."""
+    def set_narration(self, event_id: int, narration: str, calls: Iterable[Any] = (),
+                      drift: dict[str, Any] | None = None) -> None:
+        """Fill in an event's narration (written after the commit) and log its calls;
+        ``drift`` (``outcome``, ``attempts``) keeps a narration that told what did not happen."""
         self._writable()
-        self.event(event_id)
+        self._depth(event_id)  # raises NoSuchEvent
         rows = [call_row(c, event_id) for c in calls]
         with self._db.atomic():
             self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])
             if rows:
-                self._db["calls"].insert_all(rows)
+                _insert(self._db, "calls", rows)
+            if drift:
+                self._db["drifts"].insert({
+                    "event_id": event_id, "outcome": str(drift.get("outcome") or ""),
+                    "attempts": json.dumps(drift.get("attempts") or [], ensure_ascii=False)},
+                    replace=True)
+
+    @_sqlite_errors
+    def drifts(self, event_id: int | None = None) -> list[dict[str, Any]]:
+        """Narrations that drifted (all, or one event's): event_id, outcome, attempts."""
+        return [{**r, "attempts": json.loads(r["attempts"] or "[]")}
+                for r in self._by_event("drifts", event_id)]
 
     @_sqlite_errors
     def record_calls(self, calls: Iterable[Any], event_id: int | None = None) -> None:
@@ -615,7 +711,7 @@ class Save:
         rows = [call_row(c, event_id) for c in calls]
         if rows:
             with self._db.atomic():
-                self._db["calls"].insert_all(rows)
+                _insert(self._db, "calls", rows)
 
     @_sqlite_errors
     def calls(self, event_id: int | None = None) -> list[dict[str, Any]]:
@@ -629,24 +725,30 @@ class Save:
     @_sqlite_errors
     def refusals(self, event_id: int | None = None) -> list[dict[str, Any]]:
         """Refused player attempts (all, or one event's): attempt, rules, messages, told."""
-        if "refusals" not in self._db.table_names():
-            return []  # a read-only save from before refusals were kept
-        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
-        rows = self._db.query(f"SELECT * FROM refusals {where} ORDER BY event_id", args)
         return [{**r, **{k: json.loads(r[k] or "[]") for k in ("rules", "messages", "told")}}
-                for r in rows]
+                for r in self._by_event("refusals", event_id)]
+
+    def _by_event(self, table: str, event_id: int | None) -> list[dict[str, Any]]:
+        """Rows of a table kept beside events (all, or one event's); none in a read-only
+        save from before the table was kept."""
+        if table not in self._db.table_names():
+            return []
+        where, args = ("WHERE event_id = ?", [event_id]) if event_id is not None else ("", [])
+        return list(self._db.query(f"SELECT * FROM {table} {where} ORDER BY event_id", args))
 
     # ----------------------------------------------------------------- state
     @_sqlite_errors
     def initial_state(self) -> WorldState:
         """The world before any event."""
-        if self._initial_json is None:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
-            if row is None:
-                raise SaveCorrupt(f"{self.path} has lost its initial state.", self.path)
-            self._initial_json = row[0]
-        # Parsing the text again is several times faster than deep-copying a dict.
-        return self._graph(self._initial_json, "the initial state")
+        # Read from the file each time: a big world's text is tens of megabytes to hold,
+        # and parsing it again is several times faster than deep-copying a state.
+        return self._graph(self._initial_text(), "the initial state")
+
+    def _initial_text(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
+        if row is None:
+            raise SaveCorrupt(f"{self.path} has lost its initial state.", self.path)
+        return row[0]
 
     @_sqlite_errors
     def state_at(self, event_id: int | None, *, use_snapshots: bool = True) -> WorldState:
@@ -840,23 +942,26 @@ class Save:
     def _initial_size(self) -> int:
         """What the initial state would take as a snapshot (packed once per open)."""
         if self._initial_packed is None:
-            if self._initial_json is None:
-                self.initial_state()  # reads the stored text (and vets it)
-            assert self._initial_json is not None
-            # The stored text packs like the state's own JSON, without rebuilding it.
-            packed = zlib.compress(self._initial_json.encode("utf-8"), SNAPSHOT_LEVEL)
-            self._initial_packed = len(packed)
+            known = self._meta.get(INITIAL_PACKED)
+            if not isinstance(known, int):  # a save from before it was noted at creation
+                # The stored text packs like the state's own JSON, without rebuilding it.
+                known = len(_pack(self._initial_text()))
+            self._initial_packed = known
         return self._initial_packed
 
     def _graph(self, stored: str | bytes, what: str) -> WorldState:
         """A state from stored node-link JSON (text, or zlib-packed bytes); damage is
         a :class:`SaveCorrupt`."""
         try:
-            text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
-            data = json.loads(text)
-            problem = graph_problem(data, what)
-            if problem is None:
-                return WorldState.from_node_link(data, copy=False)
+            with bulk():
+                text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
+                data = json.loads(text)
+                del text
+                problem = graph_problem(data, what)
+                if problem is None:
+                    return WorldState.from_node_link(data, copy=False)
+        except BrokenGraph as err:
+            problem = f"{what} {err}"
         except (
             ValueError, TypeError, KeyError, RecursionError, zlib.error, nx.NetworkXError
         ) as err:
@@ -881,21 +986,34 @@ class Save:
 
 # -------------------------------------------------------------------- helpers
 def snapshot_due(depth: int, every: int, replayed: int, base: int) -> bool:
-    """Whether the event at ``depth`` gets a snapshot: at most one every ``every``
-    events of a path, and only once ``replayed`` (characters of ops JSON since the
-    nearest snapshot, this event's included) reaches :data:`SNAPSHOT_RATIO` times
-    ``base`` (that snapshot's stored size).
+    """Whether the event at ``depth`` gets a snapshot with it: at most one every
+    ``every`` events of a path, and only once ``replayed`` (characters of ops JSON
+    since the nearest snapshot, this event's included) reaches
+    :data:`SNAPSHOT_RATIO` times ``base`` (that snapshot's stored size).
 
     So the snapshots of a big world, which cost far more than a few events to
     store, come as rarely as their size asks, and a save grows with its story.
+    A big one (``base`` over :data:`SNAPSHOT_INLINE`) waits for
+    :meth:`Save.checkpoint` (see :func:`snapshot_waits`) unless long overdue.
     """
-    return depth % every == 0 and replayed >= SNAPSHOT_RATIO * base
+    if depth % every or replayed < SNAPSHOT_RATIO * base:
+        return False
+    return base <= SNAPSHOT_INLINE or replayed >= SNAPSHOT_OVERDUE * SNAPSHOT_RATIO * base
+
+
+def snapshot_waits(replayed: int, base: int) -> bool:
+    """Whether a big state's snapshot is due but was left to a quiet moment."""
+    return base > SNAPSHOT_INLINE and replayed >= SNAPSHOT_RATIO * base
 
 
 def pack_state(state: WorldState) -> bytes:
     """A snapshot as stored: zlib-packed node-link JSON (older saves hold plain
     JSON text; a BLOB is the marker that tells them apart)."""
-    return zlib.compress(state.to_json().encode("utf-8"), SNAPSHOT_LEVEL)
+    return _pack(state.to_json())
+
+
+def _pack(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), SNAPSHOT_LEVEL)
 
 
 def closed_clean(real: Path, meta: dict[str, Any]) -> bool:
@@ -938,6 +1056,16 @@ def _refusal_row(refusal: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _insert(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows of one shape into one of the store's own tables: a plain INSERT, where
+    sqlite-utils' ``insert_all`` first looks the table over (a dozen queries a beat)."""
+    columns = list(rows[0])
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [[r[c] for c in columns] for r in rows],
+    )
+
+
 def _put_meta(db: Database, key: str, value: Any) -> None:
     db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"
@@ -959,4 +1087,4 @@ def _os_error(path: Path, err: OSError | RuntimeError) -> SaveError:
         return NotASave(f"{path} is a loop of symlinks, not a save file.", path)
     if err.errno in (errno.EACCES, errno.EPERM):
         return SaveReadOnly(f"cannot read {path}: permission denied.", path)
-    return SaveError(f"cannot read {path}: {err.strerror or err}.", path)
+    return SaveError(f"cannot read {path}: {error_message(err)}.", path)

@@ -12,7 +12,8 @@ Tables (times are ISO-8601 UTC strings, JSON columns hold text):
                JSON), initial (node-link state before any event), current_branch,
                snapshot_every, created_at, last_played, and whatever sessions add.
 ``events``     the event tree: id, parent_id (NULL = hangs off the initial state),
-               depth (1 for a root event; snapshots only where depth % N == 0),
+               depth (1 for a root event; snapshots written with their event only
+               where depth % N == 0; a big state's, at a quiet moment, at the head),
                tick, actor, kind, intent, summary, ops (wire format v1 JSON array),
                narration, storyteller, created_at.
 ``branches``   name -> head event id (NULL = the initial state), created_at.
@@ -20,6 +21,10 @@ Tables (times are ISO-8601 UTC strings, JSON columns hold text):
                (a BLOB; older saves: JSON text).
 ``calls``      every model call: event_id, storyteller, model, phase, request,
                response, accepted, violations, tokens, latency_ms, error.
+``drifts``     a narration that told what the ops did not do: event_id, outcome
+               (``retold``: the retelling held; ``procedural``: the procedural
+               narration stood in), attempts (JSON array: each drifting prose,
+               its sentence, kinds and reasons).
 ``refusals``   a player's attempt that did not (wholly) happen: event_id, attempt
                (the player's words), rules and messages (JSON arrays: what the
                engine said), told (JSON array: what the player read).
@@ -110,6 +115,18 @@ def m002_refusals(db: Database) -> None:
         pk="event_id",
         foreign_keys=[("event_id", "events", "id")],
         not_null=["rules", "messages", "told"],
+    )
+
+
+
+@_migration
+def m003_drifts(db: Database) -> None:
+    """Narrations that drifted from the committed ops, kept beside their event."""
+    db["drifts"].create(
+        {"event_id": int, "outcome": str, "attempts": str},
+        pk="event_id",
+        foreign_keys=[("event_id", "events", "id")],
+        not_null=["outcome", "attempts"],
     )
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from simengine.world.calls import Call
 from simengine.world.lore import LoreActivation
@@ -20,6 +20,33 @@ from simengine.world.rules import Violation
 from simengine.world.state import WorldState
 
 BeatKind = Literal["player", "npc", "world"]
+
+
+@dataclass(frozen=True)
+class Steer:
+    """What the director asks of one beat (see ``sim/director.py``).
+
+    Attributes:
+        phase: where the tension curve stands: ``build-up``, ``crisis`` or ``relief``.
+        pressure: how much more drama the story wants now, -1 (calm it) to 1 (stir it).
+        weights: factors for the procedural archetypes' weights (``("quarrel", 2.0)``).
+        toward: a place the actor should head for (their goal, or the player's path).
+        goals: the actor's open goals, in words, for a model's prompt.
+    """
+
+    phase: str = "build-up"
+    pressure: float = 0.0
+    weights: tuple[tuple[str, float], ...] = ()
+    toward: str | None = None
+    goals: tuple[str, ...] = ()
+
+    def factor(self, archetype: str) -> float:
+        return next((f for a, f in self.weights if a == archetype), 1.0)
+
+    def without(self, archetype: str) -> Steer:
+        """The same steer with ``archetype`` ruled out."""
+        weights = tuple((a, f) for a, f in self.weights if a != archetype)
+        return replace(self, weights=(*weights, (archetype, 0.0)))
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,7 @@ class Intent:
         seed: a per-beat seed drawn from the session's RNG.
         cue: for a person the player just addressed, ``verb:topic`` of what the
             player did to them (``ask:the murder``, ``attack:``), so they can answer.
+        steer: the director's wishes for the beat (None: no director).
     """
 
     kind: BeatKind
@@ -40,6 +68,7 @@ class Intent:
     text: str = ""
     seed: int = 0
     cue: str = ""
+    steer: Steer | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +86,8 @@ class Scene:
     """Bounded context for one beat.
 
     ``prefix`` is stable across calls (instructions, world bible) so a server can
-    reuse its KV cache; ``context`` is the changing part. ``ids`` lists every
+    reuse its KV cache; ``context`` is the changing part: the focus first (it
+    changes slowly), then the tick, the place, the scene block and lore. ``ids`` lists every
     entity id the scene shows, which canon resolves against first.
     """
 
@@ -71,6 +101,8 @@ class Scene:
     recent: list[RecentEvent] = field(default_factory=list)
     #: The lore entries this scene brought in, and those its budget dropped.
     lore: LoreActivation = field(default_factory=LoreActivation)
+    #: The machine-readable facts of the scene block (None: a scene built by hand).
+    facts: dict[str, Any] | None = None
 
 
 class StorytellerError(Exception):

@@ -1,4 +1,9 @@
-"""Which storyteller, with which options: resolution, probing, ``auto``.
+"""Which storyteller, with which options: the registry of kinds, resolution, probing.
+
+:data:`KINDS` is the one registry of storyteller kinds (name -> factory, probe):
+the CLI's ``--storyteller``, batch runs, the TUI's picker and ``/storyteller``,
+and the world file's ``[storyteller] kind`` all read it, so a kind
+:func:`register` adds shows up in each of them.
 
 Precedence for every Ollama setting: the command line, then the environment
 (``SIMENGINE_MODEL``, ``OLLAMA_HOST``), then the world file's
@@ -14,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +38,8 @@ from simengine.storytellers.ollama import (
     normalise_host,
 )
 from simengine.storytellers.replay import CassetteRecorder, ReplayStoryteller
-from simengine.world.spec import StorytellerSpec
-from simengine.world.text import clean_text
+from simengine.world.spec import STORYTELLER_KINDS, StorytellerSpec
+from simengine.world.text import clean_text, either
 
 _DEFAULTS = StorytellerSpec()
 PROBE_TIMEOUT = 2.0
@@ -192,6 +197,132 @@ async def probe(config: OllamaConfig, timeout: float = PROBE_TIMEOUT) -> ProbeRe
                        reachable=True, has_model=True)
 
 
+@dataclass(frozen=True)
+class TellerRequest:
+    """What a kind's factory gets: the settings, and what its probe found."""
+
+    config: OllamaConfig
+    seed: int
+    procedural_factory: Callable[..., Storyteller]
+    argument: str | None = None
+    record: str | Path | None = None
+    probed: ProbeResult | None = None
+    ollama_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TellerKind:
+    """One kind of storyteller.
+
+    Attributes:
+        name: what ``--storyteller``, ``/storyteller`` and world files call it.
+        says: one line for pickers and help.
+        build: makes the storyteller, and says why it is the one.
+        probe: asks the model server first (the kind needs an Ollama host); its
+            answer reaches ``build`` as ``request.probed``.
+        argument: what follows ``name:`` (``FILE`` for ``replay:FILE``); a kind with
+            one is a command-line matter, not for world files or the TUI.
+    """
+
+    name: str
+    says: str
+    build: Callable[[TellerRequest], tuple[Storyteller, str]]
+    probe: Callable[[OllamaConfig, float], Awaitable[ProbeResult]] | None = None
+    argument: str | None = None
+
+    @property
+    def spelled(self) -> str:
+        return f"{self.name}:{self.argument}" if self.argument else self.name
+
+    @property
+    def uses_model(self) -> bool:
+        return self.probe is not None
+
+
+#: Every storyteller kind, by name, in the order help and pickers list them.
+KINDS: dict[str, TellerKind] = {}
+
+
+def register(kind: TellerKind) -> None:
+    """Add a storyteller kind everywhere one is chosen (a world file too, unless it
+    takes an argument)."""
+    KINDS[kind.name] = kind
+    if kind.argument is None and kind.name not in STORYTELLER_KINDS:
+        STORYTELLER_KINDS.append(kind.name)
+
+
+def kinds_text() -> str:
+    """``auto, ollama, procedural or replay:FILE``: the kinds as help and errors list them."""
+    return either([k.spelled for k in KINDS.values()])
+
+
+def uses_model(spelled: str) -> bool:
+    """Whether the kind ``spelled`` names asks a model server (and so needs a host)."""
+    kind = KINDS.get(spelled.partition(":")[0])
+    return kind is not None and kind.uses_model
+
+
+def picker_kinds() -> list[TellerKind]:
+    """The kinds a player can pick by name alone (no file to give)."""
+    return [k for k in KINDS.values() if k.argument is None]
+
+
+def teller_kind(spelled: str) -> tuple[TellerKind, str | None]:
+    """The kind ``spelled`` names, and what follows its colon (``replay:run.jsonl`` ->
+    replay, ``run.jsonl``; None without one). The kind's factory checks that part.
+
+    Raises:
+        StorytellerError: an unknown kind, or a colon after one that takes nothing.
+    """
+    name, colon, argument = spelled.partition(":")
+    kind = KINDS.get(name)
+    if kind is None or (colon and kind.argument is None):
+        raise StorytellerError(f"unknown storyteller '{spelled}' — use {kinds_text()}")
+    return kind, (argument if colon else None)
+
+
+def _replay(request: TellerRequest) -> tuple[Storyteller, str]:
+    path = request.argument or ""
+    if not path.strip():
+        raise StorytellerError("say which cassette to replay: replay:FILE "
+                               "(e.g. -s replay:run.jsonl, recorded with --record run.jsonl)")
+    if Path(path).is_dir():
+        raise StorytellerError(f"{path} is a directory; replay:FILE needs a cassette file "
+                               "recorded with --record FILE")
+    teller = ReplayStoryteller(path)
+    return teller, (f"replaying {path} ({len(teller.exchanges)} exchanges recorded from "
+                    f"{teller.name}; no server needed)")
+
+
+def _procedural(request: TellerRequest) -> tuple[Storyteller, str]:
+    note = " (nothing to record: it makes no model calls)" if request.record else ""
+    return (request.procedural_factory(seed=request.seed),
+            f"procedural storyteller (no model needed){note}")
+
+
+def _ollama(request: TellerRequest) -> tuple[Storyteller, str]:
+    result, config, record = request.probed, request.config, request.record
+    assert result is not None  # the kind has a probe
+    if not result.ok:
+        raise StorytellerError(result.reason)
+    recorder = None
+    if record:
+        recorder = CassetteRecorder(record, f"ollama:{config.model}", model=config.model)
+    teller = OllamaStoryteller.from_config(config, recorder=recorder, **request.ollama_kwargs)
+    why = f"{teller.name}: {result.reason}"
+    if recorder is not None:
+        why += f"; recording to {record}"
+    return teller, why
+
+
+def _auto(request: TellerRequest) -> tuple[Storyteller, str]:
+    result = request.probed
+    if result is not None and not result.ok:
+        return (request.procedural_factory(seed=request.seed),
+                f"procedural storyteller: {result.reason}")
+    return _ollama(request)
+
+
 async def choose_storyteller(
     kind: str,
     config: OllamaConfig,
@@ -218,36 +349,19 @@ async def choose_storyteller(
         StorytellerError: ``ollama`` with no usable server, an unknown kind, or
             a cassette that cannot be read.
     """
-    if kind.startswith("replay:"):
-        path = kind.split(":", 1)[1]
-        if not path.strip():
-            raise StorytellerError("say which cassette to replay after 'replay:' "
-                                   "(e.g. -s replay:run.jsonl, recorded with --record run.jsonl)")
-        if Path(path).is_dir():
-            raise StorytellerError(f"{path} is a directory; replay:FILE needs a cassette file "
-                                   "recorded with --record FILE")
-        teller = ReplayStoryteller(path)
-        return teller, (f"replaying {path} ({len(teller.exchanges)} exchanges recorded from "
-                        f"{teller.name}; no server needed)")
-    if kind == "replay":
-        raise StorytellerError("say which cassette to replay: `replay:FILE`")
-    if kind == "procedural":
-        note = " (nothing to record: it makes no model calls)" if record else ""
-        return procedural_factory(seed=seed), f"procedural storyteller (no model needed){note}"
-    if kind not in ("auto", "ollama"):
-        raise StorytellerError(
-            f"unknown storyteller '{kind}' — use auto, ollama, procedural or replay:FILE"
-        )
-    result = await probe(config, timeout=probe_timeout)
-    if not result.ok:
-        if kind == "ollama":
-            raise StorytellerError(result.reason)
-        return procedural_factory(seed=seed), f"procedural storyteller: {result.reason}"
-    recorder = None
-    if record:
-        recorder = CassetteRecorder(record, f"ollama:{config.model}", model=config.model)
-    teller = OllamaStoryteller.from_config(config, recorder=recorder, **ollama_kwargs)
-    why = f"{teller.name}: {result.reason}"
-    if recorder is not None:
-        why += f"; recording to {record}"
-    return teller, why
+    chosen, argument = teller_kind(kind)
+    probed = None if chosen.probe is None else await chosen.probe(config, probe_timeout)
+    return chosen.build(TellerRequest(config, seed, procedural_factory, argument, record,
+                                      probed, dict(ollama_kwargs)))
+
+
+for _kind in (
+    TellerKind("auto", "Ollama if it answers, else procedural", _auto, probe),
+    TellerKind("ollama", "a local model through Ollama", _ollama, probe),
+    TellerKind("procedural", "no model, offline", _procedural),
+    TellerKind("replay", "a recorded cassette, told again exactly", _replay, argument="FILE"),
+):
+    register(_kind)
+if set(STORYTELLER_KINDS) - set(KINDS):
+    raise ImportError("world/spec.py names storytellers with no factory here: "
+                      f"{sorted(set(STORYTELLER_KINDS) - set(KINDS))}")

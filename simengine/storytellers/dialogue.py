@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from simengine.world.lore import lore_about
-from simengine.world.state import WorldState, normalize_name
+from simengine.world.state import FACT, WorldState, normalize_name
+from simengine.world.text import number
 
 _WARM = ("friend_of", "loves", "trusts", "family_of", "partner_of")
 _COLD = ("enemy_of", "rival_of", "distrusts", "fears")
@@ -120,18 +121,20 @@ def _topic_entity(state: WorldState, topic: str) -> str | None:
     key = normalize_name(topic)
     if not key:
         return None
-    hits = state.name_index().get(key, {})
-    ids = sorted(e for ids in hits.values() for e in ids)
+    index = state.name_index()
+    # Facts are asked about by their words (fact_on), not by name.
+    hits = index.get(key, {})
+    ids = sorted(e for kind, ids in hits.items() if kind != FACT for e in ids)
     if ids:
         return ids[0]
     words = {w for w in key.split() if w not in _STOP}
     if not words:
         return None
-    for name in sorted(state.name_index()):
-        if words <= set(name.split()):
-            kinds = state.name_index()[name]
-            return sorted(e for ids in kinds.values() for e in ids)[0]
-    close = state.closest(topic)
+    for name in sorted(index):
+        people = sorted(e for kind, ids in index[name].items() if kind != FACT for e in ids)
+        if people and words <= set(name.split()):
+            return people[0]
+    close = [e for e in state.closest(topic) if state.kind(e) != FACT]
     return close[0] if close else None
 
 
@@ -187,7 +190,7 @@ def _about(state: WorldState, speaker: str, listener: str, e: str) -> str:
         if holder == speaker:
             price = s.price(e)
             cur = (s.currency or "coin").replace("_", " ")
-            line += f" It's mine{f', and it costs {price:g} {cur}' if price else ''}."
+            line += f" It's mine{f', and it costs {number(price)} {cur}' if price else ''}."
         elif holder == listener:
             line += " You've got it, haven't you?"
         elif holder and s.kind(holder) == "character":
@@ -200,7 +203,15 @@ def _about(state: WorldState, speaker: str, listener: str, e: str) -> str:
 
 def answer(state: WorldState, speaker: str, listener: str, topic: str,
            rng: random.Random, recent: Sequence = ()) -> str:
-    """The speaker's answer to "what about TOPIC?", as a quoted line."""
+    """The speaker's answer to "what about TOPIC?", as a quoted line.
+
+    A fact the speaker knows comes first: told (the speaker's beat then commits
+    the ``tell``), or refused with a reason (see :func:`may_share`).
+    """
+    fact = fact_on(state, speaker, topic, listener) if topic.strip() else None
+    if fact is not None:
+        return quote(state, speaker, listener, _fact_words(state, speaker, listener, fact, rng),
+                     rng)
     if stance(state, speaker, listener) == "cold" and rng.random() < 0.5:
         return quote(state, speaker, listener, "I've nothing to say to you", rng)
     if not topic.strip():
@@ -240,6 +251,90 @@ def answer(state: WorldState, speaker: str, listener: str, topic: str,
         f"I can't tell you anything about {said}",
         f"{shown}? Never heard of it. Ask someone else",
     )), rng)
+
+
+def fact_on(state: WorldState, speaker: str, topic: str,
+            listener: str | None = None) -> str | None:
+    """The fact ``speaker`` knows (and not everyone does) that ``topic`` asks about.
+
+    Every word of the topic (past little words) must be in the fact's text or id,
+    or the topic must be one of its keys; one the ``listener`` does not know yet
+    wins, then the one naming most of the words, then the newest. Lore everyone
+    knows is :func:`~simengine.world.lore.lore_about`'s.
+    """
+    words = _stems(w for w in normalize_name(topic).split() if w not in _STOP and len(w) > 2)
+    key = normalize_name(topic)
+    best: tuple[bool, int, int, str] | None = None
+    for order, f in enumerate(state.facts_known(speaker)):
+        if state.is_public(f):
+            continue
+        node = state.entity(f)
+        text = _stems(normalize_name(f"{state.fact_text(f)} {f.replace('-', ' ')}").split())
+        keyed = key and any(normalize_name(k) == key for k in node.get("keys") or ())
+        if not keyed and not (words and words <= text):
+            continue
+        new = listener is None or not state.knows(listener, f)
+        rank = (new, len(words & text) + (10 if keyed else 0), order, f)
+        if best is None or rank > best:
+            best = rank
+    return best[-1] if best else None
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    """Words cut to five letters, so "killed" finds "killer" and "lamps" "lamp"."""
+    return {w[:5] if len(w) > 5 else w.rstrip("s") or w for w in words}
+
+
+def may_share(state: WorldState, speaker: str, listener: str, fact: str) -> str | None:
+    """Why ``speaker`` will not tell ``listener`` the ``fact``, or None if they will.
+
+    A secret goes only to a friend (someone the speaker is warm to); nobody tells
+    anything to someone they are cold to. No dice: the answer and the ``tell``
+    the speaker's beat commits always agree.
+    """
+    mood = stance(state, speaker, listener)
+    if mood == "cold":
+        return "cold"
+    if state.is_secret(fact) and mood != "warm":
+        return "secret"
+    return None
+
+
+_WONT = {
+    "cold": ("I've nothing to say to you about that", "Why would I tell you anything"),
+    "secret": ("Some things are better left unsaid. Not to you, not yet",
+               "That's not mine to tell, and you're not the one I'd tell it to",
+               "Ask me again when I know I can trust you"),
+}
+
+
+#: Verbs that read the same after "I" as after a name ("Tamsin saw" -> "I saw").
+_PAST = frozenset("saw was put found heard told knew took hung had struck drowned owed "
+                  "held swore kept made met lost sold bought stole".split())
+
+
+def first_person(state: WorldState, speaker: str, text: str) -> str:
+    """A fact about the speaker as they say it: "Tamsin Reed saw ..." -> "I saw ..."."""
+    name = state.name(speaker)
+    if text.startswith(name + " "):
+        verb = text[len(name) + 1:].split(" ", 1)[0]
+        if verb in _PAST or (verb.endswith("ed") and verb.islower()):
+            return "I " + text[len(name) + 1:]
+    return text
+
+
+def _fact_words(state: WorldState, speaker: str, listener: str, fact: str,
+                rng: random.Random) -> str:
+    why = may_share(state, speaker, listener, fact)
+    if why:
+        return rng.choice(_WONT[why])
+    told = first_person(state, speaker, sentences(state.fact_text(fact), limit=3)).rstrip(".")
+    if state.knows(listener, fact):
+        return f"You know it as well as I do: {told}"
+    if state.is_secret(fact):
+        return f"Keep this between us. {told}"
+    return rng.choice((f"Here's what I know. {told}", f"I'll tell you. {told}",
+                       f"Since you ask: {told}"))
 
 
 def _lower(text: str) -> str:

@@ -11,15 +11,14 @@ dead, so no stranger is mistaken for Mara Fenwick's kin.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from simengine.world.state import WorldState, normalize_name
-
-_SLUG_TRIM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -182,6 +181,7 @@ STYLES: tuple[Style, ...] = (SEA, STARSHIP, FRONTIER, OLD_WORLD)
 _WORD = re.compile(r"[a-z]+")
 
 
+@functools.lru_cache(maxsize=32)  # asked at every invented name; a world's text stays put
 def style_for(text: str) -> Style:
     """The style whose keywords occur most often in ``text`` (old-world when none do)."""
     words = _WORD.findall(text.lower())
@@ -197,24 +197,6 @@ def style_of(state: WorldState) -> Style:
     """The style of a world, from its name, tone and premise."""
     w = state.world
     return style_for(" ".join(str(w.get(k) or "") for k in ("name", "tone", "premise")))
-
-
-def slugify(name: str) -> str:
-    """A slug id for a name: ``Ivo Brandt`` -> ``ivo-brandt`` (ASCII, at most 48 chars)."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = _SLUG_TRIM.sub("-", ascii_.lower()).strip("-")[:48].strip("-")
-    return slug
-
-
-def unique_id(name: str, state: WorldState, taken: Iterable[str] = (), kind: str = "entity") -> str:
-    """A slug from ``name`` that no entity in ``state`` (or ``taken``) uses yet."""
-    base = slugify(name) or kind
-    used = set(taken)
-    candidate, n = base, 1
-    while candidate in state or candidate in used:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
 
 
 #: Words of people's names, per name index: (the index, keys seen, words). A few
@@ -233,7 +215,8 @@ def name_words(state: WorldState) -> set[str]:
         del _WORDS[4:]
     _, seen, words = entry
     if seen < len(index):
-        for key in list(index)[seen:]:
+        # New keys come last (a dict keeps insertion order): walk back over them only.
+        for key in itertools.islice(reversed(index), len(index) - seen):
             if "character" in index[key]:
                 words.update(key.split())
         _WORDS[_WORDS.index(entry)] = (index, len(index), words)

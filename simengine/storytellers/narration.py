@@ -31,8 +31,8 @@ from simengine.world.ops import (
     Unrelate,
     references,
 )
-from simengine.world.ops.base import number as _num
 from simengine.world.state import normalize_name
+from simengine.world.text import number
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "wander": (
@@ -361,7 +361,7 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
                 covered = {i} | {j for j, _ in pays}
                 return beat("trade", covered, **t.person("buyer", op.to),
                             **t.person("seller", seller), item=t.name(op.item),
-                            item_gloss=t.gloss(op.item), price=_num(paid),
+                            item_gloss=t.gloss(op.item), price=number(paid),
                             currency=display_name(currency))
         giver = actor if actor and actor != op.to else None
         if giver:

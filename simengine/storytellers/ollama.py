@@ -22,10 +22,10 @@ prints it. :meth:`OllamaStoryteller.interrupt` (Ctrl-C) cuts the calls in flight
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import ssl
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
@@ -42,9 +42,9 @@ import httpx
 from ollama import AsyncClient, ResponseError
 
 from simengine.storytellers.base import Intent, Scene, StorytellerError
+from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
-    narrate_messages,
     parse_proposal,
     propose_request,
     reask_text,
@@ -52,6 +52,7 @@ from simengine.storytellers.prompts import (
 from simengine.world.calls import Call, Phase
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
+from simengine.world.seeds import mix_seed
 from simengine.world.text import clean_text
 
 DEFAULT_MODEL = "qwen2.5:3b"
@@ -256,6 +257,12 @@ def capped_transport(*, sync: bool = False, limit: int = MAX_REPLY_BYTES) -> Any
     return _CappedTransport(limit, sync)
 
 
+def _server_ms(final: Any) -> float | None:
+    """The server's own duration of a call (``total_duration``, ns) in ms, if it said."""
+    total = getattr(final, "total_duration", None)
+    return round(total / 1e6, 3) if isinstance(total, int | float) and total > 0 else None
+
+
 class OllamaStoryteller:
     """Proposes and narrates through an Ollama server.
 
@@ -278,6 +285,10 @@ class OllamaStoryteller:
             after each call, to calibrate a token estimator.
         recorder: a cassette recorder (:mod:`simengine.storytellers.replay`).
     """
+
+    #: The player's decide call proposes how the people there react, too (the prompt
+    #: asks for it), so a player's turn needs no separate reaction beat.
+    reactions_in_turn = True
 
     def __init__(
         self,
@@ -341,6 +352,26 @@ class OllamaStoryteller:
         calls, self._calls = self._calls, []
         return calls
 
+    def twin(self) -> OllamaStoryteller:
+        """This storyteller for a call asked ahead of its beat's turn
+        (:mod:`simengine.sim.ahead`): the same settings, client and memory of
+        replies, but its own call log, and the prompt sizes it learns held back
+        until :meth:`release` (a session's scenes are cut by them, in beat order)."""
+        twin = copy.copy(self)
+        twin._calls = []
+        held: list[tuple[int, int]] = []
+        twin._held, twin._report = held, self.on_prompt_tokens
+        twin.on_prompt_tokens = lambda chars, tokens: held.append((chars, tokens))
+        return twin
+
+    def release(self) -> None:
+        """A twin's answer is used: report the prompt sizes it learned, as its own
+        storyteller would have when it asked."""
+        report, held = getattr(self, "_report", None), getattr(self, "_held", [])
+        for chars, tokens in held if report else ():
+            report(chars, tokens)
+        held.clear()
+
     async def propose(
         self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
     ) -> Proposal:
@@ -360,17 +391,22 @@ class OllamaStoryteller:
         self._record_exchange(phase, messages, schema, {"content": raw})
         return proposal
 
+    retells = True  # narrate takes ``retell``: a second telling, told why the first drifted
+
     async def narrate(
-        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = (),
+        retell: Retell | None = None,
     ) -> AsyncIterator[str]:
         """Stream prose about what was accepted. On failure, stop and record why.
 
         A stream cut off after some prose keeps it, and ends with a visible note
-        that it was cut and why (prose already shown is never told again).
+        that it was cut and why (prose already shown is never told again). A reader
+        that stops reading (``aclose``: the prose drifted) ends the call, recorded
+        with what it had read.
         """
-        messages = narrate_messages(scene, accepted, rejected, self.voice)
+        messages = narrate_request(scene, accepted, rejected, self.voice, retell)
         seed = self.seed if self.seed is not None else (
-            zlib.crc32(messages[-1]["content"].encode()) & 0x7FFFFFFF
+            mix_seed(messages[-1]["content"]) & 0x7FFFFFFF
         )
         options = self._options(self.temperature, seed, NARRATE_NUM_PREDICT)
         request = self._request(messages, None, options, stream=True)
@@ -386,7 +422,13 @@ class OllamaStoryteller:
                     if text is None:
                         break
                     chunks.append(text)
-                    yield text
+                    try:
+                        yield text
+                    except GeneratorExit:  # the reader stopped here: the call is over
+                        self._record("narrate", request, "".join(chunks), started)
+                        self._record_exchange("narrate", messages, None,
+                                              {"chunks": chunks, "error": None})
+                        raise
                 final = self._outcome(task)
             except _EXCHANGE_ERRORS as exc:
                 failure = classify(exc, self.host, self.model, self.timeout)
@@ -612,6 +654,7 @@ class OllamaStoryteller:
             completion_tokens=getattr(final, "eval_count", None),
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             error=error,
+            model_ms=_server_ms(final),
         )
         self._calls.append(record)
         if self.on_prompt_tokens and record.prompt_tokens:

@@ -12,14 +12,13 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simengine.storytellers import dialogue
+from simengine.storytellers import dialogue, gossip
 from simengine.storytellers.wording import (
     HEALTH,
     HOSTILE,
     Step,
     TurnPlan,
     _money,
-    _num,
     cap,
     changeable_number,
     display,
@@ -29,6 +28,7 @@ from simengine.storytellers.wording import (
 from simengine.world.ops import Adjust, Move, Op, Relate
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
+from simengine.world.text import number
 
 
 # ------------------------------------------------------------- answering
@@ -85,6 +85,13 @@ def react(state: WorldState, actor: str, player: str, cue: str, rng: random.Rand
             state.has_relation(actor, "knows", player) and rng.random() < chance:
         bundles.append([Relate(source=actor, relation=warm, target=player)])
     line = dialogue.remark(state, actor, player, rng, recent)
+    if verb == "ask":  # what the answer said, committed: the player now knows it
+        told = gossip.answer_ops(state, actor, player, topic)
+        if told:
+            bundles.extend(told)
+            return Reaction(f"{n} tells {me} what they know", bundles,
+                            [f"Now you know what {first} knows of it."],
+                            [f"Now {me} knows what {first} knows of it."])
     warmer = any(op.relation == warm for b in bundles for op in b if isinstance(op, Relate))
     if warmer:
         you = [f"{first} looks at you differently now.", line]
@@ -191,14 +198,14 @@ def explain(v: Violation, state: WorldState, player: str, step: Step | None = No
         have = _money(s, player)
         n = first_name(s, holder)
         if price > 0 and cur:
-            return (f"{cap(the(s, item))} is {s.name(holder)}'s, and {n} wants {_num(price)} "
-                    f"{display(cur)} for it; you have {_num(have)}.")
+            return (f"{cap(the(s, item))} is {s.name(holder)}'s, and {n} wants {number(price)} "
+                    f"{display(cur)} for it; you have {number(have)}.")
         return f"{cap(the(s, item))} is {s.name(holder)}'s, and {n} is not giving it away."
     if v.rule == "attr.bounds" and cur and f"'{cur}' of '{player}'" in msg:
-        return f"You have only {_num(_money(s, player))} {display(cur)}."
+        return f"You have only {number(_money(s, player))} {display(cur)}."
     if v.rule == "attr.bounds" and cur and isinstance(meta.get("buyer"), str):
         buyer = str(meta["buyer"])
-        return (f"{s.name(buyer)} has only {_num(_money(s, buyer))} {display(cur)}, "
+        return (f"{s.name(buyer)} has only {number(_money(s, buyer))} {display(cur)}, "
                 f"not enough for it.")
     if v.rule == "scope.player" and "on their say-so" in msg and item:
         owner = holder or next((e for e in s.entities("character") if s.is_within(item, e)), None)

@@ -35,7 +35,6 @@ from simengine.storytellers.wording import (
     _currency,
     _matches,
     _money,
-    _num,
     _typo,
     cap,
     display,
@@ -46,8 +45,9 @@ from simengine.storytellers.wording import (
     the,
     wide_match,
 )
-from simengine.world.ops import Move, Transfer
+from simengine.world.ops import Learn, Move, Transfer
 from simengine.world.state import WorldState, normalize_name
+from simengine.world.text import number
 
 #: Pronouns for people; the others ("it", "that") stand for things.
 PEOPLE_PRONOUNS = frozenset({"him", "her", "them", "he", "she", "they"})
@@ -239,7 +239,7 @@ class Turn(Dealings):
         held = [the(self.s, i) for i in self.s.inventory(self.me)]
         you = [f"You carry {listing(held)}." if held else "You carry nothing."]
         if self.cur:
-            you.append(f"Your purse holds {_num(_money(self.s, self.me))} {display(self.cur)}.")
+            you.append(f"Your purse holds {number(_money(self.s, self.me))} {display(self.cur)}.")
         they = [f"{self.name} checks what they carry: {listing(held)}."]
         return self.step(c, summary=f"{self.name} takes stock", you=you, they=they)
 
@@ -264,9 +264,15 @@ class Turn(Dealings):
                 return self.absent(c, c.obj, found)
         lines = self.describe(e)
         name = the(self.s, e)
-        return self.step(c, summary=f"{self.name} looks at {self.s.name(e)}",
-                         you=[f"You look at {name}.", *lines],
-                         they=[f"{self.name} looks at {name}.", *lines], meta={"named": e})
+        # A thing at hand that reveals a fact teaches it to whoever looks closely.
+        found = [f for f in self.s.reveals(e) if not self.s.knows(self.me, f)]
+        ops: list = [Learn(entity=self.me, fact=f, item=e) for f in found]
+        you = [f"You learn: {self.s.fact_text(f)}" for f in found]
+        they = [f"{self.name} learns: {self.s.fact_text(f)}" for f in found]
+        return self.step(c, summary=f"{self.name} looks at {self.s.name(e)}", ops=ops,
+                         you=[f"You look at {name}.", *lines, *you],
+                         they=[f"{self.name} looks at {name}.", *lines, *they],
+                         meta={"named": e})
 
     def describe(self, e: str) -> list[str]:
         """What looking at ``e`` shows: description, contents, price, holder."""
@@ -290,7 +296,7 @@ class Turn(Dealings):
             elif holder:
                 lines.append(f"It lies in {the(s, holder)}.")
             if price and self.cur:
-                lines.append(f"It is priced at {_num(price)} {display(self.cur)}.")
+                lines.append(f"It is priced at {number(price)} {display(self.cur)}.")
         elif kind == "character":
             if not s.is_alive(e):
                 lines.append(f"{first_name(s, e)} is dead.")

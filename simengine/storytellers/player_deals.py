@@ -12,7 +12,6 @@ from simengine.storytellers.wording import (
     HEALTH,
     HOSTILE,
     Step,
-    _num,
     cap,
     display,
     first_name,
@@ -21,8 +20,9 @@ from simengine.storytellers.wording import (
     the,
     typed,
 )
-from simengine.world.ops import Adjust, Op, Relate, Transfer, Unrelate
+from simengine.world.ops import Adjust, Op, Relate, Tell, Transfer, Unrelate
 from simengine.world.state import normalize_name
+from simengine.world.text import number
 
 
 class Dealings:
@@ -147,8 +147,8 @@ class Dealings:
             p = int(price) if float(price).is_integer() else price
             ops = [Adjust(entity=self.me, attribute=self.cur, by=-p),
                    Adjust(entity=seller, attribute=self.cur, by=p), *ops]
-            you = f"You pay {self.s.name(seller)} {_num(price)} {display(self.cur)} for {name}."
-            they = (f"{self.name} pays {self.s.name(seller)} {_num(price)} {display(self.cur)} "
+            you = f"You pay {self.s.name(seller)} {number(price)} {display(self.cur)} for {name}."
+            they = (f"{self.name} pays {self.s.name(seller)} {number(price)} {display(self.cur)} "
                     f"for {name}.")
         else:
             you, they = f"You take {name}.", f"{self.name} takes {name}."
@@ -195,8 +195,8 @@ class Dealings:
                          ops=[Adjust(entity=who, attribute=self.cur, by=-p),
                               Adjust(entity=self.me, attribute=self.cur, by=p),
                               Transfer(item=item, to=who)],
-                         you=[f"{n} pays you {_num(price)} {cur} for {name}."],
-                         they=[f"{n} pays {self.name} {_num(price)} {cur} for {name}."],
+                         you=[f"{n} pays you {number(price)} {cur} for {name}."],
+                         they=[f"{n} pays {self.name} {number(price)} {cur} for {name}."],
                          meta={"item": item, "who": who, "price": price, "buyer": who,
                                "named": item})
 
@@ -206,7 +206,7 @@ class Dealings:
             if no:
                 return no
             assert who is not None
-            wares = [f"{the(self.s, i)} ({_num(self.s.price(i))} {display(self.cur)})"
+            wares = [f"{the(self.s, i)} ({number(self.s.price(i))} {display(self.cur)})"
                      for i in self.s.inventory(who) if self.s.price(i) > 0 and self.cur]
             n = self.s.name(who)
             line = (f"{n} has for sale: {listing(wares)}. Buy a thing by its name."
@@ -261,7 +261,12 @@ class Dealings:
         n = self.s.name(who)
         topic = typed(c.text, c.obj) or "what you know"
         reply = dialogue.hear(self.s, who, self.me, c.obj, self.rng, self.recent)
-        return self.step(c, summary=f"{self.name} tells {n} about {topic}", ops=self._know(who),
+        # A fact the player knows and the listener does not: now they know it too.
+        fact = dialogue.fact_on(self.s, self.me, c.obj, who) if c.obj else None
+        told = [Tell(entity=self.me, to=who, fact=fact)] if fact and not self.s.knows(
+            who, fact) else []
+        ops = [*self._know(who), *told]
+        return self.step(c, summary=f"{self.name} tells {n} about {topic}", ops=ops,
                          you=[f"You tell {n} about {topic}.", reply],
                          they=[f"{self.name} tells {n} about {topic}.", reply],
                          meta={"who": who, "topic": c.obj, "named": who})

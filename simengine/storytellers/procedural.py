@@ -13,15 +13,15 @@ tick, actor): same inputs, same story.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from simengine.storytellers import gossip
 from simengine.storytellers import player as players
-from simengine.storytellers.base import Intent, Scene
-from simengine.storytellers.namegen import NameGen, unique_id
+from simengine.storytellers.base import Intent, Scene, Steer
+from simengine.storytellers.namegen import NameGen
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
@@ -40,7 +40,9 @@ from simengine.world.ops import (
     Unrelate,
 )
 from simengine.world.rules import Violation, invention_budget
+from simengine.world.seeds import mix_seed
 from simengine.world.state import WorldState
+from simengine.world.text import fresh_id
 
 ARCHETYPES: tuple[str, ...] = (
     "wander", "meet", "talk", "trade", "quarrel", "befriend",
@@ -95,12 +97,6 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     return TickMemory(frozenset(partners), frozenset(items))
 
 
-def mix_seed(*parts: object) -> int:
-    """A 64-bit seed from any parts; stable across runs (no ``hash()`` of strings)."""
-    digest = hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
 # ------------------------------------------------------------ world facts
 def _value(state: WorldState, e: str, attribute: str) -> float:
     current = state.attr(e, attribute)
@@ -126,9 +122,7 @@ def _others_here(state: WorldState, actor: str, memory: TickMemory | None = None
     return [p for p in state.people_at(here) if p != actor and p not in skip] if here else []
 
 
-def _acquainted(state: WorldState, a: str, b: str) -> bool:
-    """Any tie between two people, either way: friends, rivals and masters know each other."""
-    return any(b in (src, dst) for src, _, dst in state.relations(a))
+_acquainted = gossip.acquainted
 
 
 def _budget(state: WorldState) -> int:
@@ -225,7 +219,9 @@ def archetype_options(state: WorldState, actor: str,
         "arrive": bool(here) and _budget(state) >= 1,
         "discover": bool(here) and _budget(state) >= 1,
         "fall_ill": False,
-        "die": actor != state.player and _populous(state),
+        # The story needs its essential people: they never die of an archetype.
+        "die": (actor != state.player and _populous(state)
+                and not state.entity(actor).get("essential")),
     }
     health = changeable_number(state, HEALTH)
     ok["fall_ill"] = bool(health) and _room_to_lower(state, actor, health) >= 1
@@ -246,16 +242,27 @@ def _weighted(weights: dict[str, float], rng: random.Random) -> str | None:
 
 
 def choose_archetype(state: WorldState, actor: str, rng: random.Random,
-                     memory: TickMemory | None = None) -> str:
-    """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk')."""
-    return _weighted(archetype_options(state, actor, memory), rng) or "talk"
+                     memory: TickMemory | None = None, steer: Steer | None = None) -> str:
+    """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk').
+
+    A director's ``steer`` scales the weights (more quarrels in a crisis, no deaths
+    outside one).
+    """
+    weights = archetype_options(state, actor, memory)
+    if steer is not None:
+        weights = {a: w * steer.factor(a) for a, w in weights.items()}
+        weights = {a: w for a, w in weights.items() if w > 0}
+    return _weighted(weights, rng) or "talk"
 
 
-def choose_world_event(state: WorldState, rng: random.Random) -> str:
-    """Weather, a newcomer or a new place, as the creativity budget allows."""
+def choose_world_event(state: WorldState, rng: random.Random,
+                       steer: Steer | None = None) -> str:
+    """Weather, a newcomer or a new place, as the creativity budget (and director) allow."""
     weights = dict(WORLD_EVENTS)
     if _budget(state) < 1:
         weights = {"weather": weights["weather"]}
+    if steer is not None:
+        weights = {e: w * (1.0 if e == "weather" else steer.factor(e)) for e, w in weights.items()}
     return _weighted(weights, rng) or "weather"
 
 
@@ -380,11 +387,33 @@ def world_plan(event: str, state: WorldState, location: str | None, rng: random.
     return f"{phrase[:1].upper()}{phrase[1:]} over {where}", []
 
 
+NEWCOMER_TRAITS = ("wary", "curious", "talkative", "proud", "greedy", "kind", "restless",
+                   "secretive", "brave", "nervous", "honest", "sly", "patient", "quick-tempered")
+
+
+def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
+    """A reason for a newcomer to be in the story: someone, something or a loss here."""
+    people = [c for c in state.sorted_ids("character") if c != state.player][:200]
+    dead = [c for c in people if not state.is_alive(c)]
+    living = [c for c in people if state.is_alive(c)]
+    priced = [i for i in state.sorted_ids("item")[:200] if state.price(i) > 0]
+    options = [f"find work at {state.name(at)}"]
+    if dead:
+        options.append(f"learn what became of {state.name(rng.choice(dead))}")
+    if living:
+        who = state.name(rng.choice(living))
+        options += [f"find {who}", f"settle an old debt with {who}"]
+    if priced:
+        options.append(f"get hold of {state.name(rng.choice(priced))}")
+    return rng.choice(options)
+
+
 def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) -> NewEntity | None:
     """A new character, place or item at ``at``: a fresh name, a slug id, no attributes.
 
     Attributes are left to the world's defaults, so an invention never mints
-    currency, a price or a protected value.
+    currency, a price or a protected value. A new character comes with two traits
+    and a goal tied to the world (someone to find, a death to learn about ...).
     """
     if at is None or at not in state or _budget(state) < 1:
         return None
@@ -392,8 +421,12 @@ def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) ->
     made = {"character": gen.person, "location": gen.place, "item": gen.thing}[kind](rng, state)
     if made is None:
         return None
-    return NewEntity(id=unique_id(made[0], state, kind=kind), kind=kind,  # type: ignore[arg-type]
-                     name=made[0], description=made[1], at=at)
+    extra: dict = {}
+    if kind == "character":
+        extra = {"traits": rng.sample(NEWCOMER_TRAITS, 2),
+                 "goals": [newcomer_goal(state, at, rng)]}
+    return NewEntity(id=fresh_id(made[0], state.__contains__, kind), kind=kind,  # type: ignore[arg-type]
+                     name=made[0], description=made[1], at=at, **extra)
 
 
 def _prune(plan: Plan, feedback: Sequence[Violation]) -> Plan:
@@ -456,7 +489,7 @@ class ProceduralStoryteller:
         if intent.kind == "world" or actor is None:
             location = scene.location if scene.location in state else pick_location(
                 state, intent.seed)
-            event = choose_world_event(state, rng)
+            event = choose_world_event(state, rng, intent.steer)
             self.last_archetype = event
             return world_plan(event, state, location, rng)
         if actor not in state or not state.is_alive(actor):
@@ -476,8 +509,28 @@ class ProceduralStoryteller:
                 self._remember((scene.tick, actor), answer)
                 return answer.summary, answer.bundles
         memory = tick_memory(scene, actor)
-        archetype = choose_archetype(state, actor, rng, memory)
-        planned = plan_archetype(archetype, state, actor, rng, memory)
+        # Its own RNG: in a world without gossip, the story is what it always was.
+        told = gossip.plan_gossip(state, actor, random.Random(mix_seed(
+            "gossip", self.seed, intent.seed, scene.tick, actor)), memory.partners)
+        if told is not None:
+            self.last_archetype = "gossip"
+            summary, bundles = told
+            said = bundles[0][0]
+            line = summary.rstrip(".") + "."
+            you = (f'{state.name(actor)} tells you: "{state.fact_text(said.fact)}"'  # type: ignore
+                   if said.to == state.player else line)  # type: ignore[union-attr]
+            self._remember((scene.tick, actor), players.Reaction(summary, bundles, [you], [line]))
+            return told
+        steer = intent.steer
+        here = state.where(actor)
+        if (steer and steer.toward and here and steer.toward in state.exits(here)
+                and rng.random() < 0.6):  # an aim: the goal's place, or the player's path
+            archetype = "wander"
+            planned: Plan | None = (f"{state.name(actor)} goes to {state.name(steer.toward)}",
+                                    [[Move(entity=actor, to=steer.toward)]])
+        else:
+            archetype = choose_archetype(state, actor, rng, memory, steer)
+            planned = plan_archetype(archetype, state, actor, rng, memory)
         if planned is None:  # a builder can still fail (every invented name taken ...)
             archetype = "talk" if _others_here(state, actor, memory) else "look"
             planned = plan_archetype(archetype, state, actor, rng, memory) or (

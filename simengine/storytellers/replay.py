@@ -36,15 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from simengine.storytellers.base import Intent, Scene, StorytellerError
+from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
-    narrate_messages,
     parse_proposal,
     propose_request,
 )
 from simengine.world.calls import Call
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
+from simengine.world.text import error_message
 
 CASSETTE_VERSION = 1
 
@@ -116,14 +117,14 @@ def _claim_cassette(path: Path, *, keep: bool) -> bool:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise StorytellerError(f"cannot record to {path}: {exc.strerror or exc}") from None
+        raise StorytellerError(f"cannot record to {path}: {error_message(exc)}") from None
     else:
         os.close(fd)
         return False
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
     except OSError as exc:
-        raise StorytellerError(f"cannot record to {path}: {exc.strerror or exc}") from None
+        raise StorytellerError(f"cannot record to {path}: {error_message(exc)}") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise StorytellerError(f"cannot record to {path}: it is not a regular file")
@@ -205,6 +206,10 @@ class ReplayStoryteller:
             with ``strict=False`` the next exchange of that phase answers anyway.
     """
 
+    #: The player's decide call proposes how the people there react, too (the prompt
+    #: asks for it), so a player's turn needs no separate reaction beat.
+    reactions_in_turn = True
+
     def __init__(self, path: str | Path, *, name: str | None = None, strict: bool = True):
         self.path = Path(path)
         self.header, self.exchanges = read_cassette(self.path)
@@ -278,10 +283,13 @@ class ReplayStoryteller:
             self._replies.popitem(last=False)
         return proposal
 
+    retells = True
+
     async def narrate(
-        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
+        self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = (),
+        retell: Retell | None = None,
     ) -> AsyncIterator[str]:
-        reply = self._take("narrate", narrate_messages(scene, accepted, rejected, self.voice),
-                           None)
+        messages = narrate_request(scene, accepted, rejected, self.voice, retell)
+        reply = self._take("narrate", messages, None)
         for chunk in reply.get("chunks") or []:
             yield chunk

@@ -1,46 +1,70 @@
 """Scenes: bounded context for one beat, built from the world graph.
 
-A scene has a stable ``prefix`` (the world bible, attribute definitions,
-relation kinds, the wire format and the hard rules; identical for every call in
-one world, so a server can reuse its KV cache) and a changing ``context`` (the
-tick, the focus, their place, who and what is there, relations, the k-hop
-neighbourhood and recent events). Every section is capped and the whole stops
-growing at a token budget, so a scene in a world of 10,000 entities is about as
-long as one in a world of 100.
+A scene has a stable ``prefix`` (the world bible with its principal cast and
+places, attribute definitions, relation kinds, the wire format and the hard
+rules; identical for every call in one world, so a server can reuse its KV
+cache) and a changing ``context``, ordered from the slowest-changing part to the
+fastest so that calls share as long a prefix as they can: the focus (goals,
+attributes, what it carries), then the tick, its place, who and what is there,
+relations, the k-hop neighbourhood, recent events, the machine-readable scene
+block, and the lore the scene brought in. Every list is capped, and the context
+(the scene block included) stops growing at a token budget, so a scene in a
+world of 100,000 entities and a history of 100,000 events is about as long as
+one in a world of 100 on its first tick.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
 from simengine.world.ops import prompt_lines
 from simengine.world.rules.registry import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
-from simengine.world.state import WorldState
+from simengine.world.state import FACT, WorldState
+from simengine.world.text import number
 
 # Hard caps per section (entries), whatever the budget.
 MAX_LAWS = 12
 MAX_ATTRIBUTES = 24
 MAX_RELATION_KINDS = 40
 MAX_EXITS = 12
+#: Fact ids the actor knows, in the scene block.
+MAX_BLOCK_KNOWN = 12
 MAX_INVENTORY = 12
 MAX_PEOPLE = 16
 MAX_THINGS = 16
 MAX_RELATIONS = 16
 MAX_NEARBY = 40
 MAX_RECENT = 10
+MAX_KNOWN = 8
 MAX_BFS_VISITS = 600
 MAX_CARRIED = 3
+#: The world bible's principal cast and places (the first authored ones, in world-file order).
+MAX_CAST = 12
+MAX_PLACES = 12
+CAST_DESCRIPTION = 110
+#: Caps of the scene block's lists (the prose above it shows the rest, budget allowing).
+MAX_BLOCK_PEOPLE = 8
+MAX_BLOCK_ITEMS = 8
+MAX_BEYOND = 4
+MAX_DEAD = 4
 #: Share of the context budget held back for recent events before the neighbourhood fills it.
-RECENT_SHARE = 0.3
+RECENT_SHARE = 0.5
 #: How many of the latest events (anywhere) lore keys are looked for in, besides the scene.
 LORE_SCAN_EVENTS = 4
 LORE_HEADER = "# Lore (background the world's author wrote; use what fits)"
+SCENE_OPEN = "<<SCENE_JSON>>"
+SCENE_CLOSE = "<<END>>"
+#: The default size of a scene's changing part (context and scene block), in tokens.
+#: Small on purpose: every call pays for it uncached, while the prefix is cached.
+SCENE_BUDGET = 320
 
 
 @dataclass
@@ -86,12 +110,6 @@ def clip(text: object, limit: int) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
 
 
-def _fmt_num(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 # ------------------------------------------------------------------ prefix
 def world_prefix(state: WorldState) -> str:
     """The stable part of every prompt in this world: no tick, no focus, no entity lists."""
@@ -120,8 +138,8 @@ def world_prefix(state: WorldState) -> str:
     for name, d in defs:
         bits = [d.type, "for " + ", ".join(d.kinds)]
         if d.min is not None or d.max is not None:
-            lo = _fmt_num(d.min) if d.min is not None else ""
-            hi = _fmt_num(d.max) if d.max is not None else ""
+            lo = number(d.min) if d.min is not None else ""
+            hi = number(d.max) if d.max is not None else ""
             bits.append(f"range {lo}..{hi}")
         if d.protected:
             bits.append("PROTECTED: never changes")
@@ -137,18 +155,46 @@ def world_prefix(state: WorldState) -> str:
         out.append(line)
     kinds = state.relation_kinds[:MAX_RELATION_KINDS]
     out += ["", "# Relation kinds", ", ".join(kinds)]
-    out += ["", *_OPS_REFERENCE]
+    out += _cast_section(state)
+    out += ["", *_OPS_HEAD, *prompt_lines(state)]  # each op kind's own line (world/ops/)
     rules = prompt_rules(state)  # the rule registry words them for this world
     out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
     out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]
     return "\n".join(out) + "\n"
 
 
-_OPS_REFERENCE = (
+def cast(state: WorldState) -> list[str]:
+    """The principal cast and places the world bible describes: the first authored
+    characters and locations, in world-file order (never an invented one, so the
+    list, like the prefix, stays the same all game)."""
+    out: list[str] = []
+    for kind, cap in (("character", MAX_CAST), ("location", MAX_PLACES)):
+        authored = (e for e in state.entities(kind) if state.entity(e).get("origin") == "authored")
+        out.extend(itertools.islice(authored, cap))
+    return out
+
+
+def _cast_section(state: WorldState) -> list[str]:
+    ids = cast(state)
+    if not ids:
+        return []
+    out = ["", "# Who and what this world is made of (where people are, and who lives, "
+           "each scene says)"]
+    for e in ids:
+        node = state.entity(e)
+        line = f"- {e} ({clip(node['name'], 60)}, {node['kind']})"
+        if node.get("description"):
+            line += f": {clip(node['description'], CAST_DESCRIPTION)}"
+        if node.get("traits"):
+            line += f" Traits: {clip(', '.join(node['traits']), 80)}"
+        out.append(line)
+    return out
+
+
+_OPS_HEAD = (
     "# How to propose",
     'Answer with one JSON object: {"actor": "<id>", "summary": "<one short sentence>", '
     '"ops": [<op>, ...]}. Ops:',
-    *prompt_lines(),  # each op kind's own line (world/ops/)
 )
 
 
@@ -164,6 +210,8 @@ class _Context:
         self.lines: list[str] = []
         self.ids: list[str] = []
         self._seen: set[str] = set()
+        #: Described in the prefix already: the context shows them by label only.
+        self.cast: set[str] = set()
 
     def cost(self, lines: Iterable[str]) -> int:
         return sum(self.est.estimate(line + "\n") for line in lines)
@@ -217,7 +265,7 @@ class _Context:
     def priced(self, e: str) -> str:
         price = self.s.price(e)
         if price and self.s.currency:
-            return f"{e} ({clip(self.s.name(e), 60)}, value {_fmt_num(price)} {self.s.currency})"
+            return f"{e} ({clip(self.s.name(e), 60)}, value {number(price)} {self.s.currency})"
         return self.label(e)
 
     def entry(
@@ -232,7 +280,7 @@ class _Context:
             tags.append("DEAD")
         price = s.price(e) if kind == "item" else 0
         if price and s.currency:
-            tags.append(f"value {_fmt_num(price)} {s.currency}")
+            tags.append(f"value {number(price)} {s.currency}")
         ids = [e]
         holder = s.holder(e) if where and kind in ("character", "item") else None
         if holder:
@@ -240,7 +288,7 @@ class _Context:
             ids.append(holder)
         if tags:
             bits.append(f" [{', '.join(tags)}]")
-        if node.get("description"):
+        if node.get("description") and e not in self.cast:
             bits.append(f" — {clip(node['description'], 100).rstrip('.')}")
         if carrying and kind == "character":
             held = s.inventory(e)
@@ -253,7 +301,7 @@ class _Context:
 
     def attributes(self, e: str) -> str:
         attrs = self.s.entity(e).get("attributes") or {}
-        shown = [f"{k} {_fmt_num(v)}" for k, v in sorted(attrs.items())[:12]]
+        shown = [f"{k} {number(v)}" for k, v in sorted(attrs.items())[:12]]
         return ", ".join(shown)
 
 
@@ -266,7 +314,7 @@ def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
         nxt: list[str] = []
         for node in frontier:
             for other in sorted({*g.successors(node), *g.predecessors(node)}):
-                if other not in seen:
+                if other not in seen and state.kind(other) != FACT:
                     seen.add(other)
                     nxt.append(other)
                     order.append(other)
@@ -289,17 +337,18 @@ def build_scene(
     intent: Intent,
     recent: Sequence[RecentEvent] = (),
     *,
-    budget_tokens: int = 1500,
+    budget_tokens: int = SCENE_BUDGET,
     k: int = 2,
     estimator: TokenEstimator | None = None,
     location: str | None = None,
     tick: int | None = None,
 ) -> Scene:
-    """The scene for one beat, within ``budget_tokens`` (estimated) for prefix + context.
+    """The scene for one beat; its context (the scene block included) within
+    ``budget_tokens`` (estimated).
 
-    The focus and its place are always shown (each capped); everything else is
-    added only while it fits, so a prefix that alone fills the budget leaves
-    just those two.
+    The focus, its place and the scene block are always shown (each capped);
+    everything else is added only while it fits. The prefix is the same for every
+    beat of a world and is not counted: a server keeps it cached.
 
     Args:
         state: the world now.
@@ -307,7 +356,7 @@ def build_scene(
             seed for a world beat) is the focus.
         recent: committed events, any order; those involving the focus or its place
             are shown newest first.
-        budget_tokens: the target size of prefix + context.
+        budget_tokens: the target size of the context (the changing part).
         k: how many hops of neighbourhood to consider around the focus.
         estimator: the token estimator (calibrated ones give better fits).
         location: the focus place of a world beat, instead of one picked from the seed.
@@ -324,22 +373,28 @@ def build_scene(
         focus = here
     else:
         here = state.where(focus)
-    ctx = _Context(state, est, budget_tokens - est.estimate(prefix))
-    ctx.add([f"# Scene at tick {now}"], force=True)
+    ctx = _Context(state, est, budget_tokens)
+    ctx.cast = set(cast(state))
+    # Slowest-changing first: the focus's own context, then this tick's scene.
     if focus is not None and focus != here:
         _focus_section(ctx, focus)
+    ctx.add([f"# Scene at tick {now}"], force=True)
+    facts = scene_facts(state, intent, here, focus)
+    block = scene_block_text(facts)
+    ctx.budget -= ctx.cost([block])  # the block always goes in: the sections get the rest
+    shown_recent = _select_recent(recent, focus, here)
+    recent_lines = [f"- tick {ev.tick}: {clip(ev.summary, 160)}" for ev in shown_recent]
+    # Held back for the story so far, which is written after the lists it outranks.
+    reserve = min(ctx.cost(["# Recent events (newest first)", *recent_lines]),
+                  int(max(ctx.budget - ctx.used, 0) * RECENT_SHARE))
+    ctx.budget -= reserve
     if here is not None:
         _place_section(ctx, here, focus)
     if focus is not None:
         _relations_section(ctx, focus)
-    shown_recent = _select_recent(recent, focus, here)
-    recent_lines = [f"- tick {ev.tick}: {clip(ev.summary, 200)}" for ev in shown_recent]
-    reserve = min(ctx.cost(["# Recent events (newest first)", *recent_lines]),
-                  int(max(ctx.budget - ctx.used, 0) * RECENT_SHARE))
-    if focus is not None:
-        ctx.budget -= reserve
+        _knowledge_section(ctx, focus)
         _nearby_section(ctx, focus, here, k)
-        ctx.budget += reserve
+    ctx.budget += reserve
     kept: list[RecentEvent] = []
     if recent_lines and ctx.add(["# Recent events (newest first)", recent_lines[0]]):
         kept.append(shown_recent[0])
@@ -347,6 +402,8 @@ def build_scene(
             if not ctx.add([line]):
                 break
             kept.append(ev)
+    ctx.budget += ctx.cost([block])
+    ctx.add([block], _fact_ids(facts), force=True)
     lore = _lore_section(ctx, state, intent, recent)
     return Scene(
         focus=focus,
@@ -358,7 +415,87 @@ def build_scene(
         state=state,
         recent=kept,
         lore=lore,
+        facts=facts,
     )
+
+
+# ------------------------------------------------------------ the scene block
+def scene_facts(
+    state: WorldState, intent: Intent, here: str | None, focus: str | None = None
+) -> dict[str, Any]:
+    """The machine-readable facts of a scene, every list capped: what goes between
+    the scene markers (actor, place, exits, places beyond them, who is here, items
+    and their holders, money, the dead).
+
+    Small models copy ids from it more reliably than from prose, and the fake
+    server (:mod:`simengine.eval.adversary`) reads it to make plausible proposals
+    from the request alone, as a separate process would have to.
+    """
+    actor = intent.actor or None
+    there = here is not None and here in state
+    exits = state.exits(here)[:MAX_EXITS] if there else []
+    people = state.people_at(here, alive=None) if there else []
+    # The living first (they are who a beat can involve), then the cap.
+    people = sorted(people, key=lambda e: not state.is_alive(e))[:MAX_BLOCK_PEOPLE]
+    if actor and actor in state and actor not in people:
+        people.append(actor)
+    items: list[dict[str, Any]] = []
+    for holder in [here, *people] if there else people:
+        held = state.things_at(holder) if holder == here else state.inventory(holder)
+        for item in held[: MAX_BLOCK_ITEMS - len(items)]:
+            entry: dict[str, Any] = {"id": item, "name": clip(state.name(item), 60),
+                                     "holder": holder}
+            if state.price(item):
+                entry["value"] = state.price(item)
+            items.append(entry)
+    # Places one step past the exits: not reachable in one move. Small models
+    # need to see that the map goes on; the fake uses them for teleports.
+    beyond = sorted({b for e in exits for b in state.exits(e)} - {here, *exits})[:MAX_BEYOND]
+    related = [dst for _, _, dst in state.relations(focus)[:MAX_RELATIONS]] if focus else []
+    dead = [c for c in dict.fromkeys([*people, *related])
+            if state.kind(c) == "character" and not state.is_alive(c)][:MAX_DEAD]
+    currency = state.currency
+    person: list[dict[str, Any]] = []
+    for p in people:
+        entry = {"id": p, "name": clip(state.name(p), 60)}
+        if not state.is_alive(p):
+            entry["alive"] = False  # the living are the default
+        person.append(entry)
+    out: dict[str, Any] = {
+        "beat": intent.kind,
+        "actor": actor,
+        "location": here,
+        "exits": exits,
+        "beyond": beyond,
+        "people": person,
+        "items": items,
+        "money": {p: state.attr(p, currency) for p in people} if currency else {},
+        "dead": dead,
+    }
+    known = ([f for f in state.facts_known(actor) if not state.is_public(f)]
+             if actor and actor in state else [])
+    if known:  # the ids of what the actor knows that not everyone does, newest first
+        out["knows"] = known[::-1][:MAX_BLOCK_KNOWN]
+    return out
+
+
+def _fact_ids(facts: dict[str, Any]) -> list[str]:
+    ids = [facts.get("actor"), facts.get("location"), *facts["exits"],
+           *(p["id"] for p in facts["people"]), *(i["id"] for i in facts["items"]),
+           *(i["holder"] for i in facts["items"]), *facts["dead"]]
+    return [e for e in ids if e]
+
+
+def fact_block(opening: str, facts: dict[str, Any]) -> str:
+    """``<<OPENING>>{...}<<END>>`` on one line (compact, sorted keys: stable bytes)."""
+    body = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    # "<" only occurs inside JSON strings; escaping it means no name can end the block.
+    return f"{opening}{body.replace('<', chr(92) + 'u003c')}{SCENE_CLOSE}"
+
+
+def scene_block_text(facts: dict[str, Any]) -> str:
+    """``<<SCENE_JSON>>{...}<<END>>``: a scene's facts, one line."""
+    return fact_block(SCENE_OPEN, facts)
 
 
 def _lore_section(
@@ -391,10 +528,11 @@ def _focus_section(ctx: _Context, focus: str) -> None:
     if node["kind"] == "character" and not s.is_alive(focus):
         head += " — DEAD"
     lines = [head]
-    if node.get("description"):
-        lines.append(clip(node["description"], 300))
-    if node.get("traits"):
-        lines.append("Traits: " + clip(", ".join(node["traits"]), 160))
+    if focus not in ctx.cast:  # the cast is described in the prefix
+        if node.get("description"):
+            lines.append(clip(node["description"], 300))
+        if node.get("traits"):
+            lines.append("Traits: " + clip(", ".join(node["traits"]), 160))
     if node.get("goals"):
         lines.append("Goals: " + clip("; ".join(node["goals"]), 200))
     attrs = ctx.attributes(focus)
@@ -411,7 +549,7 @@ def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
     s = ctx.s
     node = s.entity(here)
     lines = [f"# Place: {ctx.label(here)}"]
-    if node.get("description"):
+    if node.get("description") and here not in ctx.cast:
         lines.append(clip(node["description"], 300))
     exits = s.exits(here)
     shown = exits[:MAX_EXITS]
@@ -436,6 +574,38 @@ def _relations_section(ctx: _Context, focus: str) -> None:
         for src, rel, dst in rels[:MAX_RELATIONS]
     ]
     ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
+
+
+def known_facts(state: WorldState, who: str, near: Iterable[str] = ()) -> list[str]:
+    """The facts ``who`` knows that only some know, most relevant first.
+
+    A fact naming more of ``near`` (the people, places and things in view) comes
+    first; among equals, the newest (invented facts come last into the world).
+    Facts everyone knows are lore, brought in by their keys instead.
+    """
+    known = [f for f in state.facts_known(who) if not state.is_public(f)]
+    if len(known) < 2:
+        return known
+    names = [state.name(e).lower() for e in near if e in state and e != who]
+    ranked = []
+    for order, f in enumerate(known):
+        text = state.fact_text(f).lower()
+        hits = sum(n in text for n in names if n)
+        ranked.append((-hits, -order, f))
+    return [f for *_, f in sorted(ranked)]
+
+
+def _knowledge_section(ctx: _Context, focus: str) -> None:
+    s = ctx.s
+    if s.kind(focus) != "character":
+        return
+    known = known_facts(s, focus, ctx.ids)
+    entries = [
+        (f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
+        for f in known[:MAX_KNOWN]
+    ]
+    ctx.section(f"What {focus} knows (a tell may share only these):",
+                entries, MAX_KNOWN, total=len(known))
 
 
 def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:
@@ -470,7 +640,9 @@ def _select_recent(
 __all__ = [
     "TokenEstimator",
     "build_scene",
+    "cast",
     "clip",
     "pick_location",
+    "scene_facts",
     "world_prefix",
 ]

@@ -136,10 +136,6 @@ def _money(state: WorldState, who: str) -> int | float:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def _currency(state: WorldState) -> str | None:
     cur = state.currency
     d = state.attribute_def(cur) if cur else None

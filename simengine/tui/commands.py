@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simengine.store.export import FORMATS
+from simengine.storytellers.config import KINDS, picker_kinds
+from simengine.world.text import either
+
 #: What ``/export`` writes when no format is named.
 DEFAULT_EXPORT = "markdown"
-EXPORT_FORMATS = ("markdown", "json", "graphml")
-TELLER_KINDS = ("auto", "ollama", "procedural")
+EXPORT_FORMATS = tuple(FORMATS)
 MAX_COUNT = 1000  # /wait 10000 would tie the story up for a long time; ask for less
 
 
@@ -71,6 +74,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 aliases=("timeline",)),
     CommandSpec("switch", "/switch NAME", "continue on another branch", "name"),
     CommandSpec("wait", "/wait [N]", "let N turns of time pass (default 1)", "count"),
+    CommandSpec("goals", "/goals", "the story's goals, and which are done"),
+    CommandSpec("continue", "/continue", "play on after an ending, in a new branch"),
     CommandSpec("all", "/all", "show every beat, or only what you witness (the default)",
                 aliases=("everything",)),
     CommandSpec("look", "/look", "describe where you are", aliases=("l",)),
@@ -80,6 +85,8 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("save", "/save", "where the game is saved (every beat already is)"),
     CommandSpec("lore", "/lore", "the lore the last beat brought in, and what the lore "
                 "budget left out"),
+    CommandSpec("known", "/known", "what you know that not everyone does: what you were "
+                "told, found out or overheard", aliases=("facts", "clues")),
     CommandSpec("export", "/export [FORMAT]",
                 "write the story next to the save: markdown (default), json or graphml",
                 "format"),
@@ -145,11 +152,11 @@ def _with_args(spec: CommandSpec, args: list[str]) -> Parsed:
     # teller: nothing (show), KIND, or KIND MODEL; a replay cassette is a CLI matter.
     if not args:
         return Command(spec.name)
-    kind = args[0].lower()
-    if kind not in TELLER_KINDS or len(args) > 2:
-        return Invalid(f"/{spec.name} takes auto, ollama or procedural, and a model; {usage}")
-    if kind == "procedural" and len(args) == 2:
-        return Invalid("the procedural storyteller has no model")
+    kind, names = args[0].lower(), [k.name for k in picker_kinds()]
+    if kind not in names or len(args) > 2:
+        return Invalid(f"/{spec.name} takes {either(names)}, and a model; {usage}")
+    if not KINDS[kind].uses_model and len(args) == 2:
+        return Invalid(f"the {kind} storyteller has no model")
     return Command(spec.name, word=kind, extra=args[1] if len(args) == 2 else None)
 
 

@@ -26,15 +26,13 @@ import simengine
 from simengine.sim.start import open_or_start
 from simengine.store import Save, SaveError, list_saves, saves_dir
 from simengine.storytellers.base import StorytellerError
+from simengine.storytellers.config import picker_kinds
 from simengine.world.loader import WorldFileError, load_world
 
-#: The storyteller choices the launcher always offers (None: what the world file says).
-TELLERS: tuple[tuple[str | None, str], ...] = (
-    (None, "as the world says"),
-    ("auto", "auto"),
-    ("procedural", "procedural"),
-    ("ollama", "ollama"),
-)
+
+def tellers() -> list[tuple[str | None, str]]:
+    """The storyteller choices the launcher always offers (None: what the world file says)."""
+    return [(None, "as the world says"), *((k.name, k.name) for k in picker_kinds())]
 
 
 @dataclass
@@ -129,8 +127,8 @@ def find_saves(directory: Path | None = None) -> list[SaveEntry]:
                 head = save.head()
                 tick = save.event(head).tick if head is not None else 0
                 played = save.get_meta("last_played") or save.get_meta("created_at") or ""
-                entries.append(SaveEntry(path, save.spec.world.name, tuple(save.branches()),
-                                         save.current_branch, save.spec.world.tick, tick,
+                entries.append(SaveEntry(path, save.settings.world.name, tuple(save.branches()),
+                                         save.current_branch, save.settings.world.tick, tick,
                                          save.event_count(), played))
         except SaveError as exc:
             entries.append(SaveEntry(path, error=str(exc).split("\n")[0]))
@@ -185,8 +183,8 @@ class LauncherScreen(Screen):
     def __init__(self, options: PlayOptions):
         super().__init__()
         self.options = options
-        self.tellers = list(TELLERS)
-        if options.storyteller and options.storyteller not in {k for k, _ in TELLERS}:
+        self.tellers = tellers()
+        if options.storyteller and options.storyteller not in {k for k, _ in self.tellers}:
             self.tellers.append((options.storyteller, options.storyteller))
         self.opening = False
 

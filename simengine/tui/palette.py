@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from simengine.storytellers.config import picker_kinds
 from simengine.tui.commands import EXPORT_FORMATS, Command
 
 
@@ -33,15 +34,14 @@ def palette_entries(screen: Any) -> list[tuple[str, str, Any]]:
         if name != screen.session.branch:
             entries.append((f"Switch to branch {name}", f"/switch {name}",
                             partial(run, Command("switch", word=name))))
-    entries += [
-        ("Storyteller: auto", "Ollama if it answers, else procedural · /storyteller auto",
-         partial(run, Command("storyteller", word="auto"))),
-        ("Storyteller: procedural", "no model, offline · /storyteller procedural",
-         partial(run, Command("storyteller", word="procedural"))),
-        ("Storyteller: Ollama model…", "pick a model · /storyteller ollama MODEL",
-         screen.ask_model),
-        ("Help", "f1 · /help", screen.action_help),
-    ]
+    for kind in picker_kinds():
+        if kind.name == "ollama":  # which model: the screen asks Ollama for its list
+            entries.append(("Storyteller: Ollama model…", "pick a model · /storyteller ollama "
+                            "MODEL", screen.ask_model))
+        else:
+            entries.append((f"Storyteller: {kind.name}", f"{kind.says} · /storyteller {kind.name}",
+                            partial(run, Command("storyteller", word=kind.name))))
+    entries.append(("Help", "f1 · /help", screen.action_help))
     return entries
 
 

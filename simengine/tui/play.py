@@ -21,7 +21,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from simengine.sim.session import BeatStarted, Committed, Message, NarrationChunk, Notice, Session
+from simengine.sim.session import (
+    BeatStarted,
+    Committed,
+    GoalDone,
+    Message,
+    NarrationChunk,
+    Notice,
+    Session,
+    StoryEnded,
+)
 from simengine.store import SaveError
 from simengine.store.events import Event
 from simengine.storytellers.parser import VERBS
@@ -31,6 +40,7 @@ from simengine.tui.palette import PlayCommands
 from simengine.tui.reports import GameReports
 from simengine.tui.views import (
     cast_view,
+    goals_view,
     is_outage,
     outage,
     player_view,
@@ -41,6 +51,7 @@ from simengine.tui.views import (
 )
 from simengine.tui.widgets import (
     CastPanel,
+    GoalsPanel,
     HistoryInput,
     InventoryPanel,
     RelationsPanel,
@@ -50,6 +61,7 @@ from simengine.tui.widgets import (
     TimelinePanel,
 )
 from simengine.tui.witness import Replay, Vantage, vantage, witnessed
+from simengine.world.text import fresh_name
 
 REPLAY_EVENTS = 60  # saved events shown when a game is continued or a branch switched
 ASK_UNDO = 3  # undoing more turns than this asks first
@@ -81,7 +93,7 @@ class PlayScreen(GameReports, Screen):
         super().__init__()
         self.session = session
         # In play the player is "you", unless the world file asks for the third person.
-        session.voice = session.save.spec.story.voice or "second"
+        session.voice = session.save.settings.story.voice or "second"
         self.why = why
         self.host = host
         self.speed: float | None = None
@@ -101,6 +113,7 @@ class PlayScreen(GameReports, Screen):
         with Horizontal(id="body"):
             yield StoryLog(id="story")
             with VerticalScroll(id="side"):
+                yield GoalsPanel(id="goals")
                 yield ScenePanel(id="scene")
                 yield InventoryPanel(id="you")
                 yield TimelinePanel(id="timeline")
@@ -135,6 +148,7 @@ class PlayScreen(GameReports, Screen):
         if self.session.save.closed:
             return
         state = self.session.state
+        self.query_one(GoalsPanel).view = goals_view(self.session)
         self.query_one(ScenePanel).view = scene_view(state)
         self.query_one(InventoryPanel).view = player_view(state)
         self.query_one(CastPanel).view = cast_view(state)
@@ -151,7 +165,7 @@ class PlayScreen(GameReports, Screen):
 
     # ------------------------------------------------------------ the story
     def tick_label(self, tick: int) -> str:
-        return f"{self.session.save.spec.world.tick} {tick}"
+        return f"{self.session.save.settings.world.tick} {tick}"
 
     def show_tick(self, tick: int) -> None:
         if tick != self._tick_shown:
@@ -164,13 +178,14 @@ class PlayScreen(GameReports, Screen):
         story.clear()
         self._tick_shown = None
         if intro:
-            world = self.session.save.spec.world
+            world = self.session.save.settings.world
             story.system(f"{world.name}. {' '.join(world.premise.split())}".strip())
             story.notice(f"storyteller: {self.why}" if self.why else
                          f"storyteller: {self.session.storyteller.name}")
         events = self.session.save.log(limit=REPLAY_EVENTS)
-        if intro and not events and self.session.save.spec.world.opening:
-            story.narration(self.session.save.spec.world.opening, "world")  # a card's first message
+        opening = self.session.save.settings.world.opening
+        if intro and not events and opening:
+            story.narration(opening, "world")  # a card's first message
         if events:
             watcher = Replay(self.session.save.state_at(events[0].parent_id))
             for event in events:
@@ -186,6 +201,18 @@ class PlayScreen(GameReports, Screen):
         else:
             story.system("This world has no player character: you watch. /wait N or "
                          "ctrl+t lets time pass; /help lists the commands.")
+        open_goals = [g.text for g in self.session.story.goals
+                      if g.id not in self.session.goals_done and g.who is None]
+        if open_goals and self.session.ending is None:
+            story.system("Your goals: " + " · ".join(open_goals))
+        if self.session.ending is not None:
+            story.notice(self._ended_hint(), "warning")
+
+    def _ended_hint(self) -> str:
+        ending = self.session.ending
+        assert ending is not None
+        return (f"The story has ended ({ending.kind}: {ending.id}). /continue plays on in a "
+                "new branch; /undo takes back the last turn.")
 
     def _replay_event(self, event: Event, elsewhere: bool = False) -> None:
         self.show_tick(event.tick)
@@ -241,6 +268,16 @@ class PlayScreen(GameReports, Screen):
                 story.unseen(self._who(event.actor))
             self._fell_back(message)
             self._measure(message)
+            self.refresh_views()
+        elif isinstance(message, GoalDone):
+            story.notice(f"✓ Goal done: {message.goal.text}")
+            self.refresh_views()
+        elif isinstance(message, StoryEnded):
+            self.show_tick(message.tick)
+            story.narration(message.ending.text, "world")
+            for line in message.epilogue:
+                story.system(line)
+            story.notice(self._ended_hint(), "warning")
             self.refresh_views()
         elif isinstance(message, Notice):
             if message.topic != "fallback":  # said once, by _fell_back
@@ -298,6 +335,8 @@ class PlayScreen(GameReports, Screen):
                 self._quiet(await self.session.act(text or ""))
             elif job == "wait":
                 for _ in range(count):
+                    if self.session.ending is not None:
+                        break  # told by StoryEnded; nothing happens after an ending
                     self._quiet(await self.session.step())
             elif job == "regenerate":
                 self._quiet(await self.session.regenerate())
@@ -311,7 +350,7 @@ class PlayScreen(GameReports, Screen):
     def _quiet(self, result: Any) -> None:
         if not result.events:  # nobody acted: say so, or the tick passes unseen
             self.show_tick(result.tick)
-            unit = self.session.save.spec.world.tick
+            unit = self.session.save.settings.world.tick
             self.story.system(f"(a quiet {unit})")
 
     @property
@@ -369,6 +408,9 @@ class PlayScreen(GameReports, Screen):
             self.run_command(parsed)
 
     def act(self, text: str) -> None:
+        if self.session.ending is not None:
+            self.story.notice(self._ended_hint(), "warning")
+            return
         if self.session.player is None:
             self.story.notice("this world has no player character to act; /wait lets time "
                               "pass", "warning")
@@ -412,9 +454,7 @@ class PlayScreen(GameReports, Screen):
             self.refresh_views()
 
     def action_fork(self) -> None:
-        taken = set(self.session.branches())
-        name = next(n for n in ("alt", *(f"alt-{i}" for i in range(2, 1000)), "fork")
-                    if n not in taken)
+        name = fresh_name("alt", self.session.branches().__contains__)
 
         def forked(answer: str | None) -> None:
             if answer:
@@ -428,7 +468,7 @@ class PlayScreen(GameReports, Screen):
     def ask_model(self) -> None:
         current = self.session.storyteller.name
         model = current.split(":", 1)[1] if current.startswith("ollama:") else (
-            self.session.save.spec.storyteller.model or "")
+            self.session.save.settings.storyteller.model or "")
 
         def chosen(answer: str | None) -> None:
             if answer:
@@ -531,6 +571,9 @@ class PlayScreen(GameReports, Screen):
         if self.busy:
             self.story.notice("the last turn is still being told")
             return
+        if self.session.ending is not None:
+            self.story.notice(self._ended_hint(), "warning")
+            return
         self.start("wait", None, command.count or 1)
 
     def cmd_fork(self, command: Command) -> None:
@@ -559,6 +602,27 @@ class PlayScreen(GameReports, Screen):
             return
         self.replay_story()
         self.story.notice(f"switched to branch {name}, at {self.tick_label(self.session.tick)}")
+        self.refresh_views()
+
+    def cmd_goals(self, command: Command) -> None:
+        view = goals_view(self.session, everyone=True)
+        if view is None:
+            self.story.system("This world sets no goals: the story goes where it goes.")
+            return
+        for goal in view.goals:
+            whose = f"{goal.whose}: " if goal.whose else ""
+            self.story.system(f"{'✓' if goal.done else '○'} {whose}{goal.text}")
+        if view.ending:
+            self.story.notice(self._ended_hint(), "warning")
+
+    def cmd_continue(self, command: Command) -> None:
+        if self.session.ending is None:
+            self.story.notice("the story has not ended; there is nothing to continue after")
+            return
+        self.stop_tick()
+        name = self.session.continue_story()
+        self.story.notice(f"the story goes on in branch {name}; the ending stays on its own "
+                          "branch (/switch to go back)")
         self.refresh_views()
 
     def cmd_branches(self, command: Command) -> None:
@@ -591,7 +655,7 @@ class PlayScreen(GameReports, Screen):
         self.app.call_later(self.app.action_quit)  # async: stops the turn, closes the save
 
     def _unit(self, n: int) -> str:
-        unit = self.session.save.spec.world.tick
+        unit = self.session.save.settings.world.tick
         return unit if n == 1 else f"{unit}s"
 
     # /look, /who, /inventory, /save, /export and /storyteller live in GameReports

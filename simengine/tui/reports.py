@@ -15,7 +15,7 @@ from textual.content import Content
 
 from simengine.sim.tellers import TellerChoice, choose
 from simengine.store import SaveError
-from simengine.store.export import export
+from simengine.store.export import FORMATS, export
 from simengine.storytellers.base import StorytellerError
 from simengine.tui.commands import Command
 from simengine.tui.views import player_view, scene_view, teller_status
@@ -23,8 +23,6 @@ from simengine.tui.views import player_view, scene_view, teller_status
 if TYPE_CHECKING:
     from simengine.sim.session import Session
     from simengine.tui.widgets import StoryLog
-
-SUFFIXES = {"markdown": "md", "json": "json", "graphml": "graphml"}
 
 
 def first_sentence(text: str, limit: int = 90) -> str:
@@ -36,7 +34,7 @@ def first_sentence(text: str, limit: int = 90) -> str:
 
 def export_path(save_path: Path, branch: str, fmt: str) -> Path:
     """Where ``/export`` writes: next to the save, named after it and the branch."""
-    return save_path.with_name(f"{save_path.stem}-{branch}.{SUFFIXES[fmt]}")
+    return save_path.with_name(f"{save_path.stem}-{branch}.{FORMATS[fmt]}")
 
 
 class GameReports:
@@ -98,11 +96,22 @@ class GameReports:
             line += f" Left out by the lore budget: {left}."
         self.story.system(line)
 
+    def cmd_known(self, command: Command) -> None:
+        state, player = self.session.state, self.session.player
+        known = [f for f in state.facts_known(player) if not state.is_public(f)] \
+            if player else []
+        if not known:
+            self.story.system("You know nothing that others do not. Ask people, and look "
+                              "closely at things.")
+            return
+        for fact in known:
+            self.story.system(f"- {state.fact_text(fact)}")
+
     def cmd_save(self, command: Command) -> None:
         s = self.session
         self.story.system(
             f"Every beat is saved the moment it happens: {s.save.path} (branch {s.branch}, "
-            f"{s.save.spec.world.tick} {s.tick}). Quitting loses nothing; "
+            f"{s.save.settings.world.tick} {s.tick}). Quitting loses nothing; "
             "`simengine play` offers it to continue.")
 
     def cmd_export(self, command: Command) -> None:
@@ -135,7 +144,7 @@ class GameReports:
         """Build the storyteller in a thread: ``choose`` probes the server and may wait."""
         s = self.session
         try:
-            choice = choose(kind, spec=s.save.spec, seed=s.seed, model=model, host=self.host)
+            choice = choose(kind, spec=s.save.settings, seed=s.seed, model=model, host=self.host)
         except StorytellerError as exc:
             self.app.call_from_thread(self._storyteller_failed, exc.reason)
             return

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from simengine.sim.session import Session
 from simengine.world.state import WorldState
+from simengine.world.text import number
 
 PROCEDURAL_PREFIX = "procedural storyteller: "
 
@@ -135,11 +136,43 @@ def relations_view(state: WorldState) -> tuple[str, ...]:
     return tuple(lines)
 
 
+@dataclass(frozen=True)
+class GoalRow:
+    """One goal of the story, and whether it is done (``whose``: empty for the player's)."""
+
+    text: str
+    done: bool
+    whose: str = ""
+
+
+@dataclass(frozen=True)
+class GoalsView:
+    """The story's goals, and the ending reached on this branch (if any)."""
+
+    goals: tuple[GoalRow, ...]
+    ending: str = ""  # "win: wreckers-named"
+
+
+def goals_view(session: Session, everyone: bool = False) -> GoalsView | None:
+    """The goals panel's picture: the player's goals (with ``everyone``, the other
+    characters' too); None for a world without goals or endings."""
+    story = session.story
+    if not story:
+        return None
+    state = session.state
+    rows = tuple(
+        GoalRow(g.text, g.id in session.goals_done,
+                state.name(g.who) if g.who and g.who in state else "")
+        for g in story.goals if everyone or g.who is None)
+    ending = session.ending
+    return GoalsView(rows, f"{ending.kind}: {ending.id}" if ending else "")
+
+
 def timeline_view(session: Session) -> tuple[BranchRow, ...]:
     """Every branch of the save with the tick and depth of its head."""
     rows = []
     current = session.branch
-    unit = session.save.spec.world.tick
+    unit = session.save.settings.world.tick
     for name, head in session.branches().items():
         event = session.save.event(head) if head is not None else None
         rows.append(BranchRow(name, event.tick if event else 0, event.depth if event else 0,
@@ -150,7 +183,7 @@ def timeline_view(session: Session) -> tuple[BranchRow, ...]:
 def status_view(session: Session, why: str, speed: float | None,
                 fallen: str | None = None) -> StatusView:
     teller, detail = teller_status(session.storyteller.name, why, speed, fallen)
-    spec = session.save.spec.world
+    spec = session.save.settings.world
     return StatusView(spec.name, spec.tick, session.tick, session.branch, teller, detail)
 
 
@@ -211,6 +244,4 @@ def outage(reason: str) -> str:
 def _value(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return number(value)

@@ -20,7 +20,14 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Static
 
 from simengine.tui.commands import NAMES
-from simengine.tui.views import BranchRow, CastMember, PlayerView, SceneView, StatusView
+from simengine.tui.views import (
+    BranchRow,
+    CastMember,
+    GoalsView,
+    PlayerView,
+    SceneView,
+    StatusView,
+)
 
 MAX_LINES = 400  # story lines kept on screen; the save keeps everything
 
@@ -212,6 +219,26 @@ class Panel(Static):
 def _field(label: str, values: tuple[str, ...] | list[str], empty: str = "none") -> Content:
     text = ", ".join(values) if values else empty
     return Content.assemble((f"{label} ", "$text-muted"), text)
+
+
+class GoalsPanel(Panel):
+    """The story's goals: ✓ done, ○ open; the ending, once one is reached."""
+
+    TITLE = "goals"
+
+    def watch_view(self, view: Any) -> None:
+        self.display = view is not None  # a world without goals shows no panel
+        super().watch_view(view)
+
+    def draw(self, view: GoalsView) -> Content:
+        lines = []
+        for goal in view.goals:
+            mark, style = ("✓ ", "$text-muted") if goal.done else ("○ ", "")
+            whose = (f"{goal.whose}: ", "$text-muted") if goal.whose else ""
+            lines.append(Content.assemble(mark, whose, (goal.text, style)))
+        if view.ending:
+            lines.append(Content.styled(f"ended ({view.ending}) · /continue", "bold"))
+        return Content("\n").join(lines) if lines else Content.styled("no goals", "$text-muted")
 
 
 class ScenePanel(Panel):

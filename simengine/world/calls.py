@@ -30,3 +30,13 @@ class Call(BaseModel):
     completion_tokens: int | None = None
     latency_ms: float | None = None
     error: str | None = None
+    #: The server's own time for the call (Ollama's ``total_duration``), when it says:
+    #: the wait a model causes, without the client's set-up, JSON work and HTTP.
+    #: A run's metrics count it; the save keeps no column for it.
+    model_ms: float | None = None
+
+    @property
+    def model_seconds(self) -> float:
+        """Seconds the model took: the server's own figure, else the whole call's."""
+        ms = self.model_ms if self.model_ms is not None else self.latency_ms
+        return (ms or 0) / 1000

@@ -22,6 +22,7 @@ from simengine.world.ops import ANY, Connect, Create, NewEntity, Op, OpBase, Pro
 from simengine.world.rules import Turn, Violation, invention_budget
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import WorldState, normalize_name
+from simengine.world.text import fresh_id, slugify
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -42,11 +43,6 @@ def is_typo(a: str, b: str) -> bool:
     """A small typo: one slip in a name of 4+ letters, two in one of 9+."""
     allowed = 2 if min(len(a), len(b)) >= 9 else 1 if min(len(a), len(b)) >= 4 else 0
     return allowed > 0 and edit_distance(a, b) <= allowed
-
-
-def slugify(name: str, fallback: str = "thing") -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", normalize_name(name).replace("'", "")).strip("-")
-    return (slug or fallback)[:48].strip("-") or fallback
 
 
 class Suggestions(Sequence[str]):
@@ -118,11 +114,7 @@ class Resolver:
         self.taken.add(entity_id)
 
     def fresh_id(self, name: str, kind: str) -> str:
-        base = slugify(name, kind)
-        candidate, n = base, 2
-        while candidate in self.state or candidate in self.taken:
-            candidate, n = f"{base}-{n}", n + 1
-        return candidate
+        return fresh_id(normalize_name(name), lambda c: c in self.state or c in self.taken, kind)
 
     def _pick(self, ids: list[str]) -> list[str]:
         """Prefer the living, then those in the scene."""

@@ -1,7 +1,8 @@
 """Conditions: a small language over the world graph.
 
 Author rules (``[[rules]]`` in a world file) say *when* they apply and *unless*
-what in this language; goals and endings will use it next. A condition is
+what in this language, and so do goals and endings (``goal:ID``: that goal is
+done, on a reader that knows the story's goals). A condition is
 parsed once, when the world loads, so a typo is an error with its column and a
 "did you mean"; evaluating one is a handful of dictionary lookups.
 
@@ -12,12 +13,14 @@ Grammar (lowest binding first)::
     not   := "not" not | atom
     atom  := "(" expr ")"
            | "tick" CMP NUMBER
+           | "goal" ":" GOAL-ID               # a goal of the world is done
            | term "at" term              # where X is (a place, or whoever holds it)
            | term "holds" term           # carried, directly or inside something carried
            | term "is" ("alive" | "dead")
            | term ("==" | "!=") term     # the same entity or not
            | term "." ATTR CMP VALUE     # a number, true or false
            | term RELATION term          # a relation kind of the world (knows, serves ...)
+           | term "knows" FACT-ID        # the character knows the fact
     term  := ENTITY-ID | "actor" | "target" | "here" | "item"
     CMP   := "==" | "!=" | "<" | "<=" | ">" | ">="
 
@@ -41,6 +44,8 @@ MAX_DEPTH = 32
 MAX_LENGTH = 1000
 
 NAMES = ("actor", "target", "here", "item")
+#: The relation that, aimed at a fact, says a character knows it.
+KNOWS = "knows"
 KEYWORDS = frozenset({"and", "or", "not", "at", "holds", "is", "alive", "dead", "tick",
                       "true", "false", *NAMES})
 _CMP: dict[str, Callable[[Any, Any], bool]] = {
@@ -49,7 +54,7 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>-?\d+(?:\.\d+)?)(?![A-Za-z0-9_-])|(?P<word>[A-Za-z0-9][A-Za-z0-9_-]*)"
-    r"|(?P<op>==|!=|<=|>=|<|>)|(?P<punct>[().]))"
+    r"|(?P<op>==|!=|<=|>=|<|>)|(?P<punct>[().:]))"
 )
 
 
@@ -87,6 +92,7 @@ class Reader(Protocol):
     def alive(self, e: str) -> bool: ...
     def attr(self, e: str, a: str) -> Any: ...
     def related(self, source: str, relation: str, target: str) -> bool: ...
+    def knows(self, who: str, fact: str) -> bool: ...
 
 
 class StateReader:
@@ -110,6 +116,9 @@ class StateReader:
 
     def related(self, source: str, relation: str, target: str) -> bool:
         return self.s.has_relation(source, relation, target)
+
+    def knows(self, who: str, fact: str) -> bool:
+        return self.s.knows(who, fact)
 
 
 # ------------------------------------------------------------------- the tree
@@ -238,6 +247,15 @@ class Tick(Node):
 
 
 @dataclass(frozen=True)
+class GoalDone(Node):
+    goal: str
+
+    def __call__(self, r: Reader, ctx: Context) -> bool:
+        # Goals are the story's, not the graph's: a reader without them knows none done.
+        return self.goal in getattr(r, "goals_done", ())
+
+
+@dataclass(frozen=True)
 class Related(Node):
     source: Term
     relation: str
@@ -245,7 +263,11 @@ class Related(Node):
 
     def __call__(self, r: Reader, ctx: Context) -> bool:
         a, b = self.source.value(ctx), self.target.value(ctx)
-        return a is not None and b is not None and r.related(a, self.relation, b)
+        if a is None or b is None:
+            return False
+        if self.relation == KNOWS and r.kind(b) == "fact":
+            return r.knows(a, b)  # knowing a fact: an edge, or lore everyone knows
+        return r.related(a, self.relation, b)
 
 
 @dataclass(frozen=True)
@@ -262,6 +284,19 @@ class Condition:
     def ids(self) -> set[str]:
         """The entity ids the condition names (for checks that they exist)."""
         return set(_ids(self.root))
+
+    def goals(self) -> set[str]:
+        """The goal ids the condition names with ``goal:ID``."""
+        return {n.goal for n in walk(self.root) if isinstance(n, GoalDone)}
+
+
+def walk(node: Node) -> Iterable[Node]:
+    """``node`` and every node under it."""
+    yield node
+    for value in vars(node).values():
+        for part in value if isinstance(value, tuple) else (value,):
+            if isinstance(part, Node):
+                yield from walk(part)
 
 
 def _ids(node: Node) -> Iterable[str]:
@@ -306,11 +341,14 @@ def _suggest(word: str, options: Iterable[str]) -> str:
 
 class _Parser:
     def __init__(self, text: str, ids: set[str] | None, relations: set[str] | None,
-                 attributes: set[str] | None):
+                 attributes: set[str] | None, goals: set[str] | None = None,
+                 facts: set[str] | None = None):
         self.toks = _tokens(text)
         self.i = 0
         self.depth = 0
         self.ids, self.relations, self.attributes = ids, relations, attributes
+        self.goals = goals
+        self.facts = facts or set()
 
     @property
     def tok(self) -> _Tok:
@@ -376,6 +414,10 @@ class _Parser:
         if self.word("tick"):
             op = self.cmp()
             return Tick(op, self.number())
+        after = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else tok
+        if tok.kind == "word" and tok.text == "goal" and after.text == ":":
+            self.i += 2
+            return GoalDone(self.known("goal", "a goal id after 'goal:'", self.goals))
         left = self.term()
         tok = self.tok
         if self.word("at"):
@@ -393,32 +435,40 @@ class _Parser:
             return Same(left, self.term(), tok.text == "==")
         if tok.kind == "punct" and tok.text == ".":
             self.take()
-            name = self.take()
-            if name.kind != "word":
-                raise self.fail("expected an attribute name after '.'", name)
-            if self.attributes is not None and name.text not in self.attributes:
-                raise self.fail(f"unknown attribute '{name.text}'"
-                                f"{_suggest(name.text, self.attributes)}", name)
+            name = self.known("attribute", "an attribute name after '.'", self.attributes)
             op = self.cmp()
-            return Compare(left, name.text, op, self.value())
+            return Compare(left, name, op, self.value())
         if tok.kind == "word" and tok.text not in KEYWORDS:
             self.take()
             if self.relations is not None and tok.text not in self.relations:
                 raise self.fail(f"unknown relation kind '{tok.text}'"
                                 f"{_suggest(tok.text, self.relations)}", tok)
-            return Related(left, tok.text, self.term())
+            return Related(left, tok.text, self.term(fact_ok=tok.text == KNOWS))
         found = repr(tok.text) if tok.kind != "end" else "the end"
         raise self.fail(f"expected 'at', 'holds', 'is', '==', '!=', '.attribute' or a "
                         f"relation after '{left.word}', found {found}")
 
-    def term(self) -> Term:
+    def known(self, what: str, expected: str, names: set[str] | None) -> str:
+        """The next word, a name of ``what`` (one of ``names``, when they are given)."""
+        tok = self.take()
+        if tok.kind != "word":
+            raise self.fail(f"expected {expected}", tok)
+        if names is not None and tok.text not in names:
+            raise self.fail(f"unknown {what} '{tok.text}'{_suggest(tok.text, names)}", tok)
+        return tok.text
+
+    def term(self, fact_ok: bool = False) -> Term:
         tok = self.tok
         if tok.kind != "word" or (tok.text in KEYWORDS and tok.text not in NAMES):
             found = repr(tok.text) if tok.kind != "end" else "the end"
             raise self.fail(f"expected an entity id or actor, target, here, item; found {found}")
         self.take()
-        if tok.text not in NAMES and self.ids is not None and tok.text not in self.ids:
-            raise self.fail(f"unknown id '{tok.text}'{_suggest(tok.text, self.ids)}", tok)
+        if tok.text in self.facts and tok.text not in (self.ids or ()):
+            if not fact_ok:
+                raise self.fail(f"'{tok.text}' is a fact: say 'X knows {tok.text}'", tok)
+        elif tok.text not in NAMES and self.ids is not None and tok.text not in self.ids:
+            options = self.ids | self.facts if fact_ok else self.ids
+            raise self.fail(f"unknown id '{tok.text}'{_suggest(tok.text, options)}", tok)
         return Term(tok.text)
 
     def cmp(self) -> str:
@@ -444,8 +494,14 @@ class _Parser:
 
 def parse(text: str, *, ids: Iterable[str] | None = None,
           relations: Iterable[str] | None = None,
-          attributes: Iterable[str] | None = None) -> Condition:
-    """Parse a condition. With ``ids``/``relations``/``attributes``, unknown names are errors.
+          attributes: Iterable[str] | None = None,
+          goals: Iterable[str] | None = None,
+          facts: Iterable[str] | None = None) -> Condition:
+    """Parse a condition. With ``ids``/``relations``/``attributes``/``goals``, unknown
+    names are errors.
+
+    ``facts`` are the world's fact ids: they may follow ``knows`` ("mara knows
+    silas-log") and nothing else.
 
     Raises:
         ConditionError: with the column (from 1) of what is wrong.
@@ -454,7 +510,8 @@ def parse(text: str, *, ids: Iterable[str] | None = None,
         raise ConditionError(f"longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
     if not text.strip():
         raise ConditionError("empty condition", 1)
-    root = _Parser(text, _set(ids), _set(relations), _set(attributes)).parse()
+    root = _Parser(text, _set(ids), _set(relations), _set(attributes), _set(goals),
+                   _set(facts)).parse()
     return Condition(text, root)
 
 

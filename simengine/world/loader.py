@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ from simengine.world.spec import (
     PRICE_ATTRIBUTE,
     AttributeDef,
     CharacterSpec,
+    EndingSpec,
     FactionSpec,
+    FactSpec,
+    GoalSpec,
     ItemSpec,
     LocationSpec,
     LoreSpec,
@@ -45,7 +49,7 @@ from simengine.world.spec import (
     lower_bound,
 )
 from simengine.world.state import STRUCTURAL, normalize_name
-from simengine.world.text import MAX_DEPTH, TooDeep, clean_data, clean_text
+from simengine.world.text import MAX_DEPTH, TooDeep, clean_data, clean_text, error_message
 
 Loc = tuple[str | int, ...]
 
@@ -151,10 +155,13 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "factions": FactionSpec,
     "relations": RelationSpec,
     "lore": LoreSpec,
+    "facts": FactSpec,
     "rules": RuleSpec,
+    "goals": GoalSpec,
+    "endings": EndingSpec,
 }
 #: Sections written as arrays of tables that are not entities.
-_TABLE_LISTS = ("relations", "lore", "rules")
+_TABLE_LISTS = ("relations", "lore", "facts", "rules", "goals", "endings")
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -181,6 +188,8 @@ def _describe(err: dict[str, Any], attribute_names: list[str]) -> str:
     if kind == "extra_forbidden":
         model = _model_at(loc)
         options = list(model.model_fields) if model else []
+        if model is FactSpec:  # its text is spelled `text` in [[facts]]
+            options = ["text" if o == "content" else o for o in options]
         allowed = f" (allowed: {', '.join(options)})" if options else ""
         return f"unknown key '{loc[-1]}'{_did_you_mean(str(loc[-1]), options)}{allowed}"
     if kind == "missing":
@@ -324,7 +333,9 @@ class _Semantics:
         self.spec._warnings = self.warned  # the spec carries them to `simengine validate`
 
         self.lore()
+        self.facts()
         self.author_rules()
+        self.story()
         return self.out
 
     def ids(self) -> None:
@@ -497,11 +508,38 @@ class _Semantics:
                 self.add(self.loc("lore", i, "keys"), "a lore entry needs keys (the words "
                          "that bring it into a prompt) or constant = true")
 
+    def facts(self) -> None:
+        """Fact ids unique among facts and entities; who knows them and what reveals them exist."""
+        owner: dict[str, Loc] = {}
+        for i, entry in enumerate(self.spec.lore):
+            owner.setdefault(str(entry.id), self.loc("lore", i))
+        for i, entry in enumerate(self.spec.facts):
+            fid, loc = str(entry.id), self.loc("facts", i, "id")
+            if fid in owner:
+                self.add(loc, f"duplicate fact id '{fid}' (first used by "
+                         f"{path_text(owner[fid])}, line {self.lines.line_of(owner[fid])})")
+            elif fid in self.kind_of:
+                self.add(loc, f"'{fid}' is already the id of a {self.kind_of[fid]}; "
+                         "a fact needs an id of its own")
+            owner.setdefault(fid, self.loc("facts", i))
+        for section in ("lore", "facts"):
+            for i, entry in enumerate(getattr(self.spec, section)):
+                for j, who in enumerate(entry.known_by or ()):
+                    self.ref(self.loc(section, i, "known_by", j), who, ("character",))
+        facts = self.fact_ids()
+        for i, item in enumerate(self.spec.items):
+            for j, fid in enumerate(item.reveals):
+                if fid not in facts:
+                    self.add(self.loc("items", i, "reveals", j), f"unknown fact '{fid}'"
+                             f"{_did_you_mean(fid, facts)}")
+
+    def fact_ids(self) -> list[str]:
+        """The ids facts have in the world's state (what conditions and items name)."""
+        return [node for node, _ in self.spec.fact_nodes()]
+
     def author_rules(self) -> None:
         """``[[rules]]``: ids unique, ``forbid`` an op kind with real fields, conditions parse."""
-        ids = {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
-        relations = self.spec.relation_kinds
-        attributes = self.spec.attributes
+        ids = self.entity_ids
         first: dict[str, int] = {}
         for i, rule in enumerate(self.spec.rules):
             if rule.id in first:
@@ -510,19 +548,44 @@ class _Semantics:
             else:
                 first[rule.id] = int(self.loc("rules", i)[1])
             try:
-                parse_forbid(rule.forbid, ids)
+                parse_forbid(rule.forbid, {*ids, *self.fact_ids()})
             except ForbidError as exc:
                 self.add(self.loc("rules", i, "forbid"), str(exc))
             for key in ("when", "unless"):
-                text = getattr(rule, key)
-                if text is None:
-                    continue
-                try:
-                    parse_condition(text, ids=ids, relations=relations, attributes=attributes)
-                except ConditionError as exc:
-                    loc = self.loc("rules", i, key)
-                    column = self.column(loc, text, exc.column)
-                    self.add(loc, f"column {column}: {exc.message} (in {text!r})")
+                self.condition(self.loc("rules", i, key), getattr(rule, key))
+
+    def condition(self, loc: Loc, text: str | None, goals: list[str] | None = None) -> None:
+        """Report a condition that does not parse, at its file column."""
+        if text is None:
+            return
+        try:
+            parse_condition(text, ids=self.entity_ids, relations=self.spec.relation_kinds,
+                            attributes=self.spec.attributes, goals=goals or [],
+                            facts=self.fact_ids())
+        except ConditionError as exc:
+            column = self.column(loc, text, exc.column)
+            self.add(loc, f"column {column}: {exc.message} (in {text!r})")
+
+    @cached_property
+    def entity_ids(self) -> set[str]:
+        return {e.id for section in ENTITY_SECTIONS for e in getattr(self.spec, section)}
+
+    def story(self) -> None:
+        """``[[goals]]`` and ``[[endings]]``: ids unique, conditions parse, owners exist."""
+        goal_ids = [g.id for g in self.spec.goals]
+        for section, entries, key in (("goals", self.spec.goals, "done"),
+                                      ("endings", self.spec.endings, "when")):
+            first: dict[str, int] = {}
+            for i, entry in enumerate(entries):
+                if entry.id in first:
+                    self.add(self.loc(section, i, "id"), f"duplicate {section[:-1]} id "
+                             f"'{entry.id}' (first used by {section}[{first[entry.id]}])")
+                else:
+                    first[entry.id] = int(self.loc(section, i)[1])
+                self.condition(self.loc(section, i, key), getattr(entry, key), goal_ids)
+        for i, goal in enumerate(self.spec.goals):
+            if goal.who is not None:
+                self.ref(self.loc("goals", i, "who"), goal.who, ("character",))
 
     def column(self, loc: Loc, text: str, inner: int) -> int:
         """The file column of position ``inner`` (from 1) of a one-line string value."""
@@ -705,7 +768,7 @@ def read_world_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         raise fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise fail(f"cannot read: {exc.strerror or exc}") from None
+        raise fail(f"cannot read: {error_message(exc)}") from None
 def world_warnings(spec: WorldSpec, file: str = "<world>", text: str = "") -> list[
         tuple[str, WorldProblem]]:
     """What a loadable world may still lack, as ``(level, problem)``; level is ``error``

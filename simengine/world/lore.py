@@ -1,8 +1,9 @@
 """Lore: background entries that come into a prompt when their keys come up.
 
-A world's ``[[lore]]`` entries (:class:`~simengine.world.spec.LoreSpec`) live in
-the state (``graph.graph["lore"]``), so a save carries them like the rest of the
-world. :func:`activate` decides which entries a beat's text brings in and which
+A world's ``[[lore]]`` entries (:class:`~simengine.world.spec.LoreSpec`) are
+facts: nodes of the state graph (kind ``fact``), so a save carries them like the
+rest of the world, and an event may amend them (the ``fact`` op).
+:func:`activate` decides which entries a beat's text brings in and which
 the lore budget then drops; :func:`lore_about` answers "what is known about X"
 for a storyteller whose player asks about a keyword.
 """
@@ -14,10 +15,9 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from simengine.world.spec import LoreSpec, WorldSpec
-from simengine.world.state import WorldState, normalize_name
+from simengine.world.state import FACT, FACT_FIELDS, WorldState, normalize_name
 
 Estimate = Callable[[str], int]
 
@@ -27,24 +27,38 @@ def rough_tokens(text: str) -> int:
     return math.ceil(len(text) / 4) if text else 0
 
 
-_CACHE: dict[int, tuple[Any, list[LoreSpec]]] = {}
-
-
 def lore_entries(source: WorldState | WorldSpec | Iterable[LoreSpec]) -> list[LoreSpec]:
-    """The lore entries of a state, a world file or a list of entries, in file order."""
+    """The lore of a state, a world file or a list of entries, in file order.
+
+    Lore is the facts everyone knows (``[[lore]]`` or ``[[facts]]`` entries without
+    ``known_by``); what only some know comes into a scene as what its focus knows.
+    """
     if isinstance(source, WorldSpec):
-        return list(source.lore)
+        return [e for e in source.knowledge if e.known_by is None]
     if isinstance(source, WorldState):
-        raw = source.graph.graph.get("lore") or []
-        cached = _CACHE.get(id(source))
-        # Parsed once per list object: every beat asks, and no op changes lore yet.
-        if cached is None or cached[0] is not raw:
-            cached = (raw, [LoreSpec.model_validate(e) for e in raw])
-            if len(_CACHE) > 64:
-                _CACHE.clear()
-            _CACHE[id(source)] = cached
-        return list(cached[1])
+        return list(_state_lore(source))
     return list(source)
+
+
+def _state_lore(state: WorldState) -> list[LoreSpec]:
+    # Built once per version of the facts: every beat asks, and few beats change them.
+    key = (state._fact_version, len(state.sorted_ids(FACT)))
+    cached = getattr(state, "_lore_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    entries = [
+        LoreSpec.model_validate({
+            "id": node.get("lore_id", f), "name": "" if node.get("gist") else node["name"],
+            "content": node["description"] or "-",
+            **{k: node[k] for k in FACT_FIELDS if k in node},
+        })
+        for f in state.entities(FACT)
+        if (node := state.entity(f)).get("public")
+    ]
+    # Saves made before lore became facts keep their lore in the graph's data.
+    entries += [LoreSpec.model_validate(e) for e in state.graph.graph.get("lore") or []]
+    state._lore_cache = (key, entries)  # type: ignore[attr-defined]
+    return entries
 
 
 # ------------------------------------------------------------------ matching

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from simengine.world.text import either, fresh_name
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
@@ -86,10 +97,16 @@ class WorldMeta(Strict):
         return value
 
 
+#: The storyteller kinds a world file may name. The storytellers' registry
+#: (``storytellers/config.py``, ``register``) adds each kind it knows here, and
+#: refuses to load if a name here has no storyteller there.
+STORYTELLER_KINDS: list[str] = ["auto", "procedural", "ollama"]
+
+
 class StorytellerSpec(Strict):
     """The ``[storyteller]`` table: who proposes what happens, by default."""
 
-    kind: Literal["auto", "procedural", "ollama"] = "procedural"
+    kind: str = "procedural"
     model: str = "qwen2.5:3b"
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     decide_temperature: float = Field(0.2, ge=0.0, le=2.0)
@@ -101,6 +118,14 @@ class StorytellerSpec(Strict):
     #: Who tells beats away from the player: the same storyteller, or the procedural
     #: one, so a slow model spends its time on what the player sees.
     elsewhere: Literal["same", "procedural"] = "same"
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in STORYTELLER_KINDS:
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": either([repr(k) for k in STORYTELLER_KINDS])})
+        return kind
 
 
 class AttributeDef(Strict):
@@ -146,6 +171,9 @@ class CharacterSpec(EntitySpec):
     traits: list[str] = Field(default_factory=list)
     goals: list[str] = Field(default_factory=list)
     alive: bool = True
+    #: The story needs them: the director never lets them die by chance (a player's
+    #: deliberate blow, or an author's ending, still can).
+    essential: bool = False
     #: Fields of an imported character card the engine does not read (example dialogue,
     #: creator notes, tags, extensions ...), kept so an exported card carries them back.
     card: dict[str, Any] = Field(default_factory=dict)
@@ -153,6 +181,8 @@ class CharacterSpec(EntitySpec):
 
 class ItemSpec(EntitySpec):
     at: Slug
+    #: Facts (``[[facts]]`` ids) a character learns by examining this thing at hand.
+    reveals: list[Slug] = Field(default_factory=list)
 
 
 class FactionSpec(EntitySpec):
@@ -175,6 +205,11 @@ LoreLogic = Literal["and_any", "and_all", "not_any", "not_all"]
 class LoreSpec(Strict):
     """A ``[[lore]]`` entry: background that enters a prompt when its keys come up.
 
+    Lore is a fact (:class:`FactSpec` is the same table spelled ``[[facts]]``):
+    known by everyone unless ``known_by`` names who knows it. Only lore everyone
+    knows and that is not ``secret`` comes into prompts by its keys; the rest
+    enters the scene of a character who knows it.
+
     An entry is active when one of its ``keys`` appears in the scene or the recent
     story and its ``secondary_keys`` agree under ``logic`` (``and_any``: one of them
     appears too; ``and_all``: all of them; ``not_any``: none; ``not_all``: not all);
@@ -192,7 +227,12 @@ class LoreSpec(Strict):
         Field(default_factory=list)
     )
     logic: LoreLogic = "and_any"
-    content: str = Field(min_length=1)
+    #: The entry's text (``text`` in ``[[facts]]``; either spelling is read).
+    content: str = Field(min_length=1, validation_alias=AliasChoices("content", "text"))
+    #: Who knows it (character ids). Absent: everyone; ``[]``: nobody yet.
+    known_by: list[Slug] | None = None
+    #: Its knowers do not share it lightly (only with a friend).
+    secret: bool = False
     constant: bool = False
     enabled: bool = True
     order: int = Field(100, ge=-(10**9), le=10**9)
@@ -204,12 +244,61 @@ class LoreSpec(Strict):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+class FactSpec(LoreSpec):
+    """A ``[[facts]]`` entry: something true in the world, and who knows it.
+
+    The same record as a ``[[lore]]`` entry, written for the story rather than
+    for a prompt: ``id`` is required (goals, items and conditions name it),
+    ``text`` is what is known, and ``keys`` are optional.
+    """
+
+    id: Slug  # type: ignore[assignment]
+    content: str = Field(min_length=1, max_length=2000,
+                         validation_alias=AliasChoices("text", "content"))
+
+
 class StorySpec(Strict):
     """The ``[story]`` table: how the story is told to the player."""
 
     #: ``second``: the player's own doings read "You take the lantern." in play;
     #: ``third``: by name. Unset: second person in play, third in headless runs.
     voice: Literal["second", "third"] | None = None
+    #: The chance per tick that two acquaintances in one place share a fact one of
+    #: them knows and the other does not (never a secret): gossip's pace.
+    gossip: float = Field(0.2, ge=0.0, le=1.0)
+    #: How the director paces the story (see ``sim/director.py``): ``steady`` builds to a
+    #: crisis now and then, ``dramatic`` to sharper and more frequent ones, ``calm``
+    #: seldom and softly.
+    director: Literal["steady", "dramatic", "calm"] = "steady"
+
+
+class GoalSpec(Strict):
+    """A ``[[goals]]`` entry: something the story is about, done when ``done`` holds.
+
+    ``done`` is a condition (:mod:`simengine.world.conditions`); once it has held at
+    the end of a beat the goal stays done. ``who`` is whose goal it is (default: the
+    player's); the director steers that character's beats toward it.
+    """
+
+    id: Slug
+    text: str = Field(min_length=1, max_length=300)
+    done: str = Field(min_length=1, max_length=1000)
+    who: Slug | None = None
+
+
+class EndingSpec(Strict):
+    """An ``[[endings]]`` entry: when ``when`` holds, the story ends with ``text``.
+
+    ``kind`` is ``win`` (the player's), ``lose``, or ``other``. Endings are tried in
+    the order written; the first that holds ends the branch.
+    """
+
+    id: Slug
+    when: str = Field(min_length=1, max_length=1000)
+    kind: Literal["win", "lose", "other"] = "other"
+    text: str = Field(min_length=1, max_length=4000)
+
+
 class RuleSpec(Strict):
     """A ``[[rules]]`` entry: an author's rule, checked like the built-in ones.
 
@@ -240,8 +329,11 @@ class WorldSpec(Strict):
     relations: list[RelationSpec] = Field(default_factory=list)
     player: PlayerSpec | None = None
     lore: list[LoreSpec] = Field(default_factory=list)
+    facts: list[FactSpec] = Field(default_factory=list)
     story: StorySpec = Field(default_factory=StorySpec)
     rules: list[RuleSpec] = Field(default_factory=list)
+    goals: list[GoalSpec] = Field(default_factory=list)
+    endings: list[EndingSpec] = Field(default_factory=list)
 
     @field_validator("lore", mode="after")
     @classmethod
@@ -255,6 +347,29 @@ class WorldSpec(Strict):
     def warnings(self) -> list:
         """The loader's warnings about this file (``WorldProblem`` records), if any."""
         return self._warnings
+
+    @property
+    def knowledge(self) -> list[LoreSpec]:
+        """Every fact of the world: the ``[[lore]]`` entries, then the ``[[facts]]``."""
+        return [*self.lore, *self.facts]
+
+    def fact_nodes(self) -> list[tuple[str, LoreSpec]]:
+        """Each fact with the id of its node in the state graph.
+
+        A ``[[facts]]`` id is the node's. Lore ids were once apart from entity ids,
+        so a ``[[lore]]`` entry named like an entity (an imported place keeps its
+        entry's id) gets the node ``<id>-lore``; its lore keeps the id it was written with.
+        """
+        taken = {e.id for section in ENTITY_SECTIONS for e in getattr(self, section)}
+        taken |= {f.id for f in self.facts}
+        out: list[tuple[str, LoreSpec]] = []
+        for entry in self.knowledge:
+            node = str(entry.id)
+            if not isinstance(entry, FactSpec) and node in taken:
+                node = fresh_name(f"{node}-lore", taken.__contains__)
+            taken.add(node)
+            out.append((node, entry))
+        return out
 
     @property
     def relation_kinds(self) -> list[str]:
@@ -278,12 +393,8 @@ def fill_lore_ids(entries: list[LoreSpec]) -> list[LoreSpec]:
     taken = {e.id for e in entries if e.id}
     for n, entry in enumerate(entries, start=1):
         if entry.id is None:
-            candidate, k = f"lore-{n}", 1
-            while candidate in taken:
-                k += 1
-                candidate = f"lore-{n}-{k}"
-            entry.id = candidate
-            taken.add(candidate)
+            entry.id = fresh_name(f"lore-{n}", taken.__contains__)
+            taken.add(entry.id)
     return entries
 
 

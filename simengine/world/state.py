@@ -9,12 +9,15 @@ methods, never by poking at the graph.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import copy as _copy
 import difflib
+import gc
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
@@ -25,10 +28,17 @@ from simengine.world.spec import PRICE_ATTRIBUTE, AttributeDef, WorldSpec
 AT = "at"
 CONNECTS = "connects"
 STRUCTURAL = (AT, CONNECTS)
+#: The kind of a fact's node, and the edge from a character to a fact it knows.
+FACT = "fact"
+KNOWS = "knows"
+#: Lore fields a fact node keeps (its id, name and text are the node's own).
+FACT_FIELDS = ("keys", "secondary_keys", "logic", "constant", "enabled", "order", "tokens",
+               "case_sensitive", "whole_words", "extensions")
 #: Up to this many names, suggestions come from a scan of them all.
 CLOSEST_SCAN_LIMIT = 5_000
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
 _NON_WORD = re.compile(r"[^\w\s'-]+")
+_PLAIN = re.compile(r"[a-z0-9'-]+(?: [a-z0-9'-]+)*")
 
 #: Cyrillic and Greek letters that look like a Latin letter or digit, case kept
 #: ("\u0421aptain", with a Cyrillic Es, is "Captain"). The pairs are Unicode's own
@@ -75,6 +85,12 @@ def normalize_name(name: str) -> str:
     """
     if not name.isascii():
         name = _unconfuse(name)
+    else:
+        low = name.lower()
+        # Most names are already in the form (one space between plain words, no
+        # article): a world of 100,000 names is indexed at every start.
+        if _PLAIN.fullmatch(low) and not low.startswith(("the ", "a ", "an ")):
+            return low
     text = _NON_WORD.sub(" ", name.lower()).strip()
     text = re.sub(r"\s+", " ", text)
     return _ARTICLES.sub("", text).strip()
@@ -122,8 +138,70 @@ def up_holders(
     return False
 
 
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """No cyclic garbage collection inside: building or writing out a big world makes
+    millions of objects that live on, and the collector, woken by each few hundred
+    of them, would walk them all again and again (half the time of a 100,000-entity
+    load). Nothing made inside is garbage in a cycle, so nothing is lost.
+
+    On the way out, everything alive joins the oldest generation (``freeze`` then
+    ``unfreeze`` moves it there without walking it), so the next beats do not walk
+    the new world once as young objects (a 100-500 ms stall at 100,000 entities).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if was:
+            gc.enable()
+
+
+def fact_node(entry: dict[str, Any], origin: str, event_id: Any = None) -> dict[str, Any]:
+    """A fact's node data from its ``[[facts]]``/``[[lore]]`` form (a dumped ``LoreSpec``).
+
+    ``public`` facts (no ``known_by``) are known by everyone, newcomers too, and
+    need no edges; the others are known along ``knows`` edges.
+    """
+    text = str(entry.get("content") or entry.get("text") or "")
+    data = {
+        "id": str(entry["id"]),
+        "kind": FACT,
+        "name": entry.get("name") or fact_gist(text) or str(entry["id"]),
+        "description": text,
+        "aliases": [],
+        "alive": None,
+        "origin": origin,
+        "origin_event": event_id,
+        "attributes": {},
+        "public": entry.get("known_by") is None,
+        "secret": bool(entry.get("secret")),
+        **{k: _copy.deepcopy(entry[k]) for k in FACT_FIELDS if k in entry},
+    }
+    if not entry.get("name"):
+        data["gist"] = True  # its name is its text's opening words, not the author's title
+    return data
+
+
+def fact_gist(text: str, limit: int = 60) -> str:
+    """A fact's name when its author gave none: the opening words of its text."""
+    flat = " ".join(text.split()).rstrip(".")
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;:") + "…"
+
+
 class StateError(ValueError):
     """An op could not be applied (only raised for ops that never passed ``check``)."""
+
+
+class BrokenGraph(ValueError):
+    """Node-link data that is not a world's graph; the message says what is wrong
+    with it ("has a node without an id")."""
 
 
 class WorldState:
@@ -141,9 +219,11 @@ class WorldState:
         self._by_kind: dict[str, dict[str, None]] | None = None
         self._living: list[str] | None = None
         self._dead: list[str] | None = None
-        self._sorted: dict[str, tuple[str, ...]] = {}
+        self._sorted: dict[str, list[str]] = {}
         self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
+        #: Bumped whenever a fact is added or amended (lore is read through a cache).
+        self._fact_version = 0
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -158,8 +238,8 @@ class WorldState:
             player=spec.player.character if spec.player else None,
             tick=0,
         )
-        if spec.lore:  # only then: worlds without lore keep byte-identical states
-            g.graph["lore"] = [entry.model_dump(mode="json") for entry in spec.lore]
+        if any(e.known_by is not None for e in spec.knowledge):  # some know what others don't
+            g.graph["gossip"] = spec.story.gossip
         if spec.rules:  # likewise: author rules, checked by world.rules (rules.authored)
             g.graph["rules"] = [rule.model_dump(mode="json") for rule in spec.rules]
         defs = spec.attributes
@@ -173,6 +253,7 @@ class WorldState:
             out.update(given)
             return out
 
+        nodes: list[dict[str, Any]] = []
         for section, kind in (
             ("locations", "location"),
             ("characters", "character"),
@@ -195,15 +276,80 @@ class WorldState:
                     data["traits"] = list(e.traits)
                     data["goals"] = list(e.goals)
                     data["died_tick"] = None  # authored dead died before the story began
-                g.add_node(e.id, **data)
+                    if e.essential:  # the director never kills them by chance
+                        data["essential"] = True
+                elif kind == "item" and e.reveals:  # only then: worlds without facts keep
+                    data["reveals"] = list(e.reveals)  # byte-identical states
+                nodes.append(data)
+        edges = []
         for loc in spec.locations:
             for other in loc.connects:
-                g.add_edge(loc.id, other, key=CONNECTS, relation=CONNECTS)
-                g.add_edge(other, loc.id, key=CONNECTS, relation=CONNECTS)
-        for e in [*spec.characters, *spec.items]:
-            g.add_edge(e.id, e.at, key=AT, relation=AT)
-        for r in spec.relations:
-            g.add_edge(r.source, r.target, key=r.relation, relation=r.relation)
+                edges.append((loc.id, other, CONNECTS, {"relation": CONNECTS}))
+                edges.append((other, loc.id, CONNECTS, {"relation": CONNECTS}))
+        edges.extend((e.id, e.at, AT, {"relation": AT}) for e in [*spec.characters, *spec.items])
+        edges.extend(
+            (r.source, r.target, r.relation, {"relation": r.relation}) for r in spec.relations
+        )
+        for node_id, entry in spec.fact_nodes():
+            data = fact_node({**entry.model_dump(mode="json"), "id": node_id}, "authored")
+            if node_id != entry.id:
+                data["lore_id"] = entry.id
+            nodes.append(data)
+            edges.extend((who, node_id, KNOWS, {"relation": KNOWS}) for who in entry.known_by or ())
+        return cls._built(g, nodes, edges)
+
+    @classmethod
+    def _built(
+        cls,
+        g: nx.MultiDiGraph,
+        nodes: Iterable[dict[str, Any]],
+        edges: Iterable[tuple[str, str, str, dict[str, Any]]],
+    ) -> WorldState:
+        """``g`` (empty but for its graph data) filled with ``nodes`` (each its node
+        data, ``id`` included) and ``edges`` (source, target, key, data), as
+        ``add_node`` and ``add_edge`` fill it, without their per-call overhead: a
+        world of 100,000 entities is built at every start and every resume.
+
+        Strings that recur across entities (kinds, origins, traits, attribute
+        values) are shared, not held once per entity.
+
+        Raises:
+            BrokenGraph: a node without an id, an edge whose ends are not among ``nodes``.
+        """
+        with bulk():
+            node, succ, pred = g._node, g._succ, g._pred
+            same: dict[str, str] = {}
+            for data in nodes:
+                n = data.get("id") if data.__class__ is dict else None
+                if n.__class__ is not str:
+                    raise BrokenGraph("has a node without an id")
+                for key in ("kind", "origin", "description"):
+                    value = data.get(key)
+                    if isinstance(value, str):
+                        data[key] = same.setdefault(value, value)
+                attrs = data.get("attributes")
+                if isinstance(attrs, dict):
+                    for key, value in attrs.items():
+                        if isinstance(value, str):
+                            attrs[key] = same.setdefault(value, value)
+                for key in ("traits", "goals"):
+                    values = data.get(key)
+                    if isinstance(values, list):
+                        data[key] = [same.setdefault(v, v) if isinstance(v, str) else v
+                                     for v in values]
+                node[n] = data
+                succ[n] = {}
+                pred[n] = {}
+            for u, v, key, attrs in edges:
+                if u.__class__ is not str or v.__class__ is not str:
+                    raise BrokenGraph("has an edge without both ends")
+                if u not in node or v not in node:
+                    missing = v if u in node else u
+                    raise BrokenGraph(f"has an edge to {missing!r}, which is not among its nodes")
+                keydict = succ[u].get(v)
+                if keydict is None:
+                    keydict = succ[u][v] = pred[v][u] = {}
+                keydict[key] = attrs
         return cls(g)
 
     # ----------------------------------------------------------- world facts
@@ -300,11 +446,12 @@ class WorldState:
             self._dead = [c for c in everyone if not self.is_alive(c)]
         return list(self._dead)
 
-    def sorted_ids(self, kind: str) -> tuple[str, ...]:
-        """Ids of ``kind`` in id order (kept, since world beats pick places from it)."""
+    def sorted_ids(self, kind: str) -> Sequence[str]:
+        """Ids of ``kind`` in id order (kept, and kept sorted as entities are made,
+        since every tick picks from it; read it, do not change it)."""
         ids = self._sorted.get(kind)
         if ids is None:
-            ids = self._sorted[kind] = tuple(sorted(self._kinds().get(kind, ())))
+            ids = self._sorted[kind] = sorted(self._kinds().get(kind, ()))
         return ids
 
     def _kinds(self) -> dict[str, dict[str, None]]:
@@ -384,7 +531,11 @@ class WorldState:
                 *self.graph.out_edges(entity_id, keys=True),
                 *self.graph.in_edges(entity_id, keys=True),
             ]
-        return sorted({(s, k, t) for s, t, k in edges if k not in STRUCTURAL})
+        node = self._node  # knowing a fact is an edge too, but no relation between entities
+        return sorted({
+            (s, k, t) for s, t, k in edges
+            if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)
+        })
 
     def has_relation(self, source: str, relation: str, target: str) -> bool:
         return self.graph.has_edge(source, target, key=relation)
@@ -398,24 +549,102 @@ class WorldState:
             for node in frontier:
                 nxt.update(self.graph.successors(node))
                 nxt.update(self.graph.predecessors(node))
-            frontier = nxt - seen
+            # Facts are not places nor people: knowing one brings nobody nearer.
+            frontier = {e for e in nxt - seen if self._node[e]["kind"] != FACT}
             seen |= frontier
             if not frontier:
                 break
         return seen
+
+    # -------------------------------------------------------------- knowledge
+    def private_knowledge(self) -> bool:
+        """Whether some know what others do not (the world has facts with ``known_by``)."""
+        return "gossip" in self.graph.graph
+
+    def is_fact(self, entity_id: str) -> bool:
+        node = self._node.get(entity_id) if isinstance(entity_id, str) else None
+        return bool(node) and node["kind"] == FACT
+
+    def fact_text(self, fact: str) -> str:
+        return str(self._node[fact].get("description") or "") if self.is_fact(fact) else ""
+
+    def is_secret(self, fact: str) -> bool:
+        return self.is_fact(fact) and bool(self._node[fact].get("secret"))
+
+    def is_public(self, fact: str) -> bool:
+        """Known by everyone (lore without ``known_by``): no edge needed."""
+        return self.is_fact(fact) and bool(self._node[fact].get("public"))
+
+    def knows(self, who: str, fact: str) -> bool:
+        """Whether character ``who`` knows ``fact``."""
+        if not self.is_fact(fact) or self.kind(who) != "character":
+            return False
+        if self._node[fact].get("public"):
+            return True
+        return KNOWS in self.graph._succ[who].get(fact, {})
+
+    def known_by(self, fact: str) -> list[str]:
+        """The characters who know ``fact``, in the order they came into the world."""
+        if not self.is_fact(fact):
+            return []
+        if self._node[fact].get("public"):
+            return self.characters()
+        knowers = {s for s, keys in self.graph._pred[fact].items() if KNOWS in keys}
+        return [c for c in self.characters() if c in knowers]
+
+    def facts_known(self, who: str) -> list[str]:
+        """The facts ``who`` knows, in the order they came into the world."""
+        if self.kind(who) != "character":
+            return []
+        private = {t for t, keys in self.graph._succ[who].items()
+                   if KNOWS in keys and self.is_fact(t)}
+        return [f for f in self.entities(FACT) if f in private or self._node[f].get("public")]
+
+    def reveals(self, item: str) -> list[str]:
+        """The facts examining ``item`` teaches (its ``reveals``)."""
+        node = self._node.get(item) if isinstance(item, str) else None
+        return [f for f in (node or {}).get("reveals") or () if self.is_fact(f)]
+
+    def learn(self, who: str, fact: str) -> None:
+        """Record that ``who`` now knows ``fact`` (a checked op's effect)."""
+        self._need(who, fact)
+        if not self.knows(who, fact):
+            self.graph.add_edge(who, fact, key=KNOWS, relation=KNOWS)
+
+    def put_fact(self, fact: str, text: str, *, knower: str | None = None, secret: bool = False,
+                 event_id: Any = None) -> None:
+        """Add a new fact known by ``knower``, or give an existing one new ``text``."""
+        if self.is_fact(fact):
+            self._node[fact]["description"] = text
+            self._fact_version += 1
+            return
+        if fact in self.graph:
+            raise StateError(f"'{fact}' is a {self.kind(fact)}, not a fact")
+        self.graph.add_node(fact, **fact_node(
+            {"id": fact, "content": text, "known_by": [], "secret": secret}, "invented",
+            event_id))
+        self._fact_version += 1
+        if self._names is not None:
+            self._index_node(self._names, fact)
+        if self._by_kind is not None:
+            self._by_kind.setdefault(FACT, {})[fact] = None
+        self._sorted.pop(FACT, None)
+        if knower is not None:
+            self.learn(knower, fact)
 
     # ------------------------------------------------------------------ names
     def name_index(self) -> dict[str, dict[str, list[str]]]:
         """normalized name or alias -> kind -> ids. Built once, kept up to date."""
         if self._names is None:
             index: dict[str, dict[str, list[str]]] = {}
-            for node_id in self.graph.nodes:
-                self._index_node(index, node_id)
+            with bulk():
+                for node_id in self._node:
+                    self._index_node(index, node_id)
             self._names = index
         return self._names
 
     def _index_node(self, index: dict[str, dict[str, list[str]]], node_id: str) -> None:
-        data = self.graph.nodes[node_id]
+        data = self._node[node_id]
         keys = {normalize_name(data["name"]), normalize_name(node_id.replace("-", " "))}
         keys.update(normalize_name(a) for a in data.get("aliases", []))
         typos = self._typos[1] if self._typos is not None and self._typos[0] is index else None
@@ -456,8 +685,9 @@ class WorldState:
         names = self.name_index()
         if self._typos is None or self._typos[0] is not names:
             index: dict[tuple[int, int, str], list[str]] = {}
-            for key in names:
-                _index_pieces(index, key)
+            with bulk():
+                for key in names:
+                    _index_pieces(index, key)
             self._typos = (names, index)
         return self._typos[1]
 
@@ -489,9 +719,12 @@ class WorldState:
             # In a big world a scan of every name costs more than a beat: suggest
             # only the names a few slips away, which the typo index finds at once.
             pool = index if len(index) <= CLOSEST_SCAN_LIMIT else self.typo_candidates(key)
-            names = [k for k in pool if kind is None or kind in index[k]]
+            # Without a kind, suggest entities: a fact is named by its id, after "knows".
+            names = [k for k in pool if kind in index[k] or kind is None
+                     and any(kd != FACT for kd in index[k])]
             lookup = lambda k: [  # noqa: E731
-                e for kd, ids in index[k].items() if kind is None or kd == kind for e in ids
+                e for kd, ids in index[k].items()
+                if kd == kind or kind is None and kd != FACT for e in ids
             ]
         out: list[str] = []
         for match in difflib.get_close_matches(key, names, n=n, cutoff=0.5):
@@ -533,7 +766,7 @@ class WorldState:
             "attributes": attributes,
         }
         if e.kind == "character":
-            data.update(traits=[], goals=[], died_tick=None)
+            data.update(traits=list(e.traits), goals=list(e.goals), died_tick=None)
         g.add_node(e.id, **data)
         if e.at:
             if e.kind == "location":
@@ -544,7 +777,8 @@ class WorldState:
             self._index_node(self._names, e.id)
         if self._by_kind is not None:
             self._by_kind.setdefault(e.kind, {})[e.id] = None
-        self._sorted.pop(e.kind, None)
+        if e.kind in self._sorted:
+            bisect.insort(self._sorted[e.kind], e.id)
         if e.kind == "character" and self._living is not None:
             self._living.append(e.id)  # the newest entity: its place in node order
 
@@ -607,7 +841,8 @@ class WorldState:
 
     # ------------------------------------------------------- copy, equality
     def copy(self) -> WorldState:
-        return WorldState(_copy.deepcopy(self.graph))
+        with bulk():
+            return WorldState(_copy.deepcopy(self.graph))
 
     def to_node_link(self, *, copy: bool = True) -> dict[str, Any]:
         """The state as node-link JSON data (``edges`` key, ``relation`` per edge).
@@ -627,7 +862,8 @@ class WorldState:
         Snapshots of a big world are written every few dozen events; deep-copying
         it first cost several times more than the JSON itself.
         """
-        return json.dumps(self._node_link())
+        with bulk():
+            return json.dumps(self._node_link())
 
     def _node_link(self) -> dict[str, Any]:
         # What nx.node_link_data(graph, edges="edges") builds, key order included,
@@ -646,13 +882,25 @@ class WorldState:
 
     @classmethod
     def from_node_link(cls, data: dict[str, Any], *, copy: bool = True) -> WorldState:
-        """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed)."""
-        graph = nx.node_link_graph(
-            _copy.deepcopy(data) if copy else data, directed=True, multigraph=True, edges="edges"
-        )
-        for node_id, node in graph.nodes(data=True):
-            node["id"] = node_id  # node_link_graph takes the id out of the node data
-        return cls(graph)
+        """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed).
+
+        Raises:
+            BrokenGraph: not a world's graph (a node without an id, an edge without ends).
+        """
+        if copy:
+            data = _copy.deepcopy(data)
+        g = nx.MultiDiGraph()
+        g.graph.update(data.get("graph") or {})
+
+        def edges() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+            for e in data["edges"]:
+                if e.__class__ is not dict:
+                    raise BrokenGraph("has an edge without both ends")
+                u, v = e.pop("source", None), e.pop("target", None)
+                key = e.pop("key", None)
+                yield u, v, e.get("relation") if key is None else key, e
+
+        return cls._built(g, data["nodes"], edges())
 
     def _canonical(self) -> tuple:
         nodes = sorted(

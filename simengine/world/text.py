@@ -11,6 +11,8 @@ is safe for all of these, and does nothing to ordinary text.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 # Escape sequences, in their 7-bit (ESC ...) and 8-bit (C1) forms: CSI (colours,
@@ -28,6 +30,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _NEEDS_WORK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"[\t\n]+")
+_APOSTROPHES = re.compile(r"['\u2019]")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+#: How long an id made from a name may be.
+SLUG_LENGTH = 48
 
 
 def clean_text(text: str, *, one_line: bool = False) -> str:
@@ -77,3 +83,58 @@ def clean_data(value: Any, *, max_depth: int = MAX_DEPTH, _depth: int = 0) -> An
     if isinstance(value, list):
         return [clean_data(v, max_depth=max_depth, _depth=_depth + 1) for v in value]
     return value
+
+
+def either(choices: list[str]) -> str:
+    """``a, b or c``: choices as a message lists them."""
+    *rest, last = choices
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def number(value: Any) -> str:
+    """A number as a person writes it: ``5.0`` -> ``5``, ``2.5`` -> ``2.5``.
+
+    Whole floats lose their ``.0``; other floats keep ten significant digits, so
+    float noise (``0.30000000000000004``) does not show. Anything else is ``str``.
+    """
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.10g}"
+    return str(value)
+
+
+def slugify(name: str, fallback: str = "thing") -> str:
+    """An ASCII id from a name: ``Widow's Reach`` -> ``widows-reach``, ``Åsa`` -> ``asa``.
+
+    Apostrophes go, accents fold, every other run of non-letters becomes one ``-``;
+    at most :data:`SLUG_LENGTH` characters. A name with nothing left gives ``fallback``.
+    """
+    flat = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", name))
+    flat = flat.encode("ascii", "ignore").decode().lower()
+    slug = _NOT_SLUG.sub("-", flat).strip("-")[:SLUG_LENGTH].strip("-")
+    return slug or fallback
+
+
+def fresh_name(base: str, taken: Callable[[str], bool]) -> str:
+    """``base``, or ``base-2``, ``base-3``... : the first that ``taken`` says is free."""
+    candidate, n = base, 2
+    while taken(candidate):
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def fresh_id(name: str, taken: Callable[[str], bool], fallback: str = "thing") -> str:
+    """:func:`slugify` of ``name``, made free with :func:`fresh_name`."""
+    return fresh_name(slugify(name, fallback), taken)
+
+
+def error_message(exc: BaseException, *, with_file: bool = False) -> str:
+    """A failure in the words a person reads, never a traceback or ``[Errno 13]``.
+
+    An ``OSError`` gives the system's words (``Permission denied``), after its file
+    with ``with_file`` (``story.md: Permission denied``); any other error its
+    ``reason`` or message, or at least its class name.
+    """
+    if isinstance(exc, OSError):
+        what = exc.strerror or str(exc) or type(exc).__name__
+        return f"{exc.filename}: {what}" if with_file and exc.filename else what
+    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__

@@ -61,6 +61,19 @@ def test_a_run_with_one_kind_of_lie_counts_that_kind_only(tmp_path):
     assert t.repairs_needed == t.repaired_after_1  # every repair was answered straight
 
 
+def test_knowledge_lies_are_in_the_recall_table_and_all_caught(tmp_path):
+    rates = {"tell_unknown": 0.2, "tell_dead": 0.2, "tell_elsewhere": 0.2}
+    report = evaluate(HARBOUR, runs=1, ticks=12, seed=3, rates=rates, out=tmp_path)
+    t = report.total.to_dict()
+    assert t["committed_violations"] == 0
+    expected = {"tell_unknown": "know.unknown", "tell_dead": "dead.act",
+                "tell_elsewhere": "know.absent"}
+    for kind, rule in expected.items():
+        r = t["recall"][kind]
+        assert r["injected"] > 0 and r["expected_rule"] == rule, (kind, r)
+        assert r["caught_by_rule"] == r["injected"] and r["recall"] == 1.0, (kind, r)
+
+
 async def test_an_unknown_name_is_caught_and_the_repair_brings_the_stranger_in():
     state = tiny_state()
     with FakeOllama(mode="noisy") as fake:

@@ -102,3 +102,25 @@ def test_a_replay_calibrates_its_scenes_as_the_recorded_run_did(tmp_path):
     assert replayed.exit_code == 0, replayed.output
     a, b = event_log(tmp_path / "a.db"), event_log(tmp_path / "b.db")
     assert a and a == b
+
+
+async def test_a_players_turn_waits_for_two_model_calls_and_the_reaction_rides_along(tmp_path):
+    spec = load_world(WORLDS / "harbour.toml")
+    with FakeOllama(mode="plausible", seed=4) as fake:
+        teller = OllamaStoryteller(host=fake.url, timeout=10)
+        session = Session.new(spec, tmp_path / "p.db", seed=4, storyteller=teller,
+                              npc_rate=0.0, world_event_rate=0.0)
+        result = await session.act("I ask Nell Gannet about Silas Crane")
+        asked = [e for e in fake.log if (e.get("body") or {}).get("messages")]
+        assert [bool(e["body"].get("format")) for e in asked] == [True, False]  # decide, narrate
+        (beat,) = result.events  # no separate reaction beat: Nell answers in the player's
+        assert beat.event.kind == "player" and "Nell Gannet" in beat.event.summary
+        # The model's time is what the server reports, not the client's set-up and HTTP.
+        calls = session.save.calls()
+        assert session.metrics.model_seconds < sum(c["latency_ms"] for c in calls) / 1000
+        session.close()
+    procedural = Session.new(spec, tmp_path / "q.db", seed=4, npc_rate=0.0,
+                             world_event_rate=0.0)
+    kinds = [c.event.kind for c in (await procedural.act("I ask Nell about Silas")).events]
+    assert kinds == ["player", "npc"]  # the procedural teller still answers in its own beat
+    procedural.close()

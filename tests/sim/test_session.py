@@ -208,6 +208,8 @@ async def test_beats_elsewhere_can_go_to_the_procedural_storyteller(tmp_path):
     here = session.save.initial_state().where(session.player)
     start = session.save.initial_state()
     for e in session.save.log():
+        if e.storyteller == "story":  # a goal done or an ending: the engine's own record
+            continue
         near = e.kind == "player" or start.where(e.actor) == here
         assert e.storyteller == ("ollama:test" if near else "procedural"), e
     assert any(e.storyteller == "procedural" for e in session.save.log())

@@ -166,6 +166,10 @@ def damage_meta_type(path):
     sql(path, "UPDATE meta SET value = '\"fifty\"' WHERE key = 'snapshot_every'")
 
 
+def damage_initial(path):
+    sql(path, "UPDATE meta SET value = '{\"nodes\": 3}' WHERE key = 'initial'")
+
+
 def damage_current_branch(path):
     sql(path, "UPDATE meta SET value = '\"nowhere\"' WHERE key = 'current_branch'")
 
@@ -184,6 +188,7 @@ DAMAGE = {
     "snapshot without a graph": (damage_snapshot, "snapshot of event #5 holds no graph"),
     "meta of the wrong type": (damage_meta_type, "'snapshot_every' should be int, not str"),
     "missing current branch": (damage_current_branch, "current branch 'nowhere'"),
+    "initial state without a graph": (damage_initial, "'initial' holds no graph of nodes"),
     "head at a missing event": (damage_head, "points at missing event #99"),
     "wrong depth": (damage_depth, "event #4 is at the wrong depth"),
 }

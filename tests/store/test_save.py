@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import pytest
 from storekit import CALLS_PER_BEAT, add_beats, append_beat, beat_ops
@@ -17,6 +18,7 @@ from simengine.store import (
     NoSuchBranch,
     NoSuchEvent,
     Save,
+    SaveCorrupt,
     SaveError,
     SaveExists,
     SaveReadOnly,
@@ -40,6 +42,38 @@ def test_create_records_spec_initial_state_and_schema(save, spec):
     assert applied == MIGRATION_NAMES
     assert save.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert set(save.db.table_names()) >= {"meta", "events", "branches", "snapshots", "calls"}
+
+
+def test_a_new_game_plays_on_exactly_the_state_it_stored(save, spec):
+    live = save.live_state()
+    assert live.to_json() == save.initial_state().to_json()  # byte for byte, key order too
+    add_beats(save, 2)
+    assert save.live_state() is live
+    assert live == save.state_at(2, use_snapshots=False)
+
+
+def test_play_reads_the_settings_and_the_whole_spec_is_read_when_asked(tmp_path, spec):
+    path = tmp_path / "lazy.db"
+    Save.create(path, spec).close()
+    with Save.open(path) as save:
+        assert "spec" not in vars(save)  # not read by opening
+        assert save.settings.world == spec.world
+        assert save.settings.attributes == spec.attributes
+        assert save.settings.characters == [] and save.settings.locations == []
+        assert save.spec == spec
+
+
+def test_a_spec_damaged_in_its_entities_is_told_when_it_is_read(tmp_path, spec):
+    path = tmp_path / "spec.db"
+    Save.create(path, spec).close()
+    with Save.open(path) as save:
+        save.db.execute(
+            "UPDATE meta SET value = json_set(value, '$.characters[0].at', 7) WHERE key = 'spec'"
+        )
+        save.db.conn.commit()
+        assert save.state() == WorldState.from_spec(spec)  # play needs none of it
+        with pytest.raises(SaveCorrupt, match="world spec does not validate"):
+            _ = save.spec
 
 
 def test_create_refuses_to_overwrite(tmp_path, spec):
@@ -320,12 +354,16 @@ def test_store_imports_only_the_world_layer():
 
 
 def test_snapshots_come_when_the_replayed_ops_outweigh_the_last_one():
-    from simengine.store.save import snapshot_due
+    from simengine.store.save import snapshot_due, snapshot_waits
 
     assert snapshot_due(50, 50, replayed=1_000, base=1_000)
     assert not snapshot_due(50, 50, replayed=999, base=1_000)  # not worth its bytes yet
     assert not snapshot_due(49, 50, replayed=10**9, base=1)  # only every 50 events
-    assert snapshot_due(7_000, 50, replayed=2_000_000, base=2_000_000)
+    # A big state's waits for a quiet moment (Save.checkpoint), unless long overdue.
+    assert not snapshot_due(7_000, 50, replayed=2_000_000, base=2_000_000)
+    assert snapshot_waits(replayed=2_000_000, base=2_000_000)
+    assert snapshot_due(7_000, 50, replayed=8_000_000, base=2_000_000)
+    assert not snapshot_waits(replayed=1_000, base=1_000)  # small ones never wait
 
 
 def test_a_big_state_is_snapshotted_rarely_and_snapshots_stay_a_fraction(tmp_path, spec):
@@ -371,3 +409,83 @@ def test_the_live_state_is_shared_and_never_moved_by_readers(tmp_path, spec):
             save.append(tick=2, kind="player", actor=live.player,
                         ops=[Move(entity=live.player, to=exits[0])])
             assert save.live_state() is live and live.where(live.player) == exits[0]
+
+
+def test_a_big_states_snapshot_waits_for_the_close(tmp_path, spec, monkeypatch):
+    """A snapshot too big to write within a beat is written when the game closes,
+    at its head, and reopening starts from it."""
+    monkeypatch.setattr(save_module, "SNAPSHOT_INLINE", 100)  # this world counts as big
+    path = tmp_path / "big.db"
+    with Save.create(path, spec, snapshot_every=1) as save:
+        while save.replay_bytes(save.head())[0] < save._initial_size():  # until one is due
+            add_beats(save, 1)
+        head = save.head()
+        assert save.db.execute("SELECT count(*) FROM snapshots").fetchone() == (0,)
+        want = save.state()
+    with Save.open(path) as save:
+        assert save.db.execute("SELECT event_id FROM snapshots").fetchall() == [(head,)]
+        assert save.state() == want == save.state_at(head, use_snapshots=False)
+        assert save.verify() == []
+        add_beats(save, 3)  # and play goes on from it
+        assert save.state() == save.state_at(head + 3, use_snapshots=False)
+
+
+def test_a_long_overdue_snapshot_is_written_with_its_event(tmp_path, spec, monkeypatch):
+    """A game that never closes still gets snapshots, once the ops since the last
+    one reach SNAPSHOT_OVERDUE times what made one due."""
+    monkeypatch.setattr(save_module, "SNAPSHOT_INLINE", 100)
+    with Save.create(tmp_path / "long.db", spec, snapshot_every=1) as save:
+        base = save._initial_size()
+        add_beats(save, 400)
+        first = save.db.execute("SELECT min(event_id) FROM snapshots").fetchone()[0]
+        assert first is not None
+        replayed, _ = save.replay_bytes(first - 1)
+        assert replayed < save_module.SNAPSHOT_OVERDUE * base <= replayed + 200
+
+
+def test_a_killed_game_with_a_waiting_snapshot_resumes_exactly(tmp_path, spec):
+    """SIGKILL while a big state's snapshot waits for the close: nothing is lost,
+    reopening replays from the initial state to the same head."""
+    path = tmp_path / "killed.db"
+    Save.create(path, spec, snapshot_every=1).close()
+    kit, target = str(Path(__file__).parent), str(path)
+    code = (
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {kit!r})\n"
+        "from storekit import add_beats\n"
+        "from simengine.store import Save, save as m\n"
+        "m.SNAPSHOT_INLINE = 100\n"
+        f"s = Save.open({target!r})\n"
+        "while s.replay_bytes(s.head())[0] < s._initial_size():\n"
+        "    add_beats(s, 1)\n"
+        "print(s.head(), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == -9, result.stderr
+    head = int(result.stdout)
+    with Save.open(path) as save:
+        assert save.head() == head == save.event_count()
+        assert save.db.execute("SELECT count(*) FROM snapshots").fetchone() == (0,)
+        assert save.state() == save.state_at(head, use_snapshots=False)
+        assert save.verify() == []
+
+
+@pytest.mark.parametrize(
+    "graph, words",
+    [
+        ({"nodes": [{"kind": "location"}], "edges": []}, "has a node without an id"),
+        ({"nodes": [{"id": "inn"}], "edges": [{"source": "inn"}]},
+         "has an edge without both ends"),
+        ({"nodes": [{"id": "inn"}], "edges": [{"source": "inn", "target": "moon", "key": "at"}]},
+         "has an edge to 'moon', which is not among its nodes"),
+    ],
+)
+def test_a_snapshot_that_is_not_a_graph_is_named_when_read(save, graph, words):
+    add_beats(save, 5)  # a snapshot at 5
+    save.db.execute("UPDATE snapshots SET state = ? WHERE event_id = 5",
+                    [zlib.compress(json.dumps(graph).encode())])
+    save.db.conn.commit()
+    save._cache = None
+    with pytest.raises(SaveCorrupt, match=f"the snapshot of event #5 {words}"):
+        save.state_at(5)

@@ -23,7 +23,7 @@ from simengine.storytellers.base import (
     narrate_sync,
     propose_sync,
 )
-from simengine.storytellers.namegen import NameGen, slugify, style_for, unique_id
+from simengine.storytellers.namegen import NameGen, style_for
 from simengine.storytellers.narration import FAILURE, TEMPLATES
 from simengine.storytellers.parser import VERBS
 from simengine.storytellers.procedural import (
@@ -39,6 +39,7 @@ from simengine.world.ops import Create, Proposal, Relate, Transfer, references
 from simengine.world.rules import Turn, Violation, check
 from simengine.world.spec import WorldSpec
 from simengine.world.state import WorldState
+from simengine.world.text import fresh_id, slugify
 
 WORLD = Path(__file__).parent.parent / "fixtures" / "proc_harbour.toml"
 
@@ -405,8 +406,8 @@ def test_invented_names_are_seeded_and_never_clash(harbour):
     while (got := gen.person(rng, harbour)) is not None:
         name, description = got
         assert not harbour.living_named(name, "character") and description
-        harbour.apply([Create(entity={"id": unique_id(name, harbour), "kind": "character",
-                                      "name": name, "at": "quay"})])
+        harbour.apply([Create(entity={"id": fresh_id(name, harbour.__contains__),
+                                      "kind": "character", "name": name, "at": "quay"})])
         made.append(name)
     # Until the style runs out of words: no first name or surname worn twice, none an
     # authored person's (no stranger turns up as Mara Fenwick's namesake or kin).
@@ -418,9 +419,8 @@ def test_invented_names_are_seeded_and_never_clash(harbour):
 
 def test_ids_are_slugs_unique_in_the_world(harbour):
     assert slugify("Åsa Ness-Brandt!") == "asa-ness-brandt"
-    assert unique_id("Silas", harbour) == "silas-2"
-    assert unique_id("Ivo Brandt", harbour, taken={"ivo-brandt"}) == "ivo-brandt-2"
-    assert unique_id("🐟", harbour, kind="item") == "item"
+    assert fresh_id("Silas", harbour.__contains__) == "silas-2"
+    assert fresh_id("🐟", harbour.__contains__, "item") == "item"
 
 
 # ------------------------------------------------------- no contradictions

@@ -36,8 +36,7 @@ def test_decide_messages_put_the_stable_part_first_and_the_scene_block_in_user(s
     assert DECIDE_INSTRUCTIONS in system["content"]
     world = read_scene_block(system["content"], WORLD_OPEN)
     assert world == world_facts(scene.state)  # fixed facts sit in the cached prefix
-    assert "SCENE IDS: mara, dock, market" in user["content"]
-    assert "ACTOR: mara" in user["content"]
+    assert "BEAT: mara acts" in user["content"]
     facts = read_scene_block(user["content"])
     assert facts == scene_facts(scene, Intent("npc", "mara"))
 

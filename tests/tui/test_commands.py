@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from simengine.cli import main
+from simengine.store.export import FORMATS
 from simengine.tui.commands import NAMES, Command, Invalid, Say, help_rows, parse
+from simengine.tui.reports import export_path
 
 
 @pytest.mark.parametrize(("line", "parsed"), [
@@ -73,4 +79,12 @@ def test_help_lists_every_command_once():
     assert [u.split()[0] for u in usages] == list(NAMES)
     assert {"/undo", "/redo", "/regenerate", "/fork", "/branches", "/switch", "/wait", "/look",
             "/inventory", "/who", "/save", "/export", "/help", "/quit",
-            "/storyteller", "/lore", "/all"} == set(NAMES)
+            "/storyteller", "/lore", "/known", "/all", "/goals", "/continue"} == set(NAMES)
+
+
+def test_one_list_of_export_formats_serves_the_tui_and_the_cli():
+    for fmt, suffix in FORMATS.items():
+        assert parse(f"/export {fmt}") == Command("export", word=fmt)
+        assert export_path(Path("s/harbour-42.db"), "main", fmt).name == f"harbour-42-main.{suffix}"
+    choices = CliRunner().invoke(main, ["saves", "export", "--help"]).output
+    assert "[" + "|".join(FORMATS) + "|chat-jsonl|sharegpt|card]" in choices.replace("\n", "")

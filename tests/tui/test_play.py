@@ -169,7 +169,8 @@ async def test_branches_and_switch_go_between_timelines(app):
         assert session.tick == 4
         await enter(pilot, "/branches")
         shown = text(app)
-        assert "○ main: hour 1, " in shown and "● alt: hour 4, " in shown
+        last = session.save.event(session.save.head("alt")).tick  # hour 4 may be a quiet one
+        assert "○ main: hour 1, " in shown and f"● alt: hour {last}, " in shown and last >= 3
         await enter(pilot, "/switch main")
         assert session.branch == "main" and session.tick == 1
         assert "> go to the tarred gull" not in lines(app)  # the log shows main's story

@@ -19,6 +19,7 @@ import pytest
 
 from simengine.world.ops import OP_CLASSES, OP_NAMES, OP_TYPES, OpBase, Proposal, prompt_lines
 from simengine.world.spec import KINDS
+from simengine.world.state import FACT
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "simengine"
@@ -33,7 +34,7 @@ def test_every_op_carries_every_piece(op_type: type[OpBase]):
     assert not inspect.isabstract(op_type), f"{name} leaves a hook unwritten"
     for field, kinds in op_type.REFS.items():
         assert field in fields, f"{name}.REFS names '{field}', not a field"
-        assert kinds and set(kinds) <= set(KINDS), (name, field, kinds)
+        assert kinds and set(kinds) <= {*KINDS, FACT}, (name, field, kinds)
     for field, kind in op_type.INVENTS.items():
         assert field in op_type.REFS and kind in op_type.REFS[field], (name, field, kind)
     for attr in ("SUBJECT", "AIM"):
@@ -50,7 +51,7 @@ def test_every_op_carries_every_piece(op_type: type[OpBase]):
 
 def test_the_registry_keeps_the_wire_format_and_its_order():
     assert OP_NAMES == ("move", "transfer", "adjust", "set", "relate", "unrelate", "connect",
-                        "create", "kill")
+                        "create", "kill", "tell", "learn", "fact")
     assert len({t.ORDER for t in OP_TYPES}) == len(OP_TYPES)
     assert OP_CLASSES["set"].__name__ == "SetAttr"
     wire = {"actor": "mara", "summary": "s", "ops": [

@@ -7,7 +7,6 @@ both run :func:`~simengine.sim.executors.work.run_task` for each run.
 from __future__ import annotations
 
 from simengine.sim.executors.base import (
-    MODEL_KINDS,
     Executor,
     HostLost,
     Outcome,
@@ -21,7 +20,7 @@ from simengine.sim.executors.ray_tasks import INSTALL, ExecutorError
 EXECUTORS = ("local", "ray")
 
 __all__ = [
-    "EXECUTORS", "INSTALL", "MODEL_KINDS", "Executor", "ExecutorError", "Host", "HostLost",
+    "EXECUTORS", "INSTALL", "Executor", "ExecutorError", "Host", "HostLost",
     "HostPool", "HostsError", "Outcome", "Progress", "RunTask", "Started", "make_executor",
     "parse_hosts",
 ]

@@ -12,10 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from simengine.storytellers.config import uses_model
 from simengine.world.spec import WorldSpec
-
-#: Model-backed storytellers: their runs need an Ollama host.
-MODEL_KINDS = ("auto", "ollama")
 
 
 class HostLost(Exception):
@@ -64,7 +62,7 @@ class RunTask:
 
     @property
     def uses_model(self) -> bool:
-        return self.storyteller in MODEL_KINDS
+        return uses_model(self.storyteller)
 
     def again(self, **changes: Any) -> RunTask:
         """The same run, sent out once more (to another host, with its save so far)."""

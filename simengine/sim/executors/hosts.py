@@ -129,6 +129,10 @@ class HostWatch:
         if not host_answers(self.host):
             raise HostLost(self.host)
 
+    def twin(self) -> HostWatch:
+        """The inner storyteller's twin (see :mod:`simengine.sim.ahead`), watched alike."""
+        return HostWatch(self.inner.twin(), self.host)
+
     async def propose(self, scene: Any, intent: Any, feedback: Any = ()) -> Any:
         try:
             return await self.inner.propose(scene, intent, feedback)

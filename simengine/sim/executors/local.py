@@ -13,11 +13,30 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from simengine.sim.executors.base import Executor, Outcome, Progress, RunTask, Started
+from simengine.world.text import error_message
 
 
 def _ignore_sigint() -> None:
     # The driver decides when runs stop (between ticks); workers ignore Ctrl-C.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+#: What a run imports, loaded once in the fork server rather than in every worker.
+_PRELOAD = ["simengine.sim.executors.work", "simengine.sim.session", "simengine.sim.tellers",
+            "simengine.storytellers.ollama"]
+
+
+def _context() -> Any:
+    """Workers forked from a server that has imported the engine once (``forkserver``,
+    where there is one): each new worker then starts at once, where a spawned one
+    imports everything again, seconds a worker on a busy machine. Never a plain
+    ``fork`` of the driver, whose threads (a TUI, a fake server) a fork would copy
+    mid-step."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
 
 
 class _QueueReporter:
@@ -59,7 +78,7 @@ class LocalExecutor(Executor):
         return self.jobs
 
     def open(self) -> None:
-        ctx = mp.get_context("spawn")
+        ctx = _context()
         self._manager = ctx.Manager()
         self._queue, self._stop = self._manager.Queue(), self._manager.Event()
         self._pool = ProcessPoolExecutor(
@@ -84,7 +103,7 @@ class LocalExecutor(Executor):
             try:
                 out.append(future.result())
             except Exception as exc:  # one broken run does not sink the batch
-                out.append(Outcome(task, {}, error=_reason(exc)))
+                out.append(Outcome(task, {}, error=error_message(exc, with_file=True)))
         return out
 
     def progress(self) -> Progress:
@@ -109,5 +128,3 @@ class LocalExecutor(Executor):
             self._manager.shutdown()
 
 
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from simengine.sim.executors.base import Executor, Outcome, Progress, RunTask, Started
+from simengine.world.text import error_message
 
 INSTALL = "--executor ray needs Ray: pip install 'simengine[ray]' (or pip install ray)"
 
@@ -228,5 +229,5 @@ class RayExecutor(Executor):
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+    text = error_message(exc, with_file=True)
     return text.strip().splitlines()[-1] if text.strip() else type(exc).__name__

@@ -22,6 +22,8 @@ from simengine.sim.executors.base import HostLost, Outcome, RunTask, Started
 
 #: Save meta: the ticks a finished run holds (a run whose save has it is skipped).
 FINISHED = "batch_finished_ticks"
+#: The save's meta key for the ending a batch run reached (None: it reached none).
+ENDING = "batch_ending"
 
 
 class Reporter(Protocol):
@@ -61,8 +63,12 @@ def row(
     metrics: dict[str, Any] | None = None,
     host: str | None = None,
     node: str = "",
+    ending: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One run's line in the report (the same keys under every executor)."""
+    """One run's line in the report (the same keys under every executor).
+
+    ``ending``: the story's ending the run reached (id, kind, tick), or None.
+    """
     return {
         "run": task.index,
         "seed": task.seed,
@@ -75,6 +81,7 @@ def row(
         "attempts": 0,
         "wall_seconds": round(wall, 3),
         "metrics": metrics or {},
+        "ending": ending,
     }
 
 
@@ -145,15 +152,19 @@ def run_task(task: RunTask, reporter: Reporter) -> Outcome:
         rewind_partial_tick(session)
         reporter.started(Started(task.index, os.getpid(), reporter.node, host, session.tick))
         stop = reporter.tick(task.index, session.tick)
-        while session.tick < task.ticks and not stop:
+        while session.tick < task.ticks and not stop and session.ending is None:
             asyncio.run(session.step())
             stop = reporter.tick(task.index, session.tick)
-        done = session.tick >= task.ticks
+        ending = None
+        if session.ending is not None:  # the story ended: the run is over, short or not
+            ending = {"id": session.ending.id, "kind": session.ending.kind,
+                      "tick": session.tick}
+        done = session.tick >= task.ticks or ending is not None
         if done:
-            session.save.set_meta(FINISHED, session.tick)
+            session.save.set_metas({FINISHED: max(session.tick, task.ticks), ENDING: ending})
         result = row(task, "done" if done else "stopped", session.tick, choice.why,
                      time.perf_counter() - started, session.metrics.to_dict(), host,
-                     reporter.node)
+                     reporter.node, ending)
     except HostLost as exc:
         lost = exc.host
     finally:

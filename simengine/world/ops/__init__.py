@@ -37,7 +37,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Field, TypeAdapter
 
@@ -59,6 +59,9 @@ from simengine.world.ops.set_attr import SetAttr
 from simengine.world.ops.transfer import Transfer
 from simengine.world.ops.unrelate import Unrelate
 from simengine.world.spec import Strict
+
+if TYPE_CHECKING:
+    from simengine.world.state import WorldState
 
 
 def _collect() -> tuple[type[OpBase], ...]:
@@ -118,9 +121,10 @@ def __getattr__(name: str) -> type[OpBase]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def prompt_lines() -> tuple[str, ...]:
-    """The ops as the "How to propose" list teaches them, one line each."""
-    return tuple(t.PROMPT for t in OP_TYPES if t.PROMPT)
+def prompt_lines(state: WorldState | None = None) -> tuple[str, ...]:
+    """The ops as the "How to propose" list teaches them, one line each (in ``state``'s world,
+    those it teaches)."""
+    return tuple(t.PROMPT for t in OP_TYPES if t.PROMPT and (state is None or t.taught(state)))
 
 
 __all__ = [

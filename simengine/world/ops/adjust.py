@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from simengine.world.ops.base import ANY, Amount, Kinder, Namer, OpBase, Ref, number, words
+from simengine.world.ops.base import ANY, Amount, Kinder, Namer, OpBase, Ref, words
+from simengine.world.text import number
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
@@ -27,6 +28,10 @@ class Adjust(OpBase):
 
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.add_to(self.entity, self.attribute, self.by)
+
+    def stirs(self, paid: frozenset[str]) -> float:
+        # a wound, an illness, a blow to the mood; not money changing hands
+        return 0.25 if self.by < 0 and self.attribute not in paid else 0.0
 
     def summary(self, n: Namer) -> str:
         sign = "gains" if self.by > 0 else "loses"

@@ -33,6 +33,11 @@ Namer = Callable[[str], str]
 Kinder = Callable[[str], "str | None"]
 
 
+#: Relations whose making stirs a story, and those whose breaking does.
+HOSTILE_RELATIONS = frozenset({"enemy_of", "rival_of", "distrusts", "fears"})
+WARM_RELATIONS = frozenset({"friend_of", "loves", "trusts"})
+
+
 class NewEntity(Strict):
     """What a ``create`` op brings into the world."""
 
@@ -42,6 +47,11 @@ class NewEntity(Strict):
     description: str = Field("", max_length=1000)
     at: Ref | None = None
     attributes: dict[str, AttrValue] = Field(default_factory=dict, max_length=32)
+    #: A new character's ways and wants (how they behave, what they are after).
+    traits: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
+        default_factory=list, max_length=6)
+    goals: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=3)
 
 
 class Resolving(Protocol):
@@ -71,11 +81,6 @@ class Resolving(Protocol):
 def words(name: str) -> str:
     """An attribute or relation as people say it: ``friend_of`` -> ``friend of``."""
     return name.replace("_", " ")
-
-
-def number(value: float) -> str:
-    """``5`` for 5.0, ``2.5`` for 2.5."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 class OpBase(Strict):
@@ -114,6 +119,11 @@ class OpBase(Strict):
     def wire_fields(cls) -> tuple[str, ...]:
         """The op's own fields in wire order (without ``op``)."""
         return tuple(f for f in cls.model_fields if f != "op")
+
+    @classmethod
+    def taught(cls, state: WorldState) -> bool:
+        """Whether prompts in this world teach the op (the knowledge ops: where it matters)."""
+        return True
 
     @classmethod
     def schema_fragment(cls) -> dict:
@@ -159,6 +169,18 @@ class OpBase(Strict):
     def carried(self) -> str | None:
         """The item that changes place (``item`` in author rules)."""
         return None
+
+    def stirs(self, paid: frozenset[str]) -> float:
+        """How much the op stirs the story (the director's tension): 0 for most ops.
+
+        ``paid`` holds the attributes some op of the same event raises, so money
+        changing hands does not count as a loss.
+        """
+        return 0.0
+
+    def deadly(self) -> bool:
+        """Whether the op ends a life."""
+        return False
 
     # ------------------------------------------------------------- behaviour
     def resolve(self, c: Resolving) -> OpBase | None:

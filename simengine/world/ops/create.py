@@ -61,6 +61,9 @@ class Create(OpBase):
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.add_entity(self.entity, event_id)
 
+    def stirs(self, paid: frozenset[str]) -> float:
+        return 0.2 if self.entity.kind == "character" else 0.0
+
     def summary(self, n: Namer) -> str:
         return f"{self.entity.name} {_ARRIVES[self.entity.kind]}"
 

@@ -28,6 +28,12 @@ class Kill(OpBase):
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.kill(self.entity, self.cause)
 
+    def stirs(self, paid: frozenset[str]) -> float:
+        return 1.0
+
+    def deadly(self) -> bool:
+        return True
+
     def summary(self, n: Namer) -> str:
         return f"{n(self.entity)} dies" + (f" ({self.cause})" if self.cause else "")
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from simengine.world.ops.base import ANY, Kinder, Namer, OpBase, Ref, Resolving, words
+from simengine.world.ops.base import (
+    ANY,
+    HOSTILE_RELATIONS,
+    Kinder,
+    Namer,
+    OpBase,
+    Ref,
+    Resolving,
+    words,
+)
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
@@ -35,6 +44,9 @@ class Relate(OpBase):
 
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.relate(self.source, self.relation, self.target)
+
+    def stirs(self, paid: frozenset[str]) -> float:
+        return 0.2 if self.relation in HOSTILE_RELATIONS else 0.0
 
     def summary(self, n: Namer) -> str:
         return f"{n(self.source)} {words(self.relation)} {n(self.target)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from simengine.world.ops.base import ANY, Kinder, Namer, OpBase, Ref, words
+from simengine.world.ops.base import ANY, WARM_RELATIONS, Kinder, Namer, OpBase, Ref, words
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
@@ -26,6 +26,9 @@ class Unrelate(OpBase):
 
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.unrelate(self.source, self.relation, self.target)
+
+    def stirs(self, paid: frozenset[str]) -> float:
+        return 0.1 if self.relation in WARM_RELATIONS else 0.0
 
     def summary(self, n: Namer) -> str:
         return f"{n(self.source)} no longer {words(self.relation)} {n(self.target)}"

@@ -10,7 +10,22 @@ from __future__ import annotations
 
 import re
 
-from simengine.world.ops import ANY, Adjust, Connect, Create, Move, OpBase, SetAttr, Transfer
+from simengine.world.ops import (
+    ANY,
+    Adjust,
+    Connect,
+    Create,
+    Fact,
+    Kill,
+    Learn,
+    Move,
+    OpBase,
+    Relate,
+    SetAttr,
+    Tell,
+    Transfer,
+    Unrelate,
+)
 from simengine.world.rules.base import (
     EVERY_OP,
     PROPOSAL,
@@ -28,16 +43,33 @@ from simengine.world.state import WorldState, normalize_name
 
 
 def _new_entity_is_valid(c: Checking, op: OpBase | None) -> None:
+    if isinstance(op, Fact):
+        _new_fact_is_valid(c, op)
+        return
     assert isinstance(op, Create)
     e = op.entity
     if not e.id or not re.match(SLUG_PATTERN, e.id):
         c.fail(f"a new entity needs a slug id, got {e.id!r}")
     elif c.v.exists(e.id):
         c.fail(f"id '{e.id}' is already taken")
+    elif (e.traits or e.goals) and e.kind != "character":
+        c.fail(f"only a character has traits and goals, not a {e.kind}")
     elif e.at is None and e.kind in ("character", "item"):
         c.fail(f"a new {e.kind} needs 'at' (where it is)")
     elif e.at is not None and e.kind == "faction":
         c.fail("a faction has no place ('at')")
+
+
+def _new_fact_is_valid(c: Checking, op: Fact) -> None:
+    """A ``fact`` op names an old fact (new text for it) or makes a new one, known by someone."""
+    if c.turn.kind == "player" or c.v.kind(op.id) == "fact":
+        return  # the player's scope refuses it; an old fact's text is know.unknown's
+    if c.v.exists(op.id):
+        c.fail(f"id '{op.id}' is already taken by a {c.v.kind(op.id)}")
+    elif not re.match(SLUG_PATTERN, op.id):
+        c.fail(f"a new fact needs a slug id, got {op.id!r}")
+    elif op.entity is None and c.turn.kind != "world":
+        c.fail("a new fact needs 'entity': the character who knows it")
 
 
 def _references_resolve(c: Checking, op: OpBase | None) -> None:
@@ -47,17 +79,30 @@ def _references_resolve(c: Checking, op: OpBase | None) -> None:
             c.fail(f"actor '{actor}' is not a known entity",
                    tuple(c.s.closest(actor, kind="character")))
         return
-    for field, value in op.references():
+    for field, value in _references(c, op):
         if not c.v.exists(value):
             kinds = op.kinds_of(field)
             one = kinds[0] if len(kinds) == 1 else None
             c.fail(f"'{value}' is not a known entity", tuple(c.s.closest(value, kind=one)))
 
 
+def _references(c: Checking, op: OpBase) -> list[tuple[str, str]]:
+    """The op's references the rules check: a ``fact`` op's knower only for a new fact, a
+    ``learn`` op's thing only once a living character and a fact are named."""
+    if isinstance(op, Fact):
+        knower = _knower(c, op)
+        return [] if knower is None else [("entity", knower)]
+    if isinstance(op, Learn) and op.item is not None and not (
+            c.v.kind(op.entity) == "character" and c.v.alive(op.entity)
+            and c.v.kind(op.fact) == "fact"):
+        return [(f, v) for f, v in op.references() if f != "item"]
+    return op.references()
+
+
 def _right_kinds(c: Checking, op: OpBase | None) -> None:
     assert op is not None
     unknown = wrong = False
-    for field, value in op.references():
+    for field, value in _references(c, op):
         kinds = op.kinds_of(field)
         if not c.v.exists(value):
             unknown = True  # ref.unknown said so, and left the op to this rule to refuse
@@ -66,11 +111,28 @@ def _right_kinds(c: Checking, op: OpBase | None) -> None:
             wrong = True
     if unknown:
         c.refuse()
-    elif not wrong and isinstance(op, Connect) and op.source == op.target:
+    elif wrong:
+        return
+    elif isinstance(op, Connect) and op.source == op.target:
         c.fail("a place cannot connect to itself")
+    elif isinstance(op, Tell) and op.entity == op.to and c.v.alive(op.entity):
+        c.fail(f"'{op.entity}' cannot tell themselves a fact")
+    elif (fact := _related_fact(c, op)) is not None:
+        c.fail(f"'{fact}' is a fact: a character learns it by 'tell' or 'learn', not by a "
+               "relation")
+
+
+def _related_fact(c: Checking, op: OpBase | None) -> str | None:
+    """The fact a relation names, when both its ends are known (knowing is not a relation)."""
+    if not isinstance(op, Relate | Unrelate) or not (c.v.exists(op.source)
+                                                     and c.v.exists(op.target)):
+        return None
+    return next((e for e in (op.source, op.target) if c.v.kind(e) == "fact"), None)
 
 
 def _known_relation(c: Checking, op: OpBase | None) -> None:
+    if _related_fact(c, op) is not None:
+        return  # kind.mismatch says why
     relation = getattr(op, "relation", None)
     if relation not in c.s.relation_kinds or relation in ("at", "connects"):
         c.fail(f"unknown relation '{relation}' (known: {', '.join(c.s.relation_kinds)})")
@@ -85,7 +147,7 @@ def _teach_attributes(state: WorldState) -> list[str]:
 
 
 CREATE_INVALID = Rule("create.invalid", "A new entity needs a valid id and a place.",
-                      ("create",), _new_entity_is_valid, teach=untaught)
+                      ("create", "fact"), _new_entity_is_valid, teach=untaught)
 # ref.unknown does not refuse the op itself, so kind.mismatch still speaks about its
 # other references; kind.mismatch refuses it.
 REF_UNKNOWN = Rule("ref.unknown", "Every reference names a known entity (by id, name or alias).",
@@ -119,12 +181,33 @@ def _the_dead_do_nothing(c: Checking, op: OpBase | None) -> None:
         if c.v.kind(subject) == "character" and not c.v.alive(subject):
             c.fail(f"{c.dead_since(subject)} and cannot {op.DEAD_CANNOT}")
             return
+    learner = op.to if isinstance(op, Tell) else _knower(c, op)
+    if learner is not None and c.v.kind(learner) == "character" and not c.v.alive(learner):
+        c.fail(f"{c.dead_since(learner)} and cannot learn anything")
+        return
     placed = op.placed()
     if placed is not None and placed[1] is not None:
         thing, where = placed
         new = op.brings()
         if (new.kind if new is not None else c.v.kind(thing)) == "item":
             _receives(c, where)
+
+
+def _knower(c: Checking, op: OpBase) -> str | None:
+    """Who would know the new fact a ``fact`` op makes (None: no new fact, or a player's)."""
+    if isinstance(op, Fact) and c.turn.kind != "player" and not c.v.exists(op.id):
+        return op.entity
+    return None
+
+
+def _essential_lives(c: Checking, op: OpBase | None) -> None:
+    assert isinstance(op, Kill)
+    if op.entity in c.s and c.s.entity(op.entity).get("essential"):
+        c.fail(f"'{op.entity}' is essential to this story and does not die by chance; only "
+               "the player's own deed may kill them")
+        # The rest is checked as if they had died: what a proposal builds on the death
+        # (the dead walking off) is refused for that too.
+        c.v.dead.add(op.entity)
 
 
 def _teach_the_dead(state: WorldState) -> list[str]:
@@ -135,6 +218,10 @@ def _teach_the_dead(state: WorldState) -> list[str]:
 DEAD_ACT = Rule("dead.act", "The dead do not act, move, change or receive items (others may take "
                 "their things).", (EVERY_OP, PROPOSAL), _the_dead_do_nothing,
                 teach=_teach_the_dead)
+
+STORY_ESSENTIAL = Rule("story.essential", "A character the world marks essential dies only by "
+                       "the player's own deed, never in another beat.", ("kill",),
+                       _essential_lives, turns=("npc", "world"), teach=untaught)
 
 # ------------------------------------------------------------ places and names
 
@@ -295,6 +382,8 @@ ATTR_BOUNDS = Rule("attr.bounds", "Numbers stay within their min and max; a pric
 
 
 def _within_budget(c: Checking, op: OpBase | None) -> None:
+    if isinstance(op, Fact) and (c.turn.kind == "player" or c.v.exists(op.id)):
+        return  # new text for an old fact invents nothing; a player's facts are refused
     if isinstance(op, Connect):
         pair = (op.source, op.target)
         if c.v.connected(*pair) or pair in c.v.links or pair[::-1] in c.v.links:
@@ -313,5 +402,5 @@ def _teach_budget(state: WorldState) -> list[str]:
 
 
 CREATIVITY_BUDGET = Rule("creativity.budget", "Invent no more new entities (or passages) a beat "
-                         "than the world's creativity allows.", ("create", "connect"),
+                         "than the world's creativity allows.", ("create", "connect", "fact"),
                          _within_budget, teach=_teach_budget)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from fractions import Fraction
 from typing import Any
 
-from simengine.world.ops import Adjust, Create, Kill, Move, OpBase, SetAttr
+from simengine.world.ops import Adjust, Create, Fact, Kill, Move, OpBase, SetAttr
 from simengine.world.rules.base import (
     EVERY_OP,
     PROPOSAL,
@@ -93,8 +93,8 @@ def _players_scene(c: Checking, op: OpBase | None) -> None:
                 c.fail(f"a player cannot bring '{name}' into being with their words")
     elif isinstance(op, Move):
         refs = [op.entity]  # where they may go is the travel rule's business
-    else:
-        refs = [value for _, value in op.references()]
+    else:  # a fact is known, not somewhere: the knowledge rules judge it
+        refs = [value for _, value in op.references() if c.v.kind(value) != "fact"]
     for ref in refs:
         if ref not in scope and c.v.exists(ref):
             c.fail(f"'{ref}' is not in the player's scene; a player turn only touches the "
@@ -111,6 +111,9 @@ def _players_scene(c: Checking, op: OpBase | None) -> None:
     ):
         c.fail(f"'{other}' is not the player's to {op.VERB}; "
                "others answer for themselves in their own beats")
+    if isinstance(op, Fact):
+        c.fail("what is true is the world's to say: a player's words do not make or change a "
+               "fact (tell what you know, or learn it)")
 
 
 def _conserved(d: AttributeDef | None) -> bool:

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Any
 from simengine.world.rules.authored import author_rules
 from simengine.world.rules.base import Rule
 from simengine.world.rules.checking import Plan
+from simengine.world.rules.knowledge_rules import (
+    KNOW_ABSENT,
+    KNOW_SOURCE,
+    KNOW_UNKNOWN,
+    KNOW_WITNESS,
+)
 from simengine.world.rules.op_rules import (
     ATTR_BOUNDS,
     ATTR_PROTECTED,
@@ -27,6 +33,7 @@ from simengine.world.rules.op_rules import (
     NAME_UNIQUE,
     REF_UNKNOWN,
     RELATION_KIND,
+    STORY_ESSENTIAL,
     TRAVEL_ADJACENT,
 )
 from simengine.world.rules.proposal_rules import (
@@ -53,9 +60,14 @@ BUILT_IN: tuple[Rule, ...] = (
     NAME_UNIQUE,
     ATTR_UNKNOWN,
     ATTR_PROTECTED,
+    STORY_ESSENTIAL,
     PLAYER_OWN,
     TRAVEL_ADJACENT,
     CONTAINMENT_CYCLE,
+    KNOW_UNKNOWN,
+    KNOW_ABSENT,
+    KNOW_SOURCE,
+    KNOW_WITNESS,
     ATTR_TYPE,
     PRICE_FIXED,
     CURRENCY_CONSERVED,

@@ -25,6 +25,9 @@ class View:
         self.attrs: dict[tuple[str, str], Any] = {}
         self.new: dict[str, dict[str, Any]] = {}
         self.links: set[tuple[str, str]] = set()
+        #: (character, fact) pairs the ops so far teach, and where each fact came out.
+        self.learned: set[tuple[str, str]] = set()
+        self.shown: dict[str, set[str]] = {}
 
     # The state's mutators, as far as the rules read them: an op that passed every
     # rule is applied here with its own ``apply``, as it will be to the state.
@@ -56,6 +59,32 @@ class View:
 
     def unrelate(self, source: str, relation: str, target: str) -> None:
         """(As :meth:`relate`.)"""
+
+    def learn(self, who: str, fact: str) -> None:
+        """``who`` learns ``fact``; it has come out where they stand (others there may
+        overhear it: ``know.witness``)."""
+        self.learned.add((who, fact))
+        where = self.location_of(who)
+        if where is not None:
+            self.shown.setdefault(fact, set()).add(where)
+
+    def put_fact(self, fact: str, text: str, *, knower: str | None = None, secret: bool = False,
+                 event_id: object = None) -> None:
+        """A new fact known by ``knower`` (new text for an old one changes nothing here)."""
+        if self.exists(fact):
+            return
+        self.new[fact] = {"kind": "fact", "name": fact, "at": None, "attributes": {},
+                          "known_by": [knower] if knower else []}
+        if knower is not None:
+            self.learn(knower, fact)
+
+    def knows(self, who: str, fact: str) -> bool:
+        """Whether ``who`` knows ``fact`` as the ops so far leave the world."""
+        if (who, fact) in self.learned:
+            return True
+        if fact in self.new:  # a fact made this beat: known by whom it says
+            return who in self.new[fact].get("known_by", ())
+        return self.s.knows(who, fact)
 
     def exists(self, e: str) -> bool:
         return e in self.new or e in self.s
@@ -192,3 +221,6 @@ class ViewReader:
     def related(self, source: str, relation: str, target: str) -> bool:
         s = self.v.s
         return source in s and target in s and s.has_relation(source, relation, target)
+
+    def knows(self, who: str, fact: str) -> bool:
+        return self.v.knows(who, fact)

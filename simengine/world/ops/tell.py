@@ -1,0 +1,45 @@
+"""``tell``: a character tells another a fact they know (both in one place)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from simengine.world.ops.base import Kinder, Namer, OpBase, Ref
+
+if TYPE_CHECKING:
+    from simengine.world.state import WorldState
+
+
+class Tell(OpBase):
+    op: Literal["tell"] = "tell"
+    entity: Ref
+    to: Ref
+    fact: Ref
+
+    ORDER = 100
+    REFS = {"entity": ("character",), "to": ("character",), "fact": ("fact",)}
+    SUBJECT = "entity"
+    VERB = "speak for"
+    DEAD_CANNOT = "tell anything"
+    AIM = "to"
+    PROMPT = ('- {"op": "tell", "entity": "<character>", "to": "<character here>", "fact": '
+              '"<fact id they know>"}')
+
+    def doer(self) -> str:
+        return self.entity
+
+    @classmethod
+    def taught(cls, state: WorldState) -> bool:
+        return state.private_knowledge()
+
+    def apply(self, state: WorldState, event_id: object = None) -> None:
+        state.learn(self.to, self.fact)
+
+    def summary(self, n: Namer) -> str:
+        return f'{n(self.entity)} tells {n(self.to)}: "{n(self.fact)}"'
+
+    def told(self, n: Namer, kind: Kinder) -> str:
+        return self.summary(n)
+
+    def sentence(self, n: Namer) -> str:
+        return f"{self.summary(n)}."
