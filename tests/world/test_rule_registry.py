@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from simengine.cli import main
 from simengine.storytellers.scene import world_prefix
 from simengine.world.loader import load_world
-from simengine.world.ops import Kill, Move, Proposal
+from simengine.world.ops import Kill, Move, Proposal, Tell
 from simengine.world.rules import EVERY_OP, Rule, Turn, check, registry
 from simengine.world.rules.checking import Checking
 from simengine.world.state import WorldState
@@ -98,3 +98,27 @@ def test_every_rule_record_is_complete_and_author_rules_are_the_same_record():
     state = WorldState.from_spec(load_world(HARBOUR))
     own = [r for r in registry.records(state) if r.source == "world"]
     assert own and all(type(r) is Rule and r.id.startswith("world.") for r in own)
+
+
+def test_the_knowledge_and_story_rules_are_records_that_check_and_list_like_the_others():
+    state = WorldState.from_spec(load_world(HARBOUR))
+    captain = "captain"  # essential to the harbour's story, and knows what Silas meant
+    assert state.entity(captain).get("essential") and state.knows(captain, "silas-meant-to-sell")
+    stranger = next(e for e in state.characters(alive=True)
+                    if not state.knows(e, "silas-meant-to-sell") and e != captain)
+    p = Proposal(actor=captain, ops=[
+        Kill(entity=captain, cause="a fall"),
+        Tell(entity=stranger, to=captain, fact="silas-meant-to-sell"),
+    ])
+    found = [(v.rule, v.op_index) for v in check(p, state, Turn("world"))]
+    # Refused, and the rest is checked as if the captain had died.
+    assert found == [("story.essential", 0), ("dead.act", 1)]
+    gossip = Proposal(actor=stranger, ops=[Tell(entity=stranger, to=captain,
+                                                fact="silas-meant-to-sell")])
+    assert [v.rule for v in check(gossip, state, Turn("npc", stranger))] == ["know.unknown"]
+
+    ids = {r.id for r in registry.BUILT_IN}
+    listed = CliRunner().invoke(main, ["rules"]).output
+    for rule in ("story.essential", "know.unknown", "know.absent", "know.source",
+                 "know.witness"):
+        assert rule in ids and rule in listed

@@ -10,7 +10,8 @@ to a model. ``simengine rules`` prints the registry.
 
 - ``base``: the records (:class:`Rule`, :class:`Violation`, :class:`Turn`);
 - ``view``: the state as the ops so far leave it; ``checking``: running the rules;
-- ``op_rules``, ``proposal_rules``: the built-in rules; ``authored``: the world's own;
+- ``op_rules``, ``knowledge_rules``, ``proposal_rules``: the built-in rules (single ops,
+  who may tell or learn what, the beat as a whole); ``authored``: the world's own;
 - ``registry``: all of them in order, the prompt's lines and the README's table.
 """
 

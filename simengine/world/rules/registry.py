@@ -3,8 +3,8 @@
 ``check`` runs it, the prompt's rule list is its lines, the README's rule table
 and ``simengine rules`` print it. A world's own ``[[rules]]`` follow the built-in
 ones, as records of the same kind. Adding a rule is adding a record to
-:data:`BUILT_IN` (its check beside the others of its kind, in ``op_rules`` or
-``proposal_rules``).
+:data:`BUILT_IN` (its check beside the others of its kind, in ``op_rules``,
+``knowledge_rules`` or ``proposal_rules``).
 """
 
 from __future__ import annotations
