@@ -114,6 +114,7 @@ def _players_scene(c: Checking, op: OpBase | None) -> None:
     if isinstance(op, Fact):
         c.fail("what is true is the world's to say: a player's words do not make or change a "
                "fact (tell what you know, or learn it)")
+        c.refuse()  # nor does the fact exist for the ops after it
 
 
 def _conserved(d: AttributeDef | None) -> bool:
