@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from simengine.world.loader import WorldFileError, load_world
-from simengine.world.rulebook import RuleRecord, prompt_rules, records
+from simengine.world.rules import Rule, records
+from simengine.world.rules.registry import prompt_rules
 from simengine.world.state import WorldState
 
 
@@ -39,13 +40,13 @@ def rules(world: Path | None, as_json: bool, prompt: bool) -> None:
     rows = records(state)
     if as_json:
         for r in rows:
-            click.echo(json.dumps({"id": r.id, "says": r.says, "applies_to": r.applies_to,
+            click.echo(json.dumps({"id": r.id, "says": r.says, "applies_to": r.applies,
                                    "source": r.source}, ensure_ascii=False))
         return
     _table(rows)
 
 
-def _table(rows: list[RuleRecord]) -> None:
+def _table(rows: list[Rule]) -> None:
     width = max(len(r.id) for r in rows)
     for source, title in (("engine", "Built in"), ("world", "This world's own ([[rules]])")):
         group = [r for r in rows if r.source == source]
@@ -53,4 +54,4 @@ def _table(rows: list[RuleRecord]) -> None:
             continue
         click.secho(title, bold=True)
         for r in group:
-            click.echo(f"  {r.id:<{width}}  {r.says}  [{r.applies_to}]")
+            click.echo(f"  {r.id:<{width}}  {r.says}  [{r.applies}]")

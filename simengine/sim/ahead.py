@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from simengine.storytellers.base import CallRecord, Intent, Scene, Storyteller
+from simengine.storytellers.base import Intent, Scene, Storyteller
+from simengine.world.calls import Call
 from simengine.world.ops import Proposal
 
 #: What a scene shows a storyteller (its ``state`` is the live world, not a view of it).
@@ -40,7 +41,7 @@ def same_scene(a: Scene, b: Scene) -> bool:
 @dataclass
 class Ahead:
     """One beat's first decide call, in flight; stands in for its storyteller in
-    :func:`~simengine.storytellers.repair.decide`'s first round."""
+    :func:`~simengine.sim.decide.decide`'s first round."""
 
     intent: Intent
     scene: Scene
@@ -62,7 +63,7 @@ class Ahead:
         finally:
             self.twin.release()  # the prompt sizes it learned, now, in beat order
 
-    def drain_calls(self) -> list[CallRecord]:
+    def drain_calls(self) -> list[Call]:
         return self.twin.drain_calls()
 
 

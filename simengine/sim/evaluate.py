@@ -28,12 +28,12 @@ from typing import Any
 from simengine.eval.adversary import FakeOllama
 from simengine.eval.replies import DRIFT_KINDS, INJECTION_KINDS
 from simengine.sim.batch import endings_report
+from simengine.sim.decide import Decision
 from simengine.sim.evaluate_drift import DriftTally, narrates, tally_drift
 from simengine.sim.session import Committed, Session
 from simengine.store import Save
 from simengine.storytellers.ollama import OllamaStoryteller
 from simengine.storytellers.procedural import ProceduralStoryteller
-from simengine.storytellers.repair import Decision
 from simengine.world.loader import load_world
 from simengine.world.ops import Proposal
 from simengine.world.rules import Turn, check

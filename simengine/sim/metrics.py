@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from simengine.storytellers.base import CallRecord
-from simengine.storytellers.repair import Decision
+from simengine.sim.decide import Decision
+from simengine.world.calls import Call
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Metrics:
             self.fallbacks[_short(d.fallback_reason)] += 1
         self.count_calls(d.calls)
 
-    def count_calls(self, calls: list[CallRecord]) -> None:
+    def count_calls(self, calls: list[Call]) -> None:
         for c in calls:
             self.calls[c.phase] += 1
             self.prompt_tokens += c.prompt_tokens or 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from simengine.sim.ahead import Ahead, ask_ahead, drop_all
+from simengine.sim.decide import Decision, decide
 from simengine.sim.director import Director, aims, intensity, leads
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
@@ -34,7 +35,6 @@ from simengine.storytellers.base import (
 from simengine.storytellers.drift import DriftGuard, Retell
 from simengine.storytellers.player import explanations, plan_turn
 from simengine.storytellers.procedural import ProceduralStoryteller
-from simengine.storytellers.repair import Decision, decide
 from simengine.storytellers.scene import SCENE_BUDGET, TokenEstimator, build_scene
 from simengine.world.lore import LoreActivation
 from simengine.world.seeds import mix_seed

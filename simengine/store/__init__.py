@@ -19,7 +19,7 @@ from simengine.store.errors import (
     SaveTooNew,
     SaveTooOld,
 )
-from simengine.store.events import Call, Event, EventKind
+from simengine.store.events import Event, EventKind
 from simengine.store.paths import (
     SAVE_SUFFIX,
     SAVES_ENV,
@@ -30,6 +30,7 @@ from simengine.store.paths import (
 )
 from simengine.store.save import DEFAULT_SNAPSHOT_EVERY, HEAD, Save
 from simengine.store.schema import SCHEMA_VERSION
+from simengine.world.calls import Call
 
 __all__ = [
     "DEFAULT_SNAPSHOT_EVERY",

@@ -1,4 +1,7 @@
-"""The records a save keeps: committed events and the model calls behind them."""
+"""The records a save keeps: committed events and the model calls behind them.
+
+A model call is :class:`~simengine.world.calls.Call`, the record storytellers make.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simengine.store.errors import BadEvent, SaveCorrupt
+from simengine.world.calls import Call
 from simengine.world.ops import Op, OpList
 
 EventKind = Literal["player", "npc", "world"]
 EVENT_KINDS: tuple[str, ...] = ("player", "npc", "world")
-Phase = Literal["decide", "narrate", "repair"]
 
 #: The event fields exports carry, in order (wire format v1).
 WIRE_FIELDS = (
@@ -66,26 +69,6 @@ class Event(BaseModel):
         return {name: data[name] for name in WIRE_FIELDS}
 
 
-class Call(BaseModel):
-    """One model call as the ``calls`` table keeps it (mirrors the storytellers' CallRecord)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    storyteller: str = ""
-    model: str | None = None
-    phase: Phase
-    request: Any = None
-    response: Any = None
-    accepted: bool | None = None
-    violations: list[Any] = Field(default_factory=list)
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_ms: float | None = None
-    error: str | None = None
-    #: The server's own time for the call (a run's metrics count it; not a column).
-    model_ms: float | None = None
-
-
 def to_json(value: Any) -> str:
     """JSON text for a column; violations and other records are turned into plain data."""
     return json.dumps(value, ensure_ascii=False, default=_plain)
@@ -122,7 +105,7 @@ def ops_json(ops: Iterable[Op]) -> str:
 
 
 def call_row(call: Any, event_id: int | None) -> dict[str, Any]:
-    """A ``calls`` row from a dict, a Call or any dataclass with the same fields.
+    """A ``calls`` row from a :class:`Call` (or a dict of its fields).
 
     Raises:
         BadEvent: unknown keys or a wrong phase (caught before anything is written).
@@ -130,13 +113,10 @@ def call_row(call: Any, event_id: int | None) -> dict[str, Any]:
     if isinstance(call, Call):
         record = call
     else:
-        data = call
-        if dataclasses.is_dataclass(call) and not isinstance(call, type):
-            data = {f.name: getattr(call, f.name) for f in dataclasses.fields(call)}
-        if not isinstance(data, Mapping):
-            raise BadEvent(f"a call record must be a dict, got {type(call).__name__}")
+        if not isinstance(call, Mapping):
+            raise BadEvent(f"a call record must be a Call or a dict, got {type(call).__name__}")
         try:
-            record = Call.model_validate(dict(data))
+            record = Call.model_validate(dict(call))
         except ValidationError as err:
             raise BadEvent(f"a call record is invalid: {err}") from err
     return {

@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from simengine.world.calls import Call
 from simengine.world.lore import LoreActivation
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
 from simengine.world.state import WorldState
 
 BeatKind = Literal["player", "npc", "world"]
-Phase = Literal["decide", "narrate", "repair"]
 
 
 @dataclass(frozen=True)
@@ -108,32 +108,6 @@ class Scene:
     facts: dict[str, Any] | None = None
 
 
-@dataclass
-class CallRecord:
-    """One model call, as the save's ``calls`` table keeps it."""
-
-    storyteller: str
-    model: str | None
-    phase: Phase
-    request: Any
-    response: Any
-    accepted: bool | None = None
-    violations: list[str] = field(default_factory=list)
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_ms: float | None = None
-    error: str | None = None
-    #: The server's own time for the call (Ollama's ``total_duration``), when it says:
-    #: the wait a model causes, without the client's set-up, JSON work and HTTP.
-    model_ms: float | None = None
-
-    @property
-    def model_seconds(self) -> float:
-        """Seconds the model took: the server's own figure, else the whole call's."""
-        ms = self.model_ms if self.model_ms is not None else self.latency_ms
-        return (ms or 0) / 1000
-
-
 class StorytellerError(Exception):
     """A storyteller could not produce a proposal; ``reason`` says why, for people."""
 
@@ -156,7 +130,7 @@ class Storyteller(Protocol):
         self, scene: Scene, accepted: Proposal, rejected: Sequence[Violation] = ()
     ) -> AsyncIterator[str]: ...
 
-    def drain_calls(self) -> list[CallRecord]: ...
+    def drain_calls(self) -> list[Call]: ...
 
 
 def propose_sync(

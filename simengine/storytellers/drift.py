@@ -23,8 +23,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simengine.storytellers.base import CallRecord, Scene
+from simengine.storytellers.base import Scene
 from simengine.storytellers.prompts import narrate_messages
+from simengine.world.calls import Call
 from simengine.world.ops import Create, Kill, Proposal, Transfer, references
 from simengine.world.state import WorldState, normalize_name
 
@@ -428,7 +429,7 @@ class DriftGuard:
         last = self.attempts[-1]
         return Retell("".join(self.shown), last["prose"], last["reasons"])
 
-    def judge(self, calls: Sequence[CallRecord]) -> None:
+    def judge(self, calls: Sequence[Call]) -> None:
         """Mark the last narrate call of a telling as accepted or drifting."""
         narrated = [c for c in calls if c.phase == "narrate"]
         if narrated and narrated[-1].error is None:

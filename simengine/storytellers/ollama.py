@@ -8,7 +8,7 @@ a dropped connection, a timeout) are retried with exponential backoff; a reply
 that is not a proposal gets one re-ask with the parse error. What still fails
 raises :class:`~simengine.storytellers.base.StorytellerError` with a message a
 person can act on, and the engine falls back to the procedural storyteller for
-that beat. Every HTTP call becomes a :class:`CallRecord` (``drain_calls``).
+that beat. Every HTTP call becomes a :class:`Call` (``drain_calls``).
 
 Every call is bounded: ``timeout`` limits the whole call (not only each read),
 ``num_predict`` limits the tokens asked for, and a reply larger than
@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import httpx
 from ollama import AsyncClient, ResponseError
 
-from simengine.storytellers.base import CallRecord, Intent, Phase, Scene, StorytellerError
+from simengine.storytellers.base import Intent, Scene, StorytellerError
 from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
@@ -49,6 +49,7 @@ from simengine.storytellers.prompts import (
     propose_request,
     reask_text,
 )
+from simengine.world.calls import Call, Phase
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
 from simengine.world.seeds import mix_seed
@@ -325,7 +326,7 @@ class OllamaStoryteller:
         self.recorder = recorder
         self.name = f"ollama:{self.model}"
         self.last_error: str | None = None
-        self._calls: list[CallRecord] = []
+        self._calls: list[Call] = []
         self._host_problem = host_problem(self.host)
         # interrupt() cancels these (the exchanges in flight) and refuses new ones.
         self._interrupted: str | None = None
@@ -347,7 +348,7 @@ class OllamaStoryteller:
         return f"<OllamaStoryteller {self.model} at {self.host}>"
 
     # --------------------------------------------------------------- public
-    def drain_calls(self) -> list[CallRecord]:
+    def drain_calls(self) -> list[Call]:
         calls, self._calls = self._calls, []
         return calls
 
@@ -613,7 +614,7 @@ class OllamaStoryteller:
                             {"role": "user", "content": reask_text(exc.reason)}]
 
     async def _chat(self, phase: Phase, messages: list[dict[str, str]], schema: dict[str, Any],
-                    options: dict[str, Any]) -> tuple[str, CallRecord]:
+                    options: dict[str, Any]) -> tuple[str, Call]:
         """One non-streamed chat exchange with bounded retries."""
         request = self._request(messages, schema, options, stream=False)
         for attempt in range(self.retries + 1):
@@ -642,8 +643,8 @@ class OllamaStoryteller:
         return reply
 
     def _record(self, phase: Phase, request: dict[str, Any], response: Any, started: float,
-                *, final: Any = None, error: str | None = None) -> CallRecord:
-        record = CallRecord(
+                *, final: Any = None, error: str | None = None) -> Call:
+        record = Call(
             storyteller=self.name,
             model=self.model,
             phase=phase,

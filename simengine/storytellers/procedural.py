@@ -20,12 +20,13 @@ from dataclasses import dataclass
 
 from simengine.storytellers import gossip
 from simengine.storytellers import player as players
-from simengine.storytellers.base import CallRecord, Intent, Scene, Steer
+from simengine.storytellers.base import Intent, Scene, Steer
 from simengine.storytellers.namegen import NameGen
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
 from simengine.storytellers.scene import clip, pick_location
 from simengine.storytellers.wording import HEALTH, MOOD, changeable_number
+from simengine.world.calls import Call
 from simengine.world.ops import (
     Adjust,
     Create,
@@ -638,6 +639,6 @@ class ProceduralStoryteller:
         for i, sentence in enumerate(sentences):
             yield sentence if i == len(sentences) - 1 else sentence + " "
 
-    def drain_calls(self) -> list[CallRecord]:
+    def drain_calls(self) -> list[Call]:
         """No model calls are ever made."""
         return []

@@ -35,13 +35,14 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from simengine.storytellers.base import CallRecord, Intent, Scene, StorytellerError
+from simengine.storytellers.base import Intent, Scene, StorytellerError
 from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
     parse_proposal,
     propose_request,
 )
+from simengine.world.calls import Call
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
 from simengine.world.text import error_message
@@ -218,14 +219,14 @@ class ReplayStoryteller:
         #: Fed the recorded prompt token counts, as the live teller fed its server's.
         self.on_prompt_tokens: Any = None
         self._used = [False] * len(self.exchanges)
-        self._calls: list[CallRecord] = []
+        self._calls: list[Call] = []
         self._replies: OrderedDict[Intent, str] = OrderedDict()
 
     @property
     def remaining(self) -> int:
         return self._used.count(False)
 
-    def drain_calls(self) -> list[CallRecord]:
+    def drain_calls(self) -> list[Call]:
         calls, self._calls = self._calls, []
         return calls
 
@@ -254,7 +255,7 @@ class ReplayStoryteller:
         counted = (entry.get("reply") or {}).get("prompt_tokens")
         if self.on_prompt_tokens and isinstance(counted, int) and counted > 0:
             self.on_prompt_tokens(sum(len(m.get("content") or "") for m in messages), counted)
-        self._calls.append(CallRecord(storyteller="replay", model=self.header.get("model"),
+        self._calls.append(Call(storyteller="replay", model=self.header.get("model"),
                                       phase=phase, request={"digest": digest, "n": entry.get("n")},
                                       response=entry.get("reply"), latency_ms=0.0,
                                       error=(entry.get("reply") or {}).get("error")))

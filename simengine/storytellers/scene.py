@@ -25,7 +25,7 @@ from typing import Any
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
 from simengine.world.ops import prompt_lines
-from simengine.world.rulebook import prompt_rules
+from simengine.world.rules.registry import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import FACT, WorldState
 from simengine.world.text import number

@@ -6,7 +6,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from simengine.storytellers.base import CallRecord, Intent, Scene, StorytellerError
+from simengine.storytellers.base import Intent, Scene, StorytellerError
+from simengine.world.calls import Call
 from simengine.world.ops import Proposal
 from simengine.world.rules import Violation
 
@@ -24,7 +25,7 @@ class ScriptedStoryteller:
         self.history: list[dict[str, Any]] = []
         self.repeat_last = repeat_last
         self._last: Any = None
-        self._calls: list[CallRecord] = []
+        self._calls: list[Call] = []
 
     def enqueue(self, *items: Proposal | dict | StorytellerError) -> ScriptedStoryteller:
         self.queue.extend(items)
@@ -43,11 +44,12 @@ class ScriptedStoryteller:
             item = Proposal(actor=intent.actor, summary="nothing happens")
         phase = "repair" if feedback else "decide"
         if isinstance(item, StorytellerError):
-            self._calls.append(CallRecord(self.name, None, phase, None, None, error=item.reason))
+            self._calls.append(Call(storyteller=self.name, phase=phase, error=item.reason))
             raise item
         proposal = item if isinstance(item, Proposal) else Proposal.model_validate(item)
-        self._calls.append(CallRecord(self.name, None, phase, {"intent": intent.text},
-                                      proposal.model_dump(mode="json")))
+        self._calls.append(Call(storyteller=self.name, phase=phase,
+                                request={"intent": intent.text},
+                                response=proposal.model_dump(mode="json")))
         return proposal
 
     async def narrate(
@@ -58,6 +60,6 @@ class ScriptedStoryteller:
         if rejected:
             yield " But not everything goes as hoped."
 
-    def drain_calls(self) -> list[CallRecord]:
+    def drain_calls(self) -> list[Call]:
         calls, self._calls = self._calls, []
         return calls

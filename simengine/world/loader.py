@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from simengine.world.authored import ForbidError, parse_forbid
 from simengine.world.conditions import ConditionError
 from simengine.world.conditions import parse as parse_condition
+from simengine.world.rules.authored import ForbidError, parse_forbid
 from simengine.world.spec import (
     DEFAULT_RELATION_KINDS,
     ENTITY_SECTIONS,

@@ -241,7 +241,7 @@ class WorldState:
         )
         if any(e.known_by is not None for e in spec.knowledge):  # some know what others don't
             g.graph["gossip"] = spec.story.gossip
-        if spec.rules:  # likewise: author rules, checked by world.rules through world.authored
+        if spec.rules:  # likewise: author rules, checked by world.rules (rules.authored)
             g.graph["rules"] = [rule.model_dump(mode="json") for rule in spec.rules]
         defs = spec.attributes
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from simengine.sim.decide import decide
 from simengine.sim.evaluate import (
     DEFAULT_RATES,
     EXPECTED_RULE,
@@ -19,7 +20,6 @@ from simengine.store import Save
 from simengine.storytellers.base import Intent
 from simengine.storytellers.ollama import OllamaStoryteller
 from simengine.storytellers.procedural import ProceduralStoryteller
-from simengine.storytellers.repair import decide
 from simengine.testing.fake_ollama import FakeOllama, Fault
 from simengine.testing.fake_replies import INJECTION_KINDS
 from simengine.testing.fixtures import simple_scene, tiny_state

@@ -188,21 +188,20 @@ def test_calls_are_logged_with_their_event(save):
     assert save.calls()[-1]["error"] == "model timed out"
 
 
-def test_calls_accept_dataclass_records(save):
-    from dataclasses import dataclass, field
+def test_calls_take_the_record_storytellers_make(save):
+    from simengine.world.calls import Call
 
-    @dataclass
-    class CallRecord:  # the storytellers' record, field for field
-        storyteller: str
-        model: str | None
-        phase: str
-        request: object
-        response: object
-        accepted: bool | None = None
-        violations: list = field(default_factory=list)
-
-    save.append(tick=1, kind="world", calls=[CallRecord("ollama", "qwen", "decide", {}, "{}")])
-    assert save.calls(1)[0]["model"] == "qwen"
+    call = Call(storyteller="ollama", model="qwen", phase="repair", request={"n": 1},
+                response="{}", accepted=False, violations=["op 0 (move): 'x' is not known"],
+                prompt_tokens=12)
+    save.append(tick=1, kind="world", calls=[call])
+    row = save.calls(1)[0]
+    assert (row["model"], row["phase"], row["accepted"], row["prompt_tokens"]) == (
+        "qwen", "repair", False, 12)
+    assert row["violations"] == ["op 0 (move): 'x' is not known"]
+    # Round trip: every field the save keeps (the server's own time is a run's, not a column).
+    assert "model_ms" not in row
+    assert Call.model_validate({k: row[k] for k in Call.model_fields if k in row}) == call
 
 
 def test_set_narration_after_commit(save):

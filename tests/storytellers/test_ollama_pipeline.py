@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from simengine.sim.decide import decide
 from simengine.storytellers.base import Intent
 from simengine.storytellers.ollama import OllamaStoryteller
 from simengine.storytellers.procedural import ProceduralStoryteller
-from simengine.storytellers.repair import decide
 from simengine.testing.fake_ollama import FakeOllama, Fault
 from simengine.testing.fixtures import dead_url, simple_scene, tiny_state
 from simengine.world.rules import Turn, check

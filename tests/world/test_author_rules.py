@@ -11,8 +11,8 @@ import pytest
 from simengine.sim.session import Session
 from simengine.world.loader import WorldFileError, parse_world
 from simengine.world.ops import Move, Proposal, Transfer
-from simengine.world.rulebook import prompt_rules
 from simengine.world.rules import Turn, check
+from simengine.world.rules.registry import prompt_rules
 from simengine.world.state import WorldState
 
 README = Path(__file__).parents[2] / "README.md"
@@ -176,8 +176,8 @@ attributes = { blade = true }
 
 
 def test_a_model_gets_the_rule_in_its_prompt_and_its_says_back_for_repair(spec) -> None:
+    from simengine.sim.decide import decide
     from simengine.storytellers.base import Intent
-    from simengine.storytellers.repair import decide
     from simengine.storytellers.scene import build_scene
     from simengine.testing.scripted import ScriptedStoryteller
 

@@ -22,7 +22,7 @@ from importlib import resources
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from simengine.storytellers.repair import drop_failing
+from simengine.sim.decide import drop_failing
 from simengine.world.canon import resolve
 from simengine.world.ops import (
     Adjust,

@@ -177,7 +177,7 @@ from simengine.sim.narrate import describe
 from simengine.storytellers.base import Intent
 from simengine.storytellers.prompts import describe_op, parse_proposal, proposal_schema
 from simengine.storytellers.scene import build_scene
-from simengine.world.authored import parse_forbid
+from simengine.world.rules.authored import parse_forbid
 from simengine.world.canon import resolve
 from simengine.world.loader import load_world
 from simengine.world.rules import check

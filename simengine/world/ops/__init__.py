@@ -17,17 +17,19 @@ Adding an op (``tell``, say) touches two files:
 1. ``simengine/world/ops/tell.py`` with ``class Tell(OpBase)``: ``op: Literal["tell"] =
    "tell"``, its fields, ``ORDER`` (after the others: 100, 110 ...), ``REFS`` for each
    reference field, ``PROMPT`` (the line a model learns it from), and ``apply``,
-   ``summary``, ``told``, ``sentence``. Set ``INVENTS``/``SUBJECT``/``VERB``/``AIM`` and
-   override ``resolve``/``placed``/``brings`` only when the defaults do not fit. If
-   ``apply`` needs a new kind of change to the graph, give ``WorldState`` a mutator
-   for it (the state owns its graph).
+   ``summary``, ``told``, ``sentence``. Set ``INVENTS``/``SUBJECT``/``VERB``/``AIM``/
+   ``DEAD_CANNOT`` and override ``resolve``/``placed``/``brings``/``kinds_of`` only when
+   the defaults do not fit. If ``apply`` needs a new kind of change to the graph, give
+   ``WorldState`` a mutator for it (the state owns its graph), and the rules' overlay
+   (``world/rules/view.py``) the same mutator (it does nothing if no rule reads it),
+   since checking applies each passing op to that overlay.
 2. ``tests/world/test_op_tell.py``: its wire form, apply, lines.
 
 Every module here (``base`` excepted) is collected when the package is imported, and
 its class is importable from the package, so the op joins the wire union, the prompt's
 op list, the model's JSON schema, canon, the rules' reference checks and ``forbid`` in
-world files. A rule that checks more than its references is a method ``op_tell`` on the
-rules checker (``world/rules.py``).
+world files; the dead, if its ``SUBJECT`` has ``DEAD_CANNOT``. A rule that checks more is
+one record in the rule registry (``world/rules/``) that names ``"tell"`` in its ``applies_to``.
 """
 
 from __future__ import annotations

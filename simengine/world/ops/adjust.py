@@ -21,6 +21,7 @@ class Adjust(OpBase):
     REFS = {"entity": ANY}
     SUBJECT = "entity"
     VERB = "change"
+    DEAD_CANNOT = "change"
     AIM = "entity"
     PROMPT = ('- {"op": "adjust", "entity": "<id>", "attribute": "<name>", "by": <number>}: '
               "add to a number (negative to take away)")

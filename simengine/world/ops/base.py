@@ -92,7 +92,9 @@ class OpBase(Strict):
     - ``REFS``: each field holding an entity reference -> the kinds it may name.
     - ``INVENTS``: each field where an unknown name may become a new entity -> that kind.
     - ``SUBJECT``: the field naming whom the op acts upon (None: nobody in particular);
-      ``VERB`` says what it does to them ("move", "change" ...) for refusals.
+      ``VERB`` says what it does to them ("move", "change" ...) for refusals, and
+      ``DEAD_CANNOT`` what a dead subject cannot do ("move", "die again"; empty: the
+      dead are not asked).
     - ``AIM``: the field naming the place or thing the op goes to or acts on.
     - ``PROMPT``: the line that teaches a model the op, in the "How to propose" list
       (empty: another op's line covers it).
@@ -104,6 +106,7 @@ class OpBase(Strict):
     INVENTS: ClassVar[dict[str, str]] = {}
     SUBJECT: ClassVar[str | None] = None
     VERB: ClassVar[str] = ""
+    DEAD_CANNOT: ClassVar[str] = ""
     AIM: ClassVar[str | None] = None
     PROMPT: ClassVar[str]
 
@@ -131,6 +134,10 @@ class OpBase(Strict):
     def references(self) -> list[tuple[str, str]]:
         """(field, value) pairs of the entity references the op makes."""
         return [(f, getattr(self, f)) for f in self.REFS]
+
+    def kinds_of(self, field: str) -> tuple[str, ...]:
+        """The kinds the reference in ``field`` may name."""
+        return self.REFS[field]
 
     def brings(self) -> NewEntity | None:
         """The entity the op brings into being, if any."""

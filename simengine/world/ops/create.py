@@ -9,6 +9,13 @@ from simengine.world.ops.base import Kinder, Namer, NewEntity, OpBase, Resolving
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
 
+#: What a newcomer's ``at`` may name, by its kind (a faction has no place).
+AT_KINDS: dict[str, tuple[str, ...]] = {
+    "character": ("location",),
+    "item": ("location", "character", "item"),
+    "location": ("location",),
+    "faction": (),
+}
 #: How each kind of newcomer turns up, in an event line.
 _ARRIVES = {"character": "arrives", "location": "is discovered", "item": "turns up",
             "faction": "forms"}
@@ -25,6 +32,9 @@ class Create(OpBase):
     def references(self) -> list[tuple[str, str]]:
         return [("entity.at", self.entity.at)] if self.entity.at else []
 
+    def kinds_of(self, field: str) -> tuple[str, ...]:
+        return AT_KINDS[self.entity.kind]
+
     def brings(self) -> NewEntity:
         return self.entity
 
@@ -40,8 +50,8 @@ class Create(OpBase):
         e = self.entity
         at = e.at
         if at is not None:
-            kinds = {"location": ("location",), "character": ("location",)}.get(
-                e.kind, ("location", "character", "item"))
+            # (a faction has no place: the rules refuse it, once its name resolves)
+            kinds = AT_KINDS[e.kind] or AT_KINDS["item"]
             at, candidates = c.lookup(at, kinds)
             if at is None:
                 c.fail(self, f"'{e.at}' is not a known {' or '.join(kinds)}", candidates)

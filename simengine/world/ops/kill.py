@@ -21,6 +21,7 @@ class Kill(OpBase):
     REFS = {"entity": ("character",)}
     SUBJECT = "entity"
     VERB = "kill"
+    DEAD_CANNOT = "die again"
     AIM = "entity"
     PROMPT = '- {"op": "kill", "entity": "<character>", "cause": "<text>"}: someone dies'
 

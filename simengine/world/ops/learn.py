@@ -21,6 +21,7 @@ class Learn(OpBase):
     REFS = {"entity": ("character",), "fact": ("fact",), "item": ("item",)}
     SUBJECT = "entity"
     VERB = "speak for"
+    DEAD_CANNOT = "learn anything"
     AIM = "item"
     PROMPT = ('- {"op": "learn", "entity": "<character>", "fact": "<fact id>", "item": '
               '"<thing here that reveals it>"}')

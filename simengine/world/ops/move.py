@@ -20,6 +20,7 @@ class Move(OpBase):
     INVENTS = {"entity": "character", "to": "location"}  # someone arrives; a place is found
     SUBJECT = "entity"
     VERB = "move"
+    DEAD_CANNOT = "move"
     AIM = "to"
     PROMPT = '- {"op": "move", "entity": "<character>", "to": "<place>"}: go somewhere'
 

@@ -30,6 +30,7 @@ class Relate(OpBase):
     INVENTS = {"target": "character"}  # someone is met
     SUBJECT = "source"
     VERB = "speak for"
+    DEAD_CANNOT = "change their relations"
     AIM = "target"
     PROMPT = ('- {"op": "relate", "source": "<id>", "relation": "<kind>", "target": "<id>"} '
               '(and "unrelate" to end one)')

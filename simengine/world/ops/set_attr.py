@@ -21,6 +21,7 @@ class SetAttr(OpBase):
     REFS = {"entity": ANY}
     SUBJECT = "entity"
     VERB = "change"
+    DEAD_CANNOT = "change"
     AIM = "entity"
     PROMPT = ('- {"op": "set", "entity": "<id>", "attribute": "<name>", '
               '"value": <text or true/false>}')

@@ -20,6 +20,7 @@ class Tell(OpBase):
     REFS = {"entity": ("character",), "to": ("character",), "fact": ("fact",)}
     SUBJECT = "entity"
     VERB = "speak for"
+    DEAD_CANNOT = "tell anything"
     AIM = "to"
     PROMPT = ('- {"op": "tell", "entity": "<character>", "to": "<character here>", "fact": '
               '"<fact id they know>"}')

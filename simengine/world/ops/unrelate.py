@@ -20,6 +20,7 @@ class Unrelate(OpBase):
     REFS = {"source": ANY, "target": ANY}
     SUBJECT = "source"
     VERB = "speak for"
+    DEAD_CANNOT = "change their relations"
     AIM = "target"
     PROMPT = ""  # relate's line teaches it
 

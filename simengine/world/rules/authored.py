@@ -10,8 +10,9 @@
 
 An op matching ``forbid`` (its kind, and each ``FIELD VALUE`` pair after it) is
 refused when ``when`` holds (or is absent) and ``unless`` does not. The loader
-checks every part when the world loads; :func:`broken` is what
-:mod:`simengine.world.rules` asks for each op of a proposal.
+checks every part when the world loads; :func:`author_rules` gives each as a
+:class:`~simengine.world.rules.base.Rule`, the same record as a built-in rule,
+read on the world as the ops before it leave it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 from simengine.world.conditions import Condition, Context, compiled
 from simengine.world.ops import OP_NAMES, OP_TYPES, REFERENCE_FIELDS, OpBase
+from simengine.world.rules.base import Rule
+from simengine.world.rules.checking import Checking
 
 #: The fields of each op kind a ``forbid`` may narrow by (plain values, not ``create``'s entity).
 FORBID_FIELDS: dict[str, tuple[str, ...]] = {
@@ -76,29 +79,48 @@ class AuthorRule:
     when: Condition | None
     unless: Condition | None
     says: str
+    line: str  # how a model reads it: what it forbids, when, unless what, and why
 
-    @property
-    def rule_id(self) -> str:
-        """The id violations carry: ``world.<id>``, apart from the built-in ones."""
-        return f"world.{self.id}"
-
-    def applies_to(self, op: Any) -> bool:
+    def matches(self, op: Any) -> bool:
         return op.op == self.kind and all(
             str(getattr(op, f, None)) == v for f, v in self.fields
         )
 
     def broken(self, op: Any, reader: Any, ctx: Context) -> bool:
         """Whether ``op`` breaks this rule, on the world as ``reader`` shows it."""
-        if not self.applies_to(op):
+        if not self.matches(op):
             return False
         if self.when is not None and not self.when(reader, ctx):
             return False
         return not (self.unless is not None and self.unless(reader, ctx))
 
+    def check(self, c: Checking, op: OpBase | None) -> None:
+        assert op is not None
+        ctx = context(op, c.actor(), lambda e: c.v.location_of(e) if c.v.exists(e) else None)
+        if self.broken(op, c.reader, ctx):
+            c.fail(self.says)
+
+    def teach(self, state: Any) -> list[str]:
+        return [self.line]
+
+    def record(self) -> Rule:
+        """The rule as the registry holds it (``world.<id>``, apart from the built-in ones).
+
+        It looks at every op: a world rule speaks even on an op a built-in rule refused.
+        """
+        return Rule(f"world.{self.id}", self.says, (self.kind,), self.check, always=True,
+                    teach=self.teach, source="world",
+                    detail=" ".join(f"{f} {v}" for f, v in self.fields))
+
 
 def compile_rule(raw: dict[str, Any]) -> AuthorRule:
     """An author rule from its world-file form (already checked by the loader)."""
     kind, fields = parse_forbid(raw["forbid"])
+    line = f"No {raw['forbid']}"
+    if raw.get("when"):
+        line += f" when {raw['when']}"
+    if raw.get("unless"):
+        line += f", unless {raw['unless']}"
     return AuthorRule(
         id=raw["id"],
         kind=kind,
@@ -106,21 +128,22 @@ def compile_rule(raw: dict[str, Any]) -> AuthorRule:
         when=compiled(raw["when"]) if raw.get("when") else None,
         unless=compiled(raw["unless"]) if raw.get("unless") else None,
         says=raw["says"],
+        line=f"{line}: {raw['says']}",
     )
 
 
-_CACHE: dict[int, tuple[list, list[AuthorRule]]] = {}
+_CACHE: dict[int, tuple[list, tuple[Rule, ...]]] = {}
 
 
-def author_rules(state: Any) -> list[AuthorRule]:
+def author_rules(state: Any) -> tuple[Rule, ...]:
     """The world's author rules (none for most worlds), compiled once per rules list."""
     raw = state.graph.graph.get("rules")
     if not raw:
-        return []
+        return ()
     hit = _CACHE.get(id(raw))
     if hit is not None and hit[0] is raw:
         return hit[1]
-    rules = [compile_rule(r) for r in raw]
+    rules = tuple(compile_rule(r).record() for r in raw)
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[id(raw)] = (raw, rules)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from simengine.sim.decide import decide
 from simengine.storytellers.base import Intent, Scene, StorytellerError
-from simengine.storytellers.repair import decide
 from simengine.testing.scripted import ScriptedStoryteller
 from simengine.world.loader import load_world
 from simengine.world.rules import Turn, check

@@ -1,5 +1,6 @@
-"""The repair loop: propose, resolve, check, feed violations back, drop, fall back.
+"""The decide-and-repair loop: propose, resolve, check, feed violations back, drop, fall back.
 
+Orchestration, so it lives in ``sim/``: storytellers only propose and narrate.
 ``decide`` is the one place where a storyteller's proposal meets the world's
 rules. It asks for a proposal, lets canon resolve its names, checks it, and
 while it breaks rules sends the violations back for repair (``retries`` times).
@@ -12,13 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simengine.storytellers.base import (
-    CallRecord,
-    Intent,
-    Scene,
-    Storyteller,
-    StorytellerError,
-)
+from simengine.storytellers.base import Intent, Scene, Storyteller, StorytellerError
+from simengine.world.calls import Call
 from simengine.world.canon import resolve
 from simengine.world.ops import Adjust, Proposal, Transfer
 from simengine.world.rules import Turn, Violation, check
@@ -46,7 +42,7 @@ class Decision:
     storyteller: str
     fallback_reason: str | None = None
     invented: list[str] = field(default_factory=list)
-    calls: list[CallRecord] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
 
     @property
     def dropped(self) -> int:
@@ -116,7 +112,7 @@ def _priced(state: WorldState, item: str) -> bool:
     return False
 
 
-def _mark(calls: list[CallRecord], accepted: bool, violations: list[Violation]) -> None:
+def _mark(calls: list[Call], accepted: bool, violations: list[Violation]) -> None:
     if calls:
         calls[-1].accepted = accepted
         calls[-1].violations = [str(v) for v in violations]
@@ -172,7 +168,7 @@ async def _decide(
 ) -> Decision:
     turn = Turn(intent.kind, intent.actor)
     attempts: list[Attempt] = []
-    calls: list[CallRecord] = []
+    calls: list[Call] = []
     feedback: list[Violation] = []
     reason: str | None = None
     last = None
