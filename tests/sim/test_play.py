@@ -212,8 +212,9 @@ def test_fifteen_natural_turns_each_answered_and_someone_speaks(tmp_path, world)
     known = set(re.findall(r"[A-Za-z][\w'-]*", lore))
     with Save.open(tmp_path / f"{world}.db", readonly=True) as save:  # and what the story made
         state = save.state()
-        known |= set(re.findall(r"[A-Za-z][\w'-]*", " ".join(
-            state.name(e) for e in state.entities() if state.entity(e).get("origin") != "authored")))
+        made = [state.name(e) for e in state.entities()
+                if state.entity(e).get("origin") != "authored"]
+        known |= set(re.findall(r"[A-Za-z][\w'-]*", " ".join(made)))
     for q in quotes:
         for word in re.findall(r"(?<![.?!:\"] )(?<!^)\b[A-Z][a-z][\w'-]*", q):
             assert word in known or word.rstrip("'s") in known, (word, q)
