@@ -49,6 +49,10 @@ class Steer:
         return replace(self, weights=(*weights, (archetype, 0.0)))
 
 
+#: The mark a narration cut off mid-stream ends with (``{}``: why, in a few words).
+CUT_NOTE = "[… the telling was cut off here: {}]"
+
+
 @dataclass(frozen=True)
 class Intent:
     """What a beat is about: a player's words, or an NPC or world beat.

@@ -23,11 +23,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simengine.storytellers.base import Scene
+from simengine.storytellers.base import CUT_NOTE, Scene
 from simengine.storytellers.prompts import narrate_messages
 from simengine.world.calls import Call
 from simengine.world.ops import Create, Kill, Proposal, Transfer, references
 from simengine.world.state import WorldState, normalize_name
+
+#: A cut-off mark (the engine's words, not the model's) is never judged as prose.
+_CUT = re.compile(re.escape(CUT_NOTE).replace(re.escape("{}"), r"[^\]]*"))
 
 RETELL_HEADER = "Your narration told things that did not happen:"
 #: People and things of a place the beat went to that count as shown.
@@ -399,11 +402,16 @@ class DriftGuard:
         rest = ""
         try:
             done = False
+            note = ""
             while not done:
                 try:
-                    rest += await stream.__anext__()
+                    chunk = await stream.__anext__()
                 except StopAsyncIteration:
-                    done = True
+                    done, chunk = True, ""
+                cut = _CUT.search(chunk)
+                if cut:  # the telling was cut off: what came before is checked, the mark not
+                    chunk, note, done = chunk[:cut.start()], chunk[cut.start():], True
+                rest += chunk
                 sentences, rest = split_sentences(rest, final=done)
                 for sentence in sentences:
                     told.append(sentence)
@@ -413,6 +421,8 @@ class DriftGuard:
                         return
                     self.shown.append(sentence)
                     yield sentence
+            if note:
+                yield note if told and told[-1][-1:].isspace() else " " + note
             self.held = bool(told)
         finally:
             await _close(stream)

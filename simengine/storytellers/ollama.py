@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import httpx
 from ollama import AsyncClient, ResponseError
 
-from simengine.storytellers.base import Intent, Scene, StorytellerError
+from simengine.storytellers.base import CUT_NOTE, Intent, Scene, StorytellerError
 from simengine.storytellers.drift import Retell, narrate_request
 from simengine.storytellers.prompts import (
     ReplyInvalid,
@@ -437,7 +437,7 @@ class OllamaStoryteller:
                 # Once prose has been shown it cannot be taken back: never retry then,
                 # but say that it was cut, so nobody takes half a scene for the whole.
                 if chunks:
-                    note = f" [… the telling was cut off here: {self._cut_reason(exc)}]"
+                    note = " " + CUT_NOTE.format(self._cut_reason(exc))
                     chunks.append(note)
                     yield note
                 if chunks or not failure.retryable or attempt == self.retries:

@@ -130,6 +130,23 @@ async def test_the_guard_lets_clean_sentences_through_and_stops_at_drift():
     assert retell.shown == "Mara looks around." and "Brother Tam is dead" in retell.reasons[0]
 
 
+async def test_a_telling_cut_off_by_ctrl_c_keeps_its_mark_and_is_no_drift():
+    """The engine's own "cut off" mark (it names Ctrl-C, an ellipsis inside) is not
+    the model's prose: the half sentence before it is checked, the mark shown as is."""
+    from simengine.storytellers.base import CUT_NOTE
+
+    async def stream():
+        for chunk in ["Mara looks", " around. She", " turns to", " " + CUT_NOTE.format(
+                "stopped by Ctrl-C")]:
+            yield chunk
+
+    guard = DriftGuard(checker())
+    shown = [s async for s in guard.filter(stream())]
+    assert not guard.drifted and guard.held
+    assert "".join(shown) == ("Mara looks around. She turns to "
+                              "[… the telling was cut off here: stopped by Ctrl-C]")
+
+
 def test_a_retelling_carries_the_reasons_and_what_was_read():
     base = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
     messages = retell_messages(base, Retell("Mara waits.", "Mara waits. Tam waves.",
