@@ -13,6 +13,7 @@ tick, actor): same inputs, same story.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -41,7 +42,7 @@ from simengine.world.ops import (
 )
 from simengine.world.rules import Violation, invention_budget
 from simengine.world.seeds import mix_seed
-from simengine.world.state import WorldState
+from simengine.world.state import FACT, WorldState
 from simengine.world.text import fresh_id, ref
 
 ARCHETYPES: tuple[str, ...] = (
@@ -433,12 +434,23 @@ def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
     return rng.choice(options)
 
 
+def newcomer_rumour(state: WorldState, rng: random.Random) -> list[str]:
+    """A fact a newcomer brings (none where nobody knows more than another): never a secret,
+    never lore that everyone knows, so asking them about it gets an answer worth having."""
+    if not state.private_knowledge():
+        return []
+    facts = itertools.islice(state.entities(FACT), 200)
+    rumours = [f for f in facts if not state.is_secret(f) and not state.is_public(f)]
+    return [rng.choice(rumours)] if rumours else []
+
+
 def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) -> NewEntity | None:
     """A new character, place or item at ``at``: a fresh name, a slug id, no attributes.
 
     Attributes are left to the world's defaults, so an invention never mints
-    currency, a price or a protected value. A new character comes with two traits
-    and a goal tied to the world (someone to find, a death to learn about ...).
+    currency, a price or a protected value. A new character comes with two traits,
+    a goal tied to the world (someone to find, a death to learn about ...) and, where
+    people know different things, a rumour (:func:`newcomer_rumour`).
     """
     if at is None or at not in state or _budget(state) < 1:
         return None
@@ -449,7 +461,8 @@ def _invent(kind: str, state: WorldState, at: str | None, rng: random.Random) ->
     extra: dict = {}
     if kind == "character":
         extra = {"traits": rng.sample(NEWCOMER_TRAITS, 2),
-                 "goals": [newcomer_goal(state, at, rng)]}
+                 "goals": [newcomer_goal(state, at, rng)],
+                 "knows": newcomer_rumour(state, rng)}
     return NewEntity(id=fresh_id(made[0], state.__contains__, kind), kind=kind,  # type: ignore[arg-type]
                      name=made[0], description=made[1], at=at, **extra)
 

@@ -290,6 +290,13 @@ class _Context:
             bits.append(f" [{', '.join(tags)}]")
         if node.get("description") and e not in self.cast:
             bits.append(f" — {clip(node['description'], 100).rstrip('.')}")
+        if carrying and kind == "character" and e not in self.cast:
+            # What the prefix's cast says of authored people (traits), and why a
+            # newcomer is in the story (their first goal), said here instead.
+            if node.get("traits"):
+                bits.append(f"; {clip(', '.join(node['traits'][:3]), 60)}")
+            if node.get("goals"):
+                bits.append(f"; wants: {clip(node['goals'][0], 80)}")
         if carrying and kind == "character":
             held = s.inventory(e)
             if held:

@@ -792,6 +792,8 @@ class WorldState:
             bisect.insort(self._sorted[e.kind], e.id)
         if e.kind == "character" and self._living is not None:
             self._living.append(e.id)  # the newest entity: its place in node order
+        for fact in e.knows:
+            self.learn(e.id, fact)
 
     def put(self, subject: str, holder: str) -> None:
         """``subject`` is now at (or inside, or carried by) ``holder``."""

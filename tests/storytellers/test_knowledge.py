@@ -156,3 +156,87 @@ async def test_the_player_tells_what_they_know(tmp_path):
     await session.step("tell Hesper about the red lamp")  # Mara knows nothing of it
     assert not session.state.knows("captain", "red-lamp-seen")
     session.close()
+
+
+# ------------------------------------------------------------ newcomers
+def arrive(state: WorldState, seed: int) -> str:
+    """A procedural newcomer walks into the Tarred Gull (checked and applied); their id."""
+    from simengine.storytellers.procedural import world_plan
+    from simengine.world.ops import Proposal
+    from simengine.world.rules import Turn, check
+
+    summary, bundles = world_plan("arrive", state, "tavern", random.Random(seed))
+    proposal = Proposal(summary=summary, ops=bundles[0])
+    assert check(proposal, state, Turn("world")) == []
+    state.apply(proposal.ops, event_id=1)
+    return str(proposal.ops[0].entity.id)
+
+
+def test_a_procedural_newcomer_brings_a_rumour_and_tells_it_when_asked(harbour):
+    from simengine.storytellers import gossip
+    from simengine.storytellers.base import propose_sync
+    from simengine.storytellers.procedural import ProceduralStoryteller
+    from simengine.world.ops import Proposal
+    from simengine.world.rules import Turn, check
+
+    harbour.put("mara", "tavern")
+    for c in [c for c in harbour.people_at("tavern") if c != "mara"]:
+        harbour.put(c, "fish-dock")  # only the newcomer can answer
+    new = arrive(harbour, seed=2)
+    brought = [f for f in harbour.facts_known(new) if not harbour.is_public(f)]
+    assert brought == ["silas-meant-to-sell"], "a rumour, never a secret"
+    assert not harbour.knows("mara", "silas-meant-to-sell")
+    # Gossip and "ask X about Y" work with them as with anyone.
+    assert dialogue.fact_on(harbour, new, "Silas", "mara") == "silas-meant-to-sell"
+    assert "boasted in the Tarred Gull" in ask(harbour, new, "Silas")
+    # The player asks; the newcomer's answer commits the telling, as anyone's does.
+    intent = Intent("player", "mara", f"ask {harbour.name(new)} about Silas", seed=5)
+    proposal = propose_sync(ProceduralStoryteller(seed=5), build_scene(harbour, intent), intent)
+    assert check(proposal, harbour, Turn("player", "mara")) == []
+    harbour.apply(proposal.ops, event_id=2)
+    answer = Proposal(actor=new, ops=[op for b in gossip.answer_ops(harbour, new, "mara", "Silas")
+                                      for op in b])
+    assert [(o.entity, o.to, o.fact) for o in answer.ops if o.op == "tell"] == [
+        (new, "mara", "silas-meant-to-sell")]
+    assert check(answer, harbour, Turn("npc", new)) == []
+    harbour.apply(answer.ops, event_id=3)
+    assert harbour.knows("mara", "silas-meant-to-sell")
+
+
+def test_the_scene_shows_a_newcomers_ways_and_goal_next_time(harbour):
+    harbour.put("mara", "tavern")
+    new = arrive(harbour, seed=0)
+    node = harbour.entity(new)
+    text = build_scene(harbour, Intent("player", "mara", "look")).context
+    line = next(x for x in text.splitlines() if x.startswith(f"- {new}:"))
+    assert ", ".join(node["traits"]) in line and f"wants: {node['goals'][0]}" in line
+    # Authored people keep the prefix's cast line: no goal of theirs is told here.
+    nell = next(x for x in text.splitlines() if x.startswith("- innkeeper:"))
+    assert "wants:" not in nell
+    focus = build_scene(harbour, Intent("npc", new, "")).context
+    assert f"Goals: {node['goals'][0]}" in focus and "silas-owed-nell" in focus
+
+
+def test_a_model_brings_in_a_person_who_knows_a_fact_from_the_scene(harbour):
+    from simengine.storytellers.prompts import DECIDE_INSTRUCTIONS, parse_proposal, proposal_schema
+    from simengine.world.canon import resolve
+    from simengine.world.rules import Turn, check
+
+    assert '"knows"' in DECIDE_INSTRUCTIONS
+    scene = build_scene(harbour, Intent("npc", "innkeeper", ""), budget_tokens=4000)
+    knows = proposal_schema(scene)["properties"]["ops"]["items"]["properties"]["knows"]
+    assert "silas-meant-to-sell" in knows["items"]["enum"]
+    reply = ('{"actor": "innkeeper", "summary": "a drover comes in", "ops": [{"op": "create", '
+             '"kind": "character", "name": "Odo Quill", "description": "a drover", '
+             '"at": "tavern", "traits": ["dour"], "goals": ["sell his cattle"], '
+             '"knows": ["silas-meant-to-sell"]}]}')
+    turn = Turn("npc", "innkeeper")
+    fixed = resolve(parse_proposal(reply), harbour, turn).proposal
+    assert check(fixed, harbour, turn) == []
+    harbour.apply(fixed.ops, event_id=1)
+    odo = fixed.ops[0].entity.id
+    assert harbour.knows(odo, "silas-meant-to-sell")
+    secret = reply.replace("silas-meant-to-sell", "silas-killer").replace("Odo", "Ida")
+    refused = check(resolve(parse_proposal(secret), harbour, turn).proposal, harbour, turn)
+    assert [v.rule for v in refused] == ["know.newcomer"]
+    assert "not [secret]" in str(refused[0])

@@ -181,3 +181,42 @@ def test_canon_keeps_a_new_facts_id_apart_from_old_ones(world):
     fixed = resolve(said, world, Turn("npc", "merchant")).proposal
     assert fixed.ops[0].id == "storm-comin" and fixed.ops[0].entity == "merchant"
     assert check(fixed, world, Turn("npc", "merchant")) == []
+
+
+# ------------------------------------------------------------------- create
+def newcomer(knows: list[str], kind: str = "character") -> dict:
+    return {"op": "create", "entity": {"id": "odo", "kind": kind, "name": "Odo Pike",
+                                       "at": "dock", "knows": knows}}
+
+
+def test_a_newcomer_arrives_knowing_a_rumour_that_nobody_overhears(world):
+    assert rules(world, [newcomer(["storm-coming"]), learn("tam", "storm-coming")],
+                 actor=None, kind="world") == ["know.witness"]
+    commit(world, [newcomer(["storm-coming"])], actor=None)
+    assert world.knows("odo", "storm-coming") and not world.knows("tam", "storm-coming")
+    # ... and may tell it in the same beat, as any knower may.
+    assert rules(world, [{**newcomer(["storm-coming"]), "entity": {
+        **newcomer(["storm-coming"])["entity"], "id": "ida", "name": "Ida"}},
+        tell("ida", "tam", "storm-coming")], actor=None, kind="world") == []
+
+
+def test_a_newcomer_knows_only_facts_the_world_has_and_no_secret_nobody_gave_them(world):
+    assert rules(world, [newcomer(["sea-serpent"])], actor=None, kind="world") == [
+        "know.newcomer"]
+    assert rules(world, [newcomer(["oswin-cheats"])], actor=None, kind="world") == [
+        "know.newcomer"]
+    assert rules(world, [newcomer(["oswin-cheats"])], actor="merchant") == []  # his to share
+    assert rules(world, [newcomer(["storm-coming"], kind="item")], actor=None,
+                 kind="world") == ["create.invalid"]
+
+
+def test_a_players_words_bring_in_nobody_who_knows_more_than_the_player(world):
+    assert "know.newcomer" not in rules(world, [newcomer(["storm-coming"])], "mara", "player")
+    assert "know.newcomer" in rules(world, [newcomer(["tide-law", "oswin-cheats"])], "mara",
+                                    "player")
+
+
+def test_a_create_without_knows_reads_as_before():
+    old = Proposal(ops=[{"op": "create", "entity": {"id": "odo", "kind": "character",
+                                                    "name": "Odo", "at": "dock"}}])
+    assert old.ops[0].entity.knows == []

@@ -52,6 +52,8 @@ class NewEntity(Strict):
         default_factory=list, max_length=6)
     goals: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=3)
+    #: Facts a new character arrives knowing (ids; a rumour they bring). Empty on old saves.
+    knows: list[Ref] = Field(default_factory=list, max_length=4)
 
 
 class Resolving(Protocol):

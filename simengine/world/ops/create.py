@@ -56,7 +56,9 @@ class Create(OpBase):
             if at is None:
                 c.fail(self, f"'{e.at}' is not a known {' or '.join(kinds)}", candidates)
                 return None
-        return Create(entity=c.adopt(e.model_copy(update={"at": at})))
+        # Facts by id or name; one canon cannot place is left for ``know.newcomer`` to name.
+        knows = list(dict.fromkeys(c.lookup(f, ("fact",))[0] or f for f in e.knows))
+        return Create(entity=c.adopt(e.model_copy(update={"at": at, "knows": knows})))
 
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.add_entity(self.entity, event_id)

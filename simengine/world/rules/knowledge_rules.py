@@ -19,7 +19,7 @@ tell oneself a fact, nor relate to one), the dead tell and learn nothing
 
 from __future__ import annotations
 
-from simengine.world.ops import Fact, Learn, OpBase, Tell
+from simengine.world.ops import Create, Fact, Learn, OpBase, Tell
 from simengine.world.rules.base import Rule, untaught
 from simengine.world.rules.checking import Checking
 
@@ -70,11 +70,36 @@ def _witnessed(c: Checking, op: OpBase | None) -> None:
                "learn it from a thing at hand ('item'), or be told")
 
 
+def _newcomer_knows(c: Checking, op: OpBase | None) -> None:
+    assert isinstance(op, Create)
+    e = op.entity
+    if not e.knows:
+        return  # (``create.invalid`` refused knows on anything but a character)
+    actor = c.actor()
+    for fact in e.knows:
+        if c.v.kind(fact) != "fact":
+            c.fail(f"'{fact}' is not a known fact: a newcomer knows only facts the world has",
+                   tuple(c.s.closest(fact, kind="fact")))
+            return
+        # A secret leaves its knowers only through one of them, and a player's words
+        # bring in nobody who knows more than the player does.
+        if c.v.s.is_secret(fact) and not (actor and c.v.knows(actor, fact)):
+            c.fail(f"'{fact}' is a secret that '{actor}' does not know: a newcomer may not "
+                   "arrive knowing it (give them a fact that is not [secret])")
+            return
+        if c.turn.kind == "player" and not (actor and c.v.knows(actor, fact)):
+            c.fail(f"'{actor}' does not know '{fact}', so no one the player brings in knows it")
+            return
+
+
 KNOW_UNKNOWN = Rule("know.unknown", "A character tells (or changes) only a fact they know.",
                     ("tell", "fact"), _knows_it, teach=untaught)
 KNOW_ABSENT = Rule("know.absent", "A character tells only someone in the same place.", ("tell",),
                    _listener_here, teach=untaught)
 KNOW_SOURCE = Rule("know.source", "Learning from a thing needs the thing at hand, and that it "
                    "reveals the fact.", ("learn",), _thing_reveals_it, teach=untaught)
+KNOW_NEWCOMER = Rule("know.newcomer", "A new character arrives knowing only facts the world "
+                     "has, and no secret the actor does not know.", ("create",),
+                     _newcomer_knows, teach=untaught)
 KNOW_WITNESS = Rule("know.witness", "Overhearing needs the fact told, found or shown where one "
                     "stands, earlier in the same beat.", ("learn",), _witnessed, teach=untaught)

@@ -52,8 +52,8 @@ def _new_entity_is_valid(c: Checking, op: OpBase | None) -> None:
         c.fail(f"a new entity needs a slug id, got {e.id!r}")
     elif c.v.exists(e.id):
         c.fail(f"id '{e.id}' is already taken")
-    elif (e.traits or e.goals) and e.kind != "character":
-        c.fail(f"only a character has traits and goals, not a {e.kind}")
+    elif (e.traits or e.goals or e.knows) and e.kind != "character":
+        c.fail(f"only a character has traits, goals and knows, not a {e.kind}")
     elif e.at is None and e.kind in ("character", "item"):
         c.fail(f"a new {e.kind} needs 'at' (where it is)")
     elif e.at is not None and e.kind == "faction":

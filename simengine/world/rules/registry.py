@@ -16,6 +16,7 @@ from simengine.world.rules.base import Rule
 from simengine.world.rules.checking import Plan
 from simengine.world.rules.knowledge_rules import (
     KNOW_ABSENT,
+    KNOW_NEWCOMER,
     KNOW_SOURCE,
     KNOW_UNKNOWN,
     KNOW_WITNESS,
@@ -68,6 +69,7 @@ BUILT_IN: tuple[Rule, ...] = (
     KNOW_ABSENT,
     KNOW_SOURCE,
     KNOW_WITNESS,
+    KNOW_NEWCOMER,
     ATTR_TYPE,
     PRICE_FIXED,
     CURRENCY_CONSERVED,

@@ -38,6 +38,8 @@ class View:
             "at": e.at,
             "attributes": dict(e.attributes),
         }
+        # Known on arrival, not said aloud: nobody there overhears it (unlike ``learn``).
+        self.learned.update((str(e.id), f) for f in e.knows)
 
     def put(self, subject: str, holder: str) -> None:
         self.holders[subject] = holder
