@@ -210,12 +210,6 @@ def test_a_newcomer_knows_only_facts_the_world_has_and_no_secret_nobody_gave_the
                  kind="world") == ["create.invalid"]
 
 
-def test_a_players_words_bring_in_nobody_who_knows_more_than_the_player(world):
-    assert "know.newcomer" not in rules(world, [newcomer(["storm-coming"])], "mara", "player")
-    assert "know.newcomer" in rules(world, [newcomer(["tide-law", "oswin-cheats"])], "mara",
-                                    "player")
-
-
 def test_a_create_without_knows_reads_as_before():
     old = Proposal(ops=[{"op": "create", "entity": {"id": "odo", "kind": "character",
                                                     "name": "Odo", "at": "dock"}}])

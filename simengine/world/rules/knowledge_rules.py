@@ -7,7 +7,9 @@ Facts are nodes of the state graph (kind ``fact``) and knowing one is a
 learns a fact from a thing at hand that reveals it, or by witnessing it told,
 shown or found where they stand, earlier in the same beat) and ``fact`` (a new
 fact, canon within the creativity budget and known by its inventor; or new text
-for a fact, so lore changes with the story).
+for a fact, so lore changes with the story). A ``create`` may bring a character
+in knowing facts (``knows``): facts the world has, and no secret unless the actor
+knows it; nobody overhears what a newcomer arrives knowing.
 
 The checks read the rules' view: what the ops before this one taught
 (``View.learn``, ``View.put_fact``) and where each fact came out this beat. The
@@ -81,14 +83,11 @@ def _newcomer_knows(c: Checking, op: OpBase | None) -> None:
             c.fail(f"'{fact}' is not a known fact: a newcomer knows only facts the world has",
                    tuple(c.s.closest(fact, kind="fact")))
             return
-        # A secret leaves its knowers only through one of them, and a player's words
-        # bring in nobody who knows more than the player does.
+        # A secret leaves its knowers only through one of them. (The player conjures
+        # no people at all: ``scope.player``.)
         if c.v.s.is_secret(fact) and not (actor and c.v.knows(actor, fact)):
-            c.fail(f"'{fact}' is a secret that '{actor}' does not know: a newcomer may not "
-                   "arrive knowing it (give them a fact that is not [secret])")
-            return
-        if c.turn.kind == "player" and not (actor and c.v.knows(actor, fact)):
-            c.fail(f"'{actor}' does not know '{fact}', so no one the player brings in knows it")
+            c.fail(f"'{fact}' is a secret {f'{actor!r} does not know' if actor else 'here'}: "
+                   "a newcomer may not arrive knowing it (give them a fact that is not [secret])")
             return
 
 
