@@ -88,6 +88,8 @@ class LocalExecutor(Executor):
         self._futures: dict[Future, RunTask] = {}
         self._ticks: dict[int, int] = {}  # the last tick each run reported
         self._shares: dict[int, int] = {}
+        #: The slots of each host of a ``--hosts`` pool (empty: ``jobs`` are the slots).
+        self.host_slots: dict[str, int] = {}
 
     @property
     def capacity(self) -> int:
@@ -110,8 +112,15 @@ class LocalExecutor(Executor):
         self._share()
 
     def _share(self) -> None:
-        running = sorted((self._ticks.get(t.index, 0), t.index) for t in self._futures.values())
-        shares = share_out(self.jobs - len(running), [i for _, i in running])
+        # Runs that keep a pooled host share that host's slots; the others, the jobs.
+        groups: dict[str | None, list[tuple[int, int]]] = {}
+        for t in self._futures.values():
+            key = t.host if self.host_slots else None
+            groups.setdefault(key, []).append((self._ticks.get(t.index, 0), t.index))
+        shares: dict[int, int] = {}
+        for host, running in groups.items():
+            slots = self.host_slots.get(host, 0) if host is not None else self.jobs
+            shares.update(share_out(slots - len(running), [i for _, i in sorted(running)]))
         if shares != self._shares:  # one call to the manager, and only for news
             self._spare.update(shares)
             self._shares = shares
