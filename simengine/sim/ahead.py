@@ -6,36 +6,31 @@ with several slots), waiting for each beat's call before sending the next leaves
 it idle. So as a tick starts, each later beat's scene is built on the world as it
 stands and its first decide call is sent at once, on a twin of its storyteller
 (``twin()``: same settings, its own call log). When the beat's turn comes its
-scene is built again; if nothing earlier in the tick changed it (the usual case
-for people elsewhere), the answer already on its way is used, else it is dropped
-and the call made again. Either way the beat gets the answer to the very request
-it would have sent in turn, so the story is the one told without asking ahead,
-for a model that answers one request one way (Ollama with a seed, the fake
-server, a replay): same seed, same story.
+scene is built again; if the request it makes is the one already sent (the usual
+case for people elsewhere), the answer on its way is used, else it is dropped and
+the call made again. The request is compared, not the scene: a scene also carries
+what no model reads (the session's memory of every event, this tick's events
+beside the ones its text shows), and those change with every beat. Either way the
+beat gets the answer to the very request it would have sent in turn, so the story
+is the one told without asking ahead, for a model that answers one request one
+way (Ollama with a seed, the fake server, a replay): same seed, same story.
 
-Only storytellers with a ``twin`` are asked ahead (a model's; the procedural one
-costs nothing to wait for), and only when the session says so: a player's own
-server with one slot would only queue calls that may be dropped.
+Only storytellers with a ``twin`` and a ``decide_request`` (what a first decide
+call sends) are asked ahead (a model's; the procedural one costs nothing to wait
+for), and only when the session says so: a player's own server with one slot
+would only queue calls that may be dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from simengine.storytellers.base import Intent, Scene, Storyteller
 from simengine.world.calls import Call
 from simengine.world.ops import Proposal
-
-#: What a scene shows a storyteller (its ``state`` is the live world, not a view of it).
-_SHOWN = tuple(f.name for f in fields(Scene) if f.name != "state")
-
-
-def same_scene(a: Scene, b: Scene) -> bool:
-    """Whether two scenes would make the same request."""
-    return all(getattr(a, name) == getattr(b, name) for name in _SHOWN)
 
 
 @dataclass
@@ -44,7 +39,7 @@ class Ahead:
     :func:`~simengine.sim.decide.decide`'s first round."""
 
     intent: Intent
-    scene: Scene
+    request: Any  # what the call sent (the storyteller's ``decide_request``)
     teller: Storyteller
     twin: Any
     task: asyncio.Task[Proposal]
@@ -55,7 +50,8 @@ class Ahead:
 
     def fits(self, scene: Scene, teller: Storyteller, intent: Intent) -> bool:
         """Whether this call is the one the beat would make now."""
-        return teller is self.teller and intent == self.intent and same_scene(scene, self.scene)
+        return (teller is self.teller and intent == self.intent
+                and teller.decide_request(scene, intent) == self.request)  # type: ignore[attr-defined]
 
     async def propose(self, scene: Scene, intent: Intent, feedback: Sequence[Any] = ()) -> Proposal:
         try:
@@ -70,11 +66,12 @@ class Ahead:
 
 def ask_ahead(teller: Storyteller, scene: Scene, intent: Intent) -> Ahead | None:
     """Send ``intent``'s first decide call now, if ``teller`` can be asked ahead."""
-    make = getattr(teller, "twin", None)
-    if make is None:
+    make, request = getattr(teller, "twin", None), getattr(teller, "decide_request", None)
+    if make is None or request is None:
         return None
     twin = make()
-    return Ahead(intent, scene, teller, twin, asyncio.ensure_future(twin.propose(scene, intent)))
+    return Ahead(intent, request(scene, intent), teller, twin,
+                 asyncio.ensure_future(twin.propose(scene, intent)))
 
 
 async def drop_all(unused: Iterable[Ahead]) -> None:

@@ -208,6 +208,8 @@ def run_batch(
     ex = make_executor(executor, jobs=local_jobs if executor == "local" else jobs,
                        address=address, node_slot=node_slot if model_backed else None,
                        cpus_per_run=0.25 if model_backed else 1.0)
+    if pool is not None and hasattr(ex, "host_slots"):
+        ex.host_slots = {h.url: h.slots for h in pool.hosts}  # what a run may ask ahead
     started = time.perf_counter()
     interrupted, history = False, {}
     if todo:  # every run finished already: no workers, no cluster

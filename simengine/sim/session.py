@@ -131,7 +131,8 @@ class Session:
         budget_tokens: the size of a scene's changing part (the world's prefix is cached).
         ahead: send a tick's later decide calls while its earlier beats are told
             (:mod:`simengine.sim.ahead`; for a model server with several slots,
-            as batch runs use; the story is the same either way).
+            as batch runs use; the story is the same either way): True for every
+            later beat, a number for at most that many (0 or False: none).
     """
 
     def __init__(
@@ -148,7 +149,7 @@ class Session:
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
         voice: str | None = None,
-        ahead: bool = False,
+        ahead: bool | int = False,
     ):
         self.save = save
         remembered = save.get_meta("seed")
@@ -435,7 +436,8 @@ class Session:
             self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
                                  "undo to go back, or wait to watch the world go on", "warning"))
         beats = self.plan(tick, player_text)
-        waiting = self._ask_ahead(tick, beats[1:]) if self.ahead else {}
+        later = beats[1:] if self.ahead is True else beats[1:1 + int(self.ahead)]
+        waiting = self._ask_ahead(tick, later) if later else {}
         try:
             for intent in beats:
                 if intent.actor is not None and not self.state.is_alive(intent.actor):

@@ -372,14 +372,19 @@ class OllamaStoryteller:
             report(chars, tokens)
         held.clear()
 
+    def decide_request(self, scene: Scene, intent: Intent) -> dict[str, Any]:
+        """What the first decide call for ``intent`` in ``scene`` sends: two scenes
+        that give the same request get the same answer (:mod:`simengine.sim.ahead`)."""
+        _, messages, schema = propose_request(scene, intent)
+        return self._request(messages, schema, self._decide_options(intent), stream=False)
+
     async def propose(
         self, scene: Scene, intent: Intent, feedback: Sequence[Violation] = ()
     ) -> Proposal:
         """One decide (or, with ``feedback``, repair) exchange -> a validated proposal."""
         phase, messages, schema = propose_request(scene, intent, feedback,
                                                   self._replies.get(intent))
-        seed = self.seed if self.seed is not None else intent.seed
-        options = self._options(self.decide_temperature, seed, DECIDE_NUM_PREDICT)
+        options = self._decide_options(intent)
         try:
             proposal, raw = await self._decide(phase, messages, schema, options)
         except StorytellerError as exc:
@@ -572,6 +577,10 @@ class OllamaStoryteller:
             finally:
                 await stream.aclose()  # a stream left open is closed by the loop, too late
         return final
+
+    def _decide_options(self, intent: Intent) -> dict[str, Any]:
+        seed = self.seed if self.seed is not None else intent.seed
+        return self._options(self.decide_temperature, seed, DECIDE_NUM_PREDICT)
 
     def _options(self, temperature: float, seed: int, num_predict: int) -> dict[str, Any]:
         # A plain dict: ollama.Options silently drops fields it does not declare.

@@ -48,3 +48,32 @@ async def test_asking_ahead_tells_the_same_story(tmp_path, slots):
     assert one_by_one[2] == 1
     if slots > 1:
         assert ahead[2] > 1  # and the calls really were in flight together
+
+
+async def test_a_call_asked_ahead_is_kept_when_the_request_is_the_same(tmp_path):
+    """What the scene carries but no model reads (the session's memory of every event,
+    this tick's events beside those its text shows) does not make the call stale; a
+    change in what the model reads does."""
+    from dataclasses import replace
+
+    from simengine.sim.ahead import ask_ahead, drop_all
+    from simengine.storytellers.base import Intent
+
+    with FakeOllama(mode="plausible", seed=9) as fake:
+        teller = OllamaStoryteller(host=fake.url, timeout=10, backoff=0.001, seed=5)
+        session = Session.new(load_world(HARBOUR), tmp_path / "s.db", seed=5,
+                              storyteller=teller, narrate=False)
+        try:
+            await session.wait(2)  # some events to remember
+            intent = Intent("npc", "mara", "", 7)
+            scene = session._scene(3, intent)
+            ahead = ask_ahead(teller, scene, intent)
+            remembered = replace(scene, history=[*scene.history, *scene.history[:1]],
+                                 recent=[*scene.recent, *scene.history[:1]])
+            assert ahead.fits(remembered, teller, intent)
+            moved = replace(scene, context=scene.context + "\n- tick 3: Mara sells her coat")
+            assert not ahead.fits(moved, teller, intent)
+            assert not ahead.fits(scene, teller, replace(intent, seed=8))
+            await drop_all([ahead])
+        finally:
+            session.close()

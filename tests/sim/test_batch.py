@@ -65,3 +65,31 @@ def test_a_broken_run_does_not_sink_the_batch(tmp_path):
     assert (out / "report.json").exists()
     with pytest.raises(StorytellerError, match="unknown storyteller"):
         run_batch(FRONTIER, runs=1, ticks=1, out=tmp_path / "c", storyteller="wizard")
+
+
+def test_idle_slots_are_shared_out_to_the_runs_furthest_behind():
+    from simengine.sim.executors.local import share_out
+
+    assert share_out(3, [4, 2]) == {4: 2, 2: 1}  # run 4 is furthest behind: the odd slot
+    assert share_out(2, [4, 2]) == {4: 1, 2: 1}
+    assert share_out(0, [4, 2]) == {4: 0, 2: 0}  # every slot has a run: nothing ahead
+    assert share_out(-2, [1]) == {1: 0}
+    assert share_out(3, []) == {}
+
+
+def test_a_lone_run_asks_ahead_on_idle_slots_and_tells_the_same_story(tmp_path):
+    """One run with four jobs has three idle slots: its later beats' calls go out
+    together, and the story is the one a run told call after call tells."""
+    from simengine.testing.fake_ollama import FakeOllama
+
+    harbour = FRONTIER.parent / "harbour.toml"
+    logs, peaks = [], []
+    for jobs in (1, 4):
+        with FakeOllama(mode="noisy", seed=3, latency_per_call=0.05, slots=4) as fake:
+            result = run_batch(harbour, runs=1, ticks=6, jobs=jobs, seed=4,
+                               storyteller="ollama", host=fake.url, out=tmp_path / f"j{jobs}")
+            assert [r["status"] for r in result.rows] == ["done"]
+            logs.append(wire_log(Path(result.rows[0]["save"])))
+            peaks.append(fake.peak_in_flight)
+    assert logs[0] and logs[0] == logs[1]
+    assert peaks == [1, peaks[1]] and peaks[1] > 1

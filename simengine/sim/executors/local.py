@@ -40,11 +40,13 @@ def _context() -> Any:
 
 
 class _QueueReporter:
-    """A worker's line to the driver, through a manager's queue and event."""
+    """A worker's line to the driver, through a manager's queue, event and dict."""
 
-    def __init__(self, queue: Any, stop: Any):
+    def __init__(self, queue: Any, stop: Any, spare: Any, index: int):
         self.queue = queue
-        self.stop = stop
+        self._stop = stop
+        self._spare = spare
+        self.index = index
         self.node = socket.gethostname()
 
     def started(self, info: Started) -> None:
@@ -52,16 +54,28 @@ class _QueueReporter:
 
     def tick(self, index: int, tick: int) -> bool:
         self.queue.put(("tick", (index, tick)))
-        return self.stop.is_set()
+        return self._stop.is_set()
 
     def stopped(self) -> bool:
-        return self.stop.is_set()
+        return self._stop.is_set()
+
+    def spare(self) -> int:
+        return int(self._spare.get(self.index, 0))
 
 
-def _work(task: RunTask, queue: Any, stop: Any) -> Outcome:
+def _work(task: RunTask, queue: Any, stop: Any, spare: Any) -> Outcome:
     from simengine.sim.executors.work import run_task
 
-    return run_task(task, _QueueReporter(queue, stop))
+    return run_task(task, _QueueReporter(queue, stop, spare, task.index))
+
+
+def share_out(idle: int, behind: list[int]) -> dict[int, int]:
+    """Idle slots shared among the runs in flight, ``behind`` (their indexes) ordered
+    from the furthest behind: each gets an equal part, the first ones the rest."""
+    if not behind:
+        return {}
+    part, rest = divmod(max(0, idle), len(behind))
+    return {index: part + (rank < rest) for rank, index in enumerate(behind)}
 
 
 class LocalExecutor(Executor):
@@ -72,6 +86,10 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
         self._futures: dict[Future, RunTask] = {}
+        self._ticks: dict[int, int] = {}  # the last tick each run reported
+        self._shares: dict[int, int] = {}
+        #: The slots of each host of a ``--hosts`` pool (empty: ``jobs`` are the slots).
+        self.host_slots: dict[str, int] = {}
 
     @property
     def capacity(self) -> int:
@@ -81,12 +99,31 @@ class LocalExecutor(Executor):
         ctx = _context()
         self._manager = ctx.Manager()
         self._queue, self._stop = self._manager.Queue(), self._manager.Event()
+        # Each run's share of the slots no run uses (a batch with fewer runs left than
+        # jobs), for the calls it asks ahead: the runs furthest behind first.
+        self._spare = self._manager.dict()
         self._pool = ProcessPoolExecutor(
             max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint
         )
 
     def submit(self, task: RunTask) -> None:
-        self._futures[self._pool.submit(_work, task, self._queue, self._stop)] = task
+        future = self._pool.submit(_work, task, self._queue, self._stop, self._spare)
+        self._futures[future] = task
+        self._share()
+
+    def _share(self) -> None:
+        # Runs that keep a pooled host share that host's slots; the others, the jobs.
+        groups: dict[str | None, list[tuple[int, int]]] = {}
+        for t in self._futures.values():
+            key = t.host if self.host_slots else None
+            groups.setdefault(key, []).append((self._ticks.get(t.index, 0), t.index))
+        shares: dict[int, int] = {}
+        for host, running in groups.items():
+            slots = self.host_slots.get(host, 0) if host is not None else self.jobs
+            shares.update(share_out(slots - len(running), [i for _, i in sorted(running)]))
+        if shares != self._shares:  # one call to the manager, and only for news
+            self._spare.update(shares)
+            self._shares = shares
 
     def pending(self) -> int:
         return len(self._futures)
@@ -104,6 +141,8 @@ class LocalExecutor(Executor):
                 out.append(future.result())
             except Exception as exc:  # one broken run does not sink the batch
                 out.append(Outcome(task, {}, error=error_message(exc, with_file=True)))
+        if done:
+            self._share()
         return out
 
     def progress(self) -> Progress:
@@ -112,8 +151,14 @@ class LocalExecutor(Executor):
             try:
                 kind, value = self._queue.get_nowait()
             except Exception:  # queue.Empty, through the manager's proxy
+                if got.events:
+                    self._share()  # who is furthest behind may have changed
                 return got
-            (got.events if kind == "tick" else got.started).append(value)
+            if kind == "tick":
+                got.events.append(value)
+                self._ticks[value[0]] = value[1]
+            else:
+                got.started.append(value)
 
     def stop(self) -> None:
         self._stop.set()

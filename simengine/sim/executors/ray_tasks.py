@@ -60,6 +60,9 @@ class _BoardReporter:
         # cancelled, and one starting just then hears "stop" at its next tick.
         return False
 
+    def spare(self) -> int:
+        return 0  # the cluster decides what runs where: no slot is known to be idle
+
 
 def _work(task: RunTask, board: Any) -> Outcome:
     import ray

@@ -38,6 +38,10 @@ class Reporter(Protocol):
 
     def stopped(self) -> bool: ...
 
+    def spare(self) -> int:
+        """How many calls this run may send ahead beside its own: its share of the
+        model slots no run is using now (:mod:`simengine.sim.ahead`)."""
+
 
 class Silent:
     """A reporter for a run told in this process, with no driver listening."""
@@ -52,6 +56,9 @@ class Silent:
 
     def stopped(self) -> bool:
         return False
+
+    def spare(self) -> int:
+        return 0
 
 
 def row(
@@ -153,6 +160,9 @@ def run_task(task: RunTask, reporter: Reporter) -> Outcome:
         reporter.started(Started(task.index, os.getpid(), reporter.node, host, session.tick))
         stop = reporter.tick(task.index, session.tick)
         while session.tick < task.ticks and not stop and session.ending is None:
+            # Calls asked ahead keep idle slots busy; where every slot has a run,
+            # they would only queue, and those a beat drops waste a slot.
+            session.ahead = reporter.spare() if task.uses_model else 0
             asyncio.run(session.step())
             stop = reporter.tick(task.index, session.tick)
         ending = None
