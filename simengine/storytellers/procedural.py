@@ -419,7 +419,7 @@ NEWCOMER_TRAITS = ("wary", "curious", "talkative", "proud", "greedy", "kind", "r
 
 def newcomer_goal(state: WorldState, at: str, rng: random.Random) -> str:
     """A reason for a newcomer to be in the story: someone, something or a loss here."""
-    people = [c for c in state.sorted_ids("character") if c != state.player][:200]
+    people = [c for c in state.sorted_ids("character")[:201] if c != state.player][:200]
     dead = [c for c in people if not state.is_alive(c)]
     living = [c for c in people if state.is_alive(c)]
     priced = [i for i in state.sorted_ids("item")[:200] if state.price(i) > 0]

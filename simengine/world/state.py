@@ -216,7 +216,8 @@ class WorldState:
         # Indexes derived from the nodes, built on first use and kept up to date by
         # apply(): nodes are never removed and never change kind, so only create and
         # kill touch them. Without them a 100,000-entity world is scanned every beat.
-        self._by_kind: dict[str, dict[str, None]] | None = None
+        # kind -> {id: its place among that kind, in the order they came into the world}
+        self._by_kind: dict[str, dict[str, int]] | None = None
         self._living: list[str] | None = None
         self._dead: list[str] | None = None
         self._sorted: dict[str, list[str]] = {}
@@ -455,11 +456,12 @@ class WorldState:
             ids = self._sorted[kind] = sorted(self._kinds().get(kind, ()))
         return ids
 
-    def _kinds(self) -> dict[str, dict[str, None]]:
+    def _kinds(self) -> dict[str, dict[str, int]]:
         if self._by_kind is None:
-            index: dict[str, dict[str, None]] = {}
+            index: dict[str, dict[str, int]] = {}
             for node_id, data in self._node.items():
-                index.setdefault(data["kind"], {})[node_id] = None
+                of_kind = index.setdefault(data["kind"], {})
+                of_kind[node_id] = len(of_kind)
             self._by_kind = index
         return self._by_kind
 
@@ -590,8 +592,9 @@ class WorldState:
             return []
         if self._node[fact].get("public"):
             return self.characters()
-        knowers = {s for s, keys in self.graph._pred[fact].items() if KNOWS in keys}
-        return [c for c in self.characters() if c in knowers]
+        order = self._kinds().get("character", {})
+        knowers = (s for s, keys in self.graph._pred[fact].items() if KNOWS in keys)
+        return sorted((c for c in knowers if c in order), key=order.__getitem__)
 
     def facts_known(self, who: str) -> list[str]:
         """The facts ``who`` knows, in the order they came into the world."""
@@ -638,7 +641,8 @@ class WorldState:
         if self._names is not None:
             self._index_node(self._names, fact)
         if self._by_kind is not None:
-            self._by_kind.setdefault(FACT, {})[fact] = None
+            facts = self._by_kind.setdefault(FACT, {})
+            facts[fact] = len(facts)
         self._sorted.pop(FACT, None)
         if knower is not None:
             self.learn(knower, fact)
@@ -787,7 +791,8 @@ class WorldState:
         if self._names is not None:
             self._index_node(self._names, e.id)
         if self._by_kind is not None:
-            self._by_kind.setdefault(e.kind, {})[e.id] = None
+            of_kind = self._by_kind.setdefault(e.kind, {})
+            of_kind[e.id] = len(of_kind)
         if e.kind in self._sorted:
             bisect.insort(self._sorted[e.kind], e.id)
         if e.kind == "character" and self._living is not None:
