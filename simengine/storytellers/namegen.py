@@ -208,18 +208,19 @@ _WORDS: list[tuple[dict, int, set[str]]] = []
 def name_words(state: WorldState) -> set[str]:
     """Every word of every character's name and alias in ``state`` (normalized)."""
     index = state.name_index()
-    entry = next((e for e in _WORDS if e[0] is index), None)
-    if entry is None:
-        entry = (index, 0, set())
-        _WORDS.insert(0, entry)
+    # Found by identity: comparing entries with == would compare whole name indexes.
+    at = next((i for i, e in enumerate(_WORDS) if e[0] is index), None)
+    if at is None:
+        _WORDS.insert(0, (index, 0, set()))
         del _WORDS[4:]
-    _, seen, words = entry
+        at = 0
+    _, seen, words = _WORDS[at]
     if seen < len(index):
         # New keys come last (a dict keeps insertion order): walk back over them only.
         for key in itertools.islice(reversed(index), len(index) - seen):
             if "character" in index[key]:
                 words.update(key.split())
-        _WORDS[_WORDS.index(entry)] = (index, len(index), words)
+        _WORDS[at] = (index, len(index), words)
     return words
 
 
