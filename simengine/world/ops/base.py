@@ -205,3 +205,18 @@ class OpBase(Strict):
     @abstractmethod
     def sentence(self, n: Namer) -> str:
         """A plain narration sentence, for an op no richer telling covered."""
+
+
+class KnowledgeOp(OpBase):
+    """An op about who knows what (``tell``, ``learn``, ``fact``): taught to models only
+    where some people know what others do not, and told as its own summary."""
+
+    @classmethod
+    def taught(cls, state: WorldState) -> bool:
+        return state.private_knowledge()
+
+    def told(self, n: Namer, kind: Kinder) -> str:
+        return self.summary(n)
+
+    def sentence(self, n: Namer) -> str:
+        return f"{self.summary(n)}."

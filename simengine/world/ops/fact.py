@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from simengine.world.ops.base import Kinder, Namer, OpBase, Ref, Resolving
+from simengine.world.ops.base import KnowledgeOp, Namer, Ref, Resolving
 from simengine.world.text import slugify
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
 
 
-class Fact(OpBase):
+class Fact(KnowledgeOp):
     op: Literal["fact"] = "fact"
     #: A new slug, or the id of the fact whose text changes.
     id: Ref
@@ -46,10 +46,6 @@ class Fact(OpBase):
             update["id"] = slugify(self.id, "rumour")
         return self.model_copy(update=update)
 
-    @classmethod
-    def taught(cls, state: WorldState) -> bool:
-        return state.private_knowledge()
-
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.put_fact(self.id, self.text, knower=self.entity, secret=self.secret,
                        event_id=event_id)
@@ -57,9 +53,3 @@ class Fact(OpBase):
     def summary(self, n: Namer) -> str:
         who = f"{n(self.entity)} knows" if self.entity else "It is known"
         return f'{who}: "{self.text}"'
-
-    def told(self, n: Namer, kind: Kinder) -> str:
-        return self.summary(n)
-
-    def sentence(self, n: Namer) -> str:
-        return f"{self.summary(n)}."

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from simengine.world.ops.base import Kinder, Namer, OpBase, Ref, Resolving
+from simengine.world.ops.base import KnowledgeOp, Namer, Ref, Resolving
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
 
 
-class Learn(OpBase):
+class Learn(KnowledgeOp):
     op: Literal["learn"] = "learn"
     entity: Ref
     fact: Ref
@@ -39,19 +39,9 @@ class Learn(OpBase):
     def carried(self) -> str | None:
         return self.item
 
-    @classmethod
-    def taught(cls, state: WorldState) -> bool:
-        return state.private_knowledge()
-
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.learn(self.entity, self.fact)
 
     def summary(self, n: Namer) -> str:
         how = f" from {n(self.item)}" if self.item else ""
         return f'{n(self.entity)} learns{how}: "{n(self.fact)}"'
-
-    def told(self, n: Namer, kind: Kinder) -> str:
-        return self.summary(n)
-
-    def sentence(self, n: Namer) -> str:
-        return f"{self.summary(n)}."

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from simengine.world.ops.base import Kinder, Namer, OpBase, Ref
+from simengine.world.ops.base import KnowledgeOp, Namer, Ref
 
 if TYPE_CHECKING:
     from simengine.world.state import WorldState
 
 
-class Tell(OpBase):
+class Tell(KnowledgeOp):
     op: Literal["tell"] = "tell"
     entity: Ref
     to: Ref
@@ -28,18 +28,8 @@ class Tell(OpBase):
     def doer(self) -> str:
         return self.entity
 
-    @classmethod
-    def taught(cls, state: WorldState) -> bool:
-        return state.private_knowledge()
-
     def apply(self, state: WorldState, event_id: object = None) -> None:
         state.learn(self.to, self.fact)
 
     def summary(self, n: Namer) -> str:
         return f'{n(self.entity)} tells {n(self.to)}: "{n(self.fact)}"'
-
-    def told(self, n: Namer, kind: Kinder) -> str:
-        return self.summary(n)
-
-    def sentence(self, n: Namer) -> str:
-        return f"{self.summary(n)}."
