@@ -610,7 +610,9 @@ class PlayScreen(GameReports, Screen):
             self.story.system("This world sets no goals: the story goes where it goes.")
             return
         for goal in view.goals:
-            whose = f"{goal.whose}: " if goal.whose else ""
+            # Whose goal, unless its text already starts with them ("Cole Ransome gets ...").
+            named = goal.whose and not goal.text.startswith(goal.whose)
+            whose = f"{goal.whose}: " if named else ""
             self.story.system(f"{'✓' if goal.done else '○'} {whose}{goal.text}")
         if view.ending:
             self.story.notice(self._ended_hint(), "warning")

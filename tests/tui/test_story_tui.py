@@ -48,6 +48,9 @@ async def test_goals_show_a_goal_done_is_told_and_an_ending_ends_until_continue(
         assert session.tick == tick and "The story has ended" in text(app)
         await enter(pilot, "/goals")
         assert "✓ Follow Amos's map down to the real seam." in text(app)
+        # a goal of someone else's, not named twice when its text already names them
+        assert "Cole Ransome gets his hands on Claim Seven" in text(app)
+        assert "Cole Ransome: Cole Ransome" not in text(app)
         await enter(pilot, "/continue")
         assert session.branch == "main-after-the-real-seam" and panel.view.ending == ""
         await enter(pilot, "go to the glory hole")
