@@ -26,8 +26,10 @@ import copy
 import os
 import ssl
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -257,6 +259,16 @@ def capped_transport(*, sync: bool = False, limit: int = MAX_REPLY_BYTES) -> Any
     return _CappedTransport(limit, sync)
 
 
+async def _closes_with_loop(client: AsyncClient) -> AsyncGenerator[None, None]:
+    """Holds ``client`` open until closed: by ``aclose()``, or by its loop's shutdown
+    (``asyncio.run`` and ``asyncio.Runner`` close every async generator started in the
+    loop before closing it), so the client's connections close on their own loop."""
+    try:
+        yield
+    finally:
+        await client.close()
+
+
 def _server_ms(final: Any) -> float | None:
     """The server's own duration of a call (``total_duration``, ns) in ms, if it said."""
     total = getattr(final, "total_duration", None)
@@ -334,6 +346,11 @@ class OllamaStoryteller:
         # The raw reply a repair call sends back, per beat: beats may be in
         # flight together, so "the last reply" must be the last one of *this* beat.
         self._replies: OrderedDict[Intent, str] = OrderedDict()
+        # One client (one httpx pool: connections kept alive) per event loop, with what
+        # closes it; a twin shares them (see _client).
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[AsyncClient, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> OllamaStoryteller:
@@ -483,11 +500,45 @@ class OllamaStoryteller:
                 pass
 
     # ------------------------------------------------------------ internals
-    def _client(self) -> AsyncClient:
-        # A client per exchange: an httpx pool is bound to one event loop, and
-        # callers (propose_sync, tests, the TUI's workers) may use several.
+    async def _client(self) -> AsyncClient:
+        """This event loop's client, built on its first call and kept: its pool keeps the
+        connection alive, so a call does not open (and tear down) a TCP connection.
+
+        An httpx pool is bound to the loop it first ran on, and callers (propose_sync,
+        tests, the TUI's workers) use several: each loop gets its own client, never
+        another's. It is closed by :meth:`aclose` / :meth:`close`, or when its loop
+        shuts down (``asyncio.run`` closes the async generators still open in it:
+        :func:`_closes_with_loop` is one, and closes the client on its own loop).
+        A call cancelled mid-reply (``interrupt``) closes its connection instead of
+        handing it back, so the pool never lends a half-read one.
+        """
+        loop = asyncio.get_running_loop()
+        held = self._clients.get(loop)
+        if held is not None and not held[0]._client.is_closed:
+            return held[0]
         # The TLS context is shared: building one costs ~20 ms a client.
-        return AsyncClient(host=self.host, timeout=self.timeout, transport=capped_transport())
+        client = AsyncClient(host=self.host, timeout=self.timeout, transport=capped_transport())
+        closer = _closes_with_loop(client)
+        await closer.asend(None)  # started here, so this loop's shutdown closes it
+        self._clients[loop] = (client, closer)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's client, and those of loops not running (their
+        connections are idle); a loop running elsewhere closes its own at its end."""
+        await self._close_held(asyncio.get_running_loop())
+        self.close()
+
+    def close(self) -> None:
+        """Close the clients of loops not running now (``aclose`` from inside a loop)."""
+        for loop in list(self._clients):
+            if not loop.is_running() and not loop.is_closed():
+                loop.run_until_complete(self._close_held(loop))
+
+    async def _close_held(self, loop: asyncio.AbstractEventLoop) -> None:
+        held = self._clients.pop(loop, None)
+        if held is not None:
+            await held[1].aclose()  # runs _closes_with_loop's finally: the client closes
 
     def _start(self, work: Awaitable[T]) -> asyncio.Task[T]:
         """Run one exchange as its own task, under the call's overall deadline.
@@ -561,21 +612,21 @@ class OllamaStoryteller:
         """Stream one narrate call into ``queue``; returns the final chunk."""
         final: Any = None
         size = 0
-        async with self._client() as client:
-            stream = await client.chat(model=self.model, messages=messages, stream=True,
-                                       options=options, keep_alive=self.keep_alive)
-            try:
-                async for part in stream:
-                    text = clean_text(part.message.content or "")
-                    size += len(text)
-                    if size > MAX_REPLY_CHARS:
-                        raise ReplyTooLarge(f"more than {MAX_REPLY_CHARS:,} characters of prose")
-                    if text:
-                        queue.put_nowait(text)
-                    if part.done:
-                        final = part
-            finally:
-                await stream.aclose()  # a stream left open is closed by the loop, too late
+        client = await self._client()
+        stream = await client.chat(model=self.model, messages=messages, stream=True,
+                                   options=options, keep_alive=self.keep_alive)
+        try:
+            async for part in stream:
+                text = clean_text(part.message.content or "")
+                size += len(text)
+                if size > MAX_REPLY_CHARS:
+                    raise ReplyTooLarge(f"more than {MAX_REPLY_CHARS:,} characters of prose")
+                if text:
+                    queue.put_nowait(text)
+                if part.done:
+                    final = part
+        finally:
+            await stream.aclose()  # a stream left open is closed by the loop, too late
         return final
 
     def _decide_options(self, intent: Intent) -> dict[str, Any]:
@@ -644,9 +695,9 @@ class OllamaStoryteller:
 
     async def _ask(self, messages: list[dict[str, str]], schema: dict[str, Any],
                    options: dict[str, Any]) -> Any:
-        async with self._client() as client:
-            reply = await client.chat(model=self.model, messages=messages, format=schema,
-                                      options=options, keep_alive=self.keep_alive, stream=False)
+        client = await self._client()
+        reply = await client.chat(model=self.model, messages=messages, format=schema,
+                                  options=options, keep_alive=self.keep_alive, stream=False)
         if len(reply.message.content or "") > MAX_REPLY_CHARS:
             raise ReplyTooLarge(f"{len(reply.message.content):,} characters for one proposal")
         return reply
