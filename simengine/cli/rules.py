@@ -41,7 +41,7 @@ def rules(world: Path | None, as_json: bool, prompt: bool) -> None:
     if as_json:
         for r in rows:
             click.echo(json.dumps({"id": r.id, "says": r.says, "applies_to": r.applies,
-                                   "source": r.source}, ensure_ascii=False))
+                                   "source": r.source, "fault": r.fault}, ensure_ascii=False))
         return
     _table(rows)
 
@@ -54,4 +54,4 @@ def _table(rows: list[Rule]) -> None:
             continue
         click.secho(title, bold=True)
         for r in group:
-            click.echo(f"  {r.id:<{width}}  {r.says}  [{r.applies}]")
+            click.echo(f"  {r.id:<{width}}  {r.says}  [{r.applies}; {r.fault}'s fault]")

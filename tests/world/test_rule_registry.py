@@ -54,7 +54,7 @@ def test_a_rule_added_as_one_record_reaches_check_the_prompt_and_the_rules_comma
     rows = [json.loads(line) for line in CliRunner().invoke(main, ["rules", "--json"]).output
             .splitlines()]
     assert rows[-1] == {"id": "kill.cause", "says": CAUSE.says, "applies_to": "kill",
-                        "source": "engine"}
+                        "source": "engine", "fault": "model"}
 
 
 def test_an_op_a_rule_refuses_is_passed_by_later_rules_but_not_by_those_that_look_always(

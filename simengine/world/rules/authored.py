@@ -107,9 +107,10 @@ class AuthorRule:
         """The rule as the registry holds it (``world.<id>``, apart from the built-in ones).
 
         It looks at every op: a world rule speaks even on an op a built-in rule refused.
+        What it forbids, the world forbids: no repair makes it possible (``fault``).
         """
         return Rule(f"world.{self.id}", self.says, (self.kind,), self.check, always=True,
-                    teach=self.teach, source="world",
+                    teach=self.teach, source="world", fault="world",
                     detail=" ".join(f"{f} {v}" for f, v in self.fields))
 
 

@@ -27,6 +27,13 @@ EVERY_OP = "every op"
 #: ``applies_to`` for a rule checked once on the whole proposal, after its ops.
 PROPOSAL = "the proposal"
 TURNS: tuple[str, ...] = ("player", "npc", "world")
+#: Whose fault breaking a rule is. ``world``: the world forbids what was asked (it cannot
+#: be afforded, reached or known; an author's ``[[rules]]``): a repair can never make it
+#: possible, only put another deed in its place. ``model``: the model's own mistake (a name
+#: that names nothing, an op of the wrong shape, a deed beyond the beat's actor or the
+#: player's scope): a repair may fix it.
+Fault = Literal["world", "model"]
+FAULTS: tuple[str, ...] = ("world", "model")
 
 #: A rule's check: called with each op it applies to, and with None for the whole
 #: proposal; it reports what it finds with ``checking.fail`` (or ``fail_at``).
@@ -88,6 +95,8 @@ class Rule:
         teach: the lines a model reads for it, worded for the world; None: ``says``.
         source: ``engine`` or ``world`` (a world file's ``[[rules]]``).
         detail: words after ``applies_to`` for people (``move`` ``to crypt``).
+        fault: whose fault breaking it is (:data:`Fault`): on a player's turn, only a
+            ``model`` fault is worth a repair call (``sim/decide.py``).
     """
 
     id: str
@@ -100,6 +109,7 @@ class Rule:
     teach: Teach | None = None
     source: Literal["engine", "world"] = "engine"
     detail: str = ""
+    fault: Fault = "model"
 
     def covers(self, op_kind: str) -> bool:
         """Whether the rule checks ops of this kind."""

@@ -92,13 +92,15 @@ def _newcomer_knows(c: Checking, op: OpBase | None) -> None:
 
 
 KNOW_UNKNOWN = Rule("know.unknown", "A character tells (or changes) only a fact they know.",
-                    ("tell", "fact"), _knows_it, teach=untaught)
+                    ("tell", "fact"), _knows_it, teach=untaught, fault="world")
 KNOW_ABSENT = Rule("know.absent", "A character tells only someone in the same place.", ("tell",),
-                   _listener_here, teach=untaught)
+                   _listener_here, teach=untaught, fault="world")
 KNOW_SOURCE = Rule("know.source", "Learning from a thing needs the thing at hand, and that it "
-                   "reveals the fact.", ("learn",), _thing_reveals_it, teach=untaught)
+                   "reveals the fact.", ("learn",), _thing_reveals_it, teach=untaught,
+                   fault="world")
 KNOW_NEWCOMER = Rule("know.newcomer", "A new character arrives knowing only facts the world "
                      "has, and no secret the actor does not know.", ("create",),
-                     _newcomer_knows, teach=untaught)
+                     _newcomer_knows, teach=untaught, fault="world")
 KNOW_WITNESS = Rule("know.witness", "Overhearing needs the fact told, found or shown where one "
-                    "stands, earlier in the same beat.", ("learn",), _witnessed, teach=untaught)
+                    "stands, earlier in the same beat.", ("learn",), _witnessed, teach=untaught,
+                    fault="world")

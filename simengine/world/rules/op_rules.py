@@ -147,16 +147,16 @@ def _teach_attributes(state: WorldState) -> list[str]:
 
 
 CREATE_INVALID = Rule("create.invalid", "A new entity needs a valid id and a place.",
-                      ("create", "fact"), _new_entity_is_valid, teach=untaught)
+                      ("create", "fact"), _new_entity_is_valid, teach=untaught, fault="model")
 # ref.unknown does not refuse the op itself, so kind.mismatch still speaks about its
 # other references; kind.mismatch refuses it.
 REF_UNKNOWN = Rule("ref.unknown", "Every reference names a known entity (by id, name or alias).",
                    (EVERY_OP, PROPOSAL), _references_resolve, refuses=False,
-                   teach=_teach_references)
+                   teach=_teach_references, fault="model")
 KIND_MISMATCH = Rule("kind.mismatch", "Ops apply to the right kinds: people move, items change "
-                     "hands.", (EVERY_OP,), _right_kinds, teach=untaught)
+                     "hands.", (EVERY_OP,), _right_kinds, teach=untaught, fault="model")
 RELATION_KIND = Rule("relation.kind", "Only the relation kinds the world knows.",
-                     ("relate", "unrelate"), _known_relation, teach=untaught)
+                     ("relate", "unrelate"), _known_relation, teach=untaught, fault="model")
 
 # -------------------------------------------------------------------- the dead
 
@@ -217,11 +217,11 @@ def _teach_the_dead(state: WorldState) -> list[str]:
 
 DEAD_ACT = Rule("dead.act", "The dead do not act, move, change or receive items (others may take "
                 "their things).", (EVERY_OP, PROPOSAL), _the_dead_do_nothing,
-                teach=_teach_the_dead)
+                teach=_teach_the_dead, fault="world")
 
 STORY_ESSENTIAL = Rule("story.essential", "A character the world marks essential dies only by "
                        "the player's own deed, never in another beat.", ("kill",),
-                       _essential_lives, turns=("npc", "world"), teach=untaught)
+                       _essential_lives, turns=("npc", "world"), teach=untaught, fault="world")
 
 # ------------------------------------------------------------ places and names
 
@@ -276,11 +276,11 @@ def _teach_names(state: WorldState) -> list[str]:
 
 TRAVEL_ADJACENT = Rule("travel.adjacent", "With travel = \"adjacent\", a character moves one "
                        "step a beat, to an exit of the place they are in.", ("move",), _one_step,
-                       teach=_teach_travel)
+                       teach=_teach_travel, fault="world")
 CONTAINMENT_CYCLE = Rule("containment.cycle", "Nothing goes inside itself.", ("transfer",),
-                         _not_in_itself, teach=untaught)
+                         _not_in_itself, teach=untaught, fault="world")
 NAME_UNIQUE = Rule("name.unique", "Names are unique among the living entities of a kind.",
-                   ("create",), _unique_name, teach=_teach_names)
+                   ("create",), _unique_name, teach=_teach_names, fault="model")
 
 # ------------------------------------------------------------------ attributes
 
@@ -370,13 +370,14 @@ def _teach_types(state: WorldState) -> list[str]:
 
 
 ATTR_UNKNOWN = Rule("attr.unknown", "Only the attributes the world defines for that kind.",
-                    ("adjust", "set", "create"), _defined, teach=_teach_attributes)
+                    ("adjust", "set", "create"), _defined, teach=_teach_attributes, fault="model")
 ATTR_PROTECTED = Rule("attr.protected", "Protected attributes never change.", ("adjust", "set"),
-                      _unprotected, teach=_teach_protected)
+                      _unprotected, teach=_teach_protected, fault="world")
 ATTR_TYPE = Rule("attr.type", "Values keep their type; set is for text and true/false, adjust "
-                 "for numbers.", ("adjust", "set", "create"), _typed, teach=_teach_types)
+                 "for numbers.", ("adjust", "set", "create"), _typed, teach=_teach_types,
+                 fault="model")
 ATTR_BOUNDS = Rule("attr.bounds", "Numbers stay within their min and max; a price is never "
-                   "negative.", ("adjust", "create"), _in_range, teach=untaught)
+                   "negative.", ("adjust", "create"), _in_range, teach=untaught, fault="world")
 
 # ------------------------------------------------------------------ inventions
 
@@ -403,4 +404,4 @@ def _teach_budget(state: WorldState) -> list[str]:
 
 CREATIVITY_BUDGET = Rule("creativity.budget", "Invent no more new entities (or passages) a beat "
                          "than the world's creativity allows.", ("create", "connect", "fact"),
-                         _within_budget, teach=_teach_budget)
+                         _within_budget, teach=_teach_budget, fault="model")

@@ -166,13 +166,13 @@ def _teach_scope(state: WorldState) -> list[str]:
 
 PLAYER_OWN = Rule("player.own", "No other beat moves the player, or harms or robs them beyond the "
                   "world's npcs_may.", ("move", "adjust", "kill", PROPOSAL),
-                  _hands_off_the_player, turns=("npc", "world"), teach=untaught)
+                  _hands_off_the_player, turns=("npc", "world"), teach=untaught, fault="world")
 SCOPE_PLAYER = Rule("scope.player", "A player's turn touches only the player, their place and "
                     "who and what is there.", (EVERY_OP, PROPOSAL), _players_scene,
                     turns=("player",), refuses=False, always=True,
-                    teach=_teach_scope)
+                    teach=_teach_scope, fault="model")
 ACTOR_MISMATCH = Rule("actor.mismatch", "A beat is acted by its own actor.", (PROPOSAL,),
-                      _acted_by_its_actor, turns=("npc", "world"), teach=untaught)
+                      _acted_by_its_actor, turns=("npc", "world"), teach=untaught, fault="model")
 
 # ---------------------------------------------------------------------- prices
 
@@ -244,10 +244,10 @@ def _teach_prices(state: WorldState) -> list[str]:
 
 PRICE_FIXED = Rule("price.fixed", "Prices are never set on the player's word, nor by someone not "
                    "holding the thing.", ("set", "adjust", "create"), _may_reprice,
-                   teach=untaught)
+                   teach=untaught, fault="world")
 PRICE_UNPAID = Rule("price.unpaid", "An item with a value leaves its holder only if the holder is "
                     "paid at least that much in the same proposal.", (PROPOSAL,), _paid_for,
-                    teach=_teach_prices)
+                    teach=_teach_prices, fault="world")
 
 # ----------------------------------------------------------------------- money
 
@@ -303,4 +303,4 @@ def _teach_money(state: WorldState) -> list[str]:
 
 CURRENCY_CONSERVED = Rule("currency.conserved", "A conserved attribute (currency) only changes "
                           "hands: a proposal's adjustments sum to zero.", ("create", PROPOSAL),
-                          _money_changes_hands, teach=_teach_money)
+                          _money_changes_hands, teach=_teach_money, fault="world")

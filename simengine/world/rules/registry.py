@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simengine.world.rules.authored import author_rules
-from simengine.world.rules.base import Rule
+from simengine.world.rules.base import Fault, Rule
 from simengine.world.rules.checking import Plan
 from simengine.world.rules.knowledge_rules import (
     KNOW_ABSENT,
@@ -103,6 +103,17 @@ def in_force(state: WorldState) -> Plan:
     return plan
 
 
+def fault(rule_id: str, state: Any | None = None) -> Fault:
+    """Whose fault breaking the rule ``rule_id`` is (:data:`~simengine.world.rules.base.Fault`).
+
+    A rule not in the registry (none is, today) counts as the model's: a repair may
+    fix it, as every violation could be repaired before rules had a fault.
+    """
+    if rule_id.startswith("world."):
+        return "world"  # an author's rule, whatever the world (records need its state)
+    return next((r.fault for r in records(state) if r.id == rule_id), "model")
+
+
 def prompt_rules(state: Any) -> list[str]:
     """The rules as a model reads them, worded for this world (the world's own last)."""
     return [line for rule in records(state) for line in rule.lines(state)]
@@ -110,6 +121,6 @@ def prompt_rules(state: Any) -> list[str]:
 
 def markdown_table(rows: list[Rule]) -> str:
     """The README's rule table."""
-    out = ["| rule | what it says | applies to |", "|---|---|---|"]
-    out += [f"| `{r.id}` | {r.says} | {r.applies} |" for r in rows]
+    out = ["| rule | what it says | applies to | fault |", "|---|---|---|---|"]
+    out += [f"| `{r.id}` | {r.says} | {r.applies} | {r.fault} |" for r in rows]
     return "\n".join(out)
