@@ -7,6 +7,15 @@ while it breaks rules sends the violations back for repair (``retries`` times).
 Ops that still fail are dropped; if nothing is left (or the storyteller fails
 outright), the fallback storyteller proposes for this beat instead. The result
 always passes every rule: what it carries can be committed as is.
+
+On the player's beat the player waits for every call, and a repair can never make
+an impossible request possible (the player cannot afford the cutlass however the
+model words it): it can only put a deed the player did not choose in its place. So
+there a repair is asked only for the model's own mistakes (a rule's ``fault`` is
+``model``), and the beat makes at most :data:`PLAYER_CALLS` model calls in all,
+narration included (``Session._narrate`` tells it procedurally when a repair spent
+the narration's call). When all the world refused is the whole request, nothing
+happens and no fallback stands in: the model tells the attempt.
 """
 
 from __future__ import annotations
@@ -18,7 +27,14 @@ from simengine.world.calls import Call
 from simengine.world.canon import resolve
 from simengine.world.ops import Adjust, Proposal, Transfer
 from simengine.world.rules import Turn, Violation, check
+from simengine.world.rules.registry import fault
 from simengine.world.state import WorldState
+
+#: The model calls a player waits for on their own beat, at most: the decide call and
+#: the narration (a re-ask or a repair spends the narration's call; a drifting
+#: narration is then told procedurally, not retold). Other beats repair ``retries``
+#: times, whatever their calls.
+PLAYER_CALLS = 2
 
 
 @dataclass
@@ -127,19 +143,23 @@ async def decide(
     retries: int = 2,
     fallback: Storyteller | None = None,
     first: Storyteller | None = None,
+    budget: int = PLAYER_CALLS,
 ) -> Decision:
     """Run one beat's decide phase to a proposal that passes every rule.
 
     On a player's turn, ``rejected`` always says what of the attempt did not
     happen: the storyteller's own refusals (words that name nothing here, from
     the procedural parser) and the last rejections of the repair loop, even when
-    a later round passed without them.
+    a later round passed without them. There a repair is asked only when a
+    violation is the model's fault, and only while the beat has made fewer than
+    ``budget`` model calls (see the module's docstring).
 
     ``first`` answers the first round in ``teller``'s stead: a call asked ahead
     (:class:`simengine.sim.ahead.Ahead`) for exactly this scene and intent.
     """
     decision = await _decide(teller, scene, intent, state, retries=retries, fallback=fallback,
-                             first=first)
+                             first=first,
+                             budget=budget if intent.kind == "player" else None)
     if intent.kind != "player":
         return decision
     refused: list[Violation] = []
@@ -165,6 +185,7 @@ async def _decide(
     retries: int = 2,
     fallback: Storyteller | None = None,
     first: Storyteller | None = None,
+    budget: int | None = None,
 ) -> Decision:
     turn = Turn(intent.kind, intent.actor)
     attempts: list[Attempt] = []
@@ -202,6 +223,8 @@ async def _decide(
                 calls=calls,
             )
         feedback = violations
+        if budget is not None and not _worth_a_repair(violations, state, len(calls), budget):
+            break
     rejected = list(feedback)
     if last is not None and reason is None:
         kept, dropped = drop_failing(last.proposal, state, turn)
@@ -218,6 +241,10 @@ async def _decide(
             )
         if not last.proposal.ops and not rejected:
             return Decision(kept, [], attempts, teller.name, calls=calls)
+        if budget is not None and not _model_at_fault(rejected, state):
+            # The player asked for what the world forbids: nothing happens, and the
+            # model that understood the attempt tells it (no other storyteller's guess).
+            return Decision(kept, rejected, attempts, teller.name, calls=calls)
         reason = "every proposed change broke a rule: " + "; ".join(
             str(v) for v in _unique(rejected)[:3]
         )
@@ -230,7 +257,8 @@ async def _decide(
             fallback_reason=reason,
             calls=calls,
         )
-    inner = await _decide(fallback, scene, intent, state, retries=retries, fallback=None)
+    inner = await _decide(fallback, scene, intent, state, retries=retries, fallback=None,
+                          budget=None if budget is None else max(budget - len(calls), 0))
     return Decision(
         inner.proposal,
         _unique([*rejected, *inner.rejected]),
@@ -240,6 +268,18 @@ async def _decide(
         invented=inner.invented,
         calls=[*calls, *inner.calls],
     )
+
+
+def _worth_a_repair(violations: list[Violation], state: WorldState, spent: int,
+                    budget: int) -> bool:
+    """Whether a player's beat asks a repair: the model is at fault for one of the
+    violations (what the world forbids, no rewording makes possible) and the beat
+    has a model call left."""
+    return spent < budget and _model_at_fault(violations, state)
+
+
+def _model_at_fault(violations: list[Violation], state: WorldState) -> bool:
+    return any(fault(v.rule, state) == "model" for v in violations)
 
 
 def _authored_refusals(attempts: list[Attempt]) -> list[Violation]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from simengine.sim.ahead import Ahead, ask_ahead, drop_all
-from simengine.sim.decide import Decision, decide
+from simengine.sim.decide import PLAYER_CALLS, Decision, decide
 from simengine.sim.director import Director, aims, intensity, leads
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
@@ -652,10 +652,18 @@ class Session:
         A model's prose reaches the player sentence by sentence, each checked against
         the ops (:mod:`~simengine.storytellers.drift`); a drifting one is retold once,
         then told procedurally. Cut short (a quit, an undo), it keeps what was told so far.
+
+        On the player's beat the player waits for every call, and the beat makes at most
+        :data:`~simengine.sim.decide.PLAYER_CALLS`: when the decide phase spent them (a
+        repair, a re-ask), the beat is told procedurally at once, and a drifting telling
+        is told procedurally rather than retold when no call is left.
         """
         accepted = decision.proposal.model_copy(update={"summary": event.summary})
         parts: list[str] = []
         calls: list = []
+        left = PLAYER_CALLS - len(decision.calls) if event.kind == "player" else None
+        if left is not None and left < 1:
+            teller = self.fallback  # instant and exact: the player has waited long enough
         guard = (None if isinstance(teller, ProceduralStoryteller)
                  else DriftGuard.for_beat(scene, accepted, self.state, decision.rejected))
         outcome = "retold"
@@ -664,7 +672,7 @@ class Session:
             calls = teller.drain_calls()
             if guard and guard.drifted:
                 guard.judge(calls)
-                if getattr(teller, "retells", False):
+                if getattr(teller, "retells", False) and (left is None or left > len(calls)):
                     await self._tell(teller, scene, accepted, decision, event.id, parts, guard,
                                      guard.retell())
                     retold = teller.drain_calls()

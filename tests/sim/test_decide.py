@@ -147,3 +147,66 @@ async def test_feedback_numbers_ops_as_the_model_sent_them(state):
     await decide(teller, scene_of(state), NPC, state)
     (feedback,) = teller.history[1]["feedback"]
     assert feedback.startswith("op 1 (adjust)"), feedback
+
+
+# ------------------------------------------------- the player's turn: world or model
+PLAYER = Intent("player", "mara", "I walk to the vault and cheer up")
+CHEER_AND_GO = {"actor": "mara", "ops": [
+    {"op": "set", "entity": "mara", "attribute": "mood", "value": "hopeful"},
+    {"op": "move", "entity": "mara", "to": "vault"}]}
+
+
+async def test_what_the_world_forbids_the_player_is_never_repaired(state):
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(CHEER_AND_GO)
+    d = await decide(teller, scene_of(state, "mara"), PLAYER, state, retries=2)
+    assert [h["phase"] for h in teller.history] == ["decide"]  # no repair call
+    assert [op.op for op in d.proposal.ops] == ["set"]  # the valid part stands
+    assert [v.rule for v in d.rejected] == ["travel.adjacent"]  # and the refusal is told
+    assert len(d.calls) == 1
+    go = {"actor": "mara", "ops": [{"op": "move", "entity": "mara", "to": "vault"}]}
+    backup = ScriptedStoryteller("backup").enqueue(GOOD)
+    d = await decide(ScriptedStoryteller().enqueue(go), scene_of(state, "mara"), PLAYER, state,
+                     fallback=backup)
+    assert d.proposal.ops == [] and d.storyteller == "scripted"  # the model tells the attempt
+    assert d.fallback_reason is None and backup.history == []
+
+
+async def test_an_npc_beat_still_repairs_what_the_world_forbids(state):
+    move = {"actor": "merchant", "ops": [{"op": "move", "entity": "merchant", "to": "vault"}]}
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(move)
+    d = await decide(teller, scene_of(state), NPC, state, retries=2)
+    assert [h["phase"] for h in teller.history] == ["decide", "repair", "repair"]
+    assert [v.rule for v in d.rejected] == ["travel.adjacent"]
+
+
+async def test_a_model_mistake_on_the_players_turn_gets_one_repair_within_the_budget(state):
+    lost = {"actor": "mara", "ops": [
+        {"op": "set", "entity": "mara", "attribute": "luck", "value": "good"}]}
+    teller = ScriptedStoryteller(repeat_last=True).enqueue(lost)
+    d = await decide(teller, scene_of(state, "mara"), PLAYER, state, retries=2)
+    assert [h["phase"] for h in teller.history] == ["decide", "repair"]  # PLAYER_CALLS == 2
+    assert [v.rule for v in d.rejected] == ["attr.unknown"] and len(d.calls) == 2
+    fixed = ScriptedStoryteller().enqueue(lost, {"actor": "mara", "ops": [
+        {"op": "move", "entity": "mara", "to": "market"}]})
+    d = await decide(fixed, scene_of(state, "mara"), PLAYER, state, retries=2)
+    assert d.repaired and d.proposal.ops[0].to == "market"
+
+
+async def test_a_mix_of_faults_is_repaired_once_and_what_the_world_forbids_stays_refused(state):
+    mixed = {"actor": "mara", "ops": [
+        {"op": "move", "entity": "mara", "to": "vault"},
+        {"op": "set", "entity": "mara", "attribute": "luck", "value": "good"}]}
+    teller = ScriptedStoryteller().enqueue(mixed, CHEER_AND_GO)
+    d = await decide(teller, scene_of(state, "mara"), PLAYER, state, retries=2)
+    assert [h["phase"] for h in teller.history] == ["decide", "repair"]
+    assert [op.op for op in d.proposal.ops] == ["set"]
+    assert [v.rule for v in d.rejected] == ["travel.adjacent"]
+
+
+def test_every_rule_says_whose_fault_breaking_it_is(state):
+    from simengine.world.rules import BUILT_IN
+    from simengine.world.rules.registry import fault
+
+    assert {r.fault for r in BUILT_IN} == {"world", "model"}
+    assert fault("travel.adjacent") == "world" and fault("ref.unknown") == "model"
+    assert fault("world.crypt-locked") == "world"  # an author's rule

@@ -1,5 +1,7 @@
 """A model's narration that drifts, streamed from the fake Ollama: the player never reads
-the drifting sentence, it is retold once, then told procedurally, and the save keeps it."""
+the drifting sentence, it is retold once, then told procedurally, and the save keeps it.
+On the player's own beat it is told procedurally at once: the player waits for no third
+call (``PLAYER_CALLS``)."""
 
 from __future__ import annotations
 
@@ -26,13 +28,22 @@ def fake():
         yield server
 
 
-def session_on(fake, tmp_path) -> tuple[Session, list]:
+def session_on(fake, tmp_path, npc_rate: float = 0.0) -> tuple[Session, list]:
     teller = OllamaStoryteller(host=fake.url, timeout=5, backoff=0.001)
     session = Session.new(tiny_world_spec(), tmp_path / "d.db", seed=4, storyteller=teller,
-                          npc_rate=0.0, world_event_rate=0.0)
+                          npc_rate=npc_rate, world_event_rate=0.0, max_npc_beats=1)
     heard: list = []
     session.subscribe(heard.append)
     return session, heard
+
+
+async def someones_beat(fake, tmp_path) -> tuple[Session, list, Committed]:
+    """A tick with one beat, not the player's: Silas acts where the player stands."""
+    session, heard = session_on(fake, tmp_path, npc_rate=1.0)
+    await session.wait()
+    (beat,) = [m for m in heard if isinstance(m, Committed)]
+    assert beat.event.kind == "npc"
+    return session, heard, beat
 
 
 def narrations(fake) -> list[dict]:
@@ -42,45 +53,60 @@ def narrations(fake) -> list[dict]:
 
 
 async def test_a_drifting_narration_is_retold_and_the_player_never_reads_it(fake, tmp_path):
-    session, heard = session_on(fake, tmp_path)
     fake.enqueue_streamed(Fault.drift_dead)
-    await session.act("look around")
-    player = next(m for m in heard if isinstance(m, Committed) and m.event.kind == "player")
+    session, heard, beat = await someones_beat(fake, tmp_path)
     first, retold = narrations(fake)[:2]
     assert first["injected"] == "drift_dead"
-    (kept,) = session.save.drifts(player.event.id)
+    (kept,) = session.save.drifts(beat.event.id)
     lie = kept["attempts"][0]["sentence"]
     assert "Brother Tam" in lie and lie in first["reply"]
     shown = "".join(m.text for m in heard if isinstance(m, NarrationChunk)
-                    and m.event_id == player.event.id)
-    assert shown.strip() and lie not in shown and lie not in player.narration
+                    and m.event_id == beat.event.id)
+    assert shown.strip() and lie not in shown and lie not in beat.narration
     ask = retold["body"]["messages"][-1]["content"]
     assert ask.startswith(RETELL_HEADER) and "Brother Tam is dead" in ask
     assert retold["body"]["messages"][-2]["role"] == "assistant"  # what it told the first time
     assert kept["outcome"] == "retold" and kept["attempts"][0]["kinds"] == ["dead"]
-    assert player.drift == {"outcome": "retold", "attempts": kept["attempts"]}
-    calls = [c for c in session.save.calls(player.event.id) if c["phase"] == "narrate"]
+    assert beat.drift == {"outcome": "retold", "attempts": kept["attempts"]}
+    calls = [c for c in session.save.calls(beat.event.id) if c["phase"] == "narrate"]
     assert [c["accepted"] for c in calls] == [False, True]
     assert "Brother Tam is dead" in calls[0]["violations"][0]
     assert any(isinstance(m, Notice) and m.topic == "drift" for m in heard)
     session.close()
 
 
-async def test_a_retelling_that_drifts_too_gives_way_to_the_procedural_telling(fake, tmp_path):
+async def test_on_the_players_beat_a_drifting_narration_is_told_plainly_at_once(fake, tmp_path):
     session, heard = session_on(fake, tmp_path)
-    fake.enqueue_streamed(Fault.drift_name, Fault.drift_transfer)
+    fake.enqueue_streamed(Fault.drift_dead)
     await session.act("look around")
     player = next(m for m in heard if isinstance(m, Committed) and m.event.kind == "player")
+    (first,) = narrations(fake)  # no retelling: the player has waited for two calls
+    assert first["injected"] == "drift_dead"
+    (kept,) = session.save.drifts(player.event.id)
+    lie = kept["attempts"][0]["sentence"]
+    assert kept["outcome"] == "procedural" and lie in first["reply"]
+    assert player.narration.strip() and lie not in player.narration
+    shown = "".join(m.text for m in heard if isinstance(m, NarrationChunk)
+                    and m.event_id == player.event.id)
+    assert lie not in shown
+    assert [c["phase"] for c in session.save.calls(player.event.id)] == ["decide", "narrate"]
+    assert any(isinstance(m, Notice) and "told plainly instead" in m.text for m in heard)
+    session.close()
+
+
+async def test_a_retelling_that_drifts_too_gives_way_to_the_procedural_telling(fake, tmp_path):
+    fake.enqueue_streamed(Fault.drift_name, Fault.drift_transfer)
+    session, heard, beat = await someones_beat(fake, tmp_path)
     first, retold = narrations(fake)[:2]
     assert (first["injected"], retold["injected"]) == ("drift_name", "drift_transfer")
-    told = player.narration
-    (kept,) = session.save.drifts(player.event.id)
+    told = beat.narration
+    (kept,) = session.save.drifts(beat.event.id)
     assert kept["outcome"] == "procedural"
     assert [a["kinds"] for a in kept["attempts"]] == [["name"], ["transfer"]]
     for attempt, reply in zip(kept["attempts"], (first["reply"], retold["reply"]), strict=True):
         assert attempt["sentence"] in reply and attempt["sentence"] not in told
-    assert len(narrations(fake)) == 2  # the player's two tellings (reactions ride on its decide)
-    assert session.save.event(player.event.id).narration == told and told.strip()
+    assert len(narrations(fake)) == 2  # two tellings, then the procedural one
+    assert session.save.event(beat.event.id).narration == told and told.strip()
     session.close()
 
 
@@ -189,14 +215,14 @@ def test_a_save_from_before_drifts_gains_the_table_on_open(tmp_path):
 
 
 async def test_a_retelling_that_fails_gives_way_to_the_procedural_telling(fake, tmp_path):
-    session, heard = session_on(fake, tmp_path)
-    session.storyteller.retries = 0
     fake.enqueue_streamed(Fault.drift_dead, Fault.http(500, "llama runner died"))
-    await session.act("look around")
-    player = next(m for m in heard if isinstance(m, Committed) and m.event.kind == "player")
-    (kept,) = session.save.drifts(player.event.id)
-    assert kept["outcome"] == "procedural" and player.narration.strip()
-    assert kept["attempts"][0]["sentence"] not in player.narration
-    calls = [c for c in session.save.calls(player.event.id) if c["phase"] == "narrate"]
+    session, heard = session_on(fake, tmp_path, npc_rate=1.0)
+    session.storyteller.retries = 0
+    await session.wait()
+    (beat,) = [m for m in heard if isinstance(m, Committed)]
+    (kept,) = session.save.drifts(beat.event.id)
+    assert kept["outcome"] == "procedural" and beat.narration.strip()
+    assert kept["attempts"][0]["sentence"] not in beat.narration
+    calls = [c for c in session.save.calls(beat.event.id) if c["phase"] == "narrate"]
     assert calls[0]["accepted"] is False and calls[-1]["error"]
     session.close()

@@ -13,6 +13,7 @@ from simengine.sim.session import Session
 from simengine.storytellers.ollama import OllamaStoryteller
 from simengine.storytellers.procedural import ProceduralStoryteller
 from simengine.testing.fake_ollama import FakeOllama
+from simengine.testing.fixtures import tiny_world_spec
 from simengine.world.loader import load_world
 from simengine.world.ops import Proposal
 from simengine.world.rules import Turn, check
@@ -124,3 +125,48 @@ async def test_a_players_turn_waits_for_two_model_calls_and_the_reaction_rides_a
     kinds = [c.event.kind for c in (await procedural.act("I ask Nell about Silas")).events]
     assert kinds == ["player", "npc"]  # the procedural teller still answers in its own beat
     procedural.close()
+
+
+def chat_phases(fake) -> list[str]:
+    """The fake's generation requests in order: decide and repair carry a schema."""
+    asked = [e["body"] for e in fake.log if (e.get("body") or {}).get("messages")]
+    return ["narrate" if not b.get("format") else
+            "repair" if any("assistant" == m["role"] for m in b["messages"]) else "decide"
+            for b in asked]
+
+
+async def test_a_players_request_the_world_forbids_takes_two_calls_and_is_told(tmp_path):
+    with FakeOllama() as fake:
+        fake.enqueue({"actor": "mara", "summary": "Mara cheers up and sets off for the keep",
+                      "ops": [{"op": "set", "entity": "mara", "attribute": "mood",
+                               "value": "hopeful"},
+                              {"op": "move", "entity": "mara", "to": "keep"}]})
+        session = Session.new(tiny_world_spec(), tmp_path / "w.db", seed=4, npc_rate=0.0,
+                              world_event_rate=0.0,
+                              storyteller=OllamaStoryteller(host=fake.url, timeout=10))
+        (beat,) = (await session.act("I cheer up and walk to the keep")).events
+        assert chat_phases(fake) == ["decide", "narrate"]  # no repair: none could help
+        assert [op.op for op in beat.event.ops] == ["set"]  # the valid part is done
+        assert [v.rule for v in beat.decision.rejected] == ["travel.adjacent"]
+        assert beat.refused  # and the player reads what stopped the rest
+        assert beat.event.storyteller.startswith("ollama:") and beat.narration.strip()
+        session.close()
+
+
+async def test_a_repaired_player_turn_is_told_plainly_within_two_calls(tmp_path):
+    with FakeOllama() as fake:
+        fake.enqueue({"actor": "mara", "summary": "Mara feels lucky",
+                      "ops": [{"op": "set", "entity": "mara", "attribute": "luck",
+                               "value": "good"}]},
+                     {"actor": "mara", "summary": "Mara cheers up",
+                      "ops": [{"op": "set", "entity": "mara", "attribute": "mood",
+                               "value": "hopeful"}]})
+        session = Session.new(tiny_world_spec(), tmp_path / "m.db", seed=4, npc_rate=0.0,
+                              world_event_rate=0.0,
+                              storyteller=OllamaStoryteller(host=fake.url, timeout=10))
+        (beat,) = (await session.act("I feel lucky")).events
+        assert chat_phases(fake) == ["decide", "repair"]  # the narration's call went to it
+        assert beat.decision.repaired and [op.op for op in beat.event.ops] == ["set"]
+        assert beat.narration.strip() and beat.drift is None  # told procedurally, at once
+        assert [c["phase"] for c in session.save.calls(beat.event.id)] == ["decide", "repair"]
+        session.close()

@@ -1,5 +1,6 @@
-"""In the TUI, a drifting sentence of the model's never reaches the story log: the telling
-streams on, retold, and a notice says why."""
+"""In the TUI, a drifting sentence of the model's never reaches the story log: on the
+player's own beat the telling goes on plainly (procedurally: the player waits for no
+third call), and a notice says why."""
 
 from __future__ import annotations
 
@@ -36,10 +37,11 @@ async def test_the_story_log_never_shows_a_drifting_sentence(drifting):
         await settle(pilot)
         (kept,) = session.save.drifts()
         lie = kept["attempts"][0]["sentence"]
-        assert kept["attempts"][0]["kinds"] == ["name"] and kept["outcome"] == "retold"
+        assert kept["attempts"][0]["kinds"] == ["name"] and kept["outcome"] == "procedural"
         shown = text(app)
         assert lie not in shown and not any(lie in c for c in chunks)
         assert "the narration strayed from what happened" in shown
+        assert "told plainly instead" in shown
         assert "is nobody and nothing in this scene" in shown
         event = session.save.event(kept["event_id"])
-        assert event.narration and event.narration.split(".")[0] in shown  # the retelling
+        assert event.narration and event.narration.split(".")[0] in shown  # the plain telling
