@@ -26,7 +26,6 @@ import copy
 import os
 import ssl
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import (
     AsyncGenerator,
@@ -259,13 +258,20 @@ def capped_transport(*, sync: bool = False, limit: int = MAX_REPLY_BYTES) -> Any
     return _CappedTransport(limit, sync)
 
 
-async def _closes_with_loop(client: AsyncClient) -> AsyncGenerator[None, None]:
+async def _closes_with_loop(client: AsyncClient, clients: dict[Any, Any],
+                            loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
     """Holds ``client`` open until closed: by ``aclose()``, or by its loop's shutdown
     (``asyncio.run`` and ``asyncio.Runner`` close every async generator started in the
-    loop before closing it), so the client's connections close on their own loop."""
+    loop before closing it), so the client's connections close on their own loop.
+
+    It takes the client out of ``clients`` too: the loop is then free to go.
+    """
     try:
         yield
     finally:
+        held = clients.get(loop)
+        if held is not None and held[0] is client:
+            del clients[loop]
         await client.close()
 
 
@@ -347,10 +353,9 @@ class OllamaStoryteller:
         # flight together, so "the last reply" must be the last one of *this* beat.
         self._replies: OrderedDict[Intent, str] = OrderedDict()
         # One client (one httpx pool: connections kept alive) per event loop, with what
-        # closes it; a twin shares them (see _client).
-        self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[AsyncClient, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
+        # closes it (and takes it out of here) at the loop's end; a twin shares them.
+        self._clients: dict[asyncio.AbstractEventLoop,
+                            tuple[AsyncClient, AsyncGenerator[None, None]]] = {}
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> OllamaStoryteller:
@@ -516,21 +521,23 @@ class OllamaStoryteller:
         held = self._clients.get(loop)
         if held is not None and not held[0]._client.is_closed:
             return held[0]
+        for gone in [other for other in list(self._clients) if other.is_closed()]:
+            del self._clients[gone]  # closed without a shutdown: nothing can close it now
         # The TLS context is shared: building one costs ~20 ms a client.
         client = AsyncClient(host=self.host, timeout=self.timeout, transport=capped_transport())
-        closer = _closes_with_loop(client)
+        closer = _closes_with_loop(client, self._clients, loop)
         await closer.asend(None)  # started here, so this loop's shutdown closes it
         self._clients[loop] = (client, closer)
         return client
 
     async def aclose(self) -> None:
-        """Close the running loop's client, and those of loops not running (their
-        connections are idle); a loop running elsewhere closes its own at its end."""
+        """Close the running loop's client (a loop running elsewhere closes its own at
+        its end; a later call opens a new one)."""
         await self._close_held(asyncio.get_running_loop())
-        self.close()
 
     def close(self) -> None:
-        """Close the clients of loops not running now (``aclose`` from inside a loop)."""
+        """Close the clients of loops open but not running, from outside any running
+        loop (inside one, ``await aclose()``)."""
         for loop in list(self._clients):
             if not loop.is_running() and not loop.is_closed():
                 loop.run_until_complete(self._close_held(loop))

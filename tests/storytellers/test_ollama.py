@@ -294,6 +294,7 @@ def test_each_loop_has_its_own_client_closed_when_the_loop_ends(fake, scene, con
     asyncio.run(call())  # a pool is bound to its loop: a new loop, a new client
     assert clients[0] is not clients[1] and len(connections) == 2
     assert all(c._client.is_closed for c in clients)  # asyncio.run's end closed them
+    assert not t._clients  # and let go of them and their loops
 
 
 async def test_aclose_closes_the_client_and_a_later_call_opens_another(fake, scene):
@@ -322,3 +323,15 @@ async def test_a_call_cut_off_mid_reply_leaves_the_pool_fit_for_the_next(
                                                              summary="Mara waits")), GUARD)
     assert text.startswith("Mara waits.")
     assert len(connections) == 3  # each half-read connection closed, not lent again
+
+
+def test_close_closes_the_client_of_a_loop_that_is_not_running(fake, scene):
+    t = teller(fake)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(t.propose(scene, NPC))
+        (client, _), = t._clients.values()
+        t.close()
+        assert client._client.is_closed and not t._clients
+    finally:
+        loop.close()
