@@ -77,3 +77,69 @@ async def test_a_call_asked_ahead_is_kept_when_the_request_is_the_same(tmp_path)
             await drop_all([ahead])
         finally:
             session.close()
+
+
+async def test_slots_go_first_to_the_runs_furthest_behind_and_to_calls_a_beat_waits_for():
+    """Runs told on one loop share the server's slots: a call asked ahead never goes
+    before a beat's own call of the same tick, and the lowest tick goes first."""
+    import asyncio
+
+    from simengine.sim.ahead import Slots
+
+    slots = Slots(1)
+    granted: list[str] = []
+
+    async def call(tick: int, name: str) -> None:
+        async with slots.held(tick):
+            granted.append(name)
+            await asyncio.sleep(0)
+
+    first = slots.wait(9)
+    assert first.done() and slots.busy == 1  # an idle slot: at once
+    ahead_3 = slots.wait(3, ahead=True)
+    ahead_3.add_done_callback(lambda _: granted.append("ahead@3"))
+    dropped = slots.wait(2, ahead=True)
+    calls = [asyncio.create_task(call(4, "own@4")), asyncio.create_task(call(3, "own@3"))]
+    await asyncio.sleep(0)
+    assert granted == [] and not ahead_3.done()
+    dropped.cancel()  # its beat found the world changed before the call went
+    slots.free()  # the first call is answered
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert granted == ["own@3"]
+    await asyncio.sleep(0)
+    assert granted == ["own@3", "ahead@3"]  # before own@4: tick 3 is further behind
+    slots.free()  # ahead@3 is answered
+    await asyncio.gather(*calls)
+    assert granted == ["own@3", "ahead@3", "own@4"] and slots.busy == 0
+    held = slots.wait(0)
+    waiting = slots.wait(1, ahead=True)
+    assert held.done() and not waiting.done()
+    slots.now(waiting)  # its beat's turn came: it goes over the count
+    assert waiting.done() and slots.busy == 2
+
+
+async def test_on_shared_slots_a_beat_near_one_told_before_it_is_not_asked_ahead(tmp_path):
+    """What someone does in a beat's scene before it would change its request: on a
+    batch's slots such a call would most likely be dropped, so it is not sent."""
+    from simengine.sim.ahead import Slots, drop_all
+    from simengine.storytellers.base import Intent
+
+    with FakeOllama(mode="plausible", seed=9, latency_per_call=0.01) as fake:
+        teller = OllamaStoryteller(host=fake.url, timeout=10, backoff=0.001, seed=5)
+        session = Session.new(load_world(HARBOUR), tmp_path / "s.db", seed=5,
+                              storyteller=teller, narrate=False)
+        try:
+            mara, captain, keeper = (Intent("npc", who, "", 7) for who in
+                                     ("mara", "captain", "keeper"))  # captain drinks with mara
+            for ahead, before, expected in [
+                (True, [mara], {captain, keeper}),  # no shared slots: every later beat
+                (Slots(4), [mara], {keeper}),  # the lighthouse is far from the tavern
+                (Slots(4), [Intent("world", None, "", 7)], set()),  # anything may change
+            ]:
+                session.ahead = ahead
+                waiting = session._ask_ahead(1, before, [captain, keeper])
+                assert set(waiting) == expected
+                await drop_all(waiting.values())
+        finally:
+            session.close()
