@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from simengine.sim.ahead import Ahead, Slots, ask_ahead, drop_all
+from simengine.sim.ahead import Ahead, ask_ahead, drop_all
 from simengine.sim.decide import Decision, decide
 from simengine.sim.director import Director, aims, intensity, leads
 from simengine.sim.metrics import Metrics
@@ -132,9 +132,7 @@ class Session:
         ahead: send a tick's later decide calls while its earlier beats are told
             (:mod:`simengine.sim.ahead`; for a model server with several slots,
             as batch runs use; the story is the same either way): True for every
-            later beat, a number for at most that many (0 or False: none), or the
-            :class:`~simengine.sim.ahead.Slots` the storyteller's calls hold (every
-            later beat, each call sent when a slot is idle).
+            later beat, a number for at most that many (0 or False: none).
     """
 
     def __init__(
@@ -151,7 +149,7 @@ class Session:
         world_event_rate: float | None = None,
         max_npc_beats: int = 3,
         voice: str | None = None,
-        ahead: bool | int | Slots = False,
+        ahead: bool | int = False,
     ):
         self.save = save
         remembered = save.get_meta("seed")
@@ -438,9 +436,8 @@ class Session:
             self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
                                  "undo to go back, or wait to watch the world go on", "warning"))
         beats = self.plan(tick, player_text)
-        every = self.ahead is True or isinstance(self.ahead, Slots)
-        later = beats[1:] if every else beats[1:1 + int(self.ahead)]
-        waiting = self._ask_ahead(tick, beats[:1], later) if later else {}
+        later = beats[1:] if self.ahead is True else beats[1:1 + int(self.ahead)]
+        waiting = self._ask_ahead(tick, later) if later else {}
         try:
             for intent in beats:
                 if intent.actor is not None and not self.state.is_alive(intent.actor):
@@ -552,28 +549,15 @@ class Session:
             return self.fallback
         return self.storyteller
 
-    def _ask_ahead(self, tick: int, before: list[Intent],
-                   beats: list[Intent]) -> dict[Intent, Ahead]:
-        """The first decide call of each of ``beats`` (told after ``before``), sent
-        now on the world as it is.
-
-        On shared :class:`Slots` (a batch), a beat whose scene shows someone who
-        acts before it this tick, or that follows a world event, is not asked
-        ahead: what they do there would likely change its request, and a call
-        dropped at its beat's turn keeps a slot busy for nothing.
-        """
-        slots = self.ahead if isinstance(self.ahead, Slots) else None
-        acting = {b.actor for b in before}
+    def _ask_ahead(self, tick: int, beats: list[Intent]) -> dict[Intent, Ahead]:
+        """The first decide call of each of ``beats``, sent now on the world as it is."""
         waiting = {}
         for intent in beats:
             teller = self._teller_for(intent)
             if getattr(teller, "twin", None) is not None:
-                scene = self._scene(tick, intent)
-                if slots is None or not (None in acting or acting.intersection(scene.ids)):
-                    sent = ask_ahead(teller, scene, intent, slots)
-                    if sent is not None:
-                        waiting[intent] = sent
-            acting.add(intent.actor)
+                sent = ask_ahead(teller, self._scene(tick, intent), intent)
+                if sent is not None:
+                    waiting[intent] = sent
         return waiting
 
     async def _beat(self, tick: int, intent: Intent, ahead: Ahead | None = None) -> Committed:

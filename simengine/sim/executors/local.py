@@ -50,13 +50,12 @@ def _context() -> Any:
 class _QueueReporter:
     """A worker's line to the driver, through a manager's queue, event and dict."""
 
-    def __init__(self, queue: Any, stop: Any, spare: Any, index: int, slots: Any = None):
+    def __init__(self, queue: Any, stop: Any, spare: Any, index: int):
         self.queue = queue
         self._stop = stop
         self._spare = spare
         self.index = index
         self.node = socket.gethostname()
-        self._slots = slots  # a run on the driver's loop: the slots its host's runs share
 
     def started(self, info: Started) -> None:
         self.queue.put(("start", info))
@@ -70,9 +69,6 @@ class _QueueReporter:
 
     def spare(self) -> int:
         return int(self._spare.get(self.index, 0))
-
-    def slots(self) -> Any:
-        return self._slots
 
 
 def _work(task: RunTask, queue: Any, stop: Any, spare: Any) -> Outcome:
@@ -142,7 +138,6 @@ class LocalExecutor(Executor):
         self._stop: Any = threading.Event()
         self._spare: Any = {}
         self._remote: tuple[Any, Any, Any] | None = None
-        self._slots: dict[str | None, Any] = {}
 
     @property
     def capacity(self) -> int:
@@ -170,26 +165,13 @@ class LocalExecutor(Executor):
         if task.uses_model:
             if self._loop is None:
                 self._loop = _Loop()
-            reporter = _QueueReporter(self._queue, self._stop, self._spare, task.index,
-                                      self._slots_of(task.host))
+            reporter = _QueueReporter(self._queue, self._stop, self._spare, task.index)
             future = self._loop.submit(task, reporter)
         else:
             pool, (queue, stop, spare) = self._processes()
             future = pool.submit(_work, task, queue, stop, spare)
         self._futures[future] = task
         self._share()
-
-    def _slots_of(self, host: str | None) -> Any:
-        """The slots of ``host`` (of a ``--hosts`` pool, else ``jobs``), shared by the
-        runs told on the loop; None for a server with one (calls asked ahead on it
-        would only queue before the ones a beat waits for)."""
-        from simengine.sim.ahead import Slots
-
-        key = host if self.host_slots else None
-        if key not in self._slots:
-            n = self.host_slots.get(key, 1) if key is not None else self.jobs
-            self._slots[key] = Slots(n) if n > 1 else None
-        return self._slots[key]
 
     def _share(self) -> None:
         # Runs that keep a pooled host share that host's slots; the others, the jobs.

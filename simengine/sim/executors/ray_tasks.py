@@ -63,9 +63,6 @@ class _BoardReporter:
     def spare(self) -> int:
         return 0  # the cluster decides what runs where: no slot is known to be idle
 
-    def slots(self) -> None:
-        return None  # one run a task: no other run shares its loop
-
 
 def _work(task: RunTask, board: Any) -> Outcome:
     import ray

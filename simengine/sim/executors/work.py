@@ -16,12 +16,9 @@ import shutil
 import sqlite3
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from simengine.sim.executors.base import HostLost, Outcome, RunTask, Started
-
-if TYPE_CHECKING:
-    from simengine.sim.ahead import Slots
 
 #: Save meta: the ticks a finished run holds (a run whose save has it is skipped).
 FINISHED = "batch_finished_ticks"
@@ -45,10 +42,6 @@ class Reporter(Protocol):
         """How many calls this run may send ahead beside its own: its share of the
         model slots no run is using now (:mod:`simengine.sim.ahead`)."""
 
-    def slots(self) -> Slots | None:
-        """The model server's slots this run shares with the runs told on its event
-        loop, for the calls it asks ahead (None: it asks on :meth:`spare` slots)."""
-
 
 class Silent:
     """A reporter for a run told in this process, with no driver listening."""
@@ -66,9 +59,6 @@ class Silent:
 
     def spare(self) -> int:
         return 0
-
-    def slots(self) -> Slots | None:
-        return None
 
 
 def row(
@@ -140,7 +130,6 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
     """:func:`run_task`, on the running event loop: one loop tells the whole run, and
     one loop may tell many runs at once (a model-backed batch told in the driver's
     process, :mod:`.local`), each waiting on its own model calls."""
-    from simengine.sim.ahead import Metered
     from simengine.sim.executors.hosts import HostWatch, host_answers
     from simengine.sim.session import Session
     from simengine.sim.tellers import achoose
@@ -162,9 +151,6 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
         choice = await achoose(task.storyteller, spec=task.spec, seed=task.seed,
                                model=task.model, host=host)
         teller = HostWatch(choice.storyteller, host) if watched else choice.storyteller
-        slots = reporter.slots() if task.uses_model else None
-        if slots is not None:
-            teller = Metered(teller, slots)
         kwargs = dict(seed=task.seed, storyteller=teller, fallback=choice.fallback,
                       narrate=task.narrate)
         if path.exists():
@@ -182,9 +168,8 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
         stop = reporter.tick(task.index, session.tick)
         while session.tick < task.ticks and not stop and session.ending is None:
             # Calls asked ahead keep idle slots busy; where every slot has a run,
-            # they would only queue, and those a beat drops waste a slot. Runs
-            # sharing an event loop see the slots in use, call by call.
-            session.ahead = slots or (reporter.spare() if task.uses_model else 0)
+            # they would only queue, and those a beat drops waste a slot.
+            session.ahead = reporter.spare() if task.uses_model else 0
             await session.step()
             stop = reporter.tick(task.index, session.tick)
         ending = None
