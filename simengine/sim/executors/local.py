@@ -48,7 +48,8 @@ def _context() -> Any:
 
 
 class _QueueReporter:
-    """A worker's line to the driver, through a manager's queue, event and dict."""
+    """A run's line to the driver: a queue, a stop event and the spare-slot shares
+    (a manager's, for a worker process; plain ones, for a run on the driver's loop)."""
 
     def __init__(self, queue: Any, stop: Any, spare: Any, index: int):
         self.queue = queue
