@@ -66,7 +66,8 @@ from simengine.storytellers.config import uses_model
     type=click.Choice(EXECUTORS),
     default="local",
     show_default=True,
-    help="Where runs run: local processes, or Ray tasks (pip install 'simengine[ray]').",
+    help="Where runs run: here (procedural runs in worker processes, runs told by a "
+    "model together in this one), or Ray tasks (pip install 'simengine[ray]').",
 )
 @click.option(
     "--address",

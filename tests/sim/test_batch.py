@@ -93,3 +93,29 @@ def test_a_lone_run_asks_ahead_on_idle_slots_and_tells_the_same_story(tmp_path):
             peaks.append(fake.peak_in_flight)
     assert logs[0] and logs[0] == logs[1]
     assert peaks == [1, peaks[1]] and peaks[1] > 1
+
+
+def test_model_runs_are_told_together_in_this_process_with_their_own_stories(tmp_path):
+    """Runs told by a model wait on it, not on the CPU: they are told on one event loop
+    of the driver (no worker process to start), and each tells the story it tells alone."""
+    import os
+
+    from simengine.sim.executors import RunTask
+    from simengine.sim.executors.work import Silent, run_task
+    from simengine.testing.fake_ollama import FakeOllama
+    from simengine.world.loader import load_world
+
+    harbour = FRONTIER.parent / "harbour.toml"
+    with FakeOllama(mode="noisy", seed=3, latency_per_call=0.03, slots=3) as fake:
+        seen = []
+        together = run_batch(harbour, runs=3, ticks=4, jobs=3, seed=40, storyteller="ollama",
+                             host=fake.url, out=tmp_path / "together", on_start=seen.append)
+        assert fake.peak_in_flight > 1  # the runs' calls were in flight at once
+        alone = [tmp_path / f"alone{i}.db" for i in range(3)]
+        for i, path in enumerate(alone):
+            run_task(RunTask(load_world(harbour), i, 40 + i, str(path), 4, "ollama",
+                             host=fake.url), Silent())
+    assert [r["status"] for r in together.rows] == ["done"] * 3
+    assert {s.pid for s in seen} == {os.getpid()}
+    logs = [wire_log(Path(r["save"])) for r in together.rows]
+    assert all(logs) and logs == [wire_log(p) for p in alone]

@@ -8,6 +8,7 @@ server's cache; the pool gives each new run the host with the most free slots
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,8 +126,9 @@ class HostWatch:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self.inner, name, value)  # e.g. Session hooks on_prompt_tokens
 
-    def _check(self) -> None:
-        if not host_answers(self.host):
+    async def _check(self) -> None:
+        # Asked off the event loop: other runs told on it go on meanwhile.
+        if not await asyncio.to_thread(host_answers, self.host):
             raise HostLost(self.host)
 
     def twin(self) -> HostWatch:
@@ -137,7 +139,7 @@ class HostWatch:
         try:
             return await self.inner.propose(scene, intent, feedback)
         except StorytellerError:
-            self._check()
+            await self._check()
             raise
 
     async def narrate(self, scene: Any, accepted: Any, rejected: Any) -> AsyncIterator[str]:
@@ -145,5 +147,5 @@ class HostWatch:
             async for chunk in self.inner.narrate(scene, accepted, rejected):
                 yield chunk
         except StorytellerError:
-            self._check()
+            await self._check()
             raise

@@ -1,14 +1,22 @@
-"""Runs in local worker processes (the default executor).
+"""Runs on this machine (the default executor).
 
-One process per run at a time: the procedural storyteller is CPU-bound, and
-with a model each process keeps one run's requests in flight on its host.
+A procedural run is CPU-bound: one worker process per run at a time. A run told
+by a model spends its life waiting on the model's server, so model-backed runs
+are told in the driver's own process, all on one event loop in one thread: they
+start at once (no worker process to start, no engine to import again, which is
+seconds on a busy machine against a batch of minutes), and one loop switches
+between runs only where a run awaits its model, so no two runs' engine code
+interleaves (module caches stay one run's at a time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing as mp
+import queue as queues
 import signal
 import socket
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -40,7 +48,8 @@ def _context() -> Any:
 
 
 class _QueueReporter:
-    """A worker's line to the driver, through a manager's queue, event and dict."""
+    """A run's line to the driver: a queue, a stop event and the spare-slot shares
+    (a manager's, for a worker process; plain ones, for a run on the driver's loop)."""
 
     def __init__(self, queue: Any, stop: Any, spare: Any, index: int):
         self.queue = queue
@@ -78,8 +87,41 @@ def share_out(idle: int, behind: list[int]) -> dict[int, int]:
     return {index: part + (rank < rest) for rank, index in enumerate(behind)}
 
 
+class _Loop:
+    """An event loop in a thread of the driver, telling model-backed runs."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="simengine-runs", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, task: RunTask, reporter: _QueueReporter) -> Future:
+        from simengine.sim.executors.work import tell_run
+
+        return asyncio.run_coroutine_threadsafe(tell_run(task, reporter), self.loop)
+
+    def close(self) -> None:
+        async def finish() -> None:
+            # Runs still going (the driver failed): cancelled, and their saves closed.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.loop.shutdown_asyncgens()
+
+        asyncio.run_coroutine_threadsafe(finish(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
 class LocalExecutor(Executor):
-    """``jobs`` worker processes on this machine."""
+    """``jobs`` runs at once on this machine: procedural ones in worker processes,
+    model-backed ones on an event loop in this process (each started on first use)."""
 
     name = "local"
 
@@ -90,24 +132,45 @@ class LocalExecutor(Executor):
         self._shares: dict[int, int] = {}
         #: The slots of each host of a ``--hosts`` pool (empty: ``jobs`` are the slots).
         self.host_slots: dict[str, int] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        self._loop: _Loop | None = None
+        # What runs on the loop report through (a process pool gets a manager's).
+        self._queue: Any = queues.Queue()
+        self._stop: Any = threading.Event()
+        self._spare: Any = {}
+        self._remote: tuple[Any, Any, Any] | None = None
 
     @property
     def capacity(self) -> int:
         return self.jobs
 
     def open(self) -> None:
-        ctx = _context()
-        self._manager = ctx.Manager()
-        self._queue, self._stop = self._manager.Queue(), self._manager.Event()
-        # Each run's share of the slots no run uses (a batch with fewer runs left than
-        # jobs), for the calls it asks ahead: the runs furthest behind first.
-        self._spare = self._manager.dict()
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint
-        )
+        """Nothing starts before a run needs it (see :meth:`submit`)."""
+
+    def _processes(self) -> tuple[ProcessPoolExecutor, tuple[Any, Any, Any]]:
+        if self._pool is None:
+            ctx = _context()
+            self._manager = ctx.Manager()
+            # Each run's share of the slots no run uses (a batch with fewer runs left
+            # than jobs), for the calls it asks ahead: the runs furthest behind first.
+            self._remote = (self._manager.Queue(), self._manager.Event(), self._manager.dict())
+            if self._stop.is_set():
+                self._remote[1].set()
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=ctx, initializer=_ignore_sigint
+            )
+        assert self._remote is not None
+        return self._pool, self._remote
 
     def submit(self, task: RunTask) -> None:
-        future = self._pool.submit(_work, task, self._queue, self._stop, self._spare)
+        if task.uses_model:
+            if self._loop is None:
+                self._loop = _Loop()
+            reporter = _QueueReporter(self._queue, self._stop, self._spare, task.index)
+            future = self._loop.submit(task, reporter)
+        else:
+            pool, (queue, stop, spare) = self._processes()
+            future = pool.submit(_work, task, queue, stop, spare)
         self._futures[future] = task
         self._share()
 
@@ -123,6 +186,8 @@ class LocalExecutor(Executor):
             shares.update(share_out(slots - len(running), [i for _, i in sorted(running)]))
         if shares != self._shares:  # one call to the manager, and only for news
             self._spare.update(shares)
+            if self._remote is not None:
+                self._remote[2].update(shares)
             self._shares = shares
 
     def pending(self) -> int:
@@ -147,29 +212,36 @@ class LocalExecutor(Executor):
 
     def progress(self) -> Progress:
         got = Progress()
-        while True:
-            try:
-                kind, value = self._queue.get_nowait()
-            except Exception:  # queue.Empty, through the manager's proxy
-                if got.events:
-                    self._share()  # who is furthest behind may have changed
-                return got
-            if kind == "tick":
-                got.events.append(value)
-                self._ticks[value[0]] = value[1]
-            else:
-                got.started.append(value)
+        for q in (self._queue, self._remote[0] if self._remote else None):
+            while q is not None:
+                try:
+                    kind, value = q.get_nowait()
+                except Exception:  # queue.Empty (through the manager's proxy, too)
+                    break
+                if kind == "tick":
+                    got.events.append(value)
+                    self._ticks[value[0]] = value[1]
+                else:
+                    got.started.append(value)
+        if got.events:
+            self._share()  # who is furthest behind may have changed
+        return got
 
     def stop(self) -> None:
         self._stop.set()
-        for future in list(self._futures):
-            if future.cancel():
+        if self._remote is not None:
+            self._remote[1].set()
+        for future, task in list(self._futures.items()):
+            # A run on the loop has started already: it stops after its tick.
+            if not task.uses_model and future.cancel():
                 self._futures.pop(future)
 
     def close(self) -> None:
         try:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._loop is not None:
+                self._loop.close()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
         finally:
-            self._manager.shutdown()
-
-
+            if self._pool is not None:
+                self._manager.shutdown()

@@ -123,9 +123,16 @@ def rewind_partial_tick(session: Any) -> bool:
 
 def run_task(task: RunTask, reporter: Reporter) -> Outcome:
     """Run (or resume) one run to ``task.ticks``; never raises for a lost host."""
+    return asyncio.run(tell_run(task, reporter))
+
+
+async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
+    """:func:`run_task`, on the running event loop: one loop tells the whole run, and
+    one loop may tell many runs at once (a model-backed batch told in the driver's
+    process, :mod:`.local`), each waiting on its own model calls."""
     from simengine.sim.executors.hosts import HostWatch, host_answers
     from simengine.sim.session import Session
-    from simengine.sim.tellers import choose
+    from simengine.sim.tellers import achoose
     from simengine.store import SaveError
     from simengine.storytellers.base import StorytellerError
     from simengine.storytellers.ollama import normalise_host
@@ -137,12 +144,12 @@ def run_task(task: RunTask, reporter: Reporter) -> Outcome:
     if task.node_slot:
         host = normalise_host(os.environ.get("OLLAMA_HOST"))  # the server beside this node
     watched = task.uses_model and (task.pooled or task.node_slot is not None)
-    if watched and not host_answers(host):
+    if watched and not await asyncio.to_thread(host_answers, host):
         return _lost(task, path, host, reporter.node)
     started = time.perf_counter()
     try:
-        choice = choose(task.storyteller, spec=task.spec, seed=task.seed, model=task.model,
-                        host=host)
+        choice = await achoose(task.storyteller, spec=task.spec, seed=task.seed,
+                               model=task.model, host=host)
         teller = HostWatch(choice.storyteller, host) if watched else choice.storyteller
         kwargs = dict(seed=task.seed, storyteller=teller, fallback=choice.fallback,
                       narrate=task.narrate)
@@ -163,7 +170,7 @@ def run_task(task: RunTask, reporter: Reporter) -> Outcome:
             # Calls asked ahead keep idle slots busy; where every slot has a run,
             # they would only queue, and those a beat drops waste a slot.
             session.ahead = reporter.spare() if task.uses_model else 0
-            asyncio.run(session.step())
+            await session.step()
             stop = reporter.tick(task.index, session.tick)
         ending = None
         if session.ending is not None:  # the story ended: the run is over, short or not
