@@ -168,11 +168,7 @@ def cast(state: WorldState) -> list[str]:
     """The principal cast and places the world bible describes: the first authored
     characters and locations, in world-file order (never an invented one, so the
     list, like the prefix, stays the same all game)."""
-    out: list[str] = []
-    for kind, cap in (("character", MAX_CAST), ("location", MAX_PLACES)):
-        authored = (e for e in state.entities(kind) if state.entity(e).get("origin") == "authored")
-        out.extend(itertools.islice(authored, cap))
-    return out
+    return [*state.authored("character", MAX_CAST), *state.authored("location", MAX_PLACES)]
 
 
 def _cast_section(state: WorldState) -> list[str]:

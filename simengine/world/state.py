@@ -14,6 +14,7 @@ import contextlib
 import copy as _copy
 import difflib
 import gc
+import itertools
 import json
 import re
 import unicodedata
@@ -226,6 +227,7 @@ class WorldState:
         self._living: list[str] | None = None
         self._dead: list[str] | None = None
         self._sorted: dict[str, list[str]] = {}
+        self._authored: dict[tuple[str, int], list[str]] = {}
         self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
         #: Bumped whenever a fact is added or amended (lore is read through a cache).
@@ -463,6 +465,19 @@ class WorldState:
         if ids is None:
             ids = self._sorted[kind] = sorted(self._kinds().get(kind, ()))
         return ids
+
+    def authored(self, kind: str, n: int) -> list[str]:
+        """The first ``n`` entities of ``kind`` the world file made, in its order.
+
+        Kept once asked (every beat's prompt names them): whatever play makes is
+        ``invented``, so the answer never changes (read it, do not change it).
+        """
+        found = self._authored.get((kind, n))
+        if found is None:
+            node = self._node
+            found = self._authored[kind, n] = list(itertools.islice(
+                (e for e in self.entities(kind) if node[e].get("origin") == "authored"), n))
+        return found
 
     def _kinds(self) -> dict[str, dict[str, int]]:
         if self._by_kind is None:
