@@ -924,10 +924,38 @@ class WorldState:
         node["cause_of_death"] = cause
 
     def _connect(self, a: str, b: str) -> None:
+        if self._ways and not self.has_relation(a, CONNECTS, b):
+            self._way_made(a, b)
         for s, t in ((a, b), (b, a)):
             if not self.graph.has_edge(s, t, key=CONNECTS):
                 self.graph.add_edge(s, t, key=CONNECTS, relation=CONNECTS)
-                self._ways.clear()  # a new passage may shorten any way
+
+    def _way_made(self, a: str, b: str) -> None:
+        """Keep :meth:`toward`'s distances right as a passage ``a``-``b`` is made.
+
+        A place that joins the map by its first passage (a new place, as stories
+        invent them) is one step past the other end, and shortens no other way: it
+        is added where the search has gone that far, and found later where not.
+        Any other passage may shorten many ways: their distances are searched anew.
+        """
+        succ = self.graph._succ
+        bare = [x for x in (a, b) if not any(CONNECTS in k for k in succ[x].values())]
+        if len(bare) != 1:
+            self._ways.clear()
+            return
+        new = bare[0]
+        old = b if new == a else a
+        for goal, (dist, front) in list(self._ways.items()):
+            if new in dist:  # the goal itself: everything is nearer now
+                del self._ways[goal]
+                continue
+            d = dist.get(old)
+            if d is None:
+                continue  # beyond the search so far: found when it gets there
+            # Known where the search has gone past ``old`` (a finished one too); a
+            # leaf leads nowhere else, so no later level needs it in its frontier.
+            if not front or d < dist[front[0]]:
+                dist[new] = d + 1
 
     def _need(self, *ids: str) -> None:
         for entity_id in ids:
