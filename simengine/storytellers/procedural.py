@@ -101,13 +101,12 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     items: set[str] = set()
     dealt: set[str] = set()
     here, before, arrived = state.where(actor), None, None
-    kind = state.kind  # None for an id the world does not hold
-    horizon = scene.tick - TRADE_REST
+    of_kind, horizon = state.of_kind, scene.tick - TRADE_REST
     for ev in itertools.chain(scene.history, scene.recent):  # oldest first
         if ev.tick > horizon:
-            dealt.update(e for e in ev.involves if kind(e) == "item")
+            dealt.update(of_kind(ev.involves, "item"))
         if ev.actor == actor:  # a move involves where it went: the place before is the last other
-            places = [e for e in ev.involves if kind(e) == "location"]
+            places = of_kind(ev.involves, "location")
             if here in places:
                 arrived = ev.tick
             before = next((e for e in places if e != here), before)
@@ -116,9 +115,9 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
         if ev.tick != scene.tick:
             continue
         involved = [e for e in ev.involves if e in state]
-        items.update(e for e in involved if kind(e) == "item")
+        items.update(of_kind(involved, "item"))
         if actor in involved or ev.actor == actor:
-            partners.update(e for e in involved if kind(e) == "character" and e != actor)
+            partners.update(e for e in of_kind(involved, "character") if e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
     return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)

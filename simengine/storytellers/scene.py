@@ -627,7 +627,7 @@ def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None
     shown = set(ctx.ids)
     nearby = []
     for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
-        if e in shown or ctx.s.kind(e) is None:
+        if e in shown:
             continue
         nearby.append(e)
         if len(nearby) >= MAX_NEARBY:

@@ -420,6 +420,12 @@ class WorldState:
         node = self._node.get(entity_id)
         return node["kind"] if node else None
 
+    def of_kind(self, ids: Iterable[str], kind: str) -> list[str]:
+        """Those of ``ids`` that are entities of ``kind``, in their order (others, and
+        ids the world does not hold, left out)."""
+        node = self._node
+        return [e for e in ids if (data := node.get(e)) is not None and data["kind"] == kind]
+
     def name(self, entity_id: str) -> str:
         node = self._node.get(entity_id)
         return node["name"] if node else entity_id
@@ -736,14 +742,13 @@ class WorldState:
         keys = {normalize_name(data["name"]), normalize_name(node_id.replace("-", " "))}
         keys.update(normalize_name(a) for a in data.get("aliases", []))
         typos = self._typos[1] if self._typos is not None and self._typos[0] is index else None
-        character = data["kind"] == "character"
         for key in keys:
             if typos is not None and key and key not in index:
                 _index_pieces(typos, key)
             if key:
                 index.setdefault(key, {}).setdefault(data["kind"], []).append(node_id)
-                if character:
-                    words.update(key.split())
+        if data["kind"] == "character":
+            words.update(" ".join(keys).split())
 
     def typo_candidates(self, key: str) -> set[str]:
         """Name keys that may be a small typo away from ``key`` (normalized).
