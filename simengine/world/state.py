@@ -678,8 +678,9 @@ class WorldState:
         """The things that teach ``fact`` when examined (world-file ``reveals``)."""
         if self._revealers is None:  # reveals are authored only: read the items once
             index: dict[str, list[str]] = {}
-            for item in self.entities("item"):
-                for f in self._node[item].get("reveals") or ():
+            node = self._node
+            for item in self._kinds().get("item", ()):
+                for f in node[item].get("reveals") or ():
                     index.setdefault(f, []).append(item)
             self._revealers = index
         return list(self._revealers.get(fact, ()))
