@@ -199,7 +199,8 @@ def style_of(state: WorldState) -> Style:
 
 
 def name_words(state: WorldState) -> set[str]:
-    """Every word of every character's name and alias in ``state`` (normalized)."""
+    """The words of characters' names in ``state`` (normalized; see
+    :meth:`~simengine.world.state.WorldState.name_words`)."""
     return state.name_words()
 
 
