@@ -26,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers.base import Steer
-from simengine.storytellers.outcomes import route
 from simengine.world.ops import Adjust, Op
 from simengine.world.state import WorldState
 from simengine.world.story import Story, Thread, thread
@@ -193,8 +192,7 @@ def _place_of(state: WorldState, e: str) -> str | None:
 
 
 def _first_step(state: WorldState, here: str, there: str | None) -> str | None:
-    way = route(state, here, there) if there else []
-    return way[1] if len(way) > 1 else None
+    return state.toward(here, there) if there else None
 
 
 def leads(state: WorldState, story: Story, done: Iterable[str], player: str | None,

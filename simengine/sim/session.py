@@ -443,7 +443,8 @@ class Session:
                 if intent.actor is not None and not self.state.is_alive(intent.actor):
                     continue  # died earlier this tick
                 ahead = waiting.pop(intent, None)
-                if intent.kind == "npc" and intent.steer is not None:  # aims as things stand now
+                if intent.kind == "npc" and intent.steer is not None and result.events:
+                    # Aims as things stand now (plan's hold until a beat changes the world).
                     intent = self._steered(intent, intent.steer, self.player)
                 if self._last_death == tick and intent.steer is not None:
                     intent = replace(intent, steer=intent.steer.without("die"))  # one a tick

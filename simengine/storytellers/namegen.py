@@ -12,7 +12,6 @@ dead, so no stranger is mistaken for Mara Fenwick's kin.
 from __future__ import annotations
 
 import functools
-import itertools
 import random
 import re
 from collections.abc import Iterable
@@ -199,29 +198,10 @@ def style_of(state: WorldState) -> Style:
     return style_for(" ".join(str(w.get(k) or "") for k in ("name", "tone", "premise")))
 
 
-#: Words of people's names, per name index: (the index, keys seen, words). A few
-#: states at most (a session's live one, a test's); the index only ever grows, so
-#: only its new keys are read on the next call.
-_WORDS: list[tuple[dict, int, set[str]]] = []
-
-
 def name_words(state: WorldState) -> set[str]:
-    """Every word of every character's name and alias in ``state`` (normalized)."""
-    index = state.name_index()
-    # Found by identity: comparing entries with == would compare whole name indexes.
-    at = next((i for i, e in enumerate(_WORDS) if e[0] is index), None)
-    if at is None:
-        _WORDS.insert(0, (index, 0, set()))
-        del _WORDS[4:]
-        at = 0
-    _, seen, words = _WORDS[at]
-    if seen < len(index):
-        # New keys come last (a dict keeps insertion order): walk back over them only.
-        for key in itertools.islice(reversed(index), len(index) - seen):
-            if "character" in index[key]:
-                words.update(key.split())
-        _WORDS[at] = (index, len(index), words)
-    return words
+    """The words of characters' names in ``state`` (normalized; see
+    :meth:`~simengine.world.state.WorldState.name_words`)."""
+    return state.name_words()
 
 
 def _a(word: str) -> str:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import itertools
 import random
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers import gossip
 from simengine.storytellers import player as players
-from simengine.storytellers.base import Intent, Scene, Steer
+from simengine.storytellers.base import Intent, RecentEvent, Scene, Steer
 from simengine.storytellers.namegen import NameGen
 from simengine.storytellers.narration import tell
 from simengine.storytellers.parser import parse
@@ -92,6 +93,25 @@ TRADE_REST = 24
 TURN_BACK_REST = 6
 
 
+#: (event, state) ids -> (the event, the state, its items, its places), both held
+#: weakly: tick_memory reads the last 24 ticks' events at every beat, and what an
+#: event's ids are never changes (nothing leaves a world or changes kind).
+_KINDS_OF: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, list[str], list[str]]] = {}
+
+
+def _things_and_places(state: WorldState, ev: RecentEvent) -> tuple[list[str], list[str]]:
+    """The items and the locations among ``ev``'s ids, in their order."""
+    key = (id(ev), id(state))
+    hit = _KINDS_OF.get(key)
+    if hit is not None and hit[0]() is ev and hit[1]() is state:
+        return hit[2], hit[3]
+    if len(_KINDS_OF) >= 4096:
+        _KINDS_OF.clear()
+    items, places = state.of_kind(ev.involves, "item"), state.of_kind(ev.involves, "location")
+    _KINDS_OF[key] = (weakref.ref(ev), weakref.ref(state), items, places)
+    return items, places
+
+
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     """The actor's :class:`TickMemory` from the scene's recent events."""
     if actor is None:
@@ -101,11 +121,12 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     items: set[str] = set()
     dealt: set[str] = set()
     here, before, arrived = state.where(actor), None, None
-    for ev in (*scene.history, *scene.recent):  # oldest first
-        if ev.tick > scene.tick - TRADE_REST:
-            dealt.update(e for e in ev.involves if e in state and state.kind(e) == "item")
+    horizon = scene.tick - TRADE_REST
+    for ev in itertools.chain(scene.history, scene.recent):  # oldest first
+        if ev.tick > horizon:
+            dealt.update(_things_and_places(state, ev)[0])
         if ev.actor == actor:  # a move involves where it went: the place before is the last other
-            places = [e for e in ev.involves if e in state and state.kind(e) == "location"]
+            places = _things_and_places(state, ev)[1]
             if here in places:
                 arrived = ev.tick
             before = next((e for e in places if e != here), before)
@@ -114,9 +135,9 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
         if ev.tick != scene.tick:
             continue
         involved = [e for e in ev.involves if e in state]
-        items.update(e for e in involved if state.kind(e) == "item")
+        items.update(state.of_kind(involved, "item"))
         if actor in involved or ev.actor == actor:
-            partners.update(e for e in involved if state.kind(e) == "character" and e != actor)
+            partners.update(e for e in state.of_kind(involved, "character") if e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
     return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)

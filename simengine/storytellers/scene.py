@@ -15,10 +15,11 @@ one in a world of 100 on its first tick.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,11 +168,7 @@ def cast(state: WorldState) -> list[str]:
     """The principal cast and places the world bible describes: the first authored
     characters and locations, in world-file order (never an invented one, so the
     list, like the prefix, stays the same all game)."""
-    out: list[str] = []
-    for kind, cap in (("character", MAX_CAST), ("location", MAX_PLACES)):
-        authored = (e for e in state.entities(kind) if state.entity(e).get("origin") == "authored")
-        out.extend(itertools.islice(authored, cap))
-    return out
+    return [*state.authored("character", MAX_CAST), *state.authored("location", MAX_PLACES)]
 
 
 def _cast_section(state: WorldState) -> list[str]:
@@ -182,13 +179,20 @@ def _cast_section(state: WorldState) -> list[str]:
            "each scene says)"]
     for e in ids:
         node = state.entity(e)
-        line = f"- {e} ({clip(node['name'], 60)}, {node['kind']})"
-        if node.get("description"):
-            line += f": {clip(node['description'], CAST_DESCRIPTION)}"
-        if node.get("traits"):
-            line += f" Traits: {clip(', '.join(node['traits']), 80)}"
-        out.append(line)
+        out.append(_cast_line(e, node["name"], node["kind"], node.get("description"),
+                              tuple(node.get("traits") or ())))
     return out
+
+
+@functools.lru_cache(maxsize=256)  # the same few lines at every beat of a world
+def _cast_line(e: str, name: str, kind: str, description: str | None,
+               traits: tuple[str, ...]) -> str:
+    line = f"- {e} ({clip(name, 60)}, {kind})"
+    if description:
+        line += f": {clip(description, CAST_DESCRIPTION)}"
+    if traits:
+        line += f" Traits: {clip(', '.join(traits), 80)}"
+    return line
 
 
 _OPS_HEAD = (
@@ -312,25 +316,27 @@ class _Context:
         return ", ".join(shown)
 
 
-def _bfs(state: WorldState, starts: Sequence[str], k: int) -> list[str]:
-    """Entities within ``k`` hops of ``starts`` in breadth-first, id-sorted order."""
-    order: list[str] = []
+def _bfs(state: WorldState, starts: Sequence[str], k: int) -> Iterator[str]:
+    """Entities within ``k`` hops of ``starts`` in breadth-first, id-sorted order.
+
+    Lazily: a caller that needs the first few stops the walk there (a place in a
+    big world has dozens of neighbours, each with dozens more).
+    """
     seen, frontier = set(starts), list(starts)
-    g = state.graph
+    succ, pred, kind = state.graph._succ, state.graph._pred, state.kind
     for _ in range(k):
         nxt: list[str] = []
         for node in frontier:
-            for other in sorted({*g.successors(node), *g.predecessors(node)}):
-                if other not in seen and state.kind(other) != FACT:
+            for other in sorted({*succ[node], *pred[node]}):
+                if other not in seen and kind(other) != FACT:
                     seen.add(other)
                     nxt.append(other)
-                    order.append(other)
+                    yield other
             if len(seen) >= MAX_BFS_VISITS:
-                return order
+                return
         frontier = nxt
         if not frontier:
             break
-    return order
 
 
 def pick_location(state: WorldState, seed: int) -> str | None:
@@ -621,7 +627,7 @@ def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None
     shown = set(ctx.ids)
     nearby = []
     for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
-        if e in shown or ctx.s.kind(e) is None:
+        if e in shown:
             continue
         nearby.append(e)
         if len(nearby) >= MAX_NEARBY:

@@ -14,6 +14,7 @@ import contextlib
 import copy as _copy
 import difflib
 import gc
+import itertools
 import json
 import re
 import unicodedata
@@ -36,7 +37,11 @@ FACT_FIELDS = ("keys", "secondary_keys", "logic", "constant", "enabled", "order"
                "case_sensitive", "whole_words", "extensions")
 #: Up to this many names, suggestions come from a scan of them all.
 CLOSEST_SCAN_LIMIT = 5_000
+#: Goal places whose distances :meth:`WorldState.toward` keeps (a whole big map's
+#: is some 15,000 entries).
+WAYS_KEPT = 4
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
+_DIGIT = re.compile(r"\d")
 _NON_WORD = re.compile(r"[^\w\s'-]+")
 _PLAIN = re.compile(r"[a-z0-9'-]+(?: [a-z0-9'-]+)*")
 
@@ -213,6 +218,8 @@ class WorldState:
         # directly, skipping NodeView's Mapping layer, which costs several times more.
         self._node: dict[str, dict[str, Any]] = graph._node
         self._names: dict[str, dict[str, list[str]]] | None = None
+        #: Every word of a character's name or alias, kept with the name index.
+        self._name_words: set[str] = set()
         # Indexes derived from the nodes, built on first use and kept up to date by
         # apply(): nodes are never removed and never change kind, so only create and
         # kill touch them. Without them a 100,000-entity world is scanned every beat.
@@ -221,11 +228,15 @@ class WorldState:
         self._living: list[str] | None = None
         self._dead: list[str] | None = None
         self._sorted: dict[str, list[str]] = {}
+        self._authored: dict[tuple[str, int], list[str]] = {}
         self._defs: tuple[dict[str, Any], dict[str, AttributeDef]] | None = None
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
         #: Bumped whenever a fact is added or amended (lore is read through a cache).
         self._fact_version = 0
         self._revealers: dict[str, list[str]] | None = None
+        #: goal place -> (distances to it found so far, the search's next level), the
+        #: most recently asked last; dropped whenever a passage is made.
+        self._ways: dict[str, tuple[dict[str, int], list[str]]] = {}
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -410,6 +421,12 @@ class WorldState:
         node = self._node.get(entity_id)
         return node["kind"] if node else None
 
+    def of_kind(self, ids: Iterable[str], kind: str) -> list[str]:
+        """Those of ``ids`` that are entities of ``kind``, in their order (others, and
+        ids the world does not hold, left out)."""
+        node = self._node
+        return [e for e in ids if (data := node.get(e)) is not None and data["kind"] == kind]
+
     def name(self, entity_id: str) -> str:
         node = self._node.get(entity_id)
         return node["name"] if node else entity_id
@@ -455,6 +472,19 @@ class WorldState:
         if ids is None:
             ids = self._sorted[kind] = sorted(self._kinds().get(kind, ()))
         return ids
+
+    def authored(self, kind: str, n: int) -> list[str]:
+        """The first ``n`` entities of ``kind`` the world file made, in its order.
+
+        Kept once asked (every beat's prompt names them): whatever play makes is
+        ``invented``, so the answer never changes (read it, do not change it).
+        """
+        found = self._authored.get((kind, n))
+        if found is None:
+            node = self._node
+            found = self._authored[kind, n] = list(itertools.islice(
+                (e for e in self.entities(kind) if node[e].get("origin") == "authored"), n))
+        return found
 
     def _kinds(self) -> dict[str, dict[str, int]]:
         if self._by_kind is None:
@@ -520,6 +550,47 @@ class WorldState:
             if key == CONNECTS
         )
 
+    def toward(self, start: str, goal: str) -> str | None:
+        """Where the shortest way from ``start`` to ``goal`` begins: the first of
+        ``start``'s exits (in their order) one step nearer (None when no way leads
+        there, or ``start`` is ``goal``). What a plain search from ``start`` finds.
+
+        Distances to ``goal`` are searched outward from it, a level at a time and
+        only as far as asked, and kept until a passage is made: the director asks
+        this for the same few goals at every beat, one step nearer each time, and a
+        search of a 15,000-place map at each beat cost more than the rest of it.
+        """
+        if start == goal:
+            return None
+        far = self._steps_to(start, goal)
+        if not far:
+            return None
+        dist = self._ways[goal][0]  # every place nearer than ``start`` is in it
+        return next((e for e in self.exits(start) if dist.get(e) == far - 1), None)
+
+    def _steps_to(self, start: str, goal: str) -> int | None:
+        """Passages on the shortest way from ``start`` to ``goal`` (None: no way)."""
+        ways = self._ways.pop(goal, None)
+        if ways is None:
+            if len(self._ways) >= WAYS_KEPT:
+                del self._ways[next(iter(self._ways))]  # the least recently asked
+            ways = ({goal: 0}, [goal])
+        self._ways[goal] = ways
+        dist, front = ways
+        succ = self.graph._succ
+        # Passages go both ways (the spec's and connect's), so the search from the
+        # goal follows exits too. A whole level at a time: then every place nearer
+        # than ``start`` is known once it is.
+        while start not in dist and front:
+            level, nxt = dist[front[0]] + 1, []
+            for here in front:
+                for there, keys in (succ.get(here) or {}).items():
+                    if CONNECTS in keys and there not in dist:
+                        dist[there] = level
+                        nxt.append(there)
+            front[:] = nxt
+        return dist.get(start)
+
     def is_within(self, entity_id: str, container: str) -> bool:
         """True when ``container`` holds ``entity_id``, directly or through others."""
         return up_holders(self.holder(entity_id), container, self.holder)
@@ -527,6 +598,15 @@ class WorldState:
     # -------------------------------------------------------------- relations
     def relations(self, entity_id: str | None = None) -> list[tuple[str, str, str]]:
         """Social and other non-structural relations, (source, relation, target)."""
+        node = self._node  # knowing a fact is an edge too, but no relation between entities
+        out_adj = self.graph._succ.get(entity_id) if isinstance(entity_id, str) else None
+        if out_adj is not None:  # one entity's: its adjacency dicts, without edge views
+            found = {(entity_id, k, t) for t, keys in out_adj.items() for k in keys
+                     if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)}
+            skip = (*STRUCTURAL, KNOWS) if node[entity_id]["kind"] == FACT else STRUCTURAL
+            found.update((s, k, entity_id) for s, keys in self.graph._pred[entity_id].items()
+                         for k in keys if k not in skip)
+            return sorted(found)
         if entity_id is None:
             edges: Iterable = self.graph.edges(keys=True)
         else:
@@ -534,7 +614,6 @@ class WorldState:
                 *self.graph.out_edges(entity_id, keys=True),
                 *self.graph.in_edges(entity_id, keys=True),
             ]
-        node = self._node  # knowing a fact is an edge too, but no relation between entities
         return sorted({
             (s, k, t) for s, t, k in edges
             if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)
@@ -608,8 +687,9 @@ class WorldState:
         """The things that teach ``fact`` when examined (world-file ``reveals``)."""
         if self._revealers is None:  # reveals are authored only: read the items once
             index: dict[str, list[str]] = {}
-            for item in self.entities("item"):
-                for f in self._node[item].get("reveals") or ():
+            node = self._node
+            for item in self._kinds().get("item", ()):
+                for f in node[item].get("reveals") or ():
                     index.setdefault(f, []).append(item)
             self._revealers = index
         return list(self._revealers.get(fact, ()))
@@ -639,7 +719,7 @@ class WorldState:
             event_id))
         self._fact_version += 1
         if self._names is not None:
-            self._index_node(self._names, fact)
+            self._index_node(self._names, fact, self._name_words)
         if self._by_kind is not None:
             facts = self._by_kind.setdefault(FACT, {})
             facts[fact] = len(facts)
@@ -652,13 +732,24 @@ class WorldState:
         """normalized name or alias -> kind -> ids. Built once, kept up to date."""
         if self._names is None:
             index: dict[str, dict[str, list[str]]] = {}
+            words: set[str] = set()
             with bulk():
                 for node_id in self._node:
-                    self._index_node(index, node_id)
-            self._names = index
+                    self._index_node(index, node_id, words)
+            self._names, self._name_words = index, words
         return self._names
 
-    def _index_node(self, index: dict[str, dict[str, list[str]]], node_id: str) -> None:
+    def name_words(self) -> set[str]:
+        """Every word of every character's name, id and alias (normalized): what a
+        newcomer's name must avoid. Kept with the name index, as entities come,
+        so no beat reads 100,000 names for it (read it, do not change it). Words
+        with a digit are left out: no invented name has one, and a big world's
+        numbered people would make them 35,000 words (4 MB) kept for nothing."""
+        self.name_index()
+        return self._name_words
+
+    def _index_node(self, index: dict[str, dict[str, list[str]]], node_id: str,
+                    words: set[str]) -> None:
         data = self._node[node_id]
         keys = {normalize_name(data["name"]), normalize_name(node_id.replace("-", " "))}
         keys.update(normalize_name(a) for a in data.get("aliases", []))
@@ -668,6 +759,8 @@ class WorldState:
                 _index_pieces(typos, key)
             if key:
                 index.setdefault(key, {}).setdefault(data["kind"], []).append(node_id)
+        if data["kind"] == "character":
+            words.update(w for w in " ".join(keys).split() if not _DIGIT.search(w))
 
     def typo_candidates(self, key: str) -> set[str]:
         """Name keys that may be a small typo away from ``key`` (normalized).
@@ -789,7 +882,7 @@ class WorldState:
             else:
                 g.add_edge(e.id, e.at, key=AT, relation=AT)
         if self._names is not None:
-            self._index_node(self._names, e.id)
+            self._index_node(self._names, e.id, self._name_words)
         if self._by_kind is not None:
             of_kind = self._by_kind.setdefault(e.kind, {})
             of_kind[e.id] = len(of_kind)
@@ -848,9 +941,38 @@ class WorldState:
         node["cause_of_death"] = cause
 
     def _connect(self, a: str, b: str) -> None:
+        if self._ways and not self.has_relation(a, CONNECTS, b):
+            self._way_made(a, b)
         for s, t in ((a, b), (b, a)):
             if not self.graph.has_edge(s, t, key=CONNECTS):
                 self.graph.add_edge(s, t, key=CONNECTS, relation=CONNECTS)
+
+    def _way_made(self, a: str, b: str) -> None:
+        """Keep :meth:`toward`'s distances right as a passage ``a``-``b`` is made.
+
+        A place that joins the map by its first passage (a new place, as stories
+        invent them) is one step past the other end, and shortens no other way: it
+        is added where the search has gone that far, and found later where not.
+        Any other passage may shorten many ways: their distances are searched anew.
+        """
+        succ = self.graph._succ
+        bare = [x for x in (a, b) if not any(CONNECTS in k for k in succ[x].values())]
+        if len(bare) != 1:
+            self._ways.clear()
+            return
+        new = bare[0]
+        old = b if new == a else a
+        for goal, (dist, front) in list(self._ways.items()):
+            if new in dist:  # the goal itself: everything is nearer now
+                del self._ways[goal]
+                continue
+            d = dist.get(old)
+            if d is None:
+                continue  # beyond the search so far: found when it gets there
+            # Known where the search has gone past ``old`` (a finished one too); a
+            # leaf leads nowhere else, so no later level needs it in its frontier.
+            if not front or d < dist[front[0]]:
+                dist[new] = d + 1
 
     def _need(self, *ids: str) -> None:
         for entity_id in ids:

@@ -147,19 +147,33 @@ def _plain(term: Term) -> bool:
 
 
 # ----------------------------------------------------------------- epilogue
+#: People the epilogue tells of by name; the rest of a big cast is counted.
+EPILOGUE_CAST = 24
+
+
 def epilogue(state: Any, story: Story, done: Iterable[str], ticks: int,
              tick_word: str = "tick") -> list[str]:
-    """What became of the cast, the goals done and the ticks played, one line each."""
+    """What became of the cast, the goals done and the ticks played, one line each.
+
+    The first :data:`EPILOGUE_CAST` of the cast (and the player, always) by name,
+    the rest counted: a world of 35,000 people ends in a page, not in 35,000 lines
+    written into the save.
+    """
     done = set(done)
     lines: list[str] = []
+    told, rest = 0, 0
     for c in state.sorted_ids("character"):
         node = state.entity(c)
         if node.get("origin") != "authored" and c != state.player:
             continue  # the cast the world began with (and the player): newcomers are many
+        if not state.is_alive(c) and node.get("died_tick") is None:
+            continue  # dead before the story began
+        if told >= EPILOGUE_CAST and c != state.player:
+            rest += 1
+            continue
+        told += 1
         name = state.name(c)
         if not state.is_alive(c):
-            if node.get("died_tick") is None:
-                continue  # dead before the story began
             lines.append(f"{name} died ({tick_word} {node['died_tick']}).")
             continue
         where = state.where(c)
@@ -167,6 +181,8 @@ def epilogue(state: Any, story: Story, done: Iterable[str], ticks: int,
         line = f"{name} is at {ref(state.name(where), 'location')}" if where else \
             f"{name} lives on"
         lines.append(line + (f", holding {joined(held)}." if held else "."))
+    if rest:
+        lines.append(f"And {rest:,} more of the people the story began with.")
     for goal in story.goals:
         lines.append(f"[{'x' if goal.id in done else ' '}] {goal.text}")
     plural = "" if ticks == 1 else "s"

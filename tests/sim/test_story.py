@@ -7,6 +7,8 @@ import statistics
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simengine.sim.director import Director, intensity
 from simengine.sim.run import load_script, run_ticks
@@ -333,3 +335,33 @@ def test_a_resumed_story_goes_on_as_it_would_have(tmp_path):
         play(session, ticks=20)
         halves = [(e.tick, e.summary) for e in session.save.log()]
     assert halves == whole
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 14), st.lists(st.tuples(st.integers(0, 13), st.integers(0, 13)),
+                                    max_size=40))
+def test_the_way_toward_a_place_begins_where_the_shortest_way_does(n, pairs):
+    # Searched from the goal and kept, the step is still the one a plain search from
+    # the start gives (the first of its exits, in order, that begins a shortest way),
+    # and new passages are taken as they come (a new place's first one is added to
+    # the kept search, any other starts it anew).
+    from simengine.storytellers.outcomes import route
+    from simengine.world.ops import Create
+    from simengine.world.state import WorldState
+
+    state = WorldState.from_spec(load_world(WORLDS["harbour"]))
+    places = [f"p{i:02}" for i in range(n)]
+    state.apply([Create(entity={"id": p, "kind": "location", "name": f"Place {p}"})
+                 for p in places])
+
+    def check(goals: list[str]) -> None:
+        for there in goals:
+            for here in places:
+                way = route(state, here, there)
+                assert state.toward(here, there) == (way[1] if len(way) > 1 else None)
+
+    for a, b in pairs:  # the searches toward a few goals are kept as passages come
+        if a < n and b < n and a != b:
+            state.connect(places[a], places[b])
+            check(places[:3])
+    check(places)

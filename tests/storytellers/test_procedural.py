@@ -23,7 +23,7 @@ from simengine.storytellers.base import (
     narrate_sync,
     propose_sync,
 )
-from simengine.storytellers.namegen import NameGen, style_for
+from simengine.storytellers.namegen import NameGen, name_words, style_for
 from simengine.storytellers.narration import FAILURE, TEMPLATES
 from simengine.storytellers.parser import VERBS
 from simengine.storytellers.procedural import (
@@ -415,6 +415,25 @@ def test_invented_names_are_seeded_and_never_clash(harbour):
     firsts, families = [n.split()[0] for n in made], [n.split()[1] for n in made]
     assert len(set(firsts)) == len(made) and len(set(families)) == len(made)
     assert not {w.lower() for w in firsts + families} & authored
+
+
+def test_a_newcomer_avoids_the_names_of_people_named_after_a_thing(harbour):
+    # Words are kept as entities come: a person named like a boat already in the
+    # world still counts, though the name itself was known before they came.
+    gen, rng = NameGen.for_world(harbour), random.Random(1)
+    assert gen.person(rng, harbour) is not None
+    harbour.apply([Create(entity={"id": "sigrun-boat", "kind": "item", "name": "Sigrun Tarrow",
+                                  "at": "quay"})])
+    assert "sigrun" not in name_words(harbour)  # a boat's name is no one's
+    harbour.apply([Create(entity={"id": "sigrun", "kind": "character", "name": "Sigrun Tarrow",
+                                  "at": "quay"})])
+    assert {"sigrun", "tarrow"} <= name_words(harbour)
+    made = []
+    while (got := gen.person(rng, harbour)) is not None:
+        made.append(got[0])
+        harbour.apply([Create(entity={"id": fresh_id(got[0], harbour.__contains__),
+                                      "kind": "character", "name": got[0], "at": "quay"})])
+    assert made and not {w for n in made for w in n.split()} & {"Sigrun", "Tarrow"}
 
 
 def test_ids_are_slugs_unique_in_the_world(harbour):

@@ -155,6 +155,21 @@ def test_epilogue_tells_the_cast_the_goals_and_the_time():
     assert lines[-1] == "7 hours played; 1 of 2 goals done."
 
 
+def test_a_big_cast_ends_in_a_page_the_player_in_it():
+    from simengine.world.story import EPILOGUE_CAST
+
+    guards = "".join(f'[[characters]]\nid = "a-guard-{i:02}"\nname = "Guard {i}"\nat = "gate"\n\n'
+                     for i in range(EPILOGUE_CAST + 6))
+    spec = parse_world(WORLD.replace("[[items]]", guards + "[[items]]", 1), "vigil.toml")
+    state, story = WorldState.from_spec(spec), Story.from_spec(spec)
+    lines = epilogue(state, story, set(), 3, "hour")
+    people = lines[: lines.index("[ ] Take the iron seal.")]
+    # The first of the cast by name, Ada (the player, last by id) too, the rest counted.
+    assert people[:2] == ["Guard 0 is at Gate.", "Guard 1 is at Gate."]
+    assert "Ada is at Gate." in people and len(people) == EPILOGUE_CAST + 2
+    assert people[-1] == "And 7 more of the people the story began with."
+
+
 def test_the_readme_story_example_loads_and_plays_out():
     import re
     from pathlib import Path
