@@ -100,7 +100,7 @@ def test_a_state_read_back_holds_each_id_and_relation_once(state: WorldState):
     again = WorldState.from_node_link(json.loads(state.to_json()), copy=False)
     g = again.graph
     for u, targets in g._succ.items():
-        for v, keys in targets.items():
+        for v in targets:
             assert u is g._node[u]["id"] and v is g._node[v]["id"]
             assert next(x for x in g._pred[v] if x == u) is u
     ats = [keys["at"] for targets in g._succ.values() for keys in targets.values() if "at" in keys]
