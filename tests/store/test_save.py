@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import zlib
@@ -74,6 +75,31 @@ def test_a_spec_damaged_in_its_entities_is_told_when_it_is_read(tmp_path, spec):
         assert save.state() == WorldState.from_spec(spec)  # play needs none of it
         with pytest.raises(SaveCorrupt, match="world spec does not validate"):
             _ = save.spec
+
+
+def test_opening_reads_the_outline_and_a_damaged_spec_is_still_refused_before_a_write(
+    tmp_path, spec
+):
+    """Opening reads the spec's outline, kept beside it, not the whole spec (which a
+    big world makes tens of megabytes): a spec that is no longer JSON is told when
+    it is read, and the check before writing into a file changed since its clean
+    close still refuses it."""
+    path = tmp_path / "outline.db"
+    Save.create(path, spec).close()
+    with Save.open(path, readonly=True) as save:
+        outline = save.get_meta("outline")
+        assert "characters" not in outline and WorldSpec.model_validate(outline) == save.settings
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '{\"world\": ' WHERE key = 'spec'")
+    conn.commit()
+    conn.close()
+    with Save.open(path, readonly=True) as save:
+        assert save.settings.world == spec.world
+        assert save.state() == WorldState.from_spec(spec)  # play needs none of it
+        with pytest.raises(SaveCorrupt, match="world spec does not validate"):
+            _ = save.spec
+    with pytest.raises(SaveCorrupt, match="meta 'spec' is not JSON"):
+        Save.open(path)
 
 
 def test_create_refuses_to_overwrite(tmp_path, spec):
