@@ -244,17 +244,6 @@ class WorldState:
             g.graph["gossip"] = spec.story.gossip
         if spec.rules:  # likewise: author rules, checked by world.rules (rules.authored)
             g.graph["rules"] = [rule.model_dump(mode="json") for rule in spec.rules]
-        defs = spec.attributes
-
-        def attrs_for(kind: str, given: dict[str, Any]) -> dict[str, Any]:
-            out = {
-                name: d.default
-                for name, d in defs.items()
-                if kind in d.kinds and d.default is not None
-            }
-            out.update(given)
-            return out
-
         nodes: list[dict[str, Any]] = []
         for section, kind in (
             ("locations", "location"),
@@ -262,6 +251,13 @@ class WorldState:
             ("items", "item"),
             ("factions", "faction"),
         ):
+            # The kind's attribute defaults, worked out once (a big world has 100,000
+            # entities); each entity's own attributes override them.
+            defaults = {
+                name: d.default
+                for name, d in spec.attributes.items()
+                if kind in d.kinds and d.default is not None
+            }
             for e in getattr(spec, section):
                 data: dict[str, Any] = {
                     "id": e.id,
@@ -272,7 +268,7 @@ class WorldState:
                     "alive": getattr(e, "alive", True) if kind == "character" else None,
                     "origin": "authored",
                     "origin_event": None,
-                    "attributes": attrs_for(kind, dict(e.attributes)),
+                    "attributes": {**defaults, **e.attributes},
                 }
                 if kind == "character":
                     data["traits"] = list(e.traits)
@@ -283,12 +279,15 @@ class WorldState:
                 elif kind == "item" and e.reveals:  # only then: worlds without facts keep
                     data["reveals"] = list(e.reveals)  # byte-identical states
                 nodes.append(data)
+        # Each edge is only its relation: _built gives every edge of a relation one
+        # dict, so these need not be one each.
+        passage, at = {"relation": CONNECTS}, {"relation": AT}
         edges = []
         for loc in spec.locations:
             for other in loc.connects:
-                edges.append((loc.id, other, CONNECTS, {"relation": CONNECTS}))
-                edges.append((other, loc.id, CONNECTS, {"relation": CONNECTS}))
-        edges.extend((e.id, e.at, AT, {"relation": AT}) for e in [*spec.characters, *spec.items])
+                edges.append((loc.id, other, CONNECTS, passage))
+                edges.append((other, loc.id, CONNECTS, passage))
+        edges.extend((e.id, e.at, AT, at) for e in [*spec.characters, *spec.items])
         edges.extend(
             (r.source, r.target, r.relation, {"relation": r.relation}) for r in spec.relations
         )
@@ -327,25 +326,25 @@ class WorldState:
         with bulk():
             node, succ, pred = g._node, g._succ, g._pred
             same: dict[str, str] = {}
-            only: dict[Any, dict[str, Any]] = {}  # relation name -> {"relation": it}
+            share = same.setdefault
+            only: dict[str, dict[str, Any]] = {}  # relation name -> {"relation": it}
             for data in nodes:
                 n = data.get("id") if data.__class__ is dict else None
                 if n.__class__ is not str:
                     raise BrokenGraph("has a node without an id")
                 for key in ("kind", "origin", "description"):
                     value = data.get(key)
-                    if isinstance(value, str):
-                        data[key] = same.setdefault(value, value)
+                    if value.__class__ is str:
+                        data[key] = share(value, value)
                 attrs = data.get("attributes")
-                if isinstance(attrs, dict):
+                if attrs.__class__ is dict:
                     for key, value in attrs.items():
-                        if isinstance(value, str):
-                            attrs[key] = same.setdefault(value, value)
+                        if value.__class__ is str:
+                            attrs[key] = share(value, value)
                 for key in ("traits", "goals"):
                     values = data.get(key)
-                    if isinstance(values, list):
-                        data[key] = [same.setdefault(v, v) if isinstance(v, str) else v
-                                     for v in values]
+                    if values.__class__ is list and values:
+                        values[:] = [share(v, v) if v.__class__ is str else v for v in values]
                 node[n] = data
                 succ[n] = {}
                 pred[n] = {}
@@ -358,13 +357,18 @@ class WorldState:
                     raise BrokenGraph(f"has an edge to {missing!r}, which is not among its nodes")
                 u, v = source["id"], target["id"]  # the key objects themselves
                 if key.__class__ is str:
-                    key = same.setdefault(key, key)
-                    if attrs.__class__ is dict and len(attrs) == 1 and attrs.get("relation") == key:
-                        attrs = only.get(key) or only.setdefault(key, {"relation": key})
+                    relation = only.get(key)
+                    if relation is None:
+                        key = share(key, key)
+                        relation = only[key] = {"relation": key}
+                    key = relation["relation"]
+                    if attrs == relation:
+                        attrs = relation
                 keydict = succ[u].get(v)
                 if keydict is None:
-                    keydict = succ[u][v] = pred[v][u] = {}
-                keydict[key] = attrs
+                    succ[u][v] = pred[v][u] = {key: attrs}
+                else:
+                    keydict[key] = attrs
         return cls(g)
 
     # ----------------------------------------------------------- world facts
