@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
+import pydantic_core
 
 from simengine.world.ops import NewEntity, Op
 from simengine.world.spec import PRICE_ATTRIBUTE, AttributeDef, WorldSpec
@@ -892,13 +893,20 @@ class WorldState:
         return data
 
     def to_json(self) -> str:
-        """``json.dumps(self.to_node_link())``, byte for byte, without the copies.
+        """``self.to_node_link()`` as JSON text (compact, key order kept), without the copies.
 
-        Snapshots of a big world are written every few dozen events; deep-copying
-        it first cost several times more than the JSON itself.
+        A new game writes its big world's initial state, and snapshots one every
+        few dozen events: deep-copying it first cost several times more than the
+        JSON itself, and pydantic's writer takes a third of what ``json.dumps``
+        does. ``json.dumps`` writes what pydantic's cannot (a lone surrogate,
+        which is not UTF-8).
         """
         with bulk():
-            return json.dumps(self._node_link())
+            data = self._node_link()
+            try:
+                return pydantic_core.to_json(data, inf_nan_mode="constants").decode("utf-8")
+            except ValueError:  # pydantic_core.PydanticSerializationError
+                return json.dumps(data)
 
     def _node_link(self) -> dict[str, Any]:
         # What nx.node_link_data(graph, edges="edges") builds, key order included,

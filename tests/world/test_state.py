@@ -113,3 +113,22 @@ def test_a_state_read_back_holds_each_id_and_relation_once(state: WorldState):
     assert not twin.has_relation("mara", "friend_of", "merchant")
     assert g._succ["rope"]["mara"] == {"at": {"relation": "at"}}
     assert again == WorldState.from_node_link(json.loads(again.to_json()))
+
+
+def test_any_text_a_state_holds_is_written_and_read_back_as_it_was(state: WorldState):
+    """Names and values beyond ASCII, a lone surrogate (which is not UTF-8 and so
+    goes through Python's own writer), floats of every size and huge integers all
+    come back from a state's JSON as they were."""
+    state.apply([Create(entity=NewEntity(id="odd", kind="character", name="Zoë \u00e9 \u4e16",
+                                         at="dock"))])
+    state.set_attribute("odd", "gold", 2**70)
+    state.set_attribute("odd", "motto", "half a pair: \ud800")
+    state.set_attribute("mara", "luck", 1e-7)
+    state.set_attribute("merchant", "luck", float("inf"))
+    state.set_attribute("silas", "luck", 1.0)
+    for text in (state.to_json(), json.dumps(state.to_node_link())):
+        again = WorldState.from_node_link(json.loads(text))
+        assert again == state and again.name("odd") == "Zoë \u00e9 \u4e16"
+        assert again.attr("odd", "motto") == "half a pair: \ud800"
+        assert again.attr("silas", "luck") == 1.0 and isinstance(again.attr("silas", "luck"), float)
+        assert again.attr("odd", "gold") == 2**70
