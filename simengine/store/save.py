@@ -971,11 +971,11 @@ class Save:
             with bulk():
                 text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
                 del stored  # the caller's text, read for this: gone before the build
-                data = _parse(text)
+                data, shared = _parse(text)
                 del text
                 problem = graph_problem(data, what)
                 if problem is None:
-                    return WorldState.from_node_link(data, copy=False)
+                    return WorldState.from_node_link(data, copy=False, shared=shared)
         except BrokenGraph as err:
             problem = f"{what} {err}"
         except (
@@ -1028,16 +1028,16 @@ def pack_state(state: WorldState) -> bytes:
     return _pack(state.to_json())
 
 
-def _parse(text: str | bytes) -> Any:
-    """Stored JSON, parsed as ``json.loads`` parses it, a little faster and with each
-    short string that recurs (kinds, relations, the ids edges name) made once, not
-    once per mention: a 100,000-entity state's text parses into 60 MB less.
-    pydantic's parser refuses a lone surrogate escape, which Python's own writer
-    lets through; ``json.loads`` reads such text."""
+def _parse(text: str | bytes) -> tuple[Any, bool]:
+    """Stored JSON, parsed as ``json.loads`` parses it, and whether each string that
+    recurs (kinds, descriptions, relations) is one object, not one per mention.
+    pydantic's parser makes them so, a little faster, and a 100,000-entity state's
+    text parses into 60 MB less; it refuses a lone surrogate escape, which Python's
+    own writer lets through, and ``json.loads`` reads such text."""
     try:
-        return pydantic_core.from_json(text, cache_strings=True)
+        return pydantic_core.from_json(text, cache_strings=True), True
     except ValueError:
-        return json.loads(text)
+        return json.loads(text), False
 
 
 def _pack(text: str) -> bytes:

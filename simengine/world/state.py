@@ -306,6 +306,8 @@ class WorldState:
         g: nx.MultiDiGraph,
         nodes: Iterable[dict[str, Any]],
         edges: Iterable[tuple[str, str, str, dict[str, Any]]],
+        *,
+        shared: bool = False,
     ) -> WorldState:
         """``g`` (empty but for its graph data) filled with ``nodes`` (each its node
         data, ``id`` included) and ``edges`` (source, target, key, data), as
@@ -313,7 +315,10 @@ class WorldState:
         world of 100,000 entities is built at every start and every resume.
 
         Strings that recur across entities (kinds, origins, traits, attribute
-        values, relation names) are shared, not held once per entity, and an edge
+        values, relation names) are shared, not held once per entity (unless
+        ``shared`` says the nodes' already are, as a parser that caches strings
+        leaves them: a resume at 100,000 entities then skips a walk over them all),
+        and an edge
         names its ends with its nodes' own id strings, not copies of them (a file
         read back holds one per mention). The data of an edge that is only its
         relation, as every edge of a world is, is one dict per relation name,
@@ -333,6 +338,11 @@ class WorldState:
                 n = data.get("id") if data.__class__ is dict else None
                 if n.__class__ is not str:
                     raise BrokenGraph("has a node without an id")
+                node[n] = data
+                succ[n] = {}
+                pred[n] = {}
+                if shared:
+                    continue
                 for key in ("kind", "origin", "description"):
                     value = data.get(key)
                     if value.__class__ is str:
@@ -346,9 +356,6 @@ class WorldState:
                     values = data.get(key)
                     if values.__class__ is list and values:
                         values[:] = [share(v, v) if v.__class__ is str else v for v in values]
-                node[n] = data
-                succ[n] = {}
-                pred[n] = {}
             for u, v, key, attrs in edges:
                 if u.__class__ is not str or v.__class__ is not str:
                     raise BrokenGraph("has an edge without both ends")
@@ -927,8 +934,12 @@ class WorldState:
         }
 
     @classmethod
-    def from_node_link(cls, data: dict[str, Any], *, copy: bool = True) -> WorldState:
+    def from_node_link(
+        cls, data: dict[str, Any], *, copy: bool = True, shared: bool = False
+    ) -> WorldState:
         """A state from node-link data; ``copy=False`` hands ``data`` over (it is consumed).
+        ``shared``: the nodes' recurring strings are one object each already (as
+        pydantic's JSON parser, caching strings, leaves them).
 
         Raises:
             BrokenGraph: not a world's graph (a node without an id, an edge without ends).
@@ -946,7 +957,7 @@ class WorldState:
                 key = e.pop("key", None)
                 yield u, v, e.get("relation") if key is None else key, e
 
-        return cls._built(g, data["nodes"], edges())
+        return cls._built(g, data["nodes"], edges(), shared=shared)
 
     def _canonical(self) -> tuple:
         nodes = sorted(
