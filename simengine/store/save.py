@@ -215,7 +215,7 @@ class Save:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
         with bulk():
             state = WorldState.from_spec(spec)
-            initial = state.to_json()
+            initial = state.to_json_bytes()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = Database(connect(tmp), execute_plugins=False)
@@ -247,8 +247,11 @@ class Save:
                     rows.append({"key": "spec", "value": spec.model_dump_json()})
                     outline = spec.model_dump_json(exclude=set(SPEC_BULK))
                     rows.append({"key": OUTLINE, "value": outline})
-                    rows.append({"key": "initial", "value": initial})
                     db["meta"].insert_all(rows)
+                    db.execute(  # stored as text, as it always was
+                        "INSERT INTO meta (key, value) VALUES ('initial', CAST(? AS TEXT))",
+                        [initial],
+                    )
                     del initial, rows
                     db["branches"].insert({"name": branch, "head": None, "created_at": stamp})
                     _put_meta(db, INITIAL_PACKED, packed())
@@ -757,10 +760,14 @@ class Save:
         """The world before any event."""
         # Read from the file each time: a big world's text is tens of megabytes to hold,
         # and parsing it again is several times faster than deep-copying a state.
-        return self._graph(self._initial_text(), "the initial state")
+        return self._graph(self._initial_json(), "the initial state")
 
-    def _initial_text(self) -> str:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'initial'").fetchone()
+    def _initial_json(self) -> bytes:
+        """The initial state's JSON as stored, in UTF-8: as text, a big world's would
+        take up to four bytes a character in memory once it holds one beyond Latin-1."""
+        row = self._db.execute(
+            "SELECT CAST(value AS BLOB) FROM meta WHERE key = 'initial'"
+        ).fetchone()
         if row is None:
             raise SaveCorrupt(f"{self.path} has lost its initial state.", self.path)
         return row[0]
@@ -923,7 +930,11 @@ class Save:
         row = self._db.execute(
             "SELECT state FROM snapshots WHERE event_id = ?", [event_id]
         ).fetchone()
-        return self._graph(row[0], f"the snapshot of event #{event_id}") if row else None
+        if row is None:
+            return None
+        # A BLOB is packed; older saves hold plain JSON text.
+        return self._graph(row[0], f"the snapshot of event #{event_id}",
+                           packed=isinstance(row[0], bytes))
 
     @_sqlite_errors
     def replay_bytes(self, event_id: int | None) -> tuple[int, int]:
@@ -960,16 +971,16 @@ class Save:
             known = self._meta.get(INITIAL_PACKED)
             if not isinstance(known, int):  # a save from before it was noted at creation
                 # The stored text packs like the state's own JSON, without rebuilding it.
-                known = len(_pack(self._initial_text()))
+                known = len(_pack(self._initial_json()))
             self._initial_packed = known
         return self._initial_packed
 
-    def _graph(self, stored: str | bytes, what: str) -> WorldState:
-        """A state from stored node-link JSON (text, or zlib-packed bytes); damage is
-        a :class:`SaveCorrupt`."""
+    def _graph(self, stored: str | bytes, what: str, *, packed: bool = False) -> WorldState:
+        """A state from stored node-link JSON (text or UTF-8 bytes; zlib-packed bytes
+        when ``packed``); damage is a :class:`SaveCorrupt`."""
         try:
             with bulk():
-                text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
+                text = zlib.decompress(stored) if packed else stored
                 del stored  # the caller's text, read for this: gone before the build
                 data, shared = _parse(text)
                 del text
@@ -1025,7 +1036,7 @@ def snapshot_waits(replayed: int, base: int) -> bool:
 def pack_state(state: WorldState) -> bytes:
     """A snapshot as stored: zlib-packed node-link JSON (older saves hold plain
     JSON text; a BLOB is the marker that tells them apart)."""
-    return _pack(state.to_json())
+    return _pack(state.to_json_bytes())
 
 
 def _parse(text: str | bytes) -> tuple[Any, bool]:
@@ -1040,12 +1051,12 @@ def _parse(text: str | bytes) -> tuple[Any, bool]:
         return json.loads(text), False
 
 
-def _pack(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8"), SNAPSHOT_LEVEL)
+def _pack(text: str | bytes) -> bytes:
+    return zlib.compress(text.encode("utf-8") if isinstance(text, str) else text, SNAPSHOT_LEVEL)
 
 
 @contextlib.contextmanager
-def _packed_size(text: str) -> Iterator[Callable[[], int]]:
+def _packed_size(text: bytes) -> Iterator[Callable[[], int]]:
     """What ``text`` packs to (``len(_pack(text))``), packed in a thread meanwhile:
     zlib lets go of the interpreter while it packs, so a new save's initial state
     (a third of a second at 100,000 entities) packs while SQLite writes the file.

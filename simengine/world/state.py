@@ -900,7 +900,11 @@ class WorldState:
         return data
 
     def to_json(self) -> str:
-        """``self.to_node_link()`` as JSON text (compact, key order kept), without the copies.
+        """``self.to_node_link()`` as JSON text (compact, key order kept), without the copies."""
+        return self.to_json_bytes().decode("utf-8")
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` in UTF-8, as a save stores it (no text made on the way).
 
         A new game writes its big world's initial state, and snapshots one every
         few dozen events: deep-copying it first cost several times more than the
@@ -911,9 +915,9 @@ class WorldState:
         with bulk():
             data = self._node_link()
             try:
-                return pydantic_core.to_json(data, inf_nan_mode="constants").decode("utf-8")
+                return pydantic_core.to_json(data, inf_nan_mode="constants")
             except ValueError:  # pydantic_core.PydanticSerializationError
-                return json.dumps(data)
+                return json.dumps(data).encode("ascii")
 
     def _node_link(self) -> dict[str, Any]:
         # What nx.node_link_data(graph, edges="edges") builds, key order included,

@@ -525,5 +525,6 @@ def test_a_snapshot_reads_back_whatever_text_its_state_held(tmp_path, spec):
     with Save.create(tmp_path / "odd.db", spec) as save:
         state = save.state()
         state.set_attribute(next(state.entities("character")), "motto", "half a pair: \ud800 é")
-        assert save._graph(save_module.pack_state(state), "a snapshot") == state
-        assert save._graph(state.to_json(), "a snapshot") == state
+        assert save._graph(save_module.pack_state(state), "a snapshot", packed=True) == state
+        assert save._graph(state.to_json().encode("utf-8"), "a state") == state
+        assert save._graph(state.to_json(), "a state") == state
