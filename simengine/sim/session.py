@@ -236,8 +236,7 @@ class Session:
         # What the director remembers: how much each recent event stirred the story.
         self._stirred: deque[tuple[int, float]] = deque(
             ((e.tick, intensity(e.ops)) for e in log), maxlen=RECENT_KEEP)
-        died = [self.state.entity(c).get("died_tick") for c in self.state.entities("character")
-                if not self.state.is_alive(c)]
+        died = [self.state.entity(c).get("died_tick") for c in self.state.characters(alive=False)]
         self._last_death = max((t for t in died if t is not None), default=None)
         self._read_story()
 

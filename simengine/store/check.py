@@ -124,13 +124,16 @@ SNAPSHOT_RULES = """
                          OR json_type(s.state, '$.edges') IS NOT 'array'
         ELSE 1 END
     LIMIT 1"""
-# The initial state is read only when a state is built from it, so a writable open
-# of a file that was not closed cleanly looks at its shape here.
+# The initial state is read only when a state is built from it, and the whole spec
+# when it is asked for (opening reads its outline), so a writable open of a file
+# that was not closed cleanly looks at them here.
 INITIAL_RULES = """
     SELECT key, 'holds no graph of nodes and edges' FROM meta
     WHERE key = 'initial' AND (NOT json_valid(value)
         OR json_type(value, '$.nodes') IS NOT 'array'
         OR json_type(value, '$.edges') IS NOT 'array')
+    UNION ALL
+    SELECT key, 'is not JSON' FROM meta WHERE key = 'spec' AND NOT json_valid(value)
     LIMIT 1"""
 CALL_RULES = """
     SELECT id, 'is not JSON where JSON belongs' FROM calls

@@ -305,18 +305,25 @@ def read_meta(db: Database, path: Path) -> tuple[dict[str, Any], bool]:
 
 #: The spec's entity lists: a big world's bulk, left out of what opening a save reads.
 SPEC_BULK = ("locations", "characters", "items", "factions", "relations")
+#: Meta key: the spec without :data:`SPEC_BULK` (what opening reads), written
+#: beside it at creation; a save from before it was kept has it cut from ``spec``.
+OUTLINE = "outline"
 _OUTLINE = "json_remove(value, " + ", ".join(f"'$.{k}'" for k in SPEC_BULK) + ")"
 
 
 def _meta_values(db: Database) -> dict[str, Any]:
     """``meta`` decoded, but for its two big values: ``spec`` comes as its outline
-    (without :data:`SPEC_BULK`), ``initial`` as ``True`` when it is an object (it is
-    read, and checked, when a state is built from it). A world of 100,000
-    entities keeps tens of megabytes of JSON there that opening need not parse.
+    (without :data:`SPEC_BULK`), ``initial`` as ``True`` when it is text (it is read,
+    and checked, when a state is built from it, and by the check before a write).
+    A world of 100,000 entities keeps tens of megabytes of JSON there that opening
+    need not read: cutting the outline from the spec costs SQLite a parse of it all
+    (a tenth of a second), so the outline is kept as it is, when there.
     """
     query = (
-        "SELECT key, CASE key WHEN 'spec' THEN {spec} WHEN 'initial' THEN"
-        " CASE WHEN substr(value, 1, 1) = '{{' THEN 'true' ELSE value END"
+        "SELECT key, CASE key WHEN 'spec' THEN"
+        f" CASE WHEN EXISTS (SELECT 1 FROM meta WHERE key = '{OUTLINE}') THEN 'null'"
+        " ELSE {spec} END"
+        " WHEN 'initial' THEN CASE typeof(value) WHEN 'text' THEN 'true' ELSE 'null' END"
         " ELSE value END FROM meta"
     )
     try:
@@ -327,8 +334,8 @@ def _meta_values(db: Database) -> dict[str, Any]:
         # A spec that is not JSON: read it whole, so json.loads names the fault.
         rows = db.execute(query.format(spec="value")).fetchall()
     meta = {key: json.loads(value) for key, value in rows}
-    if "initial" in meta and meta["initial"] is not True:
-        meta["initial"] = None  # not an object: meta_problem says so
+    if "spec" in meta and OUTLINE in meta:
+        meta["spec"] = meta[OUTLINE]
     return meta
 
 
@@ -371,7 +378,7 @@ def meta_problem(meta: dict[str, Any]) -> str | None:
     if meta.get("snapshot_every", 1) < 1:
         return "meta 'snapshot_every' is below 1"
     if meta["initial"] is not True:
-        return "the initial state is not a JSON object"
+        return "the initial state is not JSON text"
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import zlib
@@ -74,6 +75,31 @@ def test_a_spec_damaged_in_its_entities_is_told_when_it_is_read(tmp_path, spec):
         assert save.state() == WorldState.from_spec(spec)  # play needs none of it
         with pytest.raises(SaveCorrupt, match="world spec does not validate"):
             _ = save.spec
+
+
+def test_opening_reads_the_outline_and_a_damaged_spec_is_still_refused_before_a_write(
+    tmp_path, spec
+):
+    """Opening reads the spec's outline, kept beside it, not the whole spec (which a
+    big world makes tens of megabytes): a spec that is no longer JSON is told when
+    it is read, and the check before writing into a file changed since its clean
+    close still refuses it."""
+    path = tmp_path / "outline.db"
+    Save.create(path, spec).close()
+    with Save.open(path, readonly=True) as save:
+        outline = save.get_meta("outline")
+        assert "characters" not in outline and WorldSpec.model_validate(outline) == save.settings
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '{\"world\": ' WHERE key = 'spec'")
+    conn.commit()
+    conn.close()
+    with Save.open(path, readonly=True) as save:
+        assert save.settings.world == spec.world
+        assert save.state() == WorldState.from_spec(spec)  # play needs none of it
+        with pytest.raises(SaveCorrupt, match="world spec does not validate"):
+            _ = save.spec
+    with pytest.raises(SaveCorrupt, match="meta 'spec' is not JSON"):
+        Save.open(path)
 
 
 def test_create_refuses_to_overwrite(tmp_path, spec):
@@ -491,3 +517,14 @@ def test_a_snapshot_that_is_not_a_graph_is_named_when_read(save, graph, words):
     save._cache = None
     with pytest.raises(SaveCorrupt, match=f"the snapshot of event #5 {words}"):
         save.state_at(5)
+
+
+def test_a_snapshot_reads_back_whatever_text_its_state_held(tmp_path, spec):
+    """A stored state is parsed by pydantic's reader, which refuses a lone surrogate
+    that Python's writer lets through: such a state still reads back as it was."""
+    with Save.create(tmp_path / "odd.db", spec) as save:
+        state = save.state()
+        state.set_attribute(next(state.entities("character")), "motto", "half a pair: \ud800 é")
+        assert save._graph(save_module.pack_state(state), "a snapshot", packed=True) == state
+        assert save._graph(state.to_json().encode("utf-8"), "a state") == state
+        assert save._graph(state.to_json(), "a state") == state
