@@ -133,7 +133,7 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
     from simengine.sim.executors.hosts import HostWatch, host_answers
     from simengine.sim.session import Session
     from simengine.sim.tellers import achoose
-    from simengine.store import SaveError
+    from simengine.store import Save, SaveError
     from simengine.storytellers.base import StorytellerError
     from simengine.storytellers.ollama import normalise_host
 
@@ -156,7 +156,10 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
         if path.exists():
             session = Session.load(path, **kwargs)
         else:
-            session = Session.new(task.spec, path, **kwargs)
+            # The new save is written in a thread (SQLite, waiting on the disk, lets go
+            # of the interpreter): runs started together on one loop, each writing
+            # its save in turn, would start their first calls one after another.
+            session = Session(await asyncio.to_thread(Save.create, path, task.spec), **kwargs)
     except (StorytellerError, SaveError) as exc:
         # This run cannot start (no model, a damaged save): said in its row, the
         # same words under every executor; the other runs go on.
