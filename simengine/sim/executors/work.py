@@ -40,7 +40,8 @@ class Reporter(Protocol):
 
     def spare(self) -> int:
         """How many calls this run may send ahead beside its own: its share of the
-        model slots no run is using now (:mod:`simengine.sim.ahead`)."""
+        model slots no run is using now, and one more for the run furthest behind
+        (:func:`~simengine.sim.executors.local.share_out`, :mod:`simengine.sim.ahead`)."""
 
 
 class Silent:
@@ -171,7 +172,8 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
         stop = reporter.tick(task.index, session.tick)
         while session.tick < task.ticks and not stop and session.ending is None:
             # Calls asked ahead keep idle slots busy; where every slot has a run,
-            # they would only queue, and those a beat drops waste a slot.
+            # they would only queue (those a beat drops waste a slot), but for one
+            # call of the run furthest behind, which the batch ends waiting for.
             session.ahead = reporter.spare() if task.uses_model else 0
             await session.step()
             stop = reporter.tick(task.index, session.tick)
