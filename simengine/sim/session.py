@@ -435,8 +435,8 @@ class Session:
             self._publish(Notice(f"{self.state.name(self.player)} is dead and cannot act; "
                                  "undo to go back, or wait to watch the world go on", "warning"))
         beats = self.plan(tick, player_text)
-        later = beats[1:] if self.ahead is True else beats[1:1 + int(self.ahead)]
-        waiting = self._ask_ahead(tick, later) if later else {}
+        waiting = self._ask_ahead(tick, beats, len(beats) if self.ahead is True
+                                  else int(self.ahead)) if self.ahead else {}
         try:
             for intent in beats:
                 if intent.actor is not None and not self.state.is_alive(intent.actor):
@@ -549,15 +549,27 @@ class Session:
             return self.fallback
         return self.storyteller
 
-    def _ask_ahead(self, tick: int, beats: list[Intent]) -> dict[Intent, Ahead]:
-        """The first decide call of each of ``beats``, sent now on the world as it is."""
-        waiting = {}
-        for intent in beats:
+    def _ask_ahead(self, tick: int, beats: list[Intent], most: int) -> dict[Intent, Ahead]:
+        """The first decide call of up to ``most`` of ``beats`` after the first, sent
+        now on the world as it is.
+
+        A beat whose actor stands where an earlier beat's actor stands is not asked:
+        that earlier beat changes its scene (someone comes or goes, an item changes
+        hands), so the call would almost always be dropped, a slot busied for nothing.
+        """
+        waiting: dict[Intent, Ahead] = {}
+        busy = {self.state.where(beats[0].actor)} if beats and beats[0].actor else set()
+        for intent in beats[1:]:
+            if len(waiting) >= most:
+                break
+            here = self.state.where(intent.actor) if intent.actor else None
             teller = self._teller_for(intent)
-            if getattr(teller, "twin", None) is not None:
+            if here not in busy and getattr(teller, "twin", None) is not None:
                 sent = ask_ahead(teller, self._scene(tick, intent), intent)
                 if sent is not None:
                     waiting[intent] = sent
+            if here is not None:
+                busy.add(here)
         return waiting
 
     async def _beat(self, tick: int, intent: Intent, ahead: Ahead | None = None) -> Committed:

@@ -77,3 +77,39 @@ async def test_a_call_asked_ahead_is_kept_when_the_request_is_the_same(tmp_path)
             await drop_all([ahead])
         finally:
             session.close()
+
+
+async def test_a_beat_where_an_earlier_beat_acts_is_not_asked_ahead(tmp_path, monkeypatch):
+    """That earlier beat changes the later one's scene (someone comes or goes, an item
+    changes hands), so its call would be dropped: a slot busied for nothing."""
+    import simengine.sim.session as session_module
+
+    with FakeOllama(mode="noisy", seed=9) as fake:
+        teller = OllamaStoryteller(host=fake.url, timeout=10, backoff=0.001, seed=5)
+        session = Session.new(load_world(HARBOUR), tmp_path / "s.db", seed=5,
+                              storyteller=teller, fallback=ProceduralStoryteller(seed=5),
+                              narrate=False, npc_rate=0.5, max_npc_beats=3, ahead=True)
+        planned, asked, crowded = [], [], []
+        plan, real_ask = session.plan, session_module.ask_ahead
+
+        def spy_plan(tick, player_text):
+            planned.append(plan(tick, player_text))
+            where = session.state.where
+            beats = planned[-1]
+            crowded.extend(b for i, b in enumerate(beats)
+                           if any(where(b.actor) == where(e.actor) for e in beats[:i]))
+            return planned[-1]
+
+        def spy_ask(teller, scene, intent):
+            asked.append(intent)
+            return real_ask(teller, scene, intent)
+
+        monkeypatch.setattr(session, "plan", spy_plan)
+        monkeypatch.setattr(session_module, "ask_ahead", spy_ask)
+        try:
+            await session.wait(10)
+        finally:
+            session.close()
+    assert crowded and asked  # beats of both kinds came up
+    assert not set(asked) & set(crowded)
+    assert set(asked) == {b for beats in planned for b in beats[1:]} - set(crowded)

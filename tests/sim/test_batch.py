@@ -67,13 +67,16 @@ def test_a_broken_run_does_not_sink_the_batch(tmp_path):
         run_batch(FRONTIER, runs=1, ticks=1, out=tmp_path / "c", storyteller="wizard")
 
 
-def test_idle_slots_are_shared_out_to_the_runs_furthest_behind():
+def test_idle_slots_are_shared_out_and_the_run_furthest_behind_asks_one_more():
     from simengine.sim.executors.local import share_out
 
-    assert share_out(3, [4, 2]) == {4: 2, 2: 1}  # run 4 is furthest behind: the odd slot
-    assert share_out(2, [4, 2]) == {4: 1, 2: 1}
-    assert share_out(0, [4, 2]) == {4: 0, 2: 0}  # every slot has a run: nothing ahead
-    assert share_out(-2, [1]) == {1: 0}
+    assert share_out(3, [4, 2]) == {4: 3, 2: 1}  # run 4 is furthest behind: the odd slot
+    assert share_out(2, [4, 2]) == {4: 2, 2: 1}
+    # Every slot has a run: only the run the batch will wait for asks ahead, one call.
+    assert share_out(0, [4, 2]) == {4: 1, 2: 0}
+    assert share_out(-2, [4, 2, 1]) == {4: 1, 2: 0, 1: 0}
+    assert share_out(-2, [1]) == {1: 0}  # alone on its slots: no other run to go before
+    assert share_out(2, [1]) == {1: 2}
     assert share_out(3, []) == {}
 
 

@@ -61,7 +61,10 @@ def test_runs_spread_over_hosts_by_their_slots(tmp_path):
     # Three runs at once (the slots added up): the first three fill b, a, b; never more.
     assert [r["host"] for r in result.rows[:3]] == [b.url, a.url, b.url]
     assert {s.index: s.host for s in seen} == {r["run"]: r["host"] for r in result.rows}
-    assert peaks[0] == 1 and 1 <= peaks[1] <= 2
+    # A host's calls stay within its slots, but for one: the run furthest behind of those
+    # sharing b asks one call ahead (the server queues it; the batch waits for that run).
+    # Alone on a, a run has nobody to go before, so a never sees more than its one slot.
+    assert peaks[0] == 1 and 1 <= peaks[1] <= 2 + 1
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [(h["host"], h["slots"]) for h in report["hosts"]] == [(a.url, 1), (b.url, 2)]
     assert sum(h["runs"] for h in report["hosts"]) == 4

@@ -79,12 +79,25 @@ def _work(task: RunTask, queue: Any, stop: Any, spare: Any) -> Outcome:
 
 
 def share_out(idle: int, behind: list[int]) -> dict[int, int]:
-    """Idle slots shared among the runs in flight, ``behind`` (their indexes) ordered
-    from the furthest behind: each gets an equal part, the first ones the rest."""
+    """How many calls each run in flight may ask ahead: ``behind`` (their indexes)
+    ordered from the furthest behind.
+
+    The idle slots are shared out, an equal part each, the first ones the rest. The
+    run furthest behind also gets one call beyond its part, even when every slot has
+    a run: the batch ends when that run ends, and the others can wait a call (they
+    will finish sooner anyway), so its next beat's call waits in the server's line
+    beside its own rather than after it. A server takes that one call more than it
+    has slots in its line (Ollama queues requests beyond ``OLLAMA_NUM_PARALLEL``; it
+    does not refuse them). A run alone on its slots gets nothing more: there is no
+    other run's call for it to go before, only calls of its own to wait behind.
+    """
     if not behind:
         return {}
     part, rest = divmod(max(0, idle), len(behind))
-    return {index: part + (rank < rest) for rank, index in enumerate(behind)}
+    shares = {index: part + (rank < rest) for rank, index in enumerate(behind)}
+    if len(behind) > 1:
+        shares[behind[0]] += 1
+    return shares
 
 
 class _Loop:
@@ -129,6 +142,8 @@ class LocalExecutor(Executor):
         self.jobs = max(1, jobs)
         self._futures: dict[Future, RunTask] = {}
         self._ticks: dict[int, int] = {}  # the last tick each run reported
+        self._reached: dict[int, int] = {}  # when it did: the order of the reports
+        self._reports = 0
         self._shares: dict[int, int] = {}
         #: The slots of each host of a ``--hosts`` pool (empty: ``jobs`` are the slots).
         self.host_slots: dict[str, int] = {}
@@ -176,14 +191,16 @@ class LocalExecutor(Executor):
 
     def _share(self) -> None:
         # Runs that keep a pooled host share that host's slots; the others, the jobs.
-        groups: dict[str | None, list[tuple[int, int]]] = {}
+        groups: dict[str | None, list[tuple[int, int, int]]] = {}
         for t in self._futures.values():
             key = t.host if self.host_slots else None
-            groups.setdefault(key, []).append((self._ticks.get(t.index, 0), t.index))
+            # Furthest behind: the fewest ticks told, then the last to reach them.
+            groups.setdefault(key, []).append(
+                (self._ticks.get(t.index, 0), -self._reached.get(t.index, 0), t.index))
         shares: dict[int, int] = {}
         for host, running in groups.items():
             slots = self.host_slots.get(host, 0) if host is not None else self.jobs
-            shares.update(share_out(slots - len(running), [i for _, i in sorted(running)]))
+            shares.update(share_out(slots - len(running), [i for *_, i in sorted(running)]))
         if shares != self._shares:  # one call to the manager, and only for news
             self._spare.update(shares)
             if self._remote is not None:
@@ -221,6 +238,8 @@ class LocalExecutor(Executor):
                 if kind == "tick":
                     got.events.append(value)
                     self._ticks[value[0]] = value[1]
+                    self._reports += 1
+                    self._reached[value[0]] = self._reports
                 else:
                     got.started.append(value)
         if got.events:

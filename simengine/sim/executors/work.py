@@ -40,7 +40,8 @@ class Reporter(Protocol):
 
     def spare(self) -> int:
         """How many calls this run may send ahead beside its own: its share of the
-        model slots no run is using now (:mod:`simengine.sim.ahead`)."""
+        model slots no run is using now, and one more for the run furthest behind
+        (:func:`~simengine.sim.executors.local.share_out`, :mod:`simengine.sim.ahead`)."""
 
 
 class Silent:
@@ -133,7 +134,7 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
     from simengine.sim.executors.hosts import HostWatch, host_answers
     from simengine.sim.session import Session
     from simengine.sim.tellers import achoose
-    from simengine.store import SaveError
+    from simengine.store import Save, SaveError
     from simengine.storytellers.base import StorytellerError
     from simengine.storytellers.ollama import normalise_host
 
@@ -156,7 +157,10 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
         if path.exists():
             session = Session.load(path, **kwargs)
         else:
-            session = Session.new(task.spec, path, **kwargs)
+            # The new save is written in a thread (SQLite, waiting on the disk, lets go
+            # of the interpreter): runs started together on one loop, each writing
+            # its save in turn, would start their first calls one after another.
+            session = Session(await asyncio.to_thread(Save.create, path, task.spec), **kwargs)
     except (StorytellerError, SaveError) as exc:
         # This run cannot start (no model, a damaged save): said in its row, the
         # same words under every executor; the other runs go on.
@@ -168,7 +172,8 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
         stop = reporter.tick(task.index, session.tick)
         while session.tick < task.ticks and not stop and session.ending is None:
             # Calls asked ahead keep idle slots busy; where every slot has a run,
-            # they would only queue, and those a beat drops waste a slot.
+            # they would only queue (those a beat drops waste a slot), but for one
+            # call of the run furthest behind, which the batch ends waiting for.
             session.ahead = reporter.spare() if task.uses_model else 0
             await session.step()
             stop = reporter.tick(task.index, session.tick)
