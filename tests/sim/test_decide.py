@@ -192,6 +192,24 @@ async def test_a_model_mistake_on_the_players_turn_gets_one_repair_within_the_bu
     assert d.repaired and d.proposal.ops[0].to == "market"
 
 
+async def test_a_purchase_whose_seller_is_not_paid_is_repaired_on_the_players_turn(state):
+    # The player asked for a fair purchase; the model paid out and forgot the seller. Its
+    # bookkeeping is its own mistake, so the one repair completes what the player asked.
+    slip = {"actor": "mara", "ops": [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -5},
+        {"op": "transfer", "item": "lantern", "to": "mara"}]}
+    paid = {"actor": "mara", "ops": [
+        {"op": "adjust", "entity": "mara", "attribute": "gold", "by": -5},
+        {"op": "adjust", "entity": "merchant", "attribute": "gold", "by": 5},
+        {"op": "transfer", "item": "lantern", "to": "mara"}]}
+    teller = ScriptedStoryteller().enqueue(slip, paid)
+    d = await decide(teller, scene_of(state, "mara"), PLAYER, state, retries=2)
+    assert [h["phase"] for h in teller.history] == ["decide", "repair"]
+    assert d.repaired
+    assert [op.op for op in d.proposal.ops] == ["adjust", "adjust", "transfer"]
+    assert check(d.proposal, state, Turn("player", "mara")) == []
+
+
 async def test_a_mix_of_faults_is_repaired_once_and_what_the_world_forbids_stays_refused(state):
     mixed = {"actor": "mara", "ops": [
         {"op": "move", "entity": "mara", "to": "vault"},

@@ -303,4 +303,8 @@ def _teach_money(state: WorldState) -> list[str]:
 
 CURRENCY_CONSERVED = Rule("currency.conserved", "A conserved attribute (currency) only changes "
                           "hands: a proposal's adjustments sum to zero.", ("create", PROPOSAL),
-                          _money_changes_hands, teach=_teach_money, fault="world")
+                          _money_changes_hands, teach=_teach_money,
+                          # Mostly a model's bookkeeping slip (a buyer pays, the seller is
+                          # never paid): a repair completes what the player asked. A player
+                          # who conjures money is refused after it all the same.
+                          fault="model")
