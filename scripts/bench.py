@@ -3,7 +3,9 @@
 Sections (keys of the JSON report; prompts and calls sit under each engine size):
   engine   time per tick with the model taken out, at 100 to 100,000 entities: the
            procedural storyteller (all of it counts), then the fake Ollama at zero
-           latency (model time, as the server reports it, subtracted); where a tick
+           latency, in a child process as a real server is (model time, as the server
+           reports it, subtracted; in this process the fake's own request parsing and
+           replies took the GIL and counted as the engine's); where a tick
            goes; a new game's start-up; resuming the save in a fresh process (time,
            memory, ticks after)
   prompts  decide prompt size (characters, estimated tokens) and prefix reuse, each
@@ -247,12 +249,40 @@ def calls_report(rows: list[dict[str, Any]], ticks: int) -> dict[str, Any]:
             for phase, c in sorted(by.items())}
 
 
+@contextlib.contextmanager
+def fake_process(seed: int, rates: dict[str, float]) -> Iterator[tuple[str, list[Any]]]:
+    """The noisy fake Ollama in a child process, as a real server is: ``(url, log)``,
+    the request log filled in when the block ends (the child writes it on exit).
+
+    In this process its threads (parsing each request, making a reply from the scene,
+    JSON) would share the GIL with the engine and land in the engine's wall time.
+    The model time subtracted stays the server's own ``total_duration``."""
+    faults = ",".join(f"{k}={v}" for k, v in rates.items())
+    with tempfile.TemporaryDirectory(prefix="simengine-fake-") as tmp:
+        path = Path(tmp) / "log.json"
+        child = subprocess.Popen(
+            [sys.executable, "-m", "simengine.eval.adversary", "--mode", "noisy", "--port", "0",
+             "--seed", str(seed), "--faults", faults, "--log", str(path)],
+            stdout=subprocess.PIPE, text=True)
+        log: list[Any] = []
+        try:
+            line = child.stdout.readline() if child.stdout else ""
+            url = next((w for w in line.split() if w.startswith("http://")), None)
+            if url is None:
+                raise RuntimeError(f"the fake did not start: {line!r}")
+            yield url, log
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+        log.extend(json.loads(path.read_text()))
+
+
 def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, Any]:
-    """One world size, both storytellers, in this process (see :func:`run_engine`)."""
+    """One world size, both storytellers, in this process (see :func:`run_engine`);
+    the fake Ollama in a child process (:func:`fake_process`)."""
     from simengine.sim.evaluate import DEFAULT_RATES
     from simengine.sim.session import Session
     from simengine.storytellers.ollama import OllamaStoryteller
-    from simengine.testing.fake_ollama import FakeOllama
 
     base_rss = rss_mb()
     started = time.perf_counter()
@@ -271,16 +301,18 @@ def engine_size(size: int, ticks: int, warm: int, seed: int = 7) -> dict[str, An
             out["procedural"] = _tick_report(_ticks(session, ticks, model_free=True))
             out["procedural"]["snapshots"] = snapshot_report(
                 session, before, out["procedural"])
-            with FakeOllama(mode="noisy", seed=seed) as fake:
-                fake.set_faults(DEFAULT_RATES)
-                session.storyteller = OllamaStoryteller(host=fake.url, timeout=60, backoff=0.01)
+            with fake_process(seed, DEFAULT_RATES) as (url, _):  # the warm-up's fake
+                session.storyteller = OllamaStoryteller(host=url, timeout=60, backoff=0.01)
                 _ticks(session, warm, model_free=False)
-                fake.requests.clear()
+            # A fresh fake for the window, so its log holds the window's requests only
+            # (the same seed: it answers each request as the first one would have).
+            with fake_process(seed, DEFAULT_RATES) as (url, log):
+                session.storyteller = OllamaStoryteller(host=url, timeout=60, backoff=0.01)
                 calls_before = len(session.save.calls())
                 rows = _ticks(session, ticks, model_free=False)
-                out["fake_ollama"] = _tick_report(rows)
-                out["prompts"] = prompt_report(list(fake.log))
-                out["calls"] = calls_report(session.save.calls()[calls_before:], ticks)
+            out["fake_ollama"] = _tick_report(rows)
+            out["prompts"] = prompt_report(log)
+            out["calls"] = calls_report(session.save.calls()[calls_before:], ticks)
             out["save"] = save_report(before, out["procedural"]["snapshots"].pop("after"))
         finally:
             started = time.perf_counter()

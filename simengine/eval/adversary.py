@@ -548,9 +548,12 @@ class FakeOllama:
         self._thread.start()
         return self.url
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (the ``python -m`` entry)."""
+    def serve_forever(self, ready: Any = None) -> None:
+        """Serve in this thread until interrupted (the ``python -m`` entry); ``ready``
+        is called with the base URL once the port is bound (port 0 picks one)."""
         self._server = _Server(self._addr, self)
+        if ready is not None:
+            ready(self.url)
         try:
             self._server.serve_forever(poll_interval=0.2)
         finally:
@@ -717,7 +720,13 @@ class _NoLimit:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m simengine.eval.adversary --port N``: serve until Ctrl-C."""
+    """``python -m simengine.eval.adversary --port N``: serve until Ctrl-C (or SIGTERM).
+
+    A separate process, as a real Ollama is: a benchmark that timed the engine
+    beside an in-process fake would count the fake's own work (its threads share
+    the GIL) as the engine's. ``--port 0`` picks a free port; the first line
+    printed names the URL. ``--log FILE`` writes the request log (JSON) on exit.
+    """
     ap = argparse.ArgumentParser(prog="python -m simengine.eval.adversary",
                                  description="A fake Ollama server (no model) for tests and demos.")
     ap.add_argument("--port", type=int, default=11434)
@@ -730,6 +739,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--faults", default="",
                     help="noisy rates, e.g. dead_actor=0.1,invention=0.2,drift_name=0.1")
+    ap.add_argument("--log", default=None,
+                    help="write the request log here (JSON), when stopped")
     args = ap.parse_args(argv)
     fake = FakeOllama(models=[m.strip() for m in args.models.split(",") if m.strip()],
                       mode=args.mode, latency_per_call=args.latency_call,
@@ -738,17 +749,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.faults:
         fake.set_faults({k.strip(): float(v) for k, v in
                          (pair.split("=", 1) for pair in args.faults.split(",") if pair)})
-    print(f"fake ollama ({args.mode}) on http://{args.host}:{args.port} - Ctrl-C to stop",
-          flush=True)
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM stops it as cleanly as Ctrl-C
 
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        fake.serve_forever()
+        fake.serve_forever(ready=lambda url: print(
+            f"fake ollama ({args.mode}) on {url} - Ctrl-C to stop", flush=True))
     except KeyboardInterrupt:
         pass
+    if args.log:
+        with open(args.log, "w", encoding="utf-8") as out:
+            json.dump(fake.requests, out, default=str)
 
 
 if __name__ == "__main__":

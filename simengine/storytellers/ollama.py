@@ -441,11 +441,13 @@ class OllamaStoryteller:
         error: str | None = None
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
-            queue: asyncio.Queue[str] = asyncio.Queue()
+            queue: asyncio.Queue[str | None] = asyncio.Queue()
             task = self._start(self._pump(queue, messages, options))
+            # None after the last piece, however the stream ended (the task is done then).
+            task.add_done_callback(lambda _, q=queue: q.put_nowait(None))
             try:
                 while True:
-                    text = await self._next_chunk(queue, task)
+                    text = await queue.get()
                     if text is None:
                         break
                     chunks.append(text)
@@ -597,24 +599,7 @@ class OllamaStoryteller:
         if not task.cancelled():
             task.exception()  # retrieved: no "exception was never retrieved" warning
 
-    @staticmethod
-    async def _next_chunk(queue: asyncio.Queue[str], task: asyncio.Task[Any]) -> str | None:
-        """The next piece of prose, or None when the stream has ended (for any reason)."""
-        if not queue.empty():
-            return queue.get_nowait()
-        if task.done():
-            return None
-        getter = asyncio.ensure_future(queue.get())
-        try:
-            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not getter.done():
-                getter.cancel()
-        if getter.done() and not getter.cancelled():
-            return getter.result()
-        return queue.get_nowait() if not queue.empty() else None
-
-    async def _pump(self, queue: asyncio.Queue[str], messages: list[dict[str, str]],
+    async def _pump(self, queue: asyncio.Queue[str | None], messages: list[dict[str, str]],
                     options: dict[str, Any]) -> Any:
         """Stream one narrate call into ``queue``; returns the final chunk."""
         final: Any = None

@@ -272,6 +272,26 @@ def test_runs_as_a_module_until_interrupted():
     assert "fake ollama (noisy)" in out and "Traceback" not in err
 
 
+def test_a_child_process_fake_names_its_port_and_leaves_its_log(tmp_path):
+    """The bench runs the fake apart from the engine: port 0 picks a free port the
+    first line names, and the request log is written when the child is stopped."""
+    log = tmp_path / "log.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simengine.eval.adversary", "--port", "0", "--mode", "plausible",
+         "--log", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = next(w for w in proc.stdout.readline().split() if w.startswith("http://"))
+        assert not url.endswith(":0")
+        reply = ollama.Client(host=url).chat(model=MODEL, messages=HI)
+        assert reply.message.content
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    entries = json.loads(log.read_text())
+    assert [e["body"]["messages"] for e in entries if e["path"] == "/api/chat"] == [HI]
+
+
 def test_stop_is_prompt_with_a_hanging_request():
     server = FakeOllama()
     url = server.start()
