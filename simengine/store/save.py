@@ -501,6 +501,9 @@ class Save:
     def head(self, branch: str | None = None) -> int | None:
         """The head event id of ``branch`` (default: the current branch)."""
         name = branch or self.current_branch
+        row = self._head_row(name)  # asked at every beat: one row, not every branch
+        if row is not None:
+            return row[0]
         heads = self.branches()
         if name not in heads:
             close = difflib.get_close_matches(name, list(heads), n=3)
@@ -510,6 +513,10 @@ class Save:
                 self.path,
             )
         return heads[name]
+
+    @_sqlite_errors
+    def _head_row(self, name: str) -> tuple[int | None] | None:
+        return self._db.execute("SELECT head FROM branches WHERE name = ?", [name]).fetchone()
 
     @_sqlite_errors
     def fork(self, name: str, at: int | None | Literal["head"] = HEAD) -> int | None:
