@@ -26,6 +26,8 @@ from typing import Any
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
 from simengine.world.ops import prompt_lines
+from simengine.world.rules import registry
+from simengine.world.rules.authored import author_rules
 from simengine.world.rules.registry import prompt_rules
 from simengine.world.spec import PRICE_ATTRIBUTE
 from simengine.world.state import FACT, WorldState
@@ -113,7 +115,24 @@ def clip(text: object, limit: int) -> str:
 
 # ------------------------------------------------------------------ prefix
 def world_prefix(state: WorldState) -> str:
-    """The stable part of every prompt in this world: no tick, no focus, no entity lists."""
+    """The stable part of every prompt in this world: no tick, no focus, no entity lists.
+
+    Asked at every beat and the same nearly all game, so it is made again only when
+    something it is made of has changed (kept on the state, as its lore is).
+    """
+    cast_lines = tuple(_cast_section(state))
+    ops = prompt_lines(state)
+    key = (cast_lines, ops, repr(state.world), state.currency, tuple(state.relation_kinds),
+           id(state._attribute_defs()), id(registry.BUILT_IN), id(author_rules(state)))
+    cached = getattr(state, "_prefix_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    text = _world_prefix(state, list(cast_lines), ops)
+    state._prefix_cache = (key, text)  # type: ignore[attr-defined]
+    return text
+
+
+def _world_prefix(state: WorldState, cast_lines: list[str], ops: tuple[str, ...]) -> str:
     w = state.world
     currency = state.currency
     out = [
@@ -156,8 +175,8 @@ def world_prefix(state: WorldState) -> str:
         out.append(line)
     kinds = state.relation_kinds[:MAX_RELATION_KINDS]
     out += ["", "# Relation kinds", ", ".join(kinds)]
-    out += _cast_section(state)
-    out += ["", *_OPS_HEAD, *prompt_lines(state)]  # each op kind's own line (world/ops/)
+    out += cast_lines
+    out += ["", *_OPS_HEAD, *ops]  # each op kind's own line (world/ops/)
     rules = prompt_rules(state)  # the rule registry words them for this world
     out += ["", "# Hard rules (a proposal that breaks one is rejected)"]
     out += [f"{i}. {rule}" for i, rule in enumerate(rules, 1)]

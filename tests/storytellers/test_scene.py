@@ -228,3 +228,14 @@ def test_token_estimator_calibrates_and_clamps():
     est.calibrate(0, 100)
     est.calibrate(100, 0)
     assert est.chars_per_token == before and est.samples == 22
+
+
+def test_the_prefix_is_made_again_when_what_it_tells_changes(harbour):
+    # Kept between beats, it must still follow the world: its settings and its cast's
+    # words.
+    first = world_prefix(harbour)
+    assert world_prefix(harbour) is first  # unchanged: the same text, not made again
+    harbour.world["creativity"] = 0.0
+    assert "Invent nothing new" in world_prefix(harbour)
+    harbour.entity("mara")["description"] = "A deckhand with a burned hand."
+    assert "A deckhand with a burned hand." in world_prefix(harbour)
