@@ -623,26 +623,23 @@ class WorldState:
     # -------------------------------------------------------------- relations
     def relations(self, entity_id: str | None = None) -> list[tuple[str, str, str]]:
         """Social and other non-structural relations, (source, relation, target)."""
-        node = self._node  # knowing a fact is an edge too, but no relation between entities
-        out_adj = self.graph._succ.get(entity_id) if isinstance(entity_id, str) else None
-        if out_adj is not None:  # one entity's: its adjacency dicts, without edge views
-            found = {(entity_id, k, t) for t, keys in out_adj.items() for k in keys
-                     if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)}
-            skip = (*STRUCTURAL, KNOWS) if node[entity_id]["kind"] == FACT else STRUCTURAL
-            found.update((s, k, entity_id) for s, keys in self.graph._pred[entity_id].items()
-                         for k in keys if k not in skip)
-            return sorted(found)
+        node = self._node
+
+        def social(relation: str, target: str) -> bool:
+            # Knowing a fact is an edge too, but no relation between entities.
+            return relation not in STRUCTURAL and not (
+                relation == KNOWS and node[target]["kind"] == FACT)
+
         if entity_id is None:
-            edges: Iterable = self.graph.edges(keys=True)
-        else:
-            edges = [
-                *self.graph.out_edges(entity_id, keys=True),
-                *self.graph.in_edges(entity_id, keys=True),
-            ]
-        return sorted({
-            (s, k, t) for s, t, k in edges
-            if k not in STRUCTURAL and not (k == KNOWS and node[t]["kind"] == FACT)
-        })
+            return sorted({(s, k, t) for s, t, k in self.graph.edges(keys=True) if social(k, t)})
+        out_adj = self.graph._succ.get(entity_id) if isinstance(entity_id, str) else None
+        if out_adj is None:
+            return []  # not in this world
+        # One entity's: read its adjacency dicts, not edge views (asked at every beat).
+        found = {(entity_id, k, t) for t, keys in out_adj.items() for k in keys if social(k, t)}
+        found.update((s, k, entity_id) for s, keys in self.graph._pred[entity_id].items()
+                     for k in keys if social(k, entity_id))
+        return sorted(found)
 
     def has_relation(self, source: str, relation: str, target: str) -> bool:
         return self.graph.has_edge(source, target, key=relation)
