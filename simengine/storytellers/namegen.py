@@ -198,12 +198,6 @@ def style_of(state: WorldState) -> Style:
     return style_for(" ".join(str(w.get(k) or "") for k in ("name", "tone", "premise")))
 
 
-def name_words(state: WorldState) -> set[str]:
-    """The words of characters' names in ``state`` (normalized; see
-    :meth:`~simengine.world.state.WorldState.name_words`)."""
-    return state.name_words()
-
-
 def _a(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -231,7 +225,7 @@ class NameGen:
         Neither its first name nor its surname is one a character of ``state`` has.
         """
         s, avoid_ = self.style, {a.lower() for a in avoid}
-        taken = name_words(state) if state is not None else set()
+        taken = state.name_words() if state is not None else set()
         firsts = [w for w in s.first if normalize_name(w) not in taken]
         families = [w for w in s.family if normalize_name(w) not in taken]
         if not firsts or not families:

@@ -23,7 +23,7 @@ from simengine.storytellers.base import (
     narrate_sync,
     propose_sync,
 )
-from simengine.storytellers.namegen import NameGen, name_words, style_for
+from simengine.storytellers.namegen import NameGen, style_for
 from simengine.storytellers.narration import FAILURE, TEMPLATES
 from simengine.storytellers.parser import VERBS
 from simengine.storytellers.procedural import (
@@ -424,10 +424,10 @@ def test_a_newcomer_avoids_the_names_of_people_named_after_a_thing(harbour):
     assert gen.person(rng, harbour) is not None
     harbour.apply([Create(entity={"id": "sigrun-boat", "kind": "item", "name": "Sigrun Tarrow",
                                   "at": "quay"})])
-    assert "sigrun" not in name_words(harbour)  # a boat's name is no one's
+    assert "sigrun" not in harbour.name_words()  # a boat's name is no one's
     harbour.apply([Create(entity={"id": "sigrun", "kind": "character", "name": "Sigrun Tarrow",
                                   "at": "quay"})])
-    assert {"sigrun", "tarrow"} <= name_words(harbour)
+    assert {"sigrun", "tarrow"} <= harbour.name_words()
     made = []
     while (got := gen.person(rng, harbour)) is not None:
         made.append(got[0])
