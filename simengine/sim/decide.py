@@ -143,7 +143,6 @@ async def decide(
     retries: int = 2,
     fallback: Storyteller | None = None,
     first: Storyteller | None = None,
-    budget: int = PLAYER_CALLS,
 ) -> Decision:
     """Run one beat's decide phase to a proposal that passes every rule.
 
@@ -152,14 +151,14 @@ async def decide(
     the procedural parser) and the last rejections of the repair loop, even when
     a later round passed without them. There a repair is asked only when a
     violation is the model's fault, and only while the beat has made fewer than
-    ``budget`` model calls (see the module's docstring).
+    :data:`PLAYER_CALLS` model calls (see the module's docstring).
 
     ``first`` answers the first round in ``teller``'s stead: a call asked ahead
     (:class:`simengine.sim.ahead.Ahead`) for exactly this scene and intent.
     """
     decision = await _decide(teller, scene, intent, state, retries=retries, fallback=fallback,
                              first=first,
-                             budget=budget if intent.kind == "player" else None)
+                             budget=PLAYER_CALLS if intent.kind == "player" else None)
     if intent.kind != "player":
         return decision
     refused: list[Violation] = []
