@@ -62,12 +62,15 @@ MAX_DEAD = 4
 RECENT_SHARE = 0.5
 #: How many of the latest events (anywhere) lore keys are looked for in, besides the scene.
 LORE_SCAN_EVENTS = 4
+NEARBY_HEADER = "Nearby (beyond this place):"
 LORE_HEADER = "# Lore (background the world's author wrote; use what fits)"
 SCENE_OPEN = "<<SCENE_JSON>>"
 SCENE_CLOSE = "<<END>>"
 #: The default size of a scene's changing part (context and scene block), in tokens.
 #: Small on purpose: every call pays for it uncached, while the prefix is cached.
 SCENE_BUDGET = 320
+#: No section entry is shorter: a dash, an id of one character, a colon (see _Context.entry).
+_SHORTEST_ENTRY = "- x: "
 
 
 @dataclass
@@ -257,6 +260,14 @@ class _Context:
                 self._seen.add(e)
                 self.ids.append(e)
 
+    def room_for(self, header: str) -> bool:
+        """Whether a section under ``header`` could show its first entry at all.
+
+        When not, the section shows nothing, so its entries need not be found: most
+        beats' budget is spent before the last sections (the neighbourhood walk).
+        """
+        return self.fits([header, _SHORTEST_ENTRY])
+
     def section(self, header: str, entries: Iterable[tuple[str, Sequence[str]]],
                 limit: int, total: int | None = None) -> None:
         """A header and as many ``(line, ids)`` entries as the cap and budget allow.
@@ -264,6 +275,8 @@ class _Context:
         ``entries`` may be lazy (then ``total`` says how many there are): entries
         past the budget are never built.
         """
+        if not self.room_for(header):
+            return
         count = total if total is not None else len(entries)  # type: ignore[arg-type]
         it = iter(entries)
         first = next(it, None)
@@ -573,8 +586,8 @@ def _focus_section(ctx: _Context, focus: str) -> None:
     ctx.add(lines, [focus], force=True)
     carried = s.inventory(focus)
     if carried:
-        items = [ctx.entry(e) for e in carried]
-        ctx.section("Carrying:", items, MAX_INVENTORY)
+        ctx.section("Carrying:", (ctx.entry(e) for e in carried), MAX_INVENTORY,
+                    total=len(carried))
 
 
 def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
@@ -591,20 +604,18 @@ def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
     people = [e for e in s.people_at(here, alive=None) if e != focus]
     # The living first: they are who a beat can involve.
     people.sort(key=lambda e: (not s.is_alive(e), e))
-    entries = [ctx.entry(e, carrying=True) for e in people[:MAX_PEOPLE]]
-    ctx.section("People here:", entries, MAX_PEOPLE,
+    # Lazy, as every section's entries: most beats' budget ends within these lists.
+    ctx.section("People here:", (ctx.entry(e, carrying=True) for e in people), MAX_PEOPLE,
                 total=len(people))
     things = s.things_at(here)
-    ctx.section("Things here:", [ctx.entry(e) for e in things[:MAX_THINGS]], MAX_THINGS,
+    ctx.section("Things here:", (ctx.entry(e) for e in things), MAX_THINGS,
                 total=len(things))
 
 
 def _relations_section(ctx: _Context, focus: str) -> None:
     rels = ctx.s.relations(focus)
-    entries = [
-        (f"- {ctx.label(src)} {rel} {ctx.label(dst)}", [src, dst])
-        for src, rel, dst in rels[:MAX_RELATIONS]
-    ]
+    entries = ((f"- {ctx.label(src)} {rel} {ctx.label(dst)}", [src, dst])
+               for src, rel, dst in rels)
     ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
 
 
@@ -631,18 +642,20 @@ def _knowledge_section(ctx: _Context, focus: str) -> None:
     s = ctx.s
     if s.kind(focus) != "character":
         return
+    header = f"What {focus} knows (a tell may share only these):"
+    if not ctx.room_for(header):
+        return
     known = known_facts(s, focus, ctx.ids)
-    entries = [
-        (f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
-        for f in known[:MAX_KNOWN]
-    ]
-    ctx.section(f"What {focus} knows (a tell may share only these):",
-                entries, MAX_KNOWN, total=len(known))
+    entries = ((f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
+               for f in known)
+    ctx.section(header, entries, MAX_KNOWN, total=len(known))
 
 
 def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:
     # Hops count from the focus and from the place it stands in, so whoever is in
     # the next room is as near as what the focus's friends carry.
+    if not ctx.room_for(NEARBY_HEADER):
+        return
     shown = set(ctx.ids)
     nearby = []
     for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
@@ -653,7 +666,7 @@ def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None
             break
     # Written out only as far as the budget reaches (most never are).
     entries = (ctx.entry(e, where=True) for e in nearby)
-    ctx.section("Nearby (beyond this place):", entries, MAX_NEARBY, total=len(nearby))
+    ctx.section(NEARBY_HEADER, entries, MAX_NEARBY, total=len(nearby))
 
 
 def _select_recent(
