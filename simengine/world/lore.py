@@ -66,7 +66,7 @@ def _state_lore(state: WorldState) -> list[LoreSpec]:
 #: (dotted and dotless i, long s, the Kelvin sign), each to the ASCII letter it
 #: matches. With them folded first, a lowercased text holds an ASCII key's
 #: lowercase wherever the key's pattern can match (a test checks every code point).
-_ASCII_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+_ASCII_FOLD = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,12 @@ def _key(key: str, case_sensitive: bool, whole_words: bool) -> _Key:
 @functools.lru_cache(maxsize=8)  # one beat's text, asked about for every key
 def _folded(text: str) -> str:
     """``text`` lowercased, after :data:`_ASCII_FOLD` (see :class:`_Key`)."""
-    return (text if text.isascii() else text.translate(_ASCII_FOLD)).lower()
+    if not text.isascii():
+        # A replace per character, not str.translate: that looks every character
+        # of the text up in the table, and costs more than the patterns it spares.
+        for char, letter in _ASCII_FOLD.items():
+            text = text.replace(char, letter)
+    return text.lower()
 
 
 def key_in(key: str, text: str, entry: LoreSpec) -> bool:
