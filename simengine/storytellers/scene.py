@@ -19,9 +19,10 @@ import functools
 import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
@@ -69,6 +70,8 @@ SCENE_CLOSE = "<<END>>"
 #: The default size of a scene's changing part (context and scene block), in tokens.
 #: Small on purpose: every call pays for it uncached, while the prefix is cached.
 SCENE_BUDGET = 320
+_T = TypeVar("_T")
+_NONE = object()  # no first item (None may be one)
 #: No section entry is shorter: a dash, an id of one character, a colon (see _Context.entry).
 _SHORTEST_ENTRY = "- x: "
 
@@ -261,36 +264,36 @@ class _Context:
                 self.ids.append(e)
 
     def room_for(self, header: str) -> bool:
-        """Whether a section under ``header`` could show its first entry at all.
-
-        When not, the section shows nothing, so its entries need not be found: most
-        beats' budget is spent before the last sections (the neighbourhood walk).
-        """
+        """Whether a section under ``header`` could show its first entry at all
+        (when not, it shows nothing, and nothing need be looked up for it)."""
         return self.fits([header, _SHORTEST_ENTRY])
 
-    def section(self, header: str, entries: Iterable[tuple[str, Sequence[str]]],
-                limit: int, total: int | None = None) -> None:
-        """A header and as many ``(line, ids)`` entries as the cap and budget allow.
+    def section(self, header: str, items: Iterable[_T],
+                describe: Callable[[_T], tuple[str, Sequence[str]]], limit: int) -> None:
+        """A header and as many of ``items`` as the cap and budget allow, each written
+        as ``describe`` says (its line and the ids it shows), then how many more.
 
-        ``entries`` may be lazy (then ``total`` says how many there are): entries
-        past the budget are never built.
+        Only the items shown are described, and ``items`` may be lazy: those past
+        the shown ones are only counted, and none is found when the section has no
+        room (a scene's budget is mostly spent before its neighbourhood is walked).
         """
         if not self.room_for(header):
             return
-        count = total if total is not None else len(entries)  # type: ignore[arg-type]
-        it = iter(entries)
-        first = next(it, None)
-        if first is None:
+        it = iter(items)
+        first = next(it, _NONE)
+        if first is _NONE:
             return
-        first_line, first_ids = first
-        if not self.add([header, first_line], first_ids):
+        line, ids = describe(first)  # type: ignore[arg-type]
+        if not self.add([header, line], ids):
             return
-        shown = 1
-        for line, ids in itertools.islice(it, limit - 1):
+        tried = shown = 1
+        for item in itertools.islice(it, limit - 1):
+            tried += 1
+            line, ids = describe(item)
             if not self.add([line], ids):
                 break
             shown += 1
-        rest = count - shown
+        rest = tried - shown + sum(1 for _ in it)
         if rest > 0:
             self.add([f"  (and {rest} more)"])
 
@@ -486,12 +489,15 @@ def scene_facts(
         people.append(actor)
     items: list[dict[str, Any]] = []
     for holder in [here, *people] if there else people:
+        if len(items) >= MAX_BLOCK_ITEMS:
+            break
         held = state.things_at(holder) if holder == here else state.inventory(holder)
         for item in held[: MAX_BLOCK_ITEMS - len(items)]:
             entry: dict[str, Any] = {"id": item, "name": clip(state.name(item), 60),
                                      "holder": holder}
-            if state.price(item):
-                entry["value"] = state.price(item)
+            price = state.price(item)
+            if price:
+                entry["value"] = price
             items.append(entry)
     # Places one step past the exits: not reachable in one move. Small models
     # need to see that the map goes on; the fake uses them for teleports.
@@ -531,9 +537,13 @@ def _fact_ids(facts: dict[str, Any]) -> list[str]:
     return [e for e in ids if e]
 
 
+#: One encoder for every block: ``json.dumps`` with options makes a new one each call.
+_BLOCK_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def fact_block(opening: str, facts: dict[str, Any]) -> str:
     """``<<OPENING>>{...}<<END>>`` on one line (compact, sorted keys: stable bytes)."""
-    body = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    body = _BLOCK_JSON.encode(facts)
     # "<" only occurs inside JSON strings; escaping it means no name can end the block.
     return f"{opening}{body.replace('<', chr(92) + 'u003c')}{SCENE_CLOSE}"
 
@@ -556,8 +566,9 @@ def _lore_section(
     budget = int(state.world.get("lore_budget", 400) or 0)
     if not entries:
         return LoreActivation(budget=budget)
-    latest = sorted(enumerate(recent), key=lambda p: (p[1].tick, p[0]))[-LORE_SCAN_EVENTS:]
-    text = "\n".join([*ctx.lines, intent.text, *(ev.summary for _, ev in latest)])
+    # By tick; a stable sort keeps the later of one tick's events later.
+    latest = sorted(recent, key=operator.attrgetter("tick"))[-LORE_SCAN_EVENTS:]
+    text = "\n".join([*ctx.lines, intent.text, *(ev.summary for ev in latest)])
     found = activate(entries, text, budget, ctx.est.estimate)
     if found.active:
         # Lore is author data, but it must not pose as the engine's own markers.
@@ -586,8 +597,7 @@ def _focus_section(ctx: _Context, focus: str) -> None:
     ctx.add(lines, [focus], force=True)
     carried = s.inventory(focus)
     if carried:
-        ctx.section("Carrying:", (ctx.entry(e) for e in carried), MAX_INVENTORY,
-                    total=len(carried))
+        ctx.section("Carrying:", carried, ctx.entry, MAX_INVENTORY)
 
 
 def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
@@ -604,19 +614,19 @@ def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
     people = [e for e in s.people_at(here, alive=None) if e != focus]
     # The living first: they are who a beat can involve.
     people.sort(key=lambda e: (not s.is_alive(e), e))
-    # Lazy, as every section's entries: most beats' budget ends within these lists.
-    ctx.section("People here:", (ctx.entry(e, carrying=True) for e in people), MAX_PEOPLE,
-                total=len(people))
-    things = s.things_at(here)
-    ctx.section("Things here:", (ctx.entry(e) for e in things), MAX_THINGS,
-                total=len(things))
+    ctx.section("People here:", people, functools.partial(ctx.entry, carrying=True),
+                MAX_PEOPLE)
+    ctx.section("Things here:", s.things_at(here), ctx.entry, MAX_THINGS)
 
 
 def _relations_section(ctx: _Context, focus: str) -> None:
     rels = ctx.s.relations(focus)
-    entries = ((f"- {ctx.label(src)} {rel} {ctx.label(dst)}", [src, dst])
-               for src, rel, dst in rels)
-    ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
+
+    def line(rel: tuple[str, str, str]) -> tuple[str, list[str]]:
+        src, kind, dst = rel
+        return f"- {ctx.label(src)} {kind} {ctx.label(dst)}", [src, dst]
+
+    ctx.section("Relations:", rels, line, MAX_RELATIONS)
 
 
 def known_facts(state: WorldState, who: str, near: Iterable[str] = ()) -> list[str]:
@@ -644,29 +654,23 @@ def _knowledge_section(ctx: _Context, focus: str) -> None:
         return
     header = f"What {focus} knows (a tell may share only these):"
     if not ctx.room_for(header):
-        return
-    known = known_facts(s, focus, ctx.ids)
-    entries = ((f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
-               for f in known)
-    ctx.section(header, entries, MAX_KNOWN, total=len(known))
+        return  # then the facts need not be ranked either
+
+    def line(f: str) -> tuple[str, list[str]]:
+        return f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f]
+
+    ctx.section(header, known_facts(s, focus, ctx.ids), line, MAX_KNOWN)
 
 
 def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:
     # Hops count from the focus and from the place it stands in, so whoever is in
     # the next room is as near as what the focus's friends carry.
-    if not ctx.room_for(NEARBY_HEADER):
-        return
+    # Walked lazily: only as far as the section shows, then counts (most beats, the
+    # first entry does not fit and the walk stops there).
     shown = set(ctx.ids)
-    nearby = []
-    for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
-        if e in shown:
-            continue
-        nearby.append(e)
-        if len(nearby) >= MAX_NEARBY:
-            break
-    # Written out only as far as the budget reaches (most never are).
-    entries = (ctx.entry(e, where=True) for e in nearby)
-    ctx.section(NEARBY_HEADER, entries, MAX_NEARBY, total=len(nearby))
+    walk = (e for e in _bfs(ctx.s, [x for x in (focus, here) if x], k) if e not in shown)
+    ctx.section(NEARBY_HEADER, itertools.islice(walk, MAX_NEARBY),
+                functools.partial(ctx.entry, where=True), MAX_NEARBY)
 
 
 def _select_recent(
@@ -675,7 +679,7 @@ def _select_recent(
     wanted = {e for e in (focus, here) if e}
     hits = [
         (i, ev) for i, ev in enumerate(recent)
-        if ev.actor in wanted or wanted.intersection(ev.involves)
+        if ev.actor in wanted or not wanted.isdisjoint(ev.involves)
     ]
     # Newest first; among events of one tick, the later one in the list is newer.
     hits.sort(key=lambda pair: (-pair[1].tick, -pair[0]))
