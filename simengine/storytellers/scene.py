@@ -246,14 +246,18 @@ class _Context:
         return sum(self.est.estimate(line + "\n") for line in lines)
 
     def fits(self, lines: Sequence[str]) -> bool:
-        return self.used + self.cost(lines) <= self.budget
+        return self._within(self.cost(lines))
+
+    def _within(self, cost: int) -> bool:
+        return self.used + cost <= self.budget
 
     def add(self, lines: Sequence[str], ids: Iterable[str] = (), force: bool = False) -> bool:
         """Append ``lines`` if they fit (or ``force``); record the ids they show."""
-        if not force and not self.fits(lines):
+        cost = self.cost(lines)
+        if not force and not self._within(cost):
             return False
         self.lines.extend(lines)
-        self.used += self.cost(lines)
+        self.used += cost
         self.show(*ids)
         return True
 
