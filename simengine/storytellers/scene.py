@@ -126,14 +126,14 @@ def world_prefix(state: WorldState) -> str:
     Asked at every beat and the same nearly all game, so it is made again only when
     something it is made of has changed (kept on the state, as its lore is).
     """
-    cast_lines = tuple(_cast_section(state))
+    people = _cast_people(state)
     ops = prompt_lines(state)
-    key = (cast_lines, ops, repr(state.world), state.currency, tuple(state.relation_kinds),
+    key = (people, ops, repr(state.world), state.currency, tuple(state.relation_kinds),
            id(state._attribute_defs()), id(registry.BUILT_IN), id(author_rules(state)))
     cached = getattr(state, "_prefix_cache", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    text = _world_prefix(state, list(cast_lines), ops)
+    text = _world_prefix(state, _cast_section(people), ops)
     state._prefix_cache = (key, text)  # type: ignore[attr-defined]
     return text
 
@@ -196,28 +196,33 @@ def cast(state: WorldState) -> list[str]:
     return [*state.authored("character", MAX_CAST), *state.authored("location", MAX_PLACES)]
 
 
-def _cast_section(state: WorldState) -> list[str]:
-    ids = cast(state)
-    if not ids:
+#: What the prefix says of one of the cast: id, name, kind, description, traits.
+_CastMember = tuple[str, str, str, str | None, tuple[str, ...]]
+
+
+def _cast_people(state: WorldState) -> tuple[_CastMember, ...]:
+    # Read at every beat (the prefix's key), written out only when it changed.
+    out = []
+    for e in cast(state):
+        node = state.entity(e)
+        out.append((e, node["name"], node["kind"], node.get("description"),
+                    tuple(node.get("traits") or ())))
+    return tuple(out)
+
+
+def _cast_section(people: Sequence[_CastMember]) -> list[str]:
+    if not people:
         return []
     out = ["", "# Who and what this world is made of (where people are, and who lives, "
            "each scene says)"]
-    for e in ids:
-        node = state.entity(e)
-        out.append(_cast_line(e, node["name"], node["kind"], node.get("description"),
-                              tuple(node.get("traits") or ())))
+    for e, name, kind, description, traits in people:
+        line = f"- {e} ({clip(name, 60)}, {kind})"
+        if description:
+            line += f": {clip(description, CAST_DESCRIPTION)}"
+        if traits:
+            line += f" Traits: {clip(', '.join(traits), 80)}"
+        out.append(line)
     return out
-
-
-@functools.lru_cache(maxsize=256)  # the same few lines at every beat of a world
-def _cast_line(e: str, name: str, kind: str, description: str | None,
-               traits: tuple[str, ...]) -> str:
-    line = f"- {e} ({clip(name, 60)}, {kind})"
-    if description:
-        line += f": {clip(description, CAST_DESCRIPTION)}"
-    if traits:
-        line += f" Traits: {clip(', '.join(traits), 80)}"
-    return line
 
 
 _OPS_HEAD = (
