@@ -233,11 +233,46 @@ _OPS_HEAD = (
 
 
 # ----------------------------------------------------------------- context
+class _Here:
+    """What one scene asks the state about its place and its focus, asked once.
+
+    The scene block and the sections ask the same (who and what is at the place, its
+    exits, the focus's relations); they share the answers, so read them, never
+    change them.
+    """
+
+    def __init__(self, state: WorldState, here: str | None, focus: str | None):
+        self.state = state
+        self.here = here
+        #: The place, when it is one of the world's (a scene may name one that is not).
+        self.place = here if here is not None and here in state else None
+        self.focus = focus
+
+    @functools.cached_property
+    def exits(self) -> list[str]:
+        return self.state.exits(self.place) if self.place is not None else []
+
+    @functools.cached_property
+    def people(self) -> list[str]:
+        """Everyone at the place, the dead too, in id order."""
+        return self.state.people_at(self.place, alive=None) if self.place is not None else []
+
+    @functools.cached_property
+    def things(self) -> list[str]:
+        return self.state.things_at(self.place) if self.place is not None else []
+
+    @functools.cached_property
+    def relations(self) -> list[tuple[str, str, str]]:
+        return self.state.relations(self.focus) if self.focus else []
+
+
 class _Context:
     """Lines of the changing part, with a running token count and the ids they show."""
 
-    def __init__(self, state: WorldState, estimator: TokenEstimator, budget: int):
+    def __init__(self, state: WorldState, estimator: TokenEstimator, budget: int,
+                 look: _Here):
         self.s = state
+        self.look = look
         self.est = estimator
         self.budget = budget
         self.used = 0
@@ -430,13 +465,14 @@ def build_scene(
         focus = here
     else:
         here = state.where(focus)
-    ctx = _Context(state, est, budget_tokens)
+    look = _Here(state, here, focus)
+    ctx = _Context(state, est, budget_tokens, look)
     ctx.cast = set(cast(state))
     # Slowest-changing first: the focus's own context, then this tick's scene.
     if focus is not None and focus != here:
         _focus_section(ctx, focus)
     ctx.add([f"# Scene at tick {now}"], force=True)
-    facts = scene_facts(state, intent, here, focus)
+    facts = _block_facts(look, intent)
     block = scene_block_text(facts)
     ctx.budget -= ctx.cost([block])  # the block always goes in: the sections get the rest
     shown_recent = _select_recent(recent, focus, here)
@@ -448,7 +484,7 @@ def build_scene(
     if here is not None:
         _place_section(ctx, here, focus)
     if focus is not None:
-        _relations_section(ctx, focus)
+        _relations_section(ctx)
         _knowledge_section(ctx, focus)
         _nearby_section(ctx, focus, here, k)
     ctx.budget += reserve
@@ -488,19 +524,22 @@ def scene_facts(
     server (:mod:`simengine.eval.adversary`) reads it to make plausible proposals
     from the request alone, as a separate process would have to.
     """
+    return _block_facts(_Here(state, here, focus), intent)
+
+
+def _block_facts(look: _Here, intent: Intent) -> dict[str, Any]:
+    state, here, there = look.state, look.here, look.place is not None
     actor = intent.actor or None
-    there = here is not None and here in state
-    exits = state.exits(here)[:MAX_EXITS] if there else []
-    people = state.people_at(here, alive=None) if there else []
+    exits = look.exits[:MAX_EXITS]
     # The living first (they are who a beat can involve), then the cap.
-    people = sorted(people, key=lambda e: not state.is_alive(e))[:MAX_BLOCK_PEOPLE]
+    people = sorted(look.people, key=lambda e: not state.is_alive(e))[:MAX_BLOCK_PEOPLE]
     if actor and actor in state and actor not in people:
         people.append(actor)
     items: list[dict[str, Any]] = []
     for holder in [here, *people] if there else people:
         if len(items) >= MAX_BLOCK_ITEMS:
             break
-        held = state.things_at(holder) if holder == here else state.inventory(holder)
+        held = look.things if holder == here else state.inventory(holder)
         for item in held[: MAX_BLOCK_ITEMS - len(items)]:
             entry: dict[str, Any] = {"id": item, "name": clip(state.name(item), 60),
                                      "holder": holder}
@@ -511,7 +550,7 @@ def scene_facts(
     # Places one step past the exits: not reachable in one move. Small models
     # need to see that the map goes on; the fake uses them for teleports.
     beyond = sorted({b for e in exits for b in state.exits(e)} - {here, *exits})[:MAX_BEYOND]
-    related = [dst for _, _, dst in state.relations(focus)[:MAX_RELATIONS]] if focus else []
+    related = [dst for _, _, dst in look.relations[:MAX_RELATIONS]]
     dead = [c for c in dict.fromkeys([*people, *related])
             if state.kind(c) == "character" and not state.is_alive(c)][:MAX_DEAD]
     currency = state.currency
@@ -615,21 +654,21 @@ def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
     lines = [f"# Place: {ctx.label(here)}"]
     if node.get("description") and here not in ctx.cast:
         lines.append(clip(node["description"], 300))
-    exits = s.exits(here)
+    exits = ctx.look.exits
     shown = exits[:MAX_EXITS]
     more = f" (and {len(exits) - len(shown)} more)" if len(exits) > len(shown) else ""
     lines.append("Exits: " + (", ".join(ctx.label(e) for e in shown) or "none") + more)
     ctx.add(lines, [here, *shown], force=True)
-    people = [e for e in s.people_at(here, alive=None) if e != focus]
+    people = [e for e in ctx.look.people if e != focus]
     # The living first: they are who a beat can involve.
     people.sort(key=lambda e: (not s.is_alive(e), e))
     ctx.section("People here:", people, functools.partial(ctx.entry, carrying=True),
                 MAX_PEOPLE)
-    ctx.section("Things here:", s.things_at(here), ctx.entry, MAX_THINGS)
+    ctx.section("Things here:", ctx.look.things, ctx.entry, MAX_THINGS)
 
 
-def _relations_section(ctx: _Context, focus: str) -> None:
-    rels = ctx.s.relations(focus)
+def _relations_section(ctx: _Context) -> None:
+    rels = ctx.look.relations
 
     def line(rel: tuple[str, str, str]) -> tuple[str, list[str]]:
         src, kind, dst = rel

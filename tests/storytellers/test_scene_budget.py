@@ -15,6 +15,7 @@ from simengine.storytellers.scene import (
     NEARBY_HEADER,
     TokenEstimator,
     _Context,
+    _Here,
     build_scene,
     world_prefix,
 )
@@ -60,7 +61,7 @@ def test_a_full_scene_does_not_walk_the_neighbourhood(harbour, monkeypatch) -> N
 
 @pytest.mark.parametrize("lazy", [False, True])
 def test_a_section_describes_what_it_shows_and_counts_the_rest(harbour, lazy) -> None:
-    ctx = _Context(harbour, TokenEstimator(), budget=0)
+    ctx = _Context(harbour, TokenEstimator(), 0, _Here(harbour, None, None))
     ctx.budget = ctx.cost(["Things:", "- item-0: a thing", "- item-1: a thing",
                            "  (and 8 more)"])
     described: list[int] = []
@@ -77,7 +78,7 @@ def test_a_section_describes_what_it_shows_and_counts_the_rest(harbour, lazy) ->
 
 
 def test_a_section_without_room_asks_for_nothing(harbour) -> None:
-    ctx = _Context(harbour, TokenEstimator(), budget=1)
+    ctx = _Context(harbour, TokenEstimator(), 1, _Here(harbour, None, None))
 
     def items():
         raise AssertionError("looked for entries no one will see")
