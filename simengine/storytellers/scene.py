@@ -201,13 +201,11 @@ _CastMember = tuple[str, str, str, str | None, tuple[str, ...]]
 
 
 def _cast_people(state: WorldState) -> tuple[_CastMember, ...]:
-    # Read at every beat (the prefix's key), written out only when it changed.
-    out = []
-    for e in cast(state):
-        node = state.entity(e)
-        out.append((e, node["name"], node["kind"], node.get("description"),
-                    tuple(node.get("traits") or ())))
-    return tuple(out)
+    # Read at every beat (the prefix's key), written out only when it changed; from
+    # networkx's node dict, as _bfs reads its adjacency (a node view costs as much again).
+    nodes = state.graph._node
+    return tuple((e, (node := nodes[e])["name"], node["kind"], node.get("description"),
+                  tuple(node.get("traits") or ())) for e in cast(state))
 
 
 def _cast_section(people: Sequence[_CastMember]) -> list[str]:
