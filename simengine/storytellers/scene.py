@@ -71,8 +71,7 @@ SCENE_CLOSE = "<<END>>"
 #: Small on purpose: every call pays for it uncached, while the prefix is cached.
 SCENE_BUDGET = 320
 _T = TypeVar("_T")
-_NONE = object()  # no first item (None may be one)
-#: No section entry is shorter: a dash, an id of one character, a colon (see _Context.entry).
+#: No section's line is shorter: a dash, an id of one character, a colon (see _Context.entry).
 _SHORTEST_ENTRY = "- x: "
 
 
@@ -322,19 +321,15 @@ class _Context:
         if not self.room_for(header):
             return
         it = iter(items)
-        first = next(it, _NONE)
-        if first is _NONE:
-            return
-        line, ids = describe(first)  # type: ignore[arg-type]
-        if not self.add([header, line], ids):
-            return
-        tried = shown = 1
-        for item in itertools.islice(it, limit - 1):
+        tried = shown = 0
+        for item in itertools.islice(it, limit):
             tried += 1
             line, ids = describe(item)
-            if not self.add([line], ids):
+            if not self.add([header, line] if not shown else [line], ids):
                 break
             shown += 1
+        if not shown:
+            return  # the header goes only with a first entry
         rest = tried - shown + sum(1 for _ in it)
         if rest > 0:
             self.add([f"  (and {rest} more)"])
