@@ -19,9 +19,10 @@ import functools
 import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from simengine.storytellers.base import Intent, RecentEvent, Scene
 from simengine.world.lore import LoreActivation, activate, entry_text, lore_entries
@@ -62,12 +63,16 @@ MAX_DEAD = 4
 RECENT_SHARE = 0.5
 #: How many of the latest events (anywhere) lore keys are looked for in, besides the scene.
 LORE_SCAN_EVENTS = 4
+NEARBY_HEADER = "Nearby (beyond this place):"
 LORE_HEADER = "# Lore (background the world's author wrote; use what fits)"
 SCENE_OPEN = "<<SCENE_JSON>>"
 SCENE_CLOSE = "<<END>>"
 #: The default size of a scene's changing part (context and scene block), in tokens.
 #: Small on purpose: every call pays for it uncached, while the prefix is cached.
 SCENE_BUDGET = 320
+_T = TypeVar("_T")
+#: No section's line is shorter: a dash, an id of one character, a colon (see _Context.entry).
+_SHORTEST_ENTRY = "- x: "
 
 
 @dataclass
@@ -120,14 +125,14 @@ def world_prefix(state: WorldState) -> str:
     Asked at every beat and the same nearly all game, so it is made again only when
     something it is made of has changed (kept on the state, as its lore is).
     """
-    cast_lines = tuple(_cast_section(state))
+    people = _cast_people(state)
     ops = prompt_lines(state)
-    key = (cast_lines, ops, repr(state.world), state.currency, tuple(state.relation_kinds),
+    key = (people, ops, repr(state.world), state.currency, tuple(state.relation_kinds),
            id(state._attribute_defs()), id(registry.BUILT_IN), id(author_rules(state)))
     cached = getattr(state, "_prefix_cache", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    text = _world_prefix(state, list(cast_lines), ops)
+    text = _world_prefix(state, _cast_section(people), ops)
     state._prefix_cache = (key, text)  # type: ignore[attr-defined]
     return text
 
@@ -190,28 +195,31 @@ def cast(state: WorldState) -> list[str]:
     return [*state.authored("character", MAX_CAST), *state.authored("location", MAX_PLACES)]
 
 
-def _cast_section(state: WorldState) -> list[str]:
-    ids = cast(state)
-    if not ids:
+#: What the prefix says of one of the cast: id, name, kind, description, traits.
+_CastMember = tuple[str, str, str, str | None, tuple[str, ...]]
+
+
+def _cast_people(state: WorldState) -> tuple[_CastMember, ...]:
+    # Read at every beat (the prefix's key), written out only when it changed; from
+    # networkx's node dict, as _bfs reads its adjacency (a node view costs as much again).
+    nodes = state.graph._node
+    return tuple((e, (node := nodes[e])["name"], node["kind"], node.get("description"),
+                  tuple(node.get("traits") or ())) for e in cast(state))
+
+
+def _cast_section(people: Sequence[_CastMember]) -> list[str]:
+    if not people:
         return []
     out = ["", "# Who and what this world is made of (where people are, and who lives, "
            "each scene says)"]
-    for e in ids:
-        node = state.entity(e)
-        out.append(_cast_line(e, node["name"], node["kind"], node.get("description"),
-                              tuple(node.get("traits") or ())))
+    for e, name, kind, description, traits in people:
+        line = f"- {e} ({clip(name, 60)}, {kind})"
+        if description:
+            line += f": {clip(description, CAST_DESCRIPTION)}"
+        if traits:
+            line += f" Traits: {clip(', '.join(traits), 80)}"
+        out.append(line)
     return out
-
-
-@functools.lru_cache(maxsize=256)  # the same few lines at every beat of a world
-def _cast_line(e: str, name: str, kind: str, description: str | None,
-               traits: tuple[str, ...]) -> str:
-    line = f"- {e} ({clip(name, 60)}, {kind})"
-    if description:
-        line += f": {clip(description, CAST_DESCRIPTION)}"
-    if traits:
-        line += f" Traits: {clip(', '.join(traits), 80)}"
-    return line
 
 
 _OPS_HEAD = (
@@ -222,11 +230,46 @@ _OPS_HEAD = (
 
 
 # ----------------------------------------------------------------- context
+class _Here:
+    """What one scene asks the state about its place and its focus, asked once.
+
+    The scene block and the sections ask the same (who and what is at the place, its
+    exits, the focus's relations); they share the answers, so read them, never
+    change them.
+    """
+
+    def __init__(self, state: WorldState, here: str | None, focus: str | None):
+        self.state = state
+        self.here = here
+        #: The place, when it is one of the world's (a scene may name one that is not).
+        self.place = here if here is not None and here in state else None
+        self.focus = focus
+
+    @functools.cached_property
+    def exits(self) -> list[str]:
+        return self.state.exits(self.place) if self.place is not None else []
+
+    @functools.cached_property
+    def people(self) -> list[str]:
+        """Everyone at the place, the dead too, in id order."""
+        return self.state.people_at(self.place, alive=None) if self.place is not None else []
+
+    @functools.cached_property
+    def things(self) -> list[str]:
+        return self.state.things_at(self.place) if self.place is not None else []
+
+    @functools.cached_property
+    def relations(self) -> list[tuple[str, str, str]]:
+        return self.state.relations(self.focus) if self.focus else []
+
+
 class _Context:
     """Lines of the changing part, with a running token count and the ids they show."""
 
-    def __init__(self, state: WorldState, estimator: TokenEstimator, budget: int):
+    def __init__(self, state: WorldState, estimator: TokenEstimator, budget: int,
+                 look: _Here):
         self.s = state
+        self.look = look
         self.est = estimator
         self.budget = budget
         self.used = 0
@@ -240,14 +283,18 @@ class _Context:
         return sum(self.est.estimate(line + "\n") for line in lines)
 
     def fits(self, lines: Sequence[str]) -> bool:
-        return self.used + self.cost(lines) <= self.budget
+        return self._within(self.cost(lines))
+
+    def _within(self, cost: int) -> bool:
+        return self.used + cost <= self.budget
 
     def add(self, lines: Sequence[str], ids: Iterable[str] = (), force: bool = False) -> bool:
         """Append ``lines`` if they fit (or ``force``); record the ids they show."""
-        if not force and not self.fits(lines):
+        cost = self.cost(lines)
+        if not force and not self._within(cost):
             return False
         self.lines.extend(lines)
-        self.used += self.cost(lines)
+        self.used += cost
         self.show(*ids)
         return True
 
@@ -257,27 +304,33 @@ class _Context:
                 self._seen.add(e)
                 self.ids.append(e)
 
-    def section(self, header: str, entries: Iterable[tuple[str, Sequence[str]]],
-                limit: int, total: int | None = None) -> None:
-        """A header and as many ``(line, ids)`` entries as the cap and budget allow.
+    def room_for(self, header: str) -> bool:
+        """Whether a section under ``header`` could show its first entry at all
+        (when not, it shows nothing, and nothing need be looked up for it)."""
+        return self.fits([header, _SHORTEST_ENTRY])
 
-        ``entries`` may be lazy (then ``total`` says how many there are): entries
-        past the budget are never built.
+    def section(self, header: str, items: Iterable[_T],
+                describe: Callable[[_T], tuple[str, Sequence[str]]], limit: int) -> None:
+        """A header and as many of ``items`` as the cap and budget allow, each written
+        as ``describe`` says (its line and the ids it shows), then how many more.
+
+        Only the items shown are described, and ``items`` may be lazy: those past
+        the shown ones are only counted, and none is found when the section has no
+        room (a scene's budget is mostly spent before its neighbourhood is walked).
         """
-        count = total if total is not None else len(entries)  # type: ignore[arg-type]
-        it = iter(entries)
-        first = next(it, None)
-        if first is None:
+        if not self.room_for(header):
             return
-        first_line, first_ids = first
-        if not self.add([header, first_line], first_ids):
-            return
-        shown = 1
-        for line, ids in itertools.islice(it, limit - 1):
-            if not self.add([line], ids):
+        it = iter(items)
+        tried = shown = 0
+        for item in itertools.islice(it, limit):
+            tried += 1
+            line, ids = describe(item)
+            if not self.add([header, line] if not shown else [line], ids):
                 break
             shown += 1
-        rest = count - shown
+        if not shown:
+            return  # the header goes only with a first entry
+        rest = tried - shown + sum(1 for _ in it)
         if rest > 0:
             self.add([f"  (and {rest} more)"])
 
@@ -405,13 +458,14 @@ def build_scene(
         focus = here
     else:
         here = state.where(focus)
-    ctx = _Context(state, est, budget_tokens)
+    look = _Here(state, here, focus)
+    ctx = _Context(state, est, budget_tokens, look)
     ctx.cast = set(cast(state))
     # Slowest-changing first: the focus's own context, then this tick's scene.
     if focus is not None and focus != here:
         _focus_section(ctx, focus)
     ctx.add([f"# Scene at tick {now}"], force=True)
-    facts = scene_facts(state, intent, here, focus)
+    facts = _block_facts(look, intent)
     block = scene_block_text(facts)
     ctx.budget -= ctx.cost([block])  # the block always goes in: the sections get the rest
     shown_recent = _select_recent(recent, focus, here)
@@ -423,7 +477,7 @@ def build_scene(
     if here is not None:
         _place_section(ctx, here, focus)
     if focus is not None:
-        _relations_section(ctx, focus)
+        _relations_section(ctx)
         _knowledge_section(ctx, focus)
         _nearby_section(ctx, focus, here, k)
     ctx.budget += reserve
@@ -463,27 +517,33 @@ def scene_facts(
     server (:mod:`simengine.eval.adversary`) reads it to make plausible proposals
     from the request alone, as a separate process would have to.
     """
+    return _block_facts(_Here(state, here, focus), intent)
+
+
+def _block_facts(look: _Here, intent: Intent) -> dict[str, Any]:
+    state, here, there = look.state, look.here, look.place is not None
     actor = intent.actor or None
-    there = here is not None and here in state
-    exits = state.exits(here)[:MAX_EXITS] if there else []
-    people = state.people_at(here, alive=None) if there else []
+    exits = look.exits[:MAX_EXITS]
     # The living first (they are who a beat can involve), then the cap.
-    people = sorted(people, key=lambda e: not state.is_alive(e))[:MAX_BLOCK_PEOPLE]
+    people = sorted(look.people, key=lambda e: not state.is_alive(e))[:MAX_BLOCK_PEOPLE]
     if actor and actor in state and actor not in people:
         people.append(actor)
     items: list[dict[str, Any]] = []
     for holder in [here, *people] if there else people:
-        held = state.things_at(holder) if holder == here else state.inventory(holder)
+        if len(items) >= MAX_BLOCK_ITEMS:
+            break
+        held = look.things if holder == here else state.inventory(holder)
         for item in held[: MAX_BLOCK_ITEMS - len(items)]:
             entry: dict[str, Any] = {"id": item, "name": clip(state.name(item), 60),
                                      "holder": holder}
-            if state.price(item):
-                entry["value"] = state.price(item)
+            price = state.price(item)
+            if price:
+                entry["value"] = price
             items.append(entry)
     # Places one step past the exits: not reachable in one move. Small models
     # need to see that the map goes on; the fake uses them for teleports.
     beyond = sorted({b for e in exits for b in state.exits(e)} - {here, *exits})[:MAX_BEYOND]
-    related = [dst for _, _, dst in state.relations(focus)[:MAX_RELATIONS]] if focus else []
+    related = [dst for _, _, dst in look.relations[:MAX_RELATIONS]]
     dead = [c for c in dict.fromkeys([*people, *related])
             if state.kind(c) == "character" and not state.is_alive(c)][:MAX_DEAD]
     currency = state.currency
@@ -518,9 +578,13 @@ def _fact_ids(facts: dict[str, Any]) -> list[str]:
     return [e for e in ids if e]
 
 
+#: One encoder for every block: ``json.dumps`` with options makes a new one each call.
+_BLOCK_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def fact_block(opening: str, facts: dict[str, Any]) -> str:
     """``<<OPENING>>{...}<<END>>`` on one line (compact, sorted keys: stable bytes)."""
-    body = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    body = _BLOCK_JSON.encode(facts)
     # "<" only occurs inside JSON strings; escaping it means no name can end the block.
     return f"{opening}{body.replace('<', chr(92) + 'u003c')}{SCENE_CLOSE}"
 
@@ -543,8 +607,9 @@ def _lore_section(
     budget = int(state.world.get("lore_budget", 400) or 0)
     if not entries:
         return LoreActivation(budget=budget)
-    latest = sorted(enumerate(recent), key=lambda p: (p[1].tick, p[0]))[-LORE_SCAN_EVENTS:]
-    text = "\n".join([*ctx.lines, intent.text, *(ev.summary for _, ev in latest)])
+    # By tick; a stable sort keeps the later of one tick's events later.
+    latest = sorted(recent, key=operator.attrgetter("tick"))[-LORE_SCAN_EVENTS:]
+    text = "\n".join([*ctx.lines, intent.text, *(ev.summary for ev in latest)])
     found = activate(entries, text, budget, ctx.est.estimate)
     if found.active:
         # Lore is author data, but it must not pose as the engine's own markers.
@@ -573,8 +638,7 @@ def _focus_section(ctx: _Context, focus: str) -> None:
     ctx.add(lines, [focus], force=True)
     carried = s.inventory(focus)
     if carried:
-        items = [ctx.entry(e) for e in carried]
-        ctx.section("Carrying:", items, MAX_INVENTORY)
+        ctx.section("Carrying:", carried, ctx.entry, MAX_INVENTORY)
 
 
 def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
@@ -583,29 +647,27 @@ def _place_section(ctx: _Context, here: str, focus: str | None) -> None:
     lines = [f"# Place: {ctx.label(here)}"]
     if node.get("description") and here not in ctx.cast:
         lines.append(clip(node["description"], 300))
-    exits = s.exits(here)
+    exits = ctx.look.exits
     shown = exits[:MAX_EXITS]
     more = f" (and {len(exits) - len(shown)} more)" if len(exits) > len(shown) else ""
     lines.append("Exits: " + (", ".join(ctx.label(e) for e in shown) or "none") + more)
     ctx.add(lines, [here, *shown], force=True)
-    people = [e for e in s.people_at(here, alive=None) if e != focus]
+    people = [e for e in ctx.look.people if e != focus]
     # The living first: they are who a beat can involve.
     people.sort(key=lambda e: (not s.is_alive(e), e))
-    entries = [ctx.entry(e, carrying=True) for e in people[:MAX_PEOPLE]]
-    ctx.section("People here:", entries, MAX_PEOPLE,
-                total=len(people))
-    things = s.things_at(here)
-    ctx.section("Things here:", [ctx.entry(e) for e in things[:MAX_THINGS]], MAX_THINGS,
-                total=len(things))
+    ctx.section("People here:", people, functools.partial(ctx.entry, carrying=True),
+                MAX_PEOPLE)
+    ctx.section("Things here:", ctx.look.things, ctx.entry, MAX_THINGS)
 
 
-def _relations_section(ctx: _Context, focus: str) -> None:
-    rels = ctx.s.relations(focus)
-    entries = [
-        (f"- {ctx.label(src)} {rel} {ctx.label(dst)}", [src, dst])
-        for src, rel, dst in rels[:MAX_RELATIONS]
-    ]
-    ctx.section("Relations:", entries, MAX_RELATIONS, total=len(rels))
+def _relations_section(ctx: _Context) -> None:
+    rels = ctx.look.relations
+
+    def line(rel: tuple[str, str, str]) -> tuple[str, list[str]]:
+        src, kind, dst = rel
+        return f"- {ctx.label(src)} {kind} {ctx.label(dst)}", [src, dst]
+
+    ctx.section("Relations:", rels, line, MAX_RELATIONS)
 
 
 def known_facts(state: WorldState, who: str, near: Iterable[str] = ()) -> list[str]:
@@ -631,29 +693,25 @@ def _knowledge_section(ctx: _Context, focus: str) -> None:
     s = ctx.s
     if s.kind(focus) != "character":
         return
-    known = known_facts(s, focus, ctx.ids)
-    entries = [
-        (f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f])
-        for f in known[:MAX_KNOWN]
-    ]
-    ctx.section(f"What {focus} knows (a tell may share only these):",
-                entries, MAX_KNOWN, total=len(known))
+    header = f"What {focus} knows (a tell may share only these):"
+    if not ctx.room_for(header):
+        return  # then the facts need not be ranked either
+
+    def line(f: str) -> tuple[str, list[str]]:
+        return f"- {f}{' [secret]' if s.is_secret(f) else ''}: {clip(s.fact_text(f), 220)}", [f]
+
+    ctx.section(header, known_facts(s, focus, ctx.ids), line, MAX_KNOWN)
 
 
 def _nearby_section(ctx: _Context, focus: str, here: str | None, k: int) -> None:
     # Hops count from the focus and from the place it stands in, so whoever is in
     # the next room is as near as what the focus's friends carry.
+    # Walked lazily: only as far as the section shows, then counts (most beats, the
+    # first entry does not fit and the walk stops there).
     shown = set(ctx.ids)
-    nearby = []
-    for e in _bfs(ctx.s, [x for x in (focus, here) if x], k):
-        if e in shown:
-            continue
-        nearby.append(e)
-        if len(nearby) >= MAX_NEARBY:
-            break
-    # Written out only as far as the budget reaches (most never are).
-    entries = (ctx.entry(e, where=True) for e in nearby)
-    ctx.section("Nearby (beyond this place):", entries, MAX_NEARBY, total=len(nearby))
+    walk = (e for e in _bfs(ctx.s, [x for x in (focus, here) if x], k) if e not in shown)
+    ctx.section(NEARBY_HEADER, itertools.islice(walk, MAX_NEARBY),
+                functools.partial(ctx.entry, where=True), MAX_NEARBY)
 
 
 def _select_recent(
@@ -662,7 +720,7 @@ def _select_recent(
     wanted = {e for e in (focus, here) if e}
     hits = [
         (i, ev) for i, ev in enumerate(recent)
-        if ev.actor in wanted or wanted.intersection(ev.involves)
+        if ev.actor in wanted or not wanted.isdisjoint(ev.involves)
     ]
     # Newest first; among events of one tick, the later one in the list is newer.
     hits.sort(key=lambda pair: (-pair[1].tick, -pair[0]))

@@ -62,26 +62,67 @@ def _state_lore(state: WorldState) -> list[LoreSpec]:
 
 
 # ------------------------------------------------------------------ matching
-def _pattern(key: str, entry: LoreSpec) -> re.Pattern[str]:
-    return _compiled(key, entry.case_sensitive, entry.whole_words)
+#: The only characters outside ASCII that ``re.IGNORECASE`` matches to an ASCII one
+#: (dotted and dotless i, long s, the Kelvin sign), each to the ASCII letter it
+#: matches. With them folded first, a lowercased text holds an ASCII key's
+#: lowercase wherever the key's pattern can match (a test checks every code point).
+_ASCII_FOLD = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One key under an entry's settings: its pattern, and a plain substring that
+    every match contains (``needle``; None when no cheap one is exact), looked for in
+    the text as is or, for ``folded``, in :func:`_folded` text.
+
+    Every beat looks for every entry's keys in a scene's text (a few thousand
+    characters), and in most beats none is there: the substring test says so in a
+    fraction of the time a search with the pattern takes.
+    """
+
+    pattern: re.Pattern[str]
+    needle: str | None
+    folded: bool
+
+    def search(self, text: str) -> bool:
+        if self.needle is not None and self.needle not in (
+                _folded(text) if self.folded else text):
+            return False
+        return self.pattern.search(text) is not None
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled(key: str, case_sensitive: bool, whole_words: bool) -> re.Pattern[str]:
+def _key(key: str, case_sensitive: bool, whole_words: bool) -> _Key:
     # Cached: every beat asks about every entry's keys, and they seldom change.
+    word = key.strip()
     flags = 0 if case_sensitive else re.IGNORECASE
-    body = re.escape(key.strip())
+    body = re.escape(word)
     if whole_words:
         # Word edges only where the key itself starts or ends with a word character.
-        left = r"(?<!\w)" if re.match(r"\w", key.strip()) else ""
-        right = r"(?!\w)" if re.search(r"\w$", key.strip()) else ""
+        left = r"(?<!\w)" if re.match(r"\w", word) else ""
+        right = r"(?!\w)" if re.search(r"\w$", word) else ""
         body = f"{left}{body}{right}"
-    return re.compile(body, flags)
+    if case_sensitive:
+        needle: str | None = word
+    else:  # outside ASCII, case-blind matching has more exceptions than _ASCII_FOLD
+        needle = word.lower() if word.isascii() else None
+    return _Key(re.compile(body, flags), needle, not case_sensitive)
+
+
+@functools.lru_cache(maxsize=8)  # one beat's text, asked about for every key
+def _folded(text: str) -> str:
+    """``text`` lowercased, after :data:`_ASCII_FOLD` (see :class:`_Key`)."""
+    if not text.isascii():
+        # A replace per character, not str.translate: that looks every character
+        # of the text up in the table, and costs more than the patterns it spares.
+        for char, letter in _ASCII_FOLD.items():
+            text = text.replace(char, letter)
+    return text.lower()
 
 
 def key_in(key: str, text: str, entry: LoreSpec) -> bool:
     """Whether ``key`` appears in ``text`` under the entry's case and word settings."""
-    return bool(key.strip()) and _pattern(key, entry).search(text) is not None
+    return bool(key.strip()) and _key(key, entry.case_sensitive, entry.whole_words).search(text)
 
 
 def matches(entry: LoreSpec, text: str) -> bool:
