@@ -11,7 +11,10 @@ JSON in ``meta.initial``, so replay never depends on how a later simengine
 builds a world from its spec.
 
 Crash safety comes from SQLite: WAL mode and one transaction per event (row,
-calls, snapshot and branch head together). ``synchronous=NORMAL``: a killed
+calls, snapshot and branch head together). ``meta.last_played`` is not written per
+event but with the next meta values (a session's clock, once a tick) or at close,
+so a crash can leave it behind the events' ``created_at``, which are the truth; the
+next writable open catches it up. ``synchronous=NORMAL``: a killed
 process never loses a committed event (it is in the log), only a power cut or
 an operating-system crash can lose the last few. A
 writable open also takes the save's write lock (:mod:`simengine.store.lock`);
@@ -62,8 +65,7 @@ from simengine.store.events import (
     call_row,
     event_from_row,
     now,
-    ops_json,
-    parse_ops,
+    stored_ops,
 )
 from simengine.store.files import (
     ENGINE,
@@ -192,8 +194,23 @@ class Save:
         # asks the file for neither. Append sets its branch's after its own commit;
         # every other change of a head forgets it, so the next read asks the file.
         self._tips: dict[str, tuple[int | None, int]] = {}
+        # The newest event's stamp, owed to meta ``last_played``: written with the next
+        # meta values (a session's clock, once a tick) or at close rather than at every
+        # append. A crash can leave ``last_played`` that far behind the events'
+        # ``created_at``, which stay the truth; the next writable open owes it again.
+        self._played: str | None = None if readonly else self._played_behind()
 
     # ------------------------------------------------------------ lifecycle
+    def _played_behind(self) -> str | None:
+        """The newest event's stamp, if ``last_played`` is older (a crash left it so)."""
+        newest = self._db.conn.execute(
+            "SELECT created_at FROM events ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if newest is None or not isinstance(newest[0], str):
+            return None
+        played = self._meta.get("last_played")
+        return newest[0] if not isinstance(played, str) or played < newest[0] else None
+
     @classmethod
     def create(
         cls,
@@ -428,10 +445,12 @@ class Save:
 
     def _mark_clean(self) -> int | None:
         """Note in ``meta`` the modification time the file will be given once
-        closed (see :func:`closed_clean`); None when that cannot be written."""
+        closed (see :func:`closed_clean`), and the ``last_played`` stamp still owed;
+        None when that cannot be written."""
         stamp = time.time_ns()
         try:
             with self._db.atomic():
+                self._put_played()
                 _put_meta(self._db, CLEAN_MARK, {"mtime_ns": stamp})
         except sqlite3.Error:
             return None  # the next open checks the whole file, as it would anyway
@@ -482,8 +501,16 @@ class Save:
         if taken:
             raise ValueError(f"meta key {sorted(taken)[0]!r} belongs to the store")
         with self._db.atomic():
+            self._put_played()  # first: a value given for it wins
             for key, value in values.items():
                 _put_meta(self._db, key, value)
+        self._played = None
+
+    def _put_played(self) -> None:
+        """Write the stamp owed to ``last_played`` (see ``_played``), in the caller's
+        transaction; the caller forgets it once that commits."""
+        if self._played is not None:
+            _put_meta(self._db, "last_played", self._played)
 
     @property
     def schema_version(self) -> int:
@@ -656,11 +683,10 @@ class Save:
             raise BadEvent(f"event kind must be one of {', '.join(EVENT_KINDS)}, not {kind!r}")
         if isinstance(tick, bool) or not isinstance(tick, int) or tick < 0:
             raise BadEvent(f"event tick must be a whole number >= 0, not {tick!r}")
-        parsed = parse_ops(ops)
+        parsed, ops_text = stored_ops(ops)
         name = branch or self.current_branch
         rows = [call_row(c, None) for c in calls]  # validated before anything is written
         stamp = now()
-        ops_text = ops_json(parsed)
         conn = self._db.conn  # the store's own statements, in its own transaction
         outermost = not conn.in_transaction
         try:
@@ -709,13 +735,13 @@ class Save:
                 if refusal:
                     _insert(self._db, "refusals", [{"event_id": event_id, **_refusal_row(refusal)}])
                 conn.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
-                _put_meta(self._db, "last_played", stamp)
         except BaseException:
             self._cache = None  # the remembered state may hold the ops of a rolled-back event
             self._since = None
             raise
         self._cache = (event_id, state)
         self._since = (event_id, replayed, base)
+        self._played = stamp
         if outermost:  # committed: the head is the file's
             self._tips[name] = (event_id, depth)
         else:  # an enclosing transaction may yet roll it back
