@@ -237,6 +237,14 @@ def test_set_narration_after_commit(save):
     assert [c["phase"] for c in save.calls(event.id)] == ["narrate"]
 
 
+def test_set_narration_of_a_missing_event_writes_nothing(save):
+    event = append_beat(save, 1)
+    with pytest.raises(NoSuchEvent):
+        save.set_narration(event.id + 1, "Nobody walks anywhere.", calls=[{"phase": "narrate"}])
+    assert len(save.calls()) == CALLS_PER_BEAT
+    assert save.event(event.id).narration == "Beat 1 is told."
+
+
 def test_bad_events_are_refused_and_nothing_is_written(save):
     append_beat(save, 1)
     before = save.event_count(), len(save.calls()), save.head()
