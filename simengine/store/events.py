@@ -104,28 +104,6 @@ def ops_json(ops: Iterable[Op]) -> str:
     return to_json([op.model_dump(mode="json") for op in ops])
 
 
-def stored_ops(ops: Iterable[Any]) -> tuple[list[Op], str]:
-    """Ops given as models or wire-format dicts: the ``ops`` column's text, and the ops
-    read back from it as a replay reads them (new models: what the caller does with
-    its own later changes nothing).
-
-    Models are written out and read back, which is cheaper than copying them before
-    writing them out; dicts are validated first, so the column always holds the whole
-    wire format.
-
-    Raises:
-        BadEvent: an op is not valid wire format v1.
-    """
-    given = list(ops)
-    if not all(isinstance(op, BaseModel) for op in given):
-        given = parse_ops(given)
-    try:
-        text = ops_json(given)
-    except (ValueError, TypeError) as err:  # a model holding what JSON cannot
-        raise BadEvent(f"the event's ops are not valid wire format v1: {err}") from err
-    return parse_ops(json.loads(text)), text
-
-
 def call_row(call: Any, event_id: int | None) -> dict[str, Any]:
     """A ``calls`` row from a :class:`Call` (or a dict of its fields).
 

@@ -65,7 +65,8 @@ from simengine.store.events import (
     call_row,
     event_from_row,
     now,
-    stored_ops,
+    ops_json,
+    parse_ops,
 )
 from simengine.store.files import (
     ENGINE,
@@ -683,10 +684,11 @@ class Save:
             raise BadEvent(f"event kind must be one of {', '.join(EVENT_KINDS)}, not {kind!r}")
         if isinstance(tick, bool) or not isinstance(tick, int) or tick < 0:
             raise BadEvent(f"event tick must be a whole number >= 0, not {tick!r}")
-        parsed, ops_text = stored_ops(ops)
+        parsed = parse_ops(ops)
         name = branch or self.current_branch
         rows = [call_row(c, None) for c in calls]  # validated before anything is written
         stamp = now()
+        ops_text = ops_json(parsed)
         conn = self._db.conn  # the store's own statements, in its own transaction
         outermost = not conn.in_transaction
         try:
