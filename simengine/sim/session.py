@@ -752,9 +752,7 @@ class Session:
             self.save.set_meta(key, [])  # the story went on after the undo: nothing to redo
             return 0
         before = self.tick
-        with self.save.db.atomic():  # the tree is untouched; only the head moves forward
-            self.save.db.execute("UPDATE branches SET head = ? WHERE name = ?",
-                                 [target, self.branch])
+        self.save.move_head(target)  # the tree is untouched; only the head moves forward
         self.save.set_meta(key, stack[:-1])
         self._reload()
         self._set_clock(tick)

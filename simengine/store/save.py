@@ -11,7 +11,10 @@ JSON in ``meta.initial``, so replay never depends on how a later simengine
 builds a world from its spec.
 
 Crash safety comes from SQLite: WAL mode and one transaction per event (row,
-calls, snapshot and branch head together). ``synchronous=NORMAL``: a killed
+calls, snapshot and branch head together). ``meta.last_played`` is not written per
+event but with the next meta values (a session's clock, once a tick) or at close,
+so a crash can leave it behind the events' ``created_at``, which are the truth; the
+next writable open catches it up. ``synchronous=NORMAL``: a killed
 process never loses a committed event (it is in the log), only a power cut or
 an operating-system crash can lose the last few. A
 writable open also takes the save's write lock (:mod:`simengine.store.lock`);
@@ -187,8 +190,28 @@ class Save:
         self._since: tuple[int | None, int, int] | None = None
         self._initial_packed: int | None = None
         self._branch: str | None = None
+        # Branch -> (head event id, its depth; 0 at the initial state), remembered by a
+        # writable save, the file's only writer while it holds the lock: a beat then
+        # asks the file for neither. Append sets its branch's after its own commit;
+        # every other change of a head forgets it, so the next read asks the file.
+        self._tips: dict[str, tuple[int | None, int]] = {}
+        # The newest event's stamp, owed to meta ``last_played``: written with the next
+        # meta values (a session's clock, once a tick) or at close rather than at every
+        # append. A crash can leave ``last_played`` that far behind the events'
+        # ``created_at``, which stay the truth; the next writable open owes it again.
+        self._played: str | None = None if readonly else self._played_behind()
 
     # ------------------------------------------------------------ lifecycle
+    def _played_behind(self) -> str | None:
+        """The newest event's stamp, if ``last_played`` is older (a crash left it so)."""
+        newest = self._db.conn.execute(
+            "SELECT created_at FROM events ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if newest is None or not isinstance(newest[0], str):
+            return None
+        played = self._meta.get("last_played")
+        return newest[0] if not isinstance(played, str) or played < newest[0] else None
+
     @classmethod
     def create(
         cls,
@@ -396,6 +419,7 @@ class Save:
             self._lock = None
         self._cache = None
         self._since = None
+        self._tips.clear()
         if failure is not None:
             raise db_error(self.path, failure, self.real) from failure
 
@@ -422,10 +446,12 @@ class Save:
 
     def _mark_clean(self) -> int | None:
         """Note in ``meta`` the modification time the file will be given once
-        closed (see :func:`closed_clean`); None when that cannot be written."""
+        closed (see :func:`closed_clean`), and the ``last_played`` stamp still owed;
+        None when that cannot be written."""
         stamp = time.time_ns()
         try:
             with self._db.atomic():
+                self._put_played()
                 _put_meta(self._db, CLEAN_MARK, {"mtime_ns": stamp})
         except sqlite3.Error:
             return None  # the next open checks the whole file, as it would anyway
@@ -453,7 +479,8 @@ class Save:
 
     @property
     def db(self) -> Database:
-        """The sqlite-utils Database (for tests and tools; writes belong to this class)."""
+        """The sqlite-utils Database (for tests and tools; writes belong to this class:
+        a writable save does not see a branch head changed through it)."""
         return self._db
 
     # ------------------------------------------------------------------ meta
@@ -475,8 +502,16 @@ class Save:
         if taken:
             raise ValueError(f"meta key {sorted(taken)[0]!r} belongs to the store")
         with self._db.atomic():
+            self._put_played()  # first: a value given for it wins
             for key, value in values.items():
                 _put_meta(self._db, key, value)
+        self._played = None
+
+    def _put_played(self) -> None:
+        """Write the stamp owed to ``last_played`` (see ``_played``), in the caller's
+        transaction; the caller forgets it once that commits."""
+        if self._played is not None:
+            _put_meta(self._db, "last_played", self._played)
 
     @property
     def schema_version(self) -> int:
@@ -500,23 +535,36 @@ class Save:
 
     def head(self, branch: str | None = None) -> int | None:
         """The head event id of ``branch`` (default: the current branch)."""
-        name = branch or self.current_branch
-        row = self._head_row(name)  # asked at every beat: one row, not every branch
-        if row is not None:
-            return row[0]
-        heads = self.branches()
-        if name not in heads:
+        return self._tip(branch or self.current_branch)[0]
+
+    @_sqlite_errors
+    def _tip(self, name: str) -> tuple[int | None, int | None]:
+        """(head event id, its depth) of branch ``name``: 0 deep at the initial state,
+        None for a head that names no event (a damaged file). Read from the file,
+        unless a writable save remembers it (see ``_tips``)."""
+        known = self._tips.get(name)
+        if known is not None:
+            return known
+        row = self._db.conn.execute(  # one row, not every branch
+            "SELECT b.head, e.depth FROM branches b LEFT JOIN events e ON e.id = b.head"
+            " WHERE b.name = ?",
+            [name],
+        ).fetchone()
+        if row is None:
+            heads = self.branches()
+            if name in heads:  # made meanwhile by the process that writes (read-only)
+                return self._tip(name)
             close = difflib.get_close_matches(name, list(heads), n=3)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
             raise NoSuchBranch(
                 f"{self.path} has no branch {name!r} (it has: {', '.join(heads)}).{hint}",
                 self.path,
             )
-        return heads[name]
-
-    @_sqlite_errors
-    def _head_row(self, name: str) -> tuple[int | None] | None:
-        return self._db.execute("SELECT head FROM branches WHERE name = ?", [name]).fetchone()
+        head, depth = row[0], 0 if row[0] is None else row[1]
+        # Not inside a transaction: one that rolls back would leave a head that never was.
+        if not self.readonly and depth is not None and not self._db.conn.in_transaction:
+            self._tips[name] = (head, depth)
+        return head, depth
 
     @_sqlite_errors
     def fork(self, name: str, at: int | None | Literal["head"] = HEAD) -> int | None:
@@ -560,9 +608,20 @@ class Save:
             )
         chain = self._chain(head, limit=n + 1)
         target = chain[n]["id"] if n < len(chain) else None
-        with self._db.atomic():
-            self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [target, name])
+        self.move_head(target, name)
         return target
+
+    @_sqlite_errors
+    def move_head(self, event_id: int | None, branch: str | None = None) -> None:
+        """Point a branch's head (default: the current branch's) at ``event_id`` (None:
+        the initial state); the tree is untouched. Undo moves a head back, a session's
+        redo forward again."""
+        self._writable()
+        name = branch or self.current_branch
+        self.head(name)  # raises NoSuchBranch
+        self._tips.pop(name, None)  # read again from the file, whatever comes of this
+        with self._db.atomic():
+            self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
 
     # ---------------------------------------------------------------- events
     @_sqlite_errors
@@ -574,13 +633,6 @@ class Save:
         if row is None:
             raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
         return event_from_row(dict(zip(_EVENT_COLUMNS.split(", "), row, strict=True)), self.path)
-
-    def _depth(self, event_id: int) -> int:
-        """An event's depth (what a write needs of it, without parsing its ops)."""
-        row = self._db.execute("SELECT depth FROM events WHERE id = ?", [event_id]).fetchone()
-        if row is None:
-            raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
-        return row[0]
 
     @_sqlite_errors
     def events(self) -> list[Event]:
@@ -637,12 +689,16 @@ class Save:
         rows = [call_row(c, None) for c in calls]  # validated before anything is written
         stamp = now()
         ops_text = ops_json(parsed)
+        conn = self._db.conn  # the store's own statements, in its own transaction
+        outermost = not conn.in_transaction
         try:
             with self._db.atomic():
-                parent = self.head(name)
-                depth = (self._depth(parent) if parent is not None else 0) + 1
+                parent, depth = self._tip(name)
+                if depth is None:
+                    raise NoSuchEvent(f"{self.path} has no event #{parent}.", self.path)
+                depth += 1
                 state = self._state(parent, mutable=True)
-                cur = self._db.execute(
+                cur = conn.execute(
                     "INSERT INTO events (parent_id, depth, tick, actor, kind, intent, summary,"
                     " ops, narration, storyteller, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -672,7 +728,7 @@ class Save:
                 replayed += len(ops_text)
                 if snapshot_due(depth, self.snapshot_every, replayed, base):
                     packed = pack_state(state)
-                    self._db.execute(
+                    conn.execute(
                         "INSERT INTO snapshots (event_id, state) VALUES (?, ?)", [event_id, packed]
                     )
                     replayed, base = 0, len(packed)
@@ -680,14 +736,18 @@ class Save:
                     _insert(self._db, "calls", [{**r, "event_id": event_id} for r in rows])
                 if refusal:
                     _insert(self._db, "refusals", [{"event_id": event_id, **_refusal_row(refusal)}])
-                self._db.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
-                _put_meta(self._db, "last_played", stamp)
+                conn.execute("UPDATE branches SET head = ? WHERE name = ?", [event_id, name])
         except BaseException:
             self._cache = None  # the remembered state may hold the ops of a rolled-back event
             self._since = None
             raise
         self._cache = (event_id, state)
         self._since = (event_id, replayed, base)
+        self._played = stamp
+        if outermost:  # committed: the head is the file's
+            self._tips[name] = (event_id, depth)
+        else:  # an enclosing transaction may yet roll it back
+            self._tips.pop(name, None)
         return Event(
             id=event_id,
             parent_id=parent,
@@ -709,10 +769,13 @@ class Save:
         """Fill in an event's narration (written after the commit) and log its calls;
         ``drift`` (``outcome``, ``attempts``) keeps a narration that told what did not happen."""
         self._writable()
-        self._depth(event_id)  # raises NoSuchEvent
         rows = [call_row(c, event_id) for c in calls]
         with self._db.atomic():
-            self._db.execute("UPDATE events SET narration = ? WHERE id = ?", [narration, event_id])
+            told = self._db.conn.execute(
+                "UPDATE events SET narration = ? WHERE id = ?", [narration, event_id]
+            )
+            if not told.rowcount:  # rolls back, so nothing else is written
+                raise NoSuchEvent(f"{self.path} has no event #{event_id}.", self.path)
             if rows:
                 _insert(self._db, "calls", rows)
             if drift:
@@ -1133,7 +1196,8 @@ def _insert(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _put_meta(db: Database, key: str, value: Any) -> None:
-    db.execute(
+    """Set one ``meta`` value, inside the caller's transaction."""
+    db.conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"
         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, json.dumps(value)],

@@ -1,8 +1,8 @@
 """A small world, deterministic beats and a writer process for the store tests.
 
 Run as a script (``python storekit.py write SAVE SEED``) it is the child of the
-kill test: it opens the save, prints ``ready`` and then appends, undoes and
-forks forever, each change its own transaction, until it is killed.
+kill test: it opens the save, prints ``ready`` and then appends, undoes, forks
+and ends ticks forever, each change its own transaction, until it is killed.
 """
 
 from __future__ import annotations
@@ -163,6 +163,8 @@ def write_forever(path: str, seed: int) -> None:
             name = f"f{seed}-{forks}"
             save.fork(name)
             save.switch(name)
+        elif roll < 0.3:
+            save.set_metas({"clock": {"head": head}})  # a tick's end, as a session writes it
         else:
             append_beat(save, depth + 1)
 

@@ -47,9 +47,15 @@ def check_save(path) -> int:
             assert (has.fetchone() is not None) == due
         heads = s.branches()
         assert s.current_branch in heads
+        played = s.get_meta("last_played")
         if events:
-            # last_played is written in the same transaction as the event.
-            assert s.get_meta("last_played") == max(e.created_at for e in events)
+            # last_played comes with the meta values of a tick's end (or a close), so it
+            # may lag the events, never pass them: their created_at is the truth...
+            assert played is None or played <= max(e.created_at for e in events)
+        clock = s.get_meta("clock")
+        if clock and clock["head"] is not None:
+            # ...and it covers every event made before that tick's end was written.
+            assert s.event(clock["head"]).created_at <= played
         for head in heads.values():
             if head is not None:
                 replay = s.state_at(head, use_snapshots=False)
@@ -97,6 +103,8 @@ def test_sigkill_at_random_moments_never_half_writes_a_tick(tmp_path, spec):
         with Save.open(path) as s:
             head = s.head()
             depth = s.event(head).depth if head is not None else 0
-            append_beat(s, depth + 1)
+            last = append_beat(s, depth + 1)
             assert s.verify() == []
+        with Save.open(path, readonly=True) as s:  # the close wrote when it was played
+            assert s.get_meta("last_played") == last.created_at
     print("events per lane after each kill:", json.dumps(counts))

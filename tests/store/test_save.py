@@ -237,6 +237,14 @@ def test_set_narration_after_commit(save):
     assert [c["phase"] for c in save.calls(event.id)] == ["narrate"]
 
 
+def test_set_narration_of_a_missing_event_writes_nothing(save):
+    event = append_beat(save, 1)
+    with pytest.raises(NoSuchEvent):
+        save.set_narration(event.id + 1, "Nobody walks anywhere.", calls=[{"phase": "narrate"}])
+    assert len(save.calls()) == CALLS_PER_BEAT
+    assert save.event(event.id).narration == "Beat 1 is told."
+
+
 def test_bad_events_are_refused_and_nothing_is_written(save):
     append_beat(save, 1)
     before = save.event_count(), len(save.calls()), save.head()
@@ -253,24 +261,76 @@ def test_bad_events_are_refused_and_nothing_is_written(save):
     assert save.verify() == []
 
 
+class _FailingHeadMove:
+    """A connection that fails as a branch head moves: the last write of an append."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def execute(self, sql, *args):
+        if sql.startswith("UPDATE branches"):
+            raise RuntimeError("disk on fire")
+        return self._conn.execute(sql, *args)
+
+
 def test_append_is_one_transaction(save, monkeypatch):
     append_beat(save, 1)
-    real = save_module._put_meta
-
-    def fail_late(db, key, value):
-        if key == "last_played":
-            raise RuntimeError("disk on fire")
-        return real(db, key, value)
-
-    monkeypatch.setattr(save_module, "_put_meta", fail_late)
+    monkeypatch.setattr(save.db, "conn", _FailingHeadMove(save.db.conn))
     with pytest.raises(RuntimeError):
         append_beat(save, 2)
+    monkeypatch.undo()
     assert save.event_count() == 1
     assert save.head() == 1
     assert len(save.calls()) == CALLS_PER_BEAT
-    monkeypatch.setattr(save_module, "_put_meta", real)
     append_beat(save, 2)
     assert save.verify() == []
+
+
+def file_head(save, branch="main"):
+    """The branch head as another process reads it from the file."""
+    with Save.open(save.path, readonly=True) as reader:
+        return reader.head(branch)
+
+
+def test_remembered_head_survives_appends_that_roll_back(save):
+    """A writable save remembers its heads; a failed append must leave them the file's."""
+    add_beats(save, 2)
+    with pytest.raises(BadEvent, match="do not apply"):
+        save.append(tick=3, kind="npc", ops=[Move(entity="ghost", to="inn")])
+    assert save.head() == file_head(save) == 2
+    with pytest.raises(RuntimeError), save.db.atomic():  # a caller's transaction rolls back
+        append_beat(save, 3)
+        raise RuntimeError("the caller gives up")
+    assert save.head() == file_head(save) == 2
+    event = append_beat(save, 3)
+    assert (event.parent_id, event.depth) == (2, 3)
+    assert save.verify() == []
+
+
+def test_remembered_head_follows_undo_fork_and_move(save):
+    first, second, _ = add_beats(save, 3)
+    assert save.undo(2) == first.id
+    assert save.head() == file_head(save) == first.id
+    assert append_beat(save, 2).parent_id == first.id  # the depth came along too
+    save.move_head(second.id)
+    assert save.head() == file_head(save) == second.id
+    assert save.fork("side", at=first.id) == first.id
+    assert save.head("side") == file_head(save, "side") == first.id
+    assert append_beat(save, 2, branch="side").depth == 2
+    assert save.verify() == []
+
+
+def test_last_played_is_written_with_meta_values_and_at_close(save):
+    event = append_beat(save, 1)
+    save.set_metas({"clock:main": {"tick": 1, "head": event.id}})  # a session's tick ends
+    assert save.get_meta("last_played") == event.created_at
+    later = append_beat(save, 2)
+    save.close()
+    with Save.open(save.path, readonly=True) as reader:
+        assert reader.get_meta("last_played") == later.created_at
 
 
 def test_created_entities_remember_their_event(save):
@@ -528,3 +588,22 @@ def test_a_snapshot_reads_back_whatever_text_its_state_held(tmp_path, spec):
         assert save._graph(save_module.pack_state(state), "a snapshot", packed=True) == state
         assert save._graph(state.to_json().encode("utf-8"), "a state") == state
         assert save._graph(state.to_json(), "a state") == state
+
+
+def test_last_played_catches_up_after_a_crash(save):
+    """A killed writer may leave ``last_played`` behind its events; the next writable
+    open owes it again, so ``saves list`` shows when the game was last played."""
+    path = save.path
+    save.close()
+    child = subprocess.run(
+        [sys.executable, "-c",
+         "import os, sys\nfrom simengine.store import Save\n"
+         "s = Save.open(sys.argv[1])\ns.append(tick=1, kind='npc', summary='a beat')\n"
+         "os._exit(0)\n", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    Save.open(path).close()
+    with Save.open(path, readonly=True) as reader:
+        newest = reader.event(reader.head()).created_at
+        assert reader.get_meta("last_played") == newest
