@@ -17,7 +17,7 @@ import itertools
 import random
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers import gossip
@@ -93,23 +93,37 @@ TRADE_REST = 24
 TURN_BACK_REST = 6
 
 
-#: (event, state) ids -> (the event, the state, its items, its places), both held
-#: weakly: tick_memory reads the last 24 ticks' events at every beat, and what an
-#: event's ids are never changes (nothing leaves a world or changes kind).
-_KINDS_OF: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, list[str], list[str]]] = {}
+#: id(state) -> (the state, held weakly; id(event) -> (the event, its items, its places,
+#: its characters)). tick_memory reads the last 24 ticks' events at every beat, and
+#: what an event's ids are never changes in one state (nothing leaves a world or
+#: changes kind): each event is sorted into kinds once. The event is kept with its
+#: kinds, so a recycled id() is never mistaken for it.
+_KINDS_OF: dict[int, tuple[weakref.ref, dict[int, tuple]]] = {}
 
 
-def _things_and_places(state: WorldState, ev: RecentEvent) -> tuple[list[str], list[str]]:
-    """The items and the locations among ``ev``'s ids, in their order."""
-    key = (id(ev), id(state))
-    hit = _KINDS_OF.get(key)
-    if hit is not None and hit[0]() is ev and hit[1]() is state:
-        return hit[2], hit[3]
-    if len(_KINDS_OF) >= 4096:
+def _kinds_memo(state: WorldState) -> dict[int, tuple]:
+    """The state's memo of :func:`_kinds_in` (one lookup a beat, not one an event)."""
+    hit = _KINDS_OF.get(id(state))
+    if hit is not None and hit[0]() is state:
+        memo = hit[1]
+        if len(memo) >= 4096:
+            memo.clear()
+        return memo
+    if len(_KINDS_OF) >= 16:
         _KINDS_OF.clear()
-    items, places = state.of_kind(ev.involves, "item"), state.of_kind(ev.involves, "location")
-    _KINDS_OF[key] = (weakref.ref(ev), weakref.ref(state), items, places)
-    return items, places
+    memo = {}
+    _KINDS_OF[id(state)] = (weakref.ref(state), memo)
+    return memo
+
+
+def _kinds_in(state: WorldState, memo: dict[int, tuple], ev: RecentEvent) -> tuple:
+    """(the event, its items, its locations, its characters), in their order."""
+    hit = memo.get(id(ev))
+    if hit is None or hit[0] is not ev:
+        ids = ev.involves
+        hit = memo[id(ev)] = (ev, state.of_kind(ids, "item"), state.of_kind(ids, "location"),
+                              state.of_kind(ids, "character"))
+    return hit
 
 
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
@@ -117,27 +131,33 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     if actor is None:
         return TickMemory()
     state = scene.state
+    memo = _kinds_memo(state)
     partners: set[str] = set()
     items: set[str] = set()
     dealt: set[str] = set()
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
     for ev in itertools.chain(scene.history, scene.recent):  # oldest first
+        mine = ev.actor == actor
+        if ev.tick <= horizon and not mine:
+            continue
+        _, moved, places, _ = _kinds_in(state, memo, ev)
         if ev.tick > horizon:
-            dealt.update(_things_and_places(state, ev)[0])
-        if ev.actor == actor:  # a move involves where it went: the place before is the last other
-            places = _things_and_places(state, ev)[1]
+            dealt.update(moved)
+        if mine:  # a move involves where it went: the place before is the last other
             if here in places:
                 arrived = ev.tick
             before = next((e for e in places if e != here), before)
     came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
+    present = actor in state
     for ev in scene.recent:
         if ev.tick != scene.tick:
             continue
-        involved = [e for e in ev.involves if e in state]
-        items.update(state.of_kind(involved, "item"))
-        if actor in involved or ev.actor == actor:
-            partners.update(e for e in state.of_kind(involved, "character") if e != actor)
+        # (of_kind leaves out the ids this state does not hold)
+        _, moved, _, people = _kinds_in(state, memo, ev)
+        items.update(moved)
+        if (present and actor in ev.involves) or ev.actor == actor:
+            partners.update(e for e in people if e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
     return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
@@ -194,13 +214,19 @@ def _amount(state: WorldState, attribute: str, value: float) -> int | float | No
 def trades(state: WorldState, actor: str,
            memory: TickMemory | None = None) -> list[tuple[str, str, str, int | float]]:
     """(buyer, seller, item, price) deals the actor could make with someone here."""
+    return list(_deals(state, actor, _others_here(state, actor, memory), memory))
+
+
+def _deals(state: WorldState, actor: str, others: list[str],
+           memory: TickMemory | None) -> Iterator[tuple[str, str, str, int | float]]:
+    """:func:`trades` with ``others`` (:func:`_others_here`) at hand, one deal at a time:
+    whether there is any deal is found at the first."""
     cur = _currency(state)
     if cur is None:
-        return []
+        return
     d = state.attribute_def(cur)
     moved = (memory.items | memory.dealt) if memory else frozenset()
-    out = []
-    for other in _others_here(state, actor, memory):
+    for other in others:
         for buyer, seller in ((actor, other), (other, actor)):
             if state.player in (buyer, seller) and actor != state.player:
                 continue  # the player's purse and goods move on the player's word only
@@ -212,21 +238,20 @@ def trades(state: WorldState, actor: str,
                     continue
                 if d and d.max is not None and _value(state, seller, cur) + price > d.max:
                     continue
-                out.append((buyer, seller, item, price))
-    return out
+                yield buyer, seller, item, price
 
 
 def _quarrels(state: WorldState, actor: str,
-              memory: TickMemory | None = None) -> list[tuple[str, str | None]]:
+              others: list[str]) -> Iterator[tuple[str, str | None]]:
+    """(other, the hostile tie to add or None) for each of ``others`` the actor could
+    quarrel with, one at a time."""
     kinds = state.relation_kinds
     mood = changeable_number(state, MOOD)
-    out = []
-    for other in _others_here(state, actor, memory):
+    for other in others:
         rel = next((r for r in _HOSTILE_ORDER
                     if r in kinds and not state.has_relation(actor, r, other)), None)
         if rel or (mood and _room_to_lower(state, actor, mood) >= 1):
-            out.append((other, rel))
-    return out
+            yield other, rel
 
 
 def _populous(state: WorldState) -> bool:
@@ -256,8 +281,8 @@ def archetype_options(state: WorldState, actor: str,
         "wander": bool(here and state.exits(here)),
         "meet": "knows" in kinds and any(not _acquainted(state, actor, o) for o in others),
         "talk": bool(others),
-        "trade": bool(trades(state, actor, memory)),
-        "quarrel": bool(_quarrels(state, actor, memory)),
+        "trade": next(_deals(state, actor, others, memory), None) is not None,
+        "quarrel": next(_quarrels(state, actor, others), None) is not None,
         "befriend": "friend_of" in kinds and any(not state.has_relation(actor, "friend_of", o)
                                                  for o in others),
         "find": bool(here and (any(i not in moved for i in state.things_at(here))
@@ -356,7 +381,7 @@ def plan_archetype(
         verb = {"meet": "meets", "talk": "talks with", "befriend": "befriends"}[archetype]
         return f"{name} {verb} {state.name(other)}", [[op] for op in ops]
     if archetype == "trade":
-        deals = trades(state, actor, memory)
+        deals = list(_deals(state, actor, others, memory))
         if not deals:
             return None
         buyer, seller, item, price = rng.choice(deals)
@@ -371,7 +396,7 @@ def plan_archetype(
                    f"for {price} {cur}")
         return summary, [bundle]
     if archetype == "quarrel":
-        pairs = _quarrels(state, actor, memory)
+        pairs = list(_quarrels(state, actor, others))
         if not pairs:
             return None
         other, rel = rng.choice(pairs)
