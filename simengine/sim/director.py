@@ -163,10 +163,9 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
                 return _first_step(state, here, holder), words
     if player and player in state and actor != player and state.is_alive(player):
         there = state.where(player)
-        for goal in story.open_goals(done, player):
-            named = clues(state, thread(goal.done))
-            if actor in named and there:
-                return (here if there == here else _first_step(state, here, there)), words
+        if there and any(is_clue(state, thread(goal.done), actor)
+                         for goal in story.open_goals(done, player)):
+            return (here if there == here else _first_step(state, here, there)), words
     return None, words
 
 
@@ -184,6 +183,24 @@ def clues(state: WorldState, t: Thread) -> list[str]:
             out.append(e)
     out += [state.holder(x) for _, x in t.things if x in state]
     return [e for e in dict.fromkeys(out) if e and state.kind(e) == "character"]
+
+
+def is_clue(state: WorldState, t: Thread, who: str) -> bool:
+    """Whether ``who`` is one of :func:`clues` of ``t``.
+
+    Asked of every actor at every beat (:func:`aims`): a fact's knowers are not
+    listed and sorted for it, ``who``'s knowing is looked up.
+    """
+    if state.kind(who) != "character":
+        return False
+    for e in t.people:
+        if not state.is_fact(e):
+            if e == who:
+                return True
+        elif not state.is_public(e) and (
+                state.knows(who, e) or any(state.holder(i) == who for i in state.revealers(e))):
+            return True
+    return any(x in state and state.holder(x) == who for _, x in t.things)
 
 
 def _place_of(state: WorldState, e: str) -> str | None:
