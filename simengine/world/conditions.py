@@ -82,6 +82,10 @@ class Context:
     item: str | None = None
 
 
+#: The context of a condition checked outside any op (a goal, an ending): no names.
+_NO_CONTEXT = Context()
+
+
 class Reader(Protocol):
     """What a condition reads of the world (a ``WorldState``, or a view over one)."""
 
@@ -279,7 +283,7 @@ class Condition:
 
     def __call__(self, state: Any, ctx: Context | None = None) -> bool:
         reader = state if hasattr(state, "related") else StateReader(state)
-        return self.root(reader, ctx or Context())
+        return self.root(reader, ctx or _NO_CONTEXT)
 
     def ids(self) -> set[str]:
         """The entity ids the condition names (for checks that they exist)."""

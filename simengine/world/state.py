@@ -433,7 +433,10 @@ class WorldState:
 
     # -------------------------------------------------------------- entities
     def __contains__(self, entity_id: object) -> bool:
-        return entity_id in self.graph
+        try:  # networkx's own test, without its method call (asked many times a beat)
+            return entity_id in self._node
+        except TypeError:  # unhashable: no entity
+            return False
 
     def __len__(self) -> int:
         return self.graph.number_of_nodes()
@@ -529,7 +532,10 @@ class WorldState:
         """The direct container of a character or item (a location, or a character)."""
         adj = self.graph._succ.get(entity_id) if isinstance(entity_id, str) else None
         if adj is not None:
-            return next((target for target, keys in adj.items() if AT in keys), None)
+            for target, keys in adj.items():
+                if AT in keys:
+                    return target
+            return None
         for _, target, key in self.graph.out_edges(entity_id, keys=True):
             if key == AT:
                 return target
