@@ -443,7 +443,7 @@ class WorldState:
 
     def entity(self, entity_id: str) -> dict[str, Any]:
         """The node data of an entity (read it, do not mutate it)."""
-        return self.graph.nodes[entity_id]
+        return self._node[entity_id]  # what graph.nodes[...] answers, without its view
 
     def kind(self, entity_id: str) -> str | None:
         node = self._node.get(entity_id)

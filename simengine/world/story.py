@@ -162,18 +162,20 @@ def epilogue(state: Any, story: Story, done: Iterable[str], ticks: int,
     done = set(done)
     lines: list[str] = []
     told, rest = 0, 0
+    player = state.player
     for c in state.sorted_ids("character"):
-        node = state.entity(c)
-        if node.get("origin") != "authored" and c != state.player:
+        node = state.entity(c)  # read once: a big cast is counted, node by node
+        if node.get("origin") != "authored" and c != player:
             continue  # the cast the world began with (and the player): newcomers are many
-        if not state.is_alive(c) and node.get("died_tick") is None:
+        alive = node.get("alive") is not False  # (as state.is_alive reads it)
+        if not alive and node.get("died_tick") is None:
             continue  # dead before the story began
-        if told >= EPILOGUE_CAST and c != state.player:
+        if told >= EPILOGUE_CAST and c != player:
             rest += 1
             continue
         told += 1
         name = state.name(c)
-        if not state.is_alive(c):
+        if not alive:
             lines.append(f"{name} died ({tick_word} {node['died_tick']}).")
             continue
         where = state.where(c)
