@@ -138,13 +138,10 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
     for ev in itertools.chain(scene.history, scene.recent):  # oldest first
-        mine = ev.actor == actor
-        if ev.tick <= horizon and not mine:
-            continue
-        _, moved, places, _ = _kinds_in(state, memo, ev)
         if ev.tick > horizon:
-            dealt.update(moved)
-        if mine:  # a move involves where it went: the place before is the last other
+            dealt.update(_kinds_in(state, memo, ev)[1])
+        if ev.actor == actor:  # a move involves where it went: the place before is the last other
+            places = _kinds_in(state, memo, ev)[2]
             if here in places:
                 arrived = ev.tick
             before = next((e for e in places if e != here), before)
