@@ -490,3 +490,26 @@ def test_a_tick_never_mirrors_or_undoes_itself(tmp_path):
                     if any(f"{v} {session.state.name(o)}" in e.summary for v in social)]
         assert len(partners) == len(set(partners)), (tick, [e.summary for e in events])
     session.close()
+
+
+def test_what_an_event_moved_is_read_in_the_world_it_is_asked_of():
+    """tick_memory remembers which of an event's ids are items, per state: the same
+    event read in another world (another branch, a reloaded state) is sorted anew."""
+    from simengine.storytellers.base import RecentEvent
+    from simengine.storytellers.procedural import tick_memory
+    from simengine.testing.fixtures import simple_scene, tiny_state
+    from simengine.world.ops import NewEntity
+
+    ev = RecentEvent(5, "silas", "Silas sells the bell", ("silas", "bell"))
+    before = tiny_state()  # no bell here
+    scene = simple_scene(before, "mara", tick=6)
+    scene.history = [ev]
+    assert tick_memory(scene, "mara").dealt == frozenset()
+    after = tiny_state()
+    after.add_entity(NewEntity(id="bell", kind="item", name="bell", description="A bell.",
+                               at="dock"))
+    scene = simple_scene(after, "mara", tick=6)
+    scene.history = [ev]
+    assert tick_memory(scene, "mara").dealt == {"bell"}  # an item in this world: dealt
+    scene.tick = 6 + 24  # and after the rest, no longer
+    assert tick_memory(scene, "mara").dealt == frozenset()
