@@ -281,6 +281,11 @@ class Condition:
     text: str
     root: Node
 
+    def __hash__(self) -> int:
+        # Its text says all (the tree is parsed from it): hashing the tree, node by node,
+        # cost more than what a cache keyed by the condition saves (story.thread).
+        return hash(self.text)
+
     def __call__(self, state: Any, ctx: Context | None = None) -> bool:
         reader = state if hasattr(state, "related") else StateReader(state)
         return self.root(reader, ctx or _NO_CONTEXT)
