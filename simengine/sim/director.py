@@ -220,9 +220,12 @@ def leads(state: WorldState, story: Story, done: Iterable[str], player: str | No
         return []
     there = state.where(player)
     out: list[str] = []
-    for goal in story.open_goals(done, player):
-        for who in clues(state, thread(goal.done)):
-            if (who and who != player and who in state and state.kind(who) == "character"
-                    and state.is_alive(who) and state.where(who) != there and who not in out):
-                out.append(who)
+    named = (who for goal in story.open_goals(done, player)
+             for who in clues(state, thread(goal.done)))
+    for who in named:
+        if len(out) == limit:
+            break  # the first few are asked for: where the rest are is not looked up
+        if (who and who != player and who in state and state.kind(who) == "character"
+                and state.is_alive(who) and state.where(who) != there and who not in out):
+            out.append(who)
     return out[:limit]
