@@ -93,37 +93,65 @@ TRADE_REST = 24
 TURN_BACK_REST = 6
 
 
-#: id(state) -> (the state, held weakly; id(event) -> (the event, its items, its places,
-#: its characters)). tick_memory reads the last 24 ticks' events at every beat, and
-#: what an event's ids are never changes in one state (nothing leaves a world or
-#: changes kind): each event is sorted into kinds once. The event is kept with its
-#: kinds, so a recycled id() is never mistaken for it.
-_KINDS_OF: dict[int, tuple[weakref.ref, dict[int, tuple]]] = {}
+class _Kinds:
+    """What :func:`tick_memory` keeps of one state between beats.
+
+    ``of``: id(event) -> (the event, its items, its locations, its characters).
+    What an event's ids are never changes in one state (nothing leaves a world or
+    changes kind): each event is sorted into kinds once, not at every beat that
+    reads it. The event is kept with its kinds, so a recycled id() is never taken
+    for it.
+
+    ``window``, ``dealt``: the events of the last :data:`TRADE_REST` ticks the last
+    beat read and the items among them. The next beat of the tick reads the same
+    events and a few more: only those are looked at (events equal to those read
+    before have the same ids, so the same items).
+    """
+
+    def __init__(self) -> None:
+        self.of: dict[int, tuple] = {}
+        self.horizon: int | None = None
+        self.window: list[RecentEvent] = []
+        self.dealt: frozenset[str] = frozenset()
+
+    def sorted(self, state: WorldState, ev: RecentEvent) -> tuple:
+        """(the event, its items, its locations, its characters), in their order."""
+        hit = self.of.get(id(ev))
+        if hit is None or hit[0] is not ev:
+            if len(self.of) >= 4096:
+                self.of.clear()
+            ids = ev.involves
+            hit = self.of[id(ev)] = (ev, state.of_kind(ids, "item"),
+                                     state.of_kind(ids, "location"),
+                                     state.of_kind(ids, "character"))
+        return hit
+
+    def dealt_in(self, state: WorldState, window: list[RecentEvent],
+                 horizon: int) -> frozenset[str]:
+        """The items among the ids of ``window`` (the events after ``horizon``)."""
+        known = len(self.window)
+        if horizon != self.horizon or window[:known] != self.window:
+            known, self.dealt = 0, frozenset()
+        if known < len(window):
+            self.dealt = self.dealt.union(*(self.sorted(state, ev)[1] for ev in window[known:]))
+        self.horizon, self.window = horizon, window
+        return self.dealt
 
 
-def _kinds_memo(state: WorldState) -> dict[int, tuple]:
-    """The state's memo of :func:`_kinds_in` (one lookup a beat, not one an event)."""
+#: id(state) -> (the state, held weakly; what tick_memory keeps of it).
+_KINDS_OF: dict[int, tuple[weakref.ref, _Kinds]] = {}
+
+
+def _kinds_of(state: WorldState) -> _Kinds:
+    """The state's :class:`_Kinds` (one lookup a beat, not one an event)."""
     hit = _KINDS_OF.get(id(state))
     if hit is not None and hit[0]() is state:
-        memo = hit[1]
-        if len(memo) >= 4096:
-            memo.clear()
-        return memo
+        return hit[1]
     if len(_KINDS_OF) >= 16:
         _KINDS_OF.clear()
-    memo = {}
-    _KINDS_OF[id(state)] = (weakref.ref(state), memo)
-    return memo
-
-
-def _kinds_in(state: WorldState, memo: dict[int, tuple], ev: RecentEvent) -> tuple:
-    """(the event, its items, its locations, its characters), in their order."""
-    hit = memo.get(id(ev))
-    if hit is None or hit[0] is not ev:
-        ids = ev.involves
-        hit = memo[id(ev)] = (ev, state.of_kind(ids, "item"), state.of_kind(ids, "location"),
-                              state.of_kind(ids, "character"))
-    return hit
+    kinds = _Kinds()
+    _KINDS_OF[id(state)] = (weakref.ref(state), kinds)
+    return kinds
 
 
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
@@ -131,17 +159,16 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     if actor is None:
         return TickMemory()
     state = scene.state
-    memo = _kinds_memo(state)
+    kinds = _kinds_of(state)
     partners: set[str] = set()
     items: set[str] = set()
-    dealt: set[str] = set()
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
-    for ev in itertools.chain(scene.history, scene.recent):  # oldest first
-        if ev.tick > horizon:
-            dealt.update(_kinds_in(state, memo, ev)[1])
+    events = [*scene.history, *scene.recent]  # oldest first
+    dealt = kinds.dealt_in(state, [ev for ev in events if ev.tick > horizon], horizon)
+    for ev in events:
         if ev.actor == actor:  # a move involves where it went: the place before is the last other
-            places = _kinds_in(state, memo, ev)[2]
+            places = kinds.sorted(state, ev)[2]
             if here in places:
                 arrived = ev.tick
             before = next((e for e in places if e != here), before)
@@ -151,13 +178,13 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
         if ev.tick != scene.tick:
             continue
         # (of_kind leaves out the ids this state does not hold)
-        _, moved, _, people = _kinds_in(state, memo, ev)
+        _, moved, _, people = kinds.sorted(state, ev)
         items.update(moved)
         if (present and actor in ev.involves) or ev.actor == actor:
             partners.update(e for e in people if e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
-    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
+    return TickMemory(frozenset(partners), frozenset(items), dealt, came_from)
 
 
 # ------------------------------------------------------------ world facts

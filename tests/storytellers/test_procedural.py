@@ -513,3 +513,28 @@ def test_what_an_event_moved_is_read_in_the_world_it_is_asked_of():
     assert tick_memory(scene, "mara").dealt == {"bell"}  # an item in this world: dealt
     scene.tick = 6 + 24  # and after the rest, no longer
     assert tick_memory(scene, "mara").dealt == frozenset()
+
+
+def test_what_was_dealt_lately_follows_the_events_each_beat_reads():
+    """The next beat of a tick reads the same events and more; another history (an undo,
+    a branch) is read afresh."""
+    from simengine.storytellers.base import RecentEvent
+    from simengine.storytellers.procedural import tick_memory
+    from simengine.testing.fixtures import simple_scene, tiny_state
+
+    state = tiny_state()
+    lantern = RecentEvent(5, "silas", "Silas sells the lantern", ("lantern", "silas"))
+    rope = RecentEvent(6, "tam", "Tam finds the rope", ("rope", "tam"))
+    talk = RecentEvent(6, "ned", "Ned talks", ("ned", "tam"))
+    scene = simple_scene(state, "mara", tick=6)
+    scene.history = [lantern]
+    assert tick_memory(scene, "mara").dealt == {"lantern"}
+    scene.history = [lantern, talk, rope]  # the tick goes on
+    assert tick_memory(scene, "mara").dealt == {"lantern", "rope"}
+    scene.history = [talk]  # another story: the lantern was never sold
+    assert tick_memory(scene, "mara").dealt == frozenset()
+    scene.history = [rope]
+    assert tick_memory(scene, "mara").dealt == {"rope"}
+    scene.tick = 5 + 24  # the lantern's sale is past the rest: only the rope is recent
+    scene.history = [lantern, rope]
+    assert tick_memory(scene, "mara").dealt == {"rope"}
