@@ -102,9 +102,9 @@ class _Kinds:
     reads it. The event is kept with its kinds, so a recycled id() is never taken
     for it.
 
-    ``window``, ``dealt``: the events of the last :data:`TRADE_REST` ticks the last
-    beat read and the items among them. The next beat of the tick reads the same
-    events and a few more: only those are looked at (events equal to those read
+    ``window``, ``dealt``: the history's events of the last :data:`TRADE_REST` ticks
+    the last beat read and the items among them. The next beat of the tick reads the
+    same events and a few more: only those are looked at (events equal to those read
     before have the same ids, so the same items).
     """
 
@@ -164,9 +164,13 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     items: set[str] = set()
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
-    events = [*scene.history, *scene.recent]  # oldest first
-    dealt = kinds.dealt_in(state, [ev for ev in events if ev.tick > horizon], horizon)
-    for ev in events:
+    lately = [ev for ev in scene.history if ev.tick > horizon]
+    dealt = kinds.dealt_in(state, lately, horizon)
+    seen = set(map(id, lately))  # the scene's recent events are the history's, as a rule
+    more = [ev for ev in scene.recent if ev.tick > horizon and id(ev) not in seen]
+    if more:
+        dealt = dealt.union(*(kinds.sorted(state, ev)[1] for ev in more))
+    for ev in itertools.chain(scene.history, scene.recent):  # oldest first
         if ev.actor == actor:  # a move involves where it went: the place before is the last other
             places = kinds.sorted(state, ev)[2]
             if here in places:

@@ -535,6 +535,9 @@ def test_what_was_dealt_lately_follows_the_events_each_beat_reads():
     assert tick_memory(scene, "mara").dealt == frozenset()
     scene.history = [rope]
     assert tick_memory(scene, "mara").dealt == {"rope"}
+    scene.recent = [RecentEvent(6, "tam", "Tam drops the lantern", ("lantern", "tam"))]
+    assert tick_memory(scene, "mara").dealt == {"rope", "lantern"}  # the scene's own, too
+    scene.recent = []
     scene.tick = 5 + 24  # the lantern's sale is past the rest: only the rope is recent
     scene.history = [lantern, rope]
     assert tick_memory(scene, "mara").dealt == {"rope"}
