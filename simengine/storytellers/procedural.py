@@ -254,11 +254,12 @@ def _deals(state: WorldState, actor: str, others: list[str],
         return
     d = state.attribute_def(cur)
     moved = (memory.items | memory.dealt) if memory else frozenset()
+    held = state.inventory(actor) if others else []  # (what the actor sells to each)
     for other in others:
         for buyer, seller in ((actor, other), (other, actor)):
             if state.player in (buyer, seller) and actor != state.player:
                 continue  # the player's purse and goods move on the player's word only
-            for item in state.inventory(seller):
+            for item in held if seller == actor else state.inventory(seller):
                 if item in moved:
                     continue  # it changed hands lately: no buying back, no to and fro
                 price = _amount(state, cur, state.price(item))

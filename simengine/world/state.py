@@ -648,7 +648,11 @@ class WorldState:
         return sorted(found)
 
     def has_relation(self, source: str, relation: str, target: str) -> bool:
-        return self.graph.has_edge(source, target, key=relation)
+        # graph.has_edge's answer, without the KeyError it raises and catches for a
+        # pair with no tie (most pairs: a beat asks of every hostile tie, for everyone here)
+        ties = self.graph._succ.get(source)
+        keys = ties.get(target) if ties is not None else None
+        return keys is not None and relation in keys
 
     def neighbourhood(self, entity_id: str, k: int = 1) -> set[str]:
         """Every entity within ``k`` hops of ``entity_id``, edges taken both ways."""
