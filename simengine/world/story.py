@@ -63,6 +63,10 @@ class Progress:
     ending: Ending | None = None
 
 
+#: What most checks find (one, not a new one at every beat).
+NO_PROGRESS = Progress()
+
+
 class Story:
     """A world's goals and endings, compiled (the loader has checked they parse)."""
 
@@ -100,7 +104,7 @@ class Story:
         reader = StoryReader(state, tick, done) if new else reader
         skip = set(reached)
         ending = next((e for e in self.endings if e.id not in skip and e.when(reader)), None)
-        return Progress(tuple(new), ending)
+        return Progress(tuple(new), ending) if new or ending else NO_PROGRESS
 
     def open_goals(self, done: Iterable[str], who: str | None = None) -> list[Goal]:
         """Goals not yet done (of ``who``, if given), in the order the world lists them."""
