@@ -106,6 +106,10 @@ class _Kinds:
     the last beat read and the items among them. The next beat of the tick reads the
     same events and a few more: only those are looked at (events equal to those read
     before have the same ids, so the same items).
+
+    ``history``, ``index``: the last history read and its events by actor. A
+    session's next history is that one with its oldest events gone and new ones
+    added: only those are looked at, not all 240 for the few of one actor.
     """
 
     def __init__(self) -> None:
@@ -113,6 +117,8 @@ class _Kinds:
         self.horizon: int | None = None
         self.window: list[RecentEvent] = []
         self.dealt: frozenset[str] = frozenset()
+        self.history: list[RecentEvent] = []
+        self.index: dict[str | None, list[RecentEvent]] = {}
 
     def sorted(self, state: WorldState, ev: RecentEvent) -> tuple:
         """(the event, its items, its locations, its characters), in their order."""
@@ -136,6 +142,31 @@ class _Kinds:
             self.dealt = self.dealt.union(*(self.sorted(state, ev)[1] for ev in window[known:]))
         self.horizon, self.window = horizon, window
         return self.dealt
+
+    def by_actor(self, history: list[RecentEvent]) -> dict[str | None, list[RecentEvent]]:
+        """The events of ``history`` by actor, each actor's in their order."""
+        old = self.history
+        gone = _gone(old, history)
+        if gone is None:  # another history (an undo, a branch): read afresh
+            old, gone, self.index = [], 0, {}
+        for ev in old[:gone]:  # the oldest first, so each is the first of its actor's
+            self.index[ev.actor].pop(0)
+        for ev in history[len(old) - gone:]:
+            self.index.setdefault(ev.actor, []).append(ev)
+        self.history = history
+        return self.index
+
+
+def _gone(old: list[RecentEvent], new: list[RecentEvent]) -> int | None:
+    """How many of ``old``'s first events ``new`` has lost, if ``new`` goes on with the
+    rest of ``old`` (equal events, in order); else None."""
+    if not old or not new:
+        return len(old)
+    try:
+        gone = old.index(new[0])
+    except ValueError:
+        return len(old)  # every one of them gone
+    return gone if new[:len(old) - gone] == old[gone:] else None
 
 
 #: id(state) -> (the state, held weakly; what tick_memory keeps of it).
@@ -170,12 +201,14 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     more = [ev for ev in scene.recent if ev.tick > horizon and id(ev) not in seen]
     if more:
         dealt = dealt.union(*(kinds.sorted(state, ev)[1] for ev in more))
-    for ev in itertools.chain(scene.history, scene.recent):  # oldest first
-        if ev.actor == actor:  # a move involves where it went: the place before is the last other
-            places = kinds.sorted(state, ev)[2]
-            if here in places:
-                arrived = ev.tick
-            before = next((e for e in places if e != here), before)
+    mine = itertools.chain(kinds.by_actor(scene.history).get(actor, ()),
+                           (ev for ev in scene.recent if ev.actor == actor))
+    for ev in mine:  # oldest first
+        # a move involves where it went: the place before is the last other
+        places = kinds.sorted(state, ev)[2]
+        if here in places:
+            arrived = ev.tick
+        before = next((e for e in places if e != here), before)
     came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
     present = actor in state
     for ev in scene.recent:

@@ -541,3 +541,68 @@ def test_what_was_dealt_lately_follows_the_events_each_beat_reads():
     scene.tick = 5 + 24  # the lantern's sale is past the rest: only the rope is recent
     scene.history = [lantern, rope]
     assert tick_memory(scene, "mara").dealt == {"rope"}
+
+
+def _plain_tick_memory(scene, actor):
+    """tick_memory as it reads: every event, every beat (what the kept one must equal)."""
+    from simengine.storytellers.procedural import TRADE_REST, TURN_BACK_REST, TickMemory
+
+    state = scene.state
+    partners, items, dealt = set(), set(), set()
+    here, before, arrived = state.where(actor), None, None
+    for ev in [*scene.history, *scene.recent]:
+        if ev.tick > scene.tick - TRADE_REST:
+            dealt.update(state.of_kind(ev.involves, "item"))
+        if ev.actor == actor:
+            places = state.of_kind(ev.involves, "location")
+            if here in places:
+                arrived = ev.tick
+            before = next((e for e in places if e != here), before)
+    came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
+    for ev in scene.recent:
+        if ev.tick == scene.tick:
+            involved = [e for e in ev.involves if e in state]
+            items.update(state.of_kind(involved, "item"))
+            if actor in involved or ev.actor == actor:
+                partners.update(e for e in state.of_kind(involved, "character") if e != actor)
+                if ev.actor and ev.actor != actor:
+                    partners.add(ev.actor)
+    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tick_memory_kept_between_beats_reads_as_every_event_read_afresh(seed):
+    """What tick_memory keeps between beats (events by actor, what was dealt lately)
+    follows a session's history as it slides, is undone, repeats itself or changes."""
+    from collections import deque
+
+    from simengine.storytellers.base import RecentEvent
+    from simengine.storytellers.procedural import tick_memory
+    from simengine.testing.fixtures import simple_scene, tiny_state
+
+    rng = random.Random(seed)
+    state = tiny_state()
+    people = ["mara", "silas", "tam", "ned", None]
+    ids = [e for e in state.entities()]
+    history: deque = deque(maxlen=12)
+    tick = 0
+    for _ in range(400):
+        roll = rng.random()
+        if roll < 0.05:  # an undo or a switch: another history, equal events among it
+            history = deque((RecentEvent(ev.tick, ev.actor, ev.summary, ev.involves)
+                             for ev in list(history)[rng.randrange(len(history) + 1):]),
+                            maxlen=12)
+        elif roll < 0.1 and history:  # the same event again (a quiet world repeats itself)
+            history.append(history[-1])
+        else:
+            tick += rng.random() < 0.3
+            actor = rng.choice(people)
+            history.append(RecentEvent(tick, actor, "something", tuple(sorted(
+                {*rng.sample(ids, rng.randint(0, 3)), *([actor] if actor else [])}))))
+        scene = simple_scene(state, "mara", tick=tick + rng.randint(0, 30))
+        scene.history = list(history)
+        scene.recent = list(history)[-rng.randint(0, 5):]
+        if rng.random() < 0.2:
+            scene.recent.append(RecentEvent(scene.tick, "tam", "aside", ("lantern", "tam")))
+        for who in ("mara", "silas", "tam"):
+            assert tick_memory(scene, who) == _plain_tick_memory(scene, who)
