@@ -106,7 +106,8 @@ class Director:
     @staticmethod
     def tension(tick: int, history: Iterable[tuple[int, float]]) -> float:
         """The measured tension at ``tick``: recent events' intensity, fading with time."""
-        total = sum(v * DECAY ** max(tick - t, 0) for t, v in history if t <= tick)
+        # (the events that stirred nothing, most of them, add nothing)
+        total = sum(v * DECAY ** max(tick - t, 0) for t, v in history if v and t <= tick)
         return 1 - math.exp(-total)  # 0..1, a few deaths saturate it
 
     # ------------------------------------------------------------ steering

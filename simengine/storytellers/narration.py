@@ -304,9 +304,10 @@ class _Teller:
 
 
 def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
-             voice: str = "third") -> Beat:
-    """The archetype an accepted proposal amounts to, with the slots to tell it."""
-    t = _Teller(scene, accepted, voice)
+             voice: str = "third", teller: _Teller | None = None) -> Beat:
+    """The archetype an accepted proposal amounts to, with the slots to tell it
+    (``teller``: the caller's :class:`_Teller` of the same proposal and voice, if any)."""
+    t = teller or _Teller(scene, accepted, voice)
     s = scene.state
     ops = list(accepted.ops)
     actor = accepted.actor
@@ -481,7 +482,8 @@ def tell(
     stands say something aloud. ``topics`` remembers what each pair talked of last,
     so they talk of something else next time (it is updated here).
     """
-    b = classify(scene, accepted, rejected=bool(rejected), voice=voice)
+    t = _Teller(scene, accepted, voice)
+    b = classify(scene, accepted, rejected=bool(rejected), voice=voice, teller=t)
     options = TEMPLATES[b.archetype]
     s = scene.state
     if b.other is not None and b.other == s.player and accepted.actor != s.player:
@@ -493,7 +495,6 @@ def tell(
                                                 memory.get(pair, ""))
     text = rng.choice(options).format_map(b.slots)
     sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
-    t = _Teller(scene, accepted, voice)
     extra = [op_sentence(t, op) for i, op in enumerate(accepted.ops) if i not in b.covered]
     sentences += [_cap(x) for x in extra if x][:4]
     said = _spoken(scene, accepted, b, rng)
