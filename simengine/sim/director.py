@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers.base import Steer
@@ -174,16 +174,30 @@ def clues(state: WorldState, t: Thread) -> list[str]:
     """Who can move a goal on: the people it names, whoever holds a thing it names,
     and, for a fact it names, those who know it (not everyone: a secret few) and
     whoever holds a thing that reveals it."""
-    out: list[str] = []
+    return list(_clues(state, t))
+
+
+def _clues(state: WorldState, t: Thread) -> Iterator[str]:
+    """:func:`clues`, one at a time: who is found first is not checked for the rest."""
+    seen: set[str | None] = set()
+    for e in _named(state, t):
+        if e not in seen:
+            seen.add(e)
+            if e and state.kind(e) == "character":
+                yield e
+
+
+def _named(state: WorldState, t: Thread) -> Iterator[str | None]:
+    """Everyone :func:`clues` may name, in its order, some more than once (and None
+    for a thing nobody holds)."""
     for e in t.people:
         if state.is_fact(e):
             if not state.is_public(e):
-                out += state.known_by(e)
-                out += [state.holder(i) for i in state.revealers(e)]
+                yield from state.known_by(e)
+                yield from (state.holder(i) for i in state.revealers(e))
         else:
-            out.append(e)
-    out += [state.holder(x) for _, x in t.things if x in state]
-    return [e for e in dict.fromkeys(out) if e and state.kind(e) == "character"]
+            yield e
+    yield from (state.holder(x) for _, x in t.things if x in state)
 
 
 def is_clue(state: WorldState, t: Thread, who: str) -> bool:
@@ -222,7 +236,7 @@ def leads(state: WorldState, story: Story, done: Iterable[str], player: str | No
     there = state.where(player)
     out: list[str] = []
     named = (who for goal in story.open_goals(done, player)
-             for who in clues(state, thread(goal.done)))
+             for who in _clues(state, thread(goal.done)))
     for who in named:
         if len(out) == limit:
             break  # the first few are asked for: where the rest are is not looked up
