@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import random
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -102,23 +102,20 @@ class _Kinds:
     reads it. The event is kept with its kinds, so a recycled id() is never taken
     for it.
 
-    ``window``, ``dealt``: the history's events of the last :data:`TRADE_REST` ticks
-    the last beat read and the items among them. The next beat of the tick reads the
-    same events and a few more: only those are looked at (events equal to those read
-    before have the same ids, so the same items).
-
-    ``history``, ``index``: the last history read and its events by actor. A
-    session's next history is that one with its oldest events gone and new ones
-    added: only those are looked at, not all 240 for the few of one actor.
+    ``history``, ``index``: the last history read and its events by actor;
+    ``window``, ``dealt``: its events of the last :data:`TRADE_REST` ticks and how
+    many of them moved each item. A session's next history (and window) is the last
+    one with its oldest events gone and new ones added: only those are looked at,
+    not all 240 events at every beat (events equal to those read before have the
+    same ids, so the same items).
     """
 
     def __init__(self) -> None:
         self.of: dict[int, tuple] = {}
-        self.horizon: int | None = None
-        self.window: list[RecentEvent] = []
-        self.dealt: frozenset[str] = frozenset()
         self.history: list[RecentEvent] = []
         self.index: dict[str | None, list[RecentEvent]] = {}
+        self.window: list[RecentEvent] = []
+        self.dealt: Counter[str] = Counter()
 
     def sorted(self, state: WorldState, ev: RecentEvent) -> tuple:
         """(the event, its items, its locations, its characters), in their order."""
@@ -132,16 +129,22 @@ class _Kinds:
                                      state.of_kind(ids, "character"))
         return hit
 
-    def dealt_in(self, state: WorldState, window: list[RecentEvent],
-                 horizon: int) -> frozenset[str]:
-        """The items among the ids of ``window`` (the events after ``horizon``)."""
-        known = len(self.window)
-        if horizon != self.horizon or window[:known] != self.window:
-            known, self.dealt = 0, frozenset()
-        if known < len(window):
-            self.dealt = self.dealt.union(*(self.sorted(state, ev)[1] for ev in window[known:]))
-        self.horizon, self.window = horizon, window
-        return self.dealt
+    def dealt_in(self, state: WorldState, window: list[RecentEvent]) -> frozenset[str]:
+        """The items among the ids of the events of ``window``."""
+        old = self.window
+        gone = _gone(old, window)
+        if gone is None:  # another history (an undo, a branch): read afresh
+            old, gone, self.dealt = [], 0, Counter()
+        dealt = self.dealt
+        for ev in old[:gone]:
+            for item in self.sorted(state, ev)[1]:
+                dealt[item] -= 1
+                if not dealt[item]:
+                    del dealt[item]  # no event of the window moved it
+        for ev in window[len(old) - gone:]:
+            dealt.update(self.sorted(state, ev)[1])
+        self.window = window
+        return frozenset(dealt)
 
     def by_actor(self, history: list[RecentEvent]) -> dict[str | None, list[RecentEvent]]:
         """The events of ``history`` by actor, each actor's in their order."""
@@ -196,7 +199,7 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
     lately = [ev for ev in scene.history if ev.tick > horizon]
-    dealt = kinds.dealt_in(state, lately, horizon)
+    dealt = kinds.dealt_in(state, lately)
     seen = set(map(id, lately))  # the scene's recent events are the history's, as a rule
     more = [ev for ev in scene.recent if ev.tick > horizon and id(ev) not in seen]
     if more:
