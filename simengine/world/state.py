@@ -464,7 +464,7 @@ class WorldState:
         return bool(node) and node.get("alive") is not False
 
     def attr(self, entity_id: str, attribute: str, default: Any = None) -> Any:
-        return self.graph.nodes[entity_id]["attributes"].get(attribute, default)
+        return self._node[entity_id]["attributes"].get(attribute, default)
 
     def price(self, item_id: str) -> float:
         """What an item costs: its ``value``, never below 0 (a curse does not pay you)."""
