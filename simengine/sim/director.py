@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers.base import Steer
@@ -106,7 +106,8 @@ class Director:
     @staticmethod
     def tension(tick: int, history: Iterable[tuple[int, float]]) -> float:
         """The measured tension at ``tick``: recent events' intensity, fading with time."""
-        total = sum(v * DECAY ** max(tick - t, 0) for t, v in history if t <= tick)
+        # (the events that stirred nothing, most of them, add nothing)
+        total = sum(v * DECAY ** max(tick - t, 0) for t, v in history if v and t <= tick)
         return 1 - math.exp(-total)  # 0..1, a few deaths saturate it
 
     # ------------------------------------------------------------ steering
@@ -163,10 +164,9 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
                 return _first_step(state, here, holder), words
     if player and player in state and actor != player and state.is_alive(player):
         there = state.where(player)
-        for goal in story.open_goals(done, player):
-            named = clues(state, thread(goal.done))
-            if actor in named and there:
-                return (here if there == here else _first_step(state, here, there)), words
+        if there and any(is_clue(state, thread(goal.done), actor)
+                         for goal in story.open_goals(done, player)):
+            return (here if there == here else _first_step(state, here, there)), words
     return None, words
 
 
@@ -174,16 +174,48 @@ def clues(state: WorldState, t: Thread) -> list[str]:
     """Who can move a goal on: the people it names, whoever holds a thing it names,
     and, for a fact it names, those who know it (not everyone: a secret few) and
     whoever holds a thing that reveals it."""
-    out: list[str] = []
+    return list(_clues(state, t))
+
+
+def _clues(state: WorldState, t: Thread) -> Iterator[str]:
+    """:func:`clues`, one at a time: who is found first is not checked for the rest."""
+    seen: set[str | None] = set()
+    for e in _named(state, t):
+        if e not in seen:
+            seen.add(e)
+            if e and state.kind(e) == "character":
+                yield e
+
+
+def _named(state: WorldState, t: Thread) -> Iterator[str | None]:
+    """Everyone :func:`clues` may name, in its order, some more than once (and None
+    for a thing nobody holds)."""
     for e in t.people:
         if state.is_fact(e):
             if not state.is_public(e):
-                out += state.known_by(e)
-                out += [state.holder(i) for i in state.revealers(e)]
+                yield from state.known_by(e)
+                yield from (state.holder(i) for i in state.revealers(e))
         else:
-            out.append(e)
-    out += [state.holder(x) for _, x in t.things if x in state]
-    return [e for e in dict.fromkeys(out) if e and state.kind(e) == "character"]
+            yield e
+    yield from (state.holder(x) for _, x in t.things if x in state)
+
+
+def is_clue(state: WorldState, t: Thread, who: str) -> bool:
+    """Whether ``who`` is one of :func:`clues` of ``t``.
+
+    Asked of every actor at every beat (:func:`aims`): a fact's knowers are not
+    listed and sorted for it, ``who``'s knowing is looked up.
+    """
+    if state.kind(who) != "character":
+        return False
+    for e in t.people:
+        if not state.is_fact(e):
+            if e == who:
+                return True
+        elif not state.is_public(e) and (
+                state.knows(who, e) or any(state.holder(i) == who for i in state.revealers(e))):
+            return True
+    return any(x in state and state.holder(x) == who for _, x in t.things)
 
 
 def _place_of(state: WorldState, e: str) -> str | None:
@@ -203,9 +235,12 @@ def leads(state: WorldState, story: Story, done: Iterable[str], player: str | No
         return []
     there = state.where(player)
     out: list[str] = []
-    for goal in story.open_goals(done, player):
-        for who in clues(state, thread(goal.done)):
-            if (who and who != player and who in state and state.kind(who) == "character"
-                    and state.is_alive(who) and state.where(who) != there and who not in out):
-                out.append(who)
+    named = (who for goal in story.open_goals(done, player)
+             for who in _clues(state, thread(goal.done)))
+    for who in named:
+        if len(out) == limit:
+            break  # the first few are asked for: where the rest are is not looked up
+        if (who and who != player and who in state and state.kind(who) == "character"
+                and state.is_alive(who) and state.where(who) != there and who not in out):
+            out.append(who)
     return out[:limit]

@@ -14,6 +14,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from simengine.storytellers import dialogue
 from simengine.storytellers.base import Scene
@@ -178,7 +179,23 @@ _QUOTED_ID = re.compile(r"'([a-z0-9][a-z0-9_-]*)'")
 
 
 class _Slots(dict):
-    """Template values; a slot nobody filled reads as something vague, never a KeyError."""
+    """Template values; a slot nobody filled reads as something vague, never a KeyError.
+
+    A value may be a function of no arguments, called when a template first asks for
+    the slot: a beat offers a dozen slots (each person's name, trait, gloss and
+    description ...) and its template names three or four, and glossing a
+    description costs more than the rest of the telling.
+    """
+
+    def __getitem__(self, key: str) -> str:
+        value = super().__getitem__(key)
+        if callable(value):
+            value = self[key] = value()
+        return value
+
+    def told(self) -> list[str]:
+        """Every slot's value, worked out."""
+        return [self[key] for key in list(self)]
 
     def __missing__(self, key: str) -> str:
         return "someone" if key in ("actor", "other", "buyer", "seller", "newcomer") else \
@@ -190,7 +207,7 @@ class Beat:
     """What an accepted proposal amounts to, for telling."""
 
     archetype: str
-    slots: dict[str, str]
+    slots: _Slots
     covered: set[int] = field(default_factory=set)
     #: The person the actor deals with (met, talked to, quarrelled with ...), if any.
     other: str | None = None
@@ -275,18 +292,22 @@ class _Teller:
             self.s.entity(e).get("description", "") if e and e in self.s else "")
         return whole_sentences(text, limit=1)
 
-    def person(self, role: str, e: str | None) -> dict[str, str]:
-        return {role: self.name(e), f"{role}_trait": self.trait(e), f"{role}_gloss": self.gloss(e),
-                f"{role}_desc": self.desc(e)}
+    def person(self, role: str, e: str | None) -> dict[str, Callable[[], str]]:
+        """A person's slots, worked out when a template asks (see :class:`_Slots`)."""
+        return {role: lambda: self.name(e), f"{role}_trait": lambda: self.trait(e),
+                f"{role}_gloss": lambda: self.gloss(e), f"{role}_desc": lambda: self.desc(e)}
 
-    def place(self, role: str, e: str | None) -> dict[str, str]:
-        return {role: self.name(e), f"{role}_gloss": self.gloss(e), f"{role}_desc": self.desc(e)}
+    def place(self, role: str, e: str | None) -> dict[str, Callable[[], str]]:
+        """A place's slots, worked out when a template asks (see :class:`_Slots`)."""
+        return {role: lambda: self.name(e), f"{role}_gloss": lambda: self.gloss(e),
+                f"{role}_desc": lambda: self.desc(e)}
 
 
 def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
-             voice: str = "third") -> Beat:
-    """The archetype an accepted proposal amounts to, with the slots to tell it."""
-    t = _Teller(scene, accepted, voice)
+             voice: str = "third", teller: _Teller | None = None) -> Beat:
+    """The archetype an accepted proposal amounts to, with the slots to tell it
+    (``teller``: the caller's :class:`_Teller` of the same proposal and voice, if any)."""
+    t = teller or _Teller(scene, accepted, voice)
     s = scene.state
     ops = list(accepted.ops)
     actor = accepted.actor
@@ -294,7 +315,7 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
     base = _Slots({**t.person("actor", actor), **t.place("here", here)})
 
     def beat(archetype: str, covered: set[int], partner: str | None = None,
-             **slots: str) -> Beat:
+             **slots: str | Callable[[], str]) -> Beat:
         return Beat(archetype, _Slots({**base, **slots}), covered, partner)
 
     idx = {i: op for i, op in enumerate(ops)}
@@ -317,7 +338,8 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
         if isinstance(op, Create) and op.entity.kind == "item":
             finder = op.entity.at if t.kind(op.entity.at) == "character" else actor
             return beat("find", {i}, **t.person("actor", finder), item=t.name(op.entity.id),
-                        item_gloss=t.gloss(op.entity.id), item_desc=t.desc(op.entity.id))
+                        item_gloss=partial(t.gloss, op.entity.id),
+                        item_desc=partial(t.desc, op.entity.id))
     currency = s.currency
     pays = [(i, op) for i, op in idx.items()
             if isinstance(op, Adjust) and op.attribute == currency]
@@ -331,14 +353,14 @@ def classify(scene: Scene, accepted: Proposal, rejected: bool = False,
                 covered = {i} | {j for j, _ in pays}
                 return beat("trade", covered, **t.person("buyer", op.to),
                             **t.person("seller", seller), item=t.name(op.item),
-                            item_gloss=t.gloss(op.item), price=number(paid),
+                            item_gloss=partial(t.gloss, op.item), price=number(paid),
                             currency=display_name(currency))
         giver = actor if actor and actor != op.to else None
         if giver:
             return beat("give", {i}, op.to, **t.person("actor", giver),
                         **t.person("other", op.to), item=t.name(op.item))
         return beat("find", {i}, **t.person("actor", op.to), item=t.name(op.item),
-                    item_gloss=t.gloss(op.item), item_desc=t.desc(op.item))
+                    item_gloss=partial(t.gloss, op.item), item_desc=partial(t.desc, op.item))
     for i, op in idx.items():
         if isinstance(op, Transfer) and t.kind(op.to) == "location":
             return beat("drop", {i}, item=t.name(op.item), **t.place("here", op.to))
@@ -460,7 +482,8 @@ def tell(
     stands say something aloud. ``topics`` remembers what each pair talked of last,
     so they talk of something else next time (it is updated here).
     """
-    b = classify(scene, accepted, rejected=bool(rejected), voice=voice)
+    t = _Teller(scene, accepted, voice)
+    b = classify(scene, accepted, rejected=bool(rejected), voice=voice, teller=t)
     options = TEMPLATES[b.archetype]
     s = scene.state
     if b.other is not None and b.other == s.player and accepted.actor != s.player:
@@ -472,7 +495,6 @@ def tell(
                                                 memory.get(pair, ""))
     text = rng.choice(options).format_map(b.slots)
     sentences = [_cap(x) for x in _SENTENCE.split(text) if x.strip()]
-    t = _Teller(scene, accepted, voice)
     extra = [op_sentence(t, op) for i, op in enumerate(accepted.ops) if i not in b.covered]
     sentences += [_cap(x) for x in extra if x][:4]
     said = _spoken(scene, accepted, b, rng)
@@ -508,7 +530,7 @@ def _spoken(scene: Scene, accepted: Proposal, b: Beat, rng: random.Random) -> st
 
 
 def text_of(b: Beat) -> str:
-    return " ".join(str(v) for v in b.slots.values())
+    return " ".join(str(v) for v in b.slots.told())
 
 
 _IRREGULAR = {"has": "have", "is": "are", "was": "were", "does": "do", "goes": "go"}

@@ -16,8 +16,8 @@ from __future__ import annotations
 import itertools
 import random
 import weakref
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers import gossip
@@ -93,23 +93,99 @@ TRADE_REST = 24
 TURN_BACK_REST = 6
 
 
-#: (event, state) ids -> (the event, the state, its items, its places), both held
-#: weakly: tick_memory reads the last 24 ticks' events at every beat, and what an
-#: event's ids are never changes (nothing leaves a world or changes kind).
-_KINDS_OF: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, list[str], list[str]]] = {}
+class _Kinds:
+    """What :func:`tick_memory` keeps of one state between beats.
+
+    ``of``: id(event) -> (the event, its items, its locations, its characters).
+    What an event's ids are never changes in one state (nothing leaves a world or
+    changes kind): each event is sorted into kinds once, not at every beat that
+    reads it. The event is kept with its kinds, so a recycled id() is never taken
+    for it.
+
+    ``history``, ``index``: the last history read and its events by actor;
+    ``window``, ``dealt``: its events of the last :data:`TRADE_REST` ticks and how
+    many of them moved each item. A session's next history (and window) is the last
+    one with its oldest events gone and new ones added: only those are looked at,
+    not all 240 events at every beat (events equal to those read before have the
+    same ids, so the same items).
+    """
+
+    def __init__(self) -> None:
+        self.of: dict[int, tuple] = {}
+        self.history: list[RecentEvent] = []
+        self.index: dict[str | None, list[RecentEvent]] = {}
+        self.window: list[RecentEvent] = []
+        self.dealt: Counter[str] = Counter()
+
+    def sorted(self, state: WorldState, ev: RecentEvent) -> tuple:
+        """(the event, its items, its locations, its characters), in their order."""
+        hit = self.of.get(id(ev))
+        if hit is None or hit[0] is not ev:
+            if len(self.of) >= 4096:
+                self.of.clear()
+            ids = ev.involves
+            hit = self.of[id(ev)] = (ev, state.of_kind(ids, "item"),
+                                     state.of_kind(ids, "location"),
+                                     state.of_kind(ids, "character"))
+        return hit
+
+    def dealt_in(self, state: WorldState, window: list[RecentEvent]) -> frozenset[str]:
+        """The items among the ids of the events of ``window``."""
+        old = self.window
+        gone = _gone(old, window)
+        if gone is None:  # another history (an undo, a branch): read afresh
+            old, gone, self.dealt = [], 0, Counter()
+        dealt = self.dealt
+        for ev in old[:gone]:
+            for item in self.sorted(state, ev)[1]:
+                dealt[item] -= 1
+                if not dealt[item]:
+                    del dealt[item]  # no event of the window moved it
+        for ev in window[len(old) - gone:]:
+            dealt.update(self.sorted(state, ev)[1])
+        self.window = window
+        return frozenset(dealt)
+
+    def by_actor(self, history: list[RecentEvent]) -> dict[str | None, list[RecentEvent]]:
+        """The events of ``history`` by actor, each actor's in their order."""
+        old = self.history
+        gone = _gone(old, history)
+        if gone is None:  # another history (an undo, a branch): read afresh
+            old, gone, self.index = [], 0, {}
+        for ev in old[:gone]:  # the oldest first, so each is the first of its actor's
+            self.index[ev.actor].pop(0)
+        for ev in history[len(old) - gone:]:
+            self.index.setdefault(ev.actor, []).append(ev)
+        self.history = history
+        return self.index
 
 
-def _things_and_places(state: WorldState, ev: RecentEvent) -> tuple[list[str], list[str]]:
-    """The items and the locations among ``ev``'s ids, in their order."""
-    key = (id(ev), id(state))
-    hit = _KINDS_OF.get(key)
-    if hit is not None and hit[0]() is ev and hit[1]() is state:
-        return hit[2], hit[3]
-    if len(_KINDS_OF) >= 4096:
+def _gone(old: list[RecentEvent], new: list[RecentEvent]) -> int | None:
+    """How many of ``old``'s first events ``new`` has lost, if ``new`` goes on with the
+    rest of ``old`` (equal events, in order); else None."""
+    if not old or not new:
+        return len(old)
+    try:
+        gone = old.index(new[0])
+    except ValueError:
+        return len(old)  # every one of them gone
+    return gone if new[:len(old) - gone] == old[gone:] else None
+
+
+#: id(state) -> (the state, held weakly; what tick_memory keeps of it).
+_KINDS_OF: dict[int, tuple[weakref.ref, _Kinds]] = {}
+
+
+def _kinds_of(state: WorldState) -> _Kinds:
+    """The state's :class:`_Kinds` (one lookup a beat, not one an event)."""
+    hit = _KINDS_OF.get(id(state))
+    if hit is not None and hit[0]() is state:
+        return hit[1]
+    if len(_KINDS_OF) >= 16:
         _KINDS_OF.clear()
-    items, places = state.of_kind(ev.involves, "item"), state.of_kind(ev.involves, "location")
-    _KINDS_OF[key] = (weakref.ref(ev), weakref.ref(state), items, places)
-    return items, places
+    kinds = _Kinds()
+    _KINDS_OF[id(state)] = (weakref.ref(state), kinds)
+    return kinds
 
 
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
@@ -117,30 +193,38 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     if actor is None:
         return TickMemory()
     state = scene.state
+    kinds = _kinds_of(state)
     partners: set[str] = set()
     items: set[str] = set()
-    dealt: set[str] = set()
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
-    for ev in itertools.chain(scene.history, scene.recent):  # oldest first
-        if ev.tick > horizon:
-            dealt.update(_things_and_places(state, ev)[0])
-        if ev.actor == actor:  # a move involves where it went: the place before is the last other
-            places = _things_and_places(state, ev)[1]
-            if here in places:
-                arrived = ev.tick
-            before = next((e for e in places if e != here), before)
+    lately = [ev for ev in scene.history if ev.tick > horizon]
+    dealt = kinds.dealt_in(state, lately)
+    seen = set(map(id, lately))  # the scene's recent events are the history's, as a rule
+    more = [ev for ev in scene.recent if ev.tick > horizon and id(ev) not in seen]
+    if more:
+        dealt = dealt.union(*(kinds.sorted(state, ev)[1] for ev in more))
+    mine = itertools.chain(kinds.by_actor(scene.history).get(actor, ()),
+                           (ev for ev in scene.recent if ev.actor == actor))
+    for ev in mine:  # oldest first
+        # a move involves where it went: the place before is the last other
+        places = kinds.sorted(state, ev)[2]
+        if here in places:
+            arrived = ev.tick
+        before = next((e for e in places if e != here), before)
     came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
+    present = actor in state
     for ev in scene.recent:
         if ev.tick != scene.tick:
             continue
-        involved = [e for e in ev.involves if e in state]
-        items.update(state.of_kind(involved, "item"))
-        if actor in involved or ev.actor == actor:
-            partners.update(e for e in state.of_kind(involved, "character") if e != actor)
+        # (of_kind leaves out the ids this state does not hold)
+        _, moved, _, people = kinds.sorted(state, ev)
+        items.update(moved)
+        if (present and actor in ev.involves) or ev.actor == actor:
+            partners.update(e for e in people if e != actor)
             if ev.actor and ev.actor != actor:
                 partners.add(ev.actor)
-    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
+    return TickMemory(frozenset(partners), frozenset(items), dealt, came_from)
 
 
 # ------------------------------------------------------------ world facts
@@ -194,17 +278,24 @@ def _amount(state: WorldState, attribute: str, value: float) -> int | float | No
 def trades(state: WorldState, actor: str,
            memory: TickMemory | None = None) -> list[tuple[str, str, str, int | float]]:
     """(buyer, seller, item, price) deals the actor could make with someone here."""
+    return list(_deals(state, actor, _others_here(state, actor, memory), memory))
+
+
+def _deals(state: WorldState, actor: str, others: list[str],
+           memory: TickMemory | None) -> Iterator[tuple[str, str, str, int | float]]:
+    """:func:`trades` with ``others`` (:func:`_others_here`) at hand, one deal at a time:
+    whether there is any deal is found at the first."""
     cur = _currency(state)
     if cur is None:
-        return []
+        return
     d = state.attribute_def(cur)
     moved = (memory.items | memory.dealt) if memory else frozenset()
-    out = []
-    for other in _others_here(state, actor, memory):
+    held = state.inventory(actor) if others else []  # (what the actor sells to each)
+    for other in others:
         for buyer, seller in ((actor, other), (other, actor)):
             if state.player in (buyer, seller) and actor != state.player:
                 continue  # the player's purse and goods move on the player's word only
-            for item in state.inventory(seller):
+            for item in held if seller == actor else state.inventory(seller):
                 if item in moved:
                     continue  # it changed hands lately: no buying back, no to and fro
                 price = _amount(state, cur, state.price(item))
@@ -212,21 +303,20 @@ def trades(state: WorldState, actor: str,
                     continue
                 if d and d.max is not None and _value(state, seller, cur) + price > d.max:
                     continue
-                out.append((buyer, seller, item, price))
-    return out
+                yield buyer, seller, item, price
 
 
 def _quarrels(state: WorldState, actor: str,
-              memory: TickMemory | None = None) -> list[tuple[str, str | None]]:
+              others: list[str]) -> Iterator[tuple[str, str | None]]:
+    """(other, the hostile tie to add or None) for each of ``others`` the actor could
+    quarrel with, one at a time."""
     kinds = state.relation_kinds
     mood = changeable_number(state, MOOD)
-    out = []
-    for other in _others_here(state, actor, memory):
+    for other in others:
         rel = next((r for r in _HOSTILE_ORDER
                     if r in kinds and not state.has_relation(actor, r, other)), None)
         if rel or (mood and _room_to_lower(state, actor, mood) >= 1):
-            out.append((other, rel))
-    return out
+            yield other, rel
 
 
 def _populous(state: WorldState) -> bool:
@@ -256,8 +346,8 @@ def archetype_options(state: WorldState, actor: str,
         "wander": bool(here and state.exits(here)),
         "meet": "knows" in kinds and any(not _acquainted(state, actor, o) for o in others),
         "talk": bool(others),
-        "trade": bool(trades(state, actor, memory)),
-        "quarrel": bool(_quarrels(state, actor, memory)),
+        "trade": next(_deals(state, actor, others, memory), None) is not None,
+        "quarrel": next(_quarrels(state, actor, others), None) is not None,
         "befriend": "friend_of" in kinds and any(not state.has_relation(actor, "friend_of", o)
                                                  for o in others),
         "find": bool(here and (any(i not in moved for i in state.things_at(here))
@@ -356,7 +446,7 @@ def plan_archetype(
         verb = {"meet": "meets", "talk": "talks with", "befriend": "befriends"}[archetype]
         return f"{name} {verb} {state.name(other)}", [[op] for op in ops]
     if archetype == "trade":
-        deals = trades(state, actor, memory)
+        deals = list(_deals(state, actor, others, memory))
         if not deals:
             return None
         buyer, seller, item, price = rng.choice(deals)
@@ -371,7 +461,7 @@ def plan_archetype(
                    f"for {price} {cur}")
         return summary, [bundle]
     if archetype == "quarrel":
-        pairs = _quarrels(state, actor, memory)
+        pairs = list(_quarrels(state, actor, others))
         if not pairs:
             return None
         other, rel = rng.choice(pairs)

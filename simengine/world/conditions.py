@@ -82,6 +82,10 @@ class Context:
     item: str | None = None
 
 
+#: The context of a condition checked outside any op (a goal, an ending): no names.
+_NO_CONTEXT = Context()
+
+
 class Reader(Protocol):
     """What a condition reads of the world (a ``WorldState``, or a view over one)."""
 
@@ -277,9 +281,14 @@ class Condition:
     text: str
     root: Node
 
+    def __hash__(self) -> int:
+        # Its text says all (the tree is parsed from it): hashing the tree, node by node,
+        # cost more than what a cache keyed by the condition saves (story.thread).
+        return hash(self.text)
+
     def __call__(self, state: Any, ctx: Context | None = None) -> bool:
         reader = state if hasattr(state, "related") else StateReader(state)
-        return self.root(reader, ctx or Context())
+        return self.root(reader, ctx or _NO_CONTEXT)
 
     def ids(self) -> set[str]:
         """The entity ids the condition names (for checks that they exist)."""

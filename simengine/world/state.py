@@ -433,14 +433,17 @@ class WorldState:
 
     # -------------------------------------------------------------- entities
     def __contains__(self, entity_id: object) -> bool:
-        return entity_id in self.graph
+        try:  # networkx's own test, without its method call (asked many times a beat)
+            return entity_id in self._node
+        except TypeError:  # unhashable: no entity
+            return False
 
     def __len__(self) -> int:
         return self.graph.number_of_nodes()
 
     def entity(self, entity_id: str) -> dict[str, Any]:
         """The node data of an entity (read it, do not mutate it)."""
-        return self.graph.nodes[entity_id]
+        return self._node[entity_id]  # what graph.nodes[...] answers, without its view
 
     def kind(self, entity_id: str) -> str | None:
         node = self._node.get(entity_id)
@@ -461,7 +464,7 @@ class WorldState:
         return bool(node) and node.get("alive") is not False
 
     def attr(self, entity_id: str, attribute: str, default: Any = None) -> Any:
-        return self.graph.nodes[entity_id]["attributes"].get(attribute, default)
+        return self._node[entity_id]["attributes"].get(attribute, default)
 
     def price(self, item_id: str) -> float:
         """What an item costs: its ``value``, never below 0 (a curse does not pay you)."""
@@ -529,7 +532,10 @@ class WorldState:
         """The direct container of a character or item (a location, or a character)."""
         adj = self.graph._succ.get(entity_id) if isinstance(entity_id, str) else None
         if adj is not None:
-            return next((target for target, keys in adj.items() if AT in keys), None)
+            for target, keys in adj.items():
+                if AT in keys:
+                    return target
+            return None
         for _, target, key in self.graph.out_edges(entity_id, keys=True):
             if key == AT:
                 return target
@@ -642,7 +648,11 @@ class WorldState:
         return sorted(found)
 
     def has_relation(self, source: str, relation: str, target: str) -> bool:
-        return self.graph.has_edge(source, target, key=relation)
+        # graph.has_edge's answer, without the KeyError it raises and catches for a
+        # pair with no tie (most pairs: a beat asks of every hostile tie, for everyone here)
+        ties = self.graph._succ.get(source)
+        keys = ties.get(target) if ties is not None else None
+        return keys is not None and relation in keys
 
     def neighbourhood(self, entity_id: str, k: int = 1) -> set[str]:
         """Every entity within ``k`` hops of ``entity_id``, edges taken both ways."""

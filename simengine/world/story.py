@@ -63,6 +63,10 @@ class Progress:
     ending: Ending | None = None
 
 
+#: What most checks find (one, not a new one at every beat).
+NO_PROGRESS = Progress()
+
+
 class Story:
     """A world's goals and endings, compiled (the loader has checked they parse)."""
 
@@ -100,7 +104,7 @@ class Story:
         reader = StoryReader(state, tick, done) if new else reader
         skip = set(reached)
         ending = next((e for e in self.endings if e.id not in skip and e.when(reader)), None)
-        return Progress(tuple(new), ending)
+        return Progress(tuple(new), ending) if new or ending else NO_PROGRESS
 
     def open_goals(self, done: Iterable[str], who: str | None = None) -> list[Goal]:
         """Goals not yet done (of ``who``, if given), in the order the world lists them."""
@@ -162,18 +166,20 @@ def epilogue(state: Any, story: Story, done: Iterable[str], ticks: int,
     done = set(done)
     lines: list[str] = []
     told, rest = 0, 0
+    player = state.player
     for c in state.sorted_ids("character"):
-        node = state.entity(c)
-        if node.get("origin") != "authored" and c != state.player:
+        node = state.entity(c)  # read once: a big cast is counted, node by node
+        if node.get("origin") != "authored" and c != player:
             continue  # the cast the world began with (and the player): newcomers are many
-        if not state.is_alive(c) and node.get("died_tick") is None:
+        alive = node.get("alive") is not False  # (as state.is_alive reads it)
+        if not alive and node.get("died_tick") is None:
             continue  # dead before the story began
-        if told >= EPILOGUE_CAST and c != state.player:
+        if told >= EPILOGUE_CAST and c != player:
             rest += 1
             continue
         told += 1
         name = state.name(c)
-        if not state.is_alive(c):
+        if not alive:
             lines.append(f"{name} died ({tick_word} {node['died_tick']}).")
             continue
         where = state.where(c)

@@ -365,3 +365,43 @@ def test_the_way_toward_a_place_begins_where_the_shortest_way_does(n, pairs):
             state.connect(places[a], places[b])
             check(places[:3])
     check(places)
+
+
+@pytest.mark.parametrize("world", sorted(WORLDS))
+def test_who_can_move_a_goal_on_is_asked_one_person_at_a_time_and_as_the_world_changes(world):
+    """aims asks is_clue of one actor; leads lists clues: both say the same people, also
+    after someone learns what a goal asks, picks up what reveals it or hands on its thing."""
+    from simengine.sim.director import clues, is_clue
+    from simengine.world.state import WorldState
+    from simengine.world.story import Story, thread
+
+    spec = load_world(WORLDS[world])
+    state, story = WorldState.from_spec(spec), Story.from_spec(spec)
+    threads = [thread(g.done) for g in story.goals]
+    people = [c for c in state.entities("character")]
+    someone = people[-1]
+
+    def agree() -> None:
+        for t in threads:
+            listed = set(clues(state, t))
+            assert {c for c in state.entities() if is_clue(state, t, c)} == listed
+
+    agree()
+    changed = 0
+    for t in threads:
+        for e in t.people:
+            if state.is_fact(e) and not state.is_public(e):
+                assert not is_clue(state, t, someone) or someone in clues(state, t)
+                state.learn(someone, e)  # now they know it: a lead
+                assert is_clue(state, t, someone)
+                for item in state.revealers(e):
+                    state.put(item, people[0])
+                    assert is_clue(state, t, people[0])
+                changed += 1
+        for _, x in t.things:
+            if x in state:
+                state.put(x, someone)
+                assert is_clue(state, t, someone)
+                changed += 1
+        agree()
+    assert changed  # every shipped world's goals ask for a fact or a thing

@@ -490,3 +490,119 @@ def test_a_tick_never_mirrors_or_undoes_itself(tmp_path):
                     if any(f"{v} {session.state.name(o)}" in e.summary for v in social)]
         assert len(partners) == len(set(partners)), (tick, [e.summary for e in events])
     session.close()
+
+
+def test_what_an_event_moved_is_read_in_the_world_it_is_asked_of():
+    """tick_memory remembers which of an event's ids are items, per state: the same
+    event read in another world (another branch, a reloaded state) is sorted anew."""
+    from simengine.storytellers.base import RecentEvent
+    from simengine.storytellers.procedural import tick_memory
+    from simengine.testing.fixtures import simple_scene, tiny_state
+    from simengine.world.ops import NewEntity
+
+    ev = RecentEvent(5, "silas", "Silas sells the bell", ("silas", "bell"))
+    before = tiny_state()  # no bell here
+    scene = simple_scene(before, "mara", tick=6)
+    scene.history = [ev]
+    assert tick_memory(scene, "mara").dealt == frozenset()
+    after = tiny_state()
+    after.add_entity(NewEntity(id="bell", kind="item", name="bell", description="A bell.",
+                               at="dock"))
+    scene = simple_scene(after, "mara", tick=6)
+    scene.history = [ev]
+    assert tick_memory(scene, "mara").dealt == {"bell"}  # an item in this world: dealt
+    scene.tick = 6 + 24  # and after the rest, no longer
+    assert tick_memory(scene, "mara").dealt == frozenset()
+
+
+def test_what_was_dealt_lately_follows_the_events_each_beat_reads():
+    """The next beat of a tick reads the same events and more; another history (an undo,
+    a branch) is read afresh."""
+    from simengine.storytellers.base import RecentEvent
+    from simengine.storytellers.procedural import tick_memory
+    from simengine.testing.fixtures import simple_scene, tiny_state
+
+    state = tiny_state()
+    lantern = RecentEvent(5, "silas", "Silas sells the lantern", ("lantern", "silas"))
+    rope = RecentEvent(6, "tam", "Tam finds the rope", ("rope", "tam"))
+    talk = RecentEvent(6, "ned", "Ned talks", ("ned", "tam"))
+    scene = simple_scene(state, "mara", tick=6)
+    scene.history = [lantern]
+    assert tick_memory(scene, "mara").dealt == {"lantern"}
+    scene.history = [lantern, talk, rope]  # the tick goes on
+    assert tick_memory(scene, "mara").dealt == {"lantern", "rope"}
+    scene.history = [talk]  # another story: the lantern was never sold
+    assert tick_memory(scene, "mara").dealt == frozenset()
+    scene.history = [rope]
+    assert tick_memory(scene, "mara").dealt == {"rope"}
+    scene.recent = [RecentEvent(6, "tam", "Tam drops the lantern", ("lantern", "tam"))]
+    assert tick_memory(scene, "mara").dealt == {"rope", "lantern"}  # the scene's own, too
+    scene.recent = []
+    scene.tick = 5 + 24  # the lantern's sale is past the rest: only the rope is recent
+    scene.history = [lantern, rope]
+    assert tick_memory(scene, "mara").dealt == {"rope"}
+
+
+def _plain_tick_memory(scene, actor):
+    """tick_memory as it reads: every event, every beat (what the kept one must equal)."""
+    from simengine.storytellers.procedural import TRADE_REST, TURN_BACK_REST, TickMemory
+
+    state = scene.state
+    partners, items, dealt = set(), set(), set()
+    here, before, arrived = state.where(actor), None, None
+    for ev in [*scene.history, *scene.recent]:
+        if ev.tick > scene.tick - TRADE_REST:
+            dealt.update(state.of_kind(ev.involves, "item"))
+        if ev.actor == actor:
+            places = state.of_kind(ev.involves, "location")
+            if here in places:
+                arrived = ev.tick
+            before = next((e for e in places if e != here), before)
+    came_from = before if arrived is not None and arrived > scene.tick - TURN_BACK_REST else None
+    for ev in scene.recent:
+        if ev.tick == scene.tick:
+            involved = [e for e in ev.involves if e in state]
+            items.update(state.of_kind(involved, "item"))
+            if actor in involved or ev.actor == actor:
+                partners.update(e for e in state.of_kind(involved, "character") if e != actor)
+                if ev.actor and ev.actor != actor:
+                    partners.add(ev.actor)
+    return TickMemory(frozenset(partners), frozenset(items), frozenset(dealt), came_from)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tick_memory_kept_between_beats_reads_as_every_event_read_afresh(seed):
+    """What tick_memory keeps between beats (events by actor, what was dealt lately)
+    follows a session's history as it slides, is undone, repeats itself or changes."""
+    from collections import deque
+
+    from simengine.storytellers.base import RecentEvent
+    from simengine.storytellers.procedural import tick_memory
+    from simengine.testing.fixtures import simple_scene, tiny_state
+
+    rng = random.Random(seed)
+    state = tiny_state()
+    people = ["mara", "silas", "tam", "ned", None]
+    ids = [e for e in state.entities()]
+    history: deque = deque(maxlen=12)
+    tick = 0
+    for _ in range(400):
+        roll = rng.random()
+        if roll < 0.05:  # an undo or a switch: another history, equal events among it
+            history = deque((RecentEvent(ev.tick, ev.actor, ev.summary, ev.involves)
+                             for ev in list(history)[rng.randrange(len(history) + 1):]),
+                            maxlen=12)
+        elif roll < 0.1 and history:  # the same event again (a quiet world repeats itself)
+            history.append(history[-1])
+        else:
+            tick += rng.random() < 0.3
+            actor = rng.choice(people)
+            history.append(RecentEvent(tick, actor, "something", tuple(sorted(
+                {*rng.sample(ids, rng.randint(0, 3)), *([actor] if actor else [])}))))
+        scene = simple_scene(state, "mara", tick=tick + rng.randint(0, 30))
+        scene.history = list(history)
+        scene.recent = list(history)[-rng.randint(0, 5):]
+        if rng.random() < 0.2:
+            scene.recent.append(RecentEvent(scene.tick, "tam", "aside", ("lantern", "tam")))
+        for who in ("mara", "silas", "tam"):
+            assert tick_memory(scene, who) == _plain_tick_memory(scene, who)
