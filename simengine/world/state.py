@@ -41,6 +41,9 @@ CLOSEST_SCAN_LIMIT = 5_000
 #: Goal places whose distances :meth:`WorldState.toward` keeps (a whole big map's
 #: is some 15,000 entries).
 WAYS_KEPT = 4
+#: Containers whose contents :meth:`WorldState.contents` keeps (a beat asks of a dozen;
+#: a long game would otherwise come to keep a big world's every place and pocket).
+HELD_KEPT = 4_096
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
 _DIGIT = re.compile(r"\d")
 _NON_WORD = re.compile(r"[^\w\s'-]+")
@@ -238,6 +241,10 @@ class WorldState:
         #: goal place -> (distances to it found so far, the search's next level), the
         #: most recently asked last; dropped whenever a passage is made.
         self._ways: dict[str, tuple[dict[str, int], list[str]]] = {}
+        #: container -> (what it directly holds, the characters of it, the items of
+        #: it), each in id order: kept once asked, dropped by whatever makes or undoes
+        #: an ``at`` edge to it (put, add_entity), the only writers of those edges.
+        self._held: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -547,29 +554,68 @@ class WorldState:
 
     def contents(self, container: str) -> list[str]:
         """Everything directly at a location or carried by a character, in id order."""
-        adj = self.graph._pred.get(container) if isinstance(container, str) else None
-        if adj is not None:
-            return sorted(source for source, keys in adj.items() if AT in keys)
+        held = self._held_by(container)
+        if held is not None:
+            return list(held[0])
         return sorted(
             source for source, _, key in self.graph.in_edges(container, keys=True) if key == AT
         )
+
+    def _held_by(
+        self, container: object
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None:
+        """What an entity directly holds, its characters and its items (None for anything
+        but an entity id).
+
+        Kept per container: a beat asks of the same few places and pockets many times
+        (the scene, the plan, the narration, the director), and sorting and sorting
+        out their contents each time cost more than the rest of those questions.
+        """
+        if not isinstance(container, str):
+            return None
+        held = self._held.get(container)
+        if held is not None:
+            return held
+        adj = self.graph._pred.get(container)
+        if adj is None:
+            return None
+        node = self._node
+        everything = tuple(sorted(source for source, keys in adj.items() if AT in keys))
+        held = (
+            everything,
+            tuple(e for e in everything if node[e]["kind"] == "character"),
+            tuple(e for e in everything if node[e]["kind"] == "item"),
+        )
+        if len(self._held) >= HELD_KEPT:
+            del self._held[next(iter(self._held))]  # the longest kept
+        self._held[container] = held
+        return held
 
     def present_at(self, location: str) -> list[str]:
         """Characters and items directly at a location."""
         return self.contents(location)
 
     def people_at(self, location: str, alive: bool | None = True) -> list[str]:
-        return [
-            e
-            for e in self.contents(location)
-            if self.kind(e) == "character" and (alive is None or self.is_alive(e) == alive)
-        ]
+        held = self._held_by(location)
+        if held is None:
+            return [e for e in self.contents(location)
+                    if self.kind(e) == "character" and (alive is None or self.is_alive(e) == alive)]
+        if alive is None:
+            return list(held[1])
+        node = self._node
+        return [e for e in held[1] if (node[e].get("alive") is not False) == alive]
 
     def things_at(self, location: str) -> list[str]:
-        return [e for e in self.contents(location) if self.kind(e) == "item"]
+        return self._items(location)
 
     def inventory(self, character: str) -> list[str]:
-        return [e for e in self.contents(character) if self.kind(e) == "item"]
+        return self._items(character)
+
+    def _items(self, container: str) -> list[str]:
+        held = self._held_by(container)
+        if held is None:
+            return [e for e in self.contents(container) if self.kind(e) == "item"]
+        return list(held[2])
 
     def exits(self, location: str) -> list[str]:
         adj = self.graph._succ.get(location) if isinstance(location, str) else None
@@ -913,6 +959,7 @@ class WorldState:
                 self._connect(e.id, e.at)
             else:
                 g.add_edge(e.id, e.at, key=AT, relation=AT)
+                self._held.pop(e.at, None)
         if self._names is not None:
             self._index_node(self._names, e.id, self._name_words)
         if self._by_kind is not None:
@@ -932,7 +979,9 @@ class WorldState:
         old = self.holder(subject)
         if old is not None:
             g.remove_edge(subject, old, key=AT)
+            self._held.pop(old, None)
         g.add_edge(subject, holder, key=AT, relation=AT)
+        self._held.pop(holder, None)
 
     def add_to(self, entity: str, attribute: str, by: float) -> None:
         """Add ``by`` to a number attribute (from its default when unset)."""

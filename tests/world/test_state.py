@@ -58,6 +58,37 @@ def test_apply_changes_the_world(state: WorldState):
     assert state.tick == 3
 
 
+def test_what_a_place_or_pocket_holds_follows_the_ops_after_it_was_asked(state: WorldState):
+    # Contents are kept once asked: every op that puts something somewhere must show.
+    assert state.contents("dock") == ["mara", "merchant", "rope"]
+    assert state.things_at("dock") == ["rope"] and state.inventory("mara") == []
+    assert state.inventory("merchant") == ["lantern", "ship"]
+    assert state.people_at("market", alive=None) == ["silas"]
+    state.apply([
+        Move(entity="mara", to="market"),
+        Transfer(item="lantern", to="mara"),
+        Create(entity=NewEntity(id="crate", kind="item", name="Crate", at="dock")),
+        Create(entity=NewEntity(id="gull", kind="character", name="Gull", at="market")),
+        Create(entity=NewEntity(id="cove", kind="location", name="Cove", at="dock")),
+        Kill(entity="gull"),
+    ])
+    assert state.contents("dock") == ["crate", "merchant", "rope"]  # not the new cove
+    assert state.things_at("dock") == ["crate", "rope"]
+    assert state.people_at("dock") == ["merchant"]
+    assert state.inventory("merchant") == ["ship"] and state.inventory("mara") == ["lantern"]
+    assert state.people_at("market") == ["mara"]  # gull died after arriving
+    assert state.people_at("market", alive=None) == ["gull", "mara", "silas"]
+    assert state.people_at("market", alive=False) == ["gull", "silas"]
+
+
+def test_an_answer_changed_by_its_caller_is_not_the_next_answer(state: WorldState):
+    for ask in (state.contents, state.people_at, state.things_at):
+        ask("dock").append("kraken")
+        assert "kraken" not in ask("dock")
+    state.inventory("merchant").clear()
+    assert state.inventory("merchant") == ["lantern", "ship"]
+
+
 def test_copy_is_independent(state: WorldState):
     twin = state.copy()
     twin.apply([Adjust(entity="mara", attribute="gold", by=-5)])
