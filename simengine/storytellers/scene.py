@@ -15,6 +15,7 @@ one in a world of 100 on its first tick.
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import json
@@ -127,13 +128,19 @@ def world_prefix(state: WorldState) -> str:
     """
     people = _cast_people(state)
     ops = prompt_lines(state)
-    key = (people, ops, repr(state.world), state.currency, tuple(state.relation_kinds),
-           id(state._attribute_defs()), id(registry.BUILT_IN), id(author_rules(state)))
+    settings = (state.currency, tuple(state.relation_kinds), id(state._attribute_defs()),
+                id(registry.BUILT_IN), id(author_rules(state)))
+    # The world's settings go in as they are and are kept as a copy: comparing the
+    # two dicts finds an edit in place, at a small part of the cost of writing the
+    # settings out (repr) at every beat. (Equal numbers of two types, 1 and 1.0, are
+    # the same setting to it, as they are to the rules that read them.)
+    key = (people, ops, state.world, settings)
     cached = getattr(state, "_prefix_cache", None)
     if cached is not None and cached[0] == key:
         return cached[1]
     text = _world_prefix(state, _cast_section(people), ops)
-    state._prefix_cache = (key, text)  # type: ignore[attr-defined]
+    kept = (people, ops, copy.deepcopy(state.world), settings)
+    state._prefix_cache = (kept, text)  # type: ignore[attr-defined]
     return text
 
 

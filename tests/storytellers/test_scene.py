@@ -239,3 +239,5 @@ def test_the_prefix_is_made_again_when_what_it_tells_changes(harbour):
     assert "Invent nothing new" in world_prefix(harbour)
     harbour.entity("mara")["description"] = "A deckhand with a burned hand."
     assert "A deckhand with a burned hand." in world_prefix(harbour)
+    harbour.world.setdefault("laws", []).insert(0, "No ship sails on a feast day.")
+    assert "- No ship sails on a feast day." in world_prefix(harbour)  # an edit deep inside
