@@ -238,6 +238,7 @@ class WorldState:
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
         #: Bumped whenever a fact is added or amended (lore is read through a cache).
         self._fact_version = 0
+        self._public: tuple[int, list[str]] | None = None
         self._revealers: dict[str, list[str]] | None = None
         #: goal place -> (distances to it found so far, the search's next level), the
         #: most recently asked last; dropped whenever a passage is made.
@@ -765,12 +766,26 @@ class WorldState:
         return sorted((c for c in knowers if c in order), key=order.__getitem__)
 
     def facts_known(self, who: str) -> list[str]:
-        """The facts ``who`` knows, in the order they came into the world."""
+        """The facts ``who`` knows, in the order they came into the world.
+
+        Read from ``who``'s own ``knows`` edges and the public facts, not from every
+        fact of the world: a long game's gossip makes facts by the hundred.
+        """
         if self.kind(who) != "character":
             return []
-        private = {t for t, keys in self.graph._succ[who].items()
-                   if KNOWS in keys and self.is_fact(t)}
-        return [f for f in self.entities(FACT) if f in private or self._node[f].get("public")]
+        order = self._kinds().get(FACT, {})  # fact -> its place among the facts
+        known = {t for t, keys in self.graph._succ[who].items() if KNOWS in keys and t in order}
+        known.update(self._public_facts())
+        return sorted(known, key=order.__getitem__)
+
+    def _public_facts(self) -> list[str]:
+        """The facts everyone knows, in the order they came into the world (kept
+        until a fact is added or amended: read it, do not change it)."""
+        if self._public is None or self._public[0] != self._fact_version:
+            node = self._node
+            self._public = (self._fact_version,
+                            [f for f in self.entities(FACT) if node[f].get("public")])
+        return self._public[1]
 
     def revealers(self, fact: str) -> list[str]:
         """The things that teach ``fact`` when examined (world-file ``reveals``)."""

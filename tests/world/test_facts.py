@@ -44,6 +44,16 @@ def test_facts_load_with_who_knows_them(world):
     assert world.reveals("ledger") == ["oswin-cheats"] and world.reveals("rope") == []
 
 
+def test_what_someone_knows_follows_what_they_learn_in_the_worlds_order(world):
+    assert world.facts_known("mara") == ["rope-lore", "storm-coming", "tide-law"]
+    world.put_fact("harbour-debt", "The harbourmaster owes the guild.", knower="mara")
+    world.learn("mara", "oswin-cheats")  # older than what she knew: it goes before
+    assert world.facts_known("mara") == [
+        "rope-lore", "oswin-cheats", "storm-coming", "tide-law", "harbour-debt"]
+    assert world.facts_known("merchant") == ["rope-lore", "oswin-cheats", "tide-law"]
+    assert world.facts_known("ledger") == []  # a thing knows nothing
+
+
 def test_a_lore_entry_named_like_an_entity_keeps_its_id_as_lore(world):
     # The rope item keeps its node; the lore entry about it is the fact "rope-lore".
     assert world.kind("rope") == "item" and world.kind("rope-lore") == "fact"
