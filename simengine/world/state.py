@@ -238,6 +238,7 @@ class WorldState:
         self._typos: tuple[dict[str, Any], dict[tuple[int, int, str], list[str]]] | None = None
         #: Bumped whenever a fact is added or amended (lore is read through a cache).
         self._fact_version = 0
+        #: (the fact version it was read at, the public facts in the world's order).
         self._public: tuple[int, list[str]] | None = None
         self._revealers: dict[str, list[str]] | None = None
         #: goal place -> (distances to it found so far, the search's next level), the
