@@ -41,9 +41,8 @@ CLOSEST_SCAN_LIMIT = 5_000
 #: Goal places whose distances :meth:`WorldState.toward` keeps (a whole big map's
 #: is some 15,000 entries).
 WAYS_KEPT = 4
-#: Containers whose contents :meth:`WorldState.contents` keeps, and places whose
-#: exits :meth:`WorldState.exits` keeps (a beat asks of a dozen; a long game would
-#: otherwise come to keep a big world's every place and pocket).
+#: Containers whose contents :meth:`WorldState.contents` keeps (a beat asks of a dozen;
+#: a long game would otherwise come to keep a big world's every place and pocket).
 HELD_KEPT = 4_096
 _ARTICLES = re.compile(r"^(the|a|an)\s+")
 _DIGIT = re.compile(r"\d")
@@ -248,9 +247,6 @@ class WorldState:
         #: it), each in id order: kept once asked, dropped by whatever makes or undoes
         #: an ``at`` edge to it (put, add_entity), the only writers of those edges.
         self._held: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
-        #: place -> its exits in id order: kept once asked (as contents are, and as
-        #: many times a beat), dropped by ``_connect``, the only maker of passages.
-        self._exits: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -624,21 +620,14 @@ class WorldState:
         return list(held[2])
 
     def exits(self, location: str) -> list[str]:
-        """The places one passage away, in id order (kept once asked, as contents are)."""
-        kept = self._exits.get(location) if isinstance(location, str) else None
-        if kept is None:
-            adj = self.graph._succ.get(location) if isinstance(location, str) else None
-            if adj is None:
-                return sorted(
-                    target
-                    for _, target, key in self.graph.out_edges(location, keys=True)
-                    if key == CONNECTS
-                )
-            kept = tuple(sorted(target for target, keys in adj.items() if CONNECTS in keys))
-            if len(self._exits) >= HELD_KEPT:
-                del self._exits[next(iter(self._exits))]  # the longest kept
-            self._exits[location] = kept
-        return list(kept)
+        adj = self.graph._succ.get(location) if isinstance(location, str) else None
+        if adj is not None:
+            return sorted(target for target, keys in adj.items() if CONNECTS in keys)
+        return sorted(
+            target
+            for _, target, key in self.graph.out_edges(location, keys=True)
+            if key == CONNECTS
+        )
 
     def toward(self, start: str, goal: str) -> str | None:
         """Where the shortest way from ``start`` to ``goal`` begins: the first of
@@ -1054,7 +1043,6 @@ class WorldState:
         for s, t in ((a, b), (b, a)):
             if not self.graph.has_edge(s, t, key=CONNECTS):
                 self.graph.add_edge(s, t, key=CONNECTS, relation=CONNECTS)
-                self._exits.pop(s, None)
 
     def _way_made(self, a: str, b: str) -> None:
         """Keep :meth:`toward`'s distances right as a passage ``a``-``b`` is made.

@@ -81,24 +81,12 @@ def test_what_a_place_or_pocket_holds_follows_the_ops_after_it_was_asked(state: 
     assert state.people_at("market", alive=False) == ["gull", "silas"]
 
 
-def test_exits_follow_new_passages_after_they_were_asked(state: WorldState):
-    assert state.exits("dock") == ["market"] and state.exits("vault") == ["vault-road"]
-    state.apply([
-        Create(entity=NewEntity(id="cove", kind="location", name="Cove", at="dock")),
-        Connect(source="vault", target="dock"),
-    ])
-    assert state.exits("dock") == ["cove", "market", "vault"]
-    assert state.exits("vault") == ["dock", "vault-road"] and state.exits("cove") == ["dock"]
-
-
 def test_an_answer_changed_by_its_caller_is_not_the_next_answer(state: WorldState):
     for ask in (state.contents, state.people_at, state.things_at):
         ask("dock").append("kraken")
         assert "kraken" not in ask("dock")
     state.inventory("merchant").clear()
     assert state.inventory("merchant") == ["lantern", "ship"]
-    state.exits("dock").clear()
-    assert state.exits("dock") == ["market"]
 
 
 def test_copy_is_independent(state: WorldState):
