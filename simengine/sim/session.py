@@ -20,7 +20,7 @@ from typing import Any
 
 from simengine.sim.ahead import Ahead, ask_ahead, drop_all
 from simengine.sim.decide import PLAYER_CALLS, Decision, decide
-from simengine.sim.director import Director, aims, intensity, leads
+from simengine.sim.director import Director, aims, intensity, leads, player_clues
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
@@ -379,12 +379,18 @@ class Session:
             beats.append(Intent("npc", actor, "", rng.randrange(2**31)))
         if rng.random() < self.director.event_rate(tick, self.world_event_rate):
             beats.append(Intent("world", None, "", rng.randrange(2**31)))
-        return [self._steered(b, steer, player) for b in beats]
+        # Who can move the player's goals on is read once for all of the tick's beats.
+        clue = (player_clues(self.state, self.story, self.goals_done, player)
+                if player and self.story and any(b.kind == "npc" for b in beats) else None)
+        return [self._steered(b, steer, player, clue) for b in beats]
 
-    def _steered(self, intent: Intent, steer: Any, player: str | None) -> Intent:
-        """The beat with the director's steer, and the actor's own aim and goals."""
+    def _steered(self, intent: Intent, steer: Any, player: str | None,
+                 clue: Callable[[str], bool] | None = None) -> Intent:
+        """The beat with the director's steer, and the actor's own aim and goals
+        (``clue``: :func:`player_clues` of the world as it is, if the caller has it)."""
         if intent.kind == "npc" and intent.actor:
-            toward, goals = aims(self.state, self.story, self.goals_done, intent.actor, player)
+            toward, goals = aims(self.state, self.story, self.goals_done, intent.actor, player,
+                                 clue)
             steer = replace(steer, toward=toward, goals=goals)
         return replace(intent, steer=steer)
 
