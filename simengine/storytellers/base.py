@@ -39,9 +39,15 @@ class Steer:
     weights: tuple[tuple[str, float], ...] = ()
     toward: str | None = None
     goals: tuple[str, ...] = ()
+    #: ``weights`` by archetype, for :meth:`factor` (asked for every archetype of every
+    #: beat); an archetype's first weight is its factor.
+    _factors: dict[str, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_factors", dict(reversed(self.weights)))
 
     def factor(self, archetype: str) -> float:
-        return next((f for a, f in self.weights if a == archetype), 1.0)
+        return self._factors.get(archetype, 1.0)
 
     def without(self, archetype: str) -> Steer:
         """The same steer with ``archetype`` ruled out."""
