@@ -13,7 +13,9 @@ tick, actor): same inputs, same story.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 import random
 import weakref
 from collections import Counter, OrderedDict
@@ -188,6 +190,9 @@ def _kinds_of(state: WorldState) -> _Kinds:
     return kinds
 
 
+_tick = operator.attrgetter("tick")
+
+
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     """The actor's :class:`TickMemory` from the scene's recent events."""
     if actor is None:
@@ -198,7 +203,8 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     items: set[str] = set()
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
-    lately = [ev for ev in scene.history if ev.tick > horizon]
+    # The history is in tick order (newest last): its last TRADE_REST ticks are its tail.
+    lately = scene.history[bisect.bisect_right(scene.history, horizon, key=_tick):]
     dealt = kinds.dealt_in(state, lately)
     seen = set(map(id, lately))  # the scene's recent events are the history's, as a rule
     more = [ev for ev in scene.recent if ev.tick > horizon and id(ev) not in seen]
