@@ -9,6 +9,7 @@ every committed event as it happens.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -183,6 +184,8 @@ class Session:
         self.story = Story.from_spec(save.settings)
         self.director = Director(save.settings.story.director, self.seed)
         self._subscribers: list[Callable[[Message], Any]] = []
+        #: Branch -> tick -> its salt, as the save holds them (see _salt).
+        self._salts: dict[str, dict[int, int]] = {}
         self._reload()
 
     # ------------------------------------------------------------ opening
@@ -425,8 +428,24 @@ class Session:
         there = self.state.where(intent.actor) if intent.actor else None
         return here is not None and here == there
 
-    def _salt(self) -> int:
-        return int(self.save.get_meta(f"salt:{self.branch}:{self.tick + 1}", 0) or 0)
+    def _salt(self, tick: int | None = None) -> int:
+        """The salt of ``tick`` (default: the next) on this branch: 0 until a regenerate
+        gave it one.
+
+        Asked at every tick, and salts are few (one per tick told again): the branch's
+        are read from the save once, then kept; regenerate, their only writer, keeps
+        what it writes.
+        """
+        salts = self._salts.get(self.branch)
+        if salts is None:
+            prefix = f"salt:{self.branch}:"
+            rows = self.save.db.execute(
+                "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?",
+                [len(prefix), prefix]).fetchall()
+            salts = self._salts[self.branch] = {
+                int(key[len(prefix):]): int(json.loads(value) or 0) for key, value in rows
+                if key[len(prefix):].isdigit()}
+        return salts.get(self.tick + 1 if tick is None else tick, 0)
 
     async def step(self, player_text: str | None = None) -> TickResult:
         """Advance one tick. ``player_text`` is the player's action, if any."""
@@ -791,6 +810,7 @@ class Session:
         )
         self.undo(1)
         # A new salt for this tick on this branch: the schedule and every beat's seed change.
-        key = f"salt:{self.branch}:{tick}"
-        self.save.set_meta(key, int(self.save.get_meta(key, 0) or 0) + 1)
+        salt = self._salt(tick) + 1
+        self.save.set_meta(f"salt:{self.branch}:{tick}", salt)
+        self._salts[self.branch][tick] = salt
         return await self.step(player_beat.intent if player_beat else None)
