@@ -134,14 +134,17 @@ class Term:
         return getattr(ctx, self.word) if self.word in NAMES else self.word
 
 
-def _chain(r: Reader, e: str) -> Iterable[str]:
-    """The holders of ``e``, nearest first (each once, even in a broken tree)."""
+def _within(r: Reader, e: str, container: str) -> bool:
+    """Whether ``container`` is among the holders of ``e``, however deep (a broken,
+    circular tree ends where it comes round)."""
     seen = {e}
     current = r.holder(e)
     while current is not None and current not in seen:
-        yield current
+        if current == container:
+            return True
         seen.add(current)
         current = r.holder(current)
+    return False
 
 
 class Node:
@@ -180,7 +183,7 @@ class At(Node):
 
     def __call__(self, r: Reader, ctx: Context) -> bool:
         who, place = self.who.value(ctx), self.place.value(ctx)
-        return who is not None and place is not None and place in _chain(r, who)
+        return who is not None and place is not None and _within(r, who, place)
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ class Holds(Node):
         who, thing = self.who.value(ctx), self.thing.value(ctx)
         if who is None or thing is None or r.kind(thing) != "item":
             return False
-        return who in _chain(r, thing)
+        return _within(r, thing, who)
 
 
 @dataclass(frozen=True)
