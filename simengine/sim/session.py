@@ -394,8 +394,8 @@ class Session:
         if intent.kind == "npc" and intent.actor:
             toward, goals = aims(self.state, self.story, self.goals_done, intent.actor, player,
                                  clue)
-            steer = replace(steer, toward=toward, goals=goals)
-        return replace(intent, steer=steer)
+            steer = steer.aimed(toward, goals)
+        return intent.steered(steer)
 
     def tension(self, tick: int | None = None) -> float:
         """The story's measured tension at ``tick`` (default: now), 0 to 1."""

@@ -221,6 +221,25 @@ def test_the_decide_prompt_carries_the_actors_goals_heading_and_pacing():
     assert "PACING" not in plain
 
 
+def test_a_steered_intent_keeps_everything_else_it_says():
+    """Steer.aimed and Intent.steered copy their fields by hand (replace was slow at every
+    beat): every other field comes through, and a field added later must be added there."""
+    from dataclasses import fields, replace
+
+    from simengine.storytellers.base import Intent, Steer
+
+    steer = Steer("crisis", 0.6, (("quarrel", 2.0), ("die", 0.0)), "quay", ("a goal",))
+    aimed = steer.aimed("inn", ("find the ledger",))
+    assert aimed == replace(steer, toward="inn", goals=("find the ledger",))
+    assert aimed.factor("quarrel") == 2.0 and aimed.factor("die") == 0.0
+    intent = Intent("npc", "mara", "words", 42, "ask:the murder", steer)
+    assert intent.steered(aimed) == replace(intent, steer=aimed)
+    assert [f.name for f in fields(Steer)] == ["phase", "pressure", "weights", "toward",
+                                               "goals", "_factors"]
+    assert [f.name for f in fields(Intent)] == ["kind", "actor", "text", "seed", "cue",
+                                                "steer"]
+
+
 def test_session_beats_carry_goals_and_invented_people_have_traits_and_a_goal(tmp_path):
     spec = load_world(WORLDS["harbour"])
     with Session.new(spec, tmp_path / "s.db", narrate=False, npc_rate=1.0,
