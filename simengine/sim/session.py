@@ -186,6 +186,8 @@ class Session:
         self._subscribers: list[Callable[[Message], Any]] = []
         #: Branch -> tick -> its salt, as the save holds them (see _salt).
         self._salts: dict[str, dict[int, int]] = {}
+        #: What the last story check that found nothing new looked at (see _check_story).
+        self._checked: tuple | None = None
         self._reload()
 
     # ------------------------------------------------------------ opening
@@ -486,10 +488,21 @@ class Session:
 
     # ---------------------------------------------------------- the story
     def _check_story(self, tick: int) -> bool:
-        """Record goals newly done and an ending reached; True when the story ended."""
+        """Record goals newly done and an ending reached; True when the story ended.
+
+        The world as the last check found it (the same branch head, tick, goals done
+        and endings) holds nothing new: a tick checks after its last beat and again at
+        its end, and the second check is not made.
+        """
         if not self.story:
             return False
+        seen = (self.branch, self.save.head(), tick, tuple(self.goals_done),
+                tuple(self.endings_reached))
+        if seen == self._checked:
+            return False
         progress = self.story.check(self.state, tick, self.goals_done, self.endings_reached)
+        if not progress.goals and progress.ending is None:
+            self._checked = seen
         for goal in progress.goals:
             event = self._story_event(tick, f"goal:{goal.id}", f"Goal done: {goal.text}")
             self.goals_done[goal.id] = tick

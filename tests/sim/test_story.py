@@ -90,6 +90,21 @@ def test_undo_takes_a_goal_back(tmp_path):
         assert "find-the-map" in session.goals_done
 
 
+def test_a_goal_done_by_an_event_is_seen_by_the_next_check_of_the_same_tick(tmp_path):
+    """A check that found nothing is not made again on the same world; an event makes it."""
+    from simengine.world.ops import Transfer
+
+    spec = load_world(WORLDS["harbour"])
+    with Session.new(spec, tmp_path / "s.db", narrate=False) as session:
+        tick = session.tick + 1
+        assert not session._check_story(tick) and not session._check_story(tick)
+        assert "find-the-key" not in session.goals_done
+        session.save.append(tick=tick, kind="world", summary="Mara finds the key",
+                            ops=[Transfer(item="brass-key", to="mara")])
+        session._check_story(tick)
+        assert session.goals_done.get("find-the-key") == tick
+
+
 def test_same_seed_same_story_with_the_director(tmp_path):
     spec = load_world(WORLDS["harbour"])
     stories = []
