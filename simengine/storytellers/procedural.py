@@ -349,6 +349,7 @@ def archetype_options(state: WorldState, actor: str, memory: TickMemory | None =
         others = _others_here(state, actor, memory)
     kinds = state.relation_kinds
     moved = memory.items if memory else frozenset()
+    budget = _budget(state)
     ok: dict[str, bool] = {
         "wander": bool(here and state.exits(here)),
         "meet": "knows" in kinds and any(not _acquainted(state, actor, o) for o in others),
@@ -358,9 +359,9 @@ def archetype_options(state: WorldState, actor: str, memory: TickMemory | None =
         "befriend": "friend_of" in kinds and any(not state.has_relation(actor, "friend_of", o)
                                                  for o in others),
         "find": bool(here and (any(i not in moved for i in state.things_at(here))
-                               or _budget(state) >= 1)),
-        "arrive": bool(here) and _budget(state) >= 1,
-        "discover": bool(here) and _budget(state) >= 1,
+                               or budget >= 1)),
+        "arrive": bool(here) and budget >= 1,
+        "discover": bool(here) and budget >= 1,
         "fall_ill": False,
         # The story needs its essential people: they never die of an archetype.
         "die": (actor != state.player and _populous(state)
