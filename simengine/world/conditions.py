@@ -105,24 +105,19 @@ class StateReader:
     def __init__(self, state: Any):
         self.s = state
         self.tick = state.tick
-
-    def kind(self, e: str) -> str | None:
-        return self.s.kind(e)
+        # Where the state's own answer is the reader's, the reader is the state's bound
+        # method, not a method that passes the call on (a story check after every beat
+        # asks a dozen of them).
+        self.kind: Callable[[str], str | None] = state.kind
+        self.alive: Callable[[str], bool] = state.is_alive
+        self.related: Callable[[str, str, str], bool] = state.has_relation
+        self.knows: Callable[[str, str], bool] = state.knows
 
     def holder(self, e: str) -> str | None:
         return self.s.holder(e) if e in self.s else None
 
-    def alive(self, e: str) -> bool:
-        return self.s.is_alive(e)
-
     def attr(self, e: str, a: str) -> Any:
         return self.s.attr(e, a) if e in self.s else None
-
-    def related(self, source: str, relation: str, target: str) -> bool:
-        return self.s.has_relation(source, relation, target)
-
-    def knows(self, who: str, fact: str) -> bool:
-        return self.s.knows(who, fact)
 
 
 # ------------------------------------------------------------------- the tree
