@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from simengine.storytellers.base import Steer
@@ -132,8 +132,9 @@ class Director:
 
 
 # ------------------------------------------------------------------ threads
-def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
-         player: str | None) -> tuple[str | None, tuple[str, ...]]:
+def aims(state: WorldState, story: Story, done: Iterable[str], actor: str, player: str | None,
+         leads_player: Callable[[str], bool] | None = None,
+         ) -> tuple[str | None, tuple[str, ...]]:
     """Where ``actor`` should head (or None) and the words of its open goals.
 
     An actor with an open goal heads for the person it names, the place it names, or
@@ -141,6 +142,10 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
     (:func:`clues`) heads for the player, so leads come into the player's path. Where
     the aim is reached, the answer is ``here``: stay (the one to tell is here, the
     player has found the lead).
+
+    ``leads_player``: :func:`player_clues` of this state, story, ``done`` and player,
+    when the caller asks aims of several actors before the world changes (a tick's
+    plan): read once for them all.
     """
     done = set(done)
     here = state.where(actor)
@@ -164,8 +169,7 @@ def aims(state: WorldState, story: Story, done: Iterable[str], actor: str,
                 return _first_step(state, here, holder), words
     if player and player in state and actor != player and state.is_alive(player):
         there = state.where(player)
-        if there and any(is_clue(state, thread(goal.done), actor)
-                         for goal in story.open_goals(done, player)):
+        if there and (leads_player or player_clues(state, story, done, player))(actor):
             return (here if there == here else _first_step(state, here, there)), words
     return None, words
 
@@ -201,21 +205,42 @@ def _named(state: WorldState, t: Thread) -> Iterator[str | None]:
 
 
 def is_clue(state: WorldState, t: Thread, who: str) -> bool:
-    """Whether ``who`` is one of :func:`clues` of ``t``.
+    """Whether ``who`` is one of :func:`clues` of ``t``."""
+    return clue_test(state, (t,))(who)
 
-    Asked of every actor at every beat (:func:`aims`): a fact's knowers are not
-    listed and sorted for it, ``who``'s knowing is looked up.
+
+def player_clues(state: WorldState, story: Story, done: Iterable[str],
+                 player: str) -> Callable[[str], bool]:
+    """:func:`clue_test` of the player's open goals: who can move one of them on."""
+    return clue_test(state, [thread(goal.done) for goal in story.open_goals(done, player)])
+
+
+def clue_test(state: WorldState, threads: Iterable[Thread]) -> Callable[[str], bool]:
+    """A test of whether someone is one of :func:`clues` of any of ``threads``, on the
+    world as it is now.
+
+    Asked of every actor at every beat (:func:`aims`): what does not depend on who is
+    asked is read once (the people the threads name, whoever holds a thing they name
+    or a thing that reveals a fact they name, the facts to know), and a fact's
+    knowers are never listed and sorted: ``who``'s knowing is looked up.
     """
-    if state.kind(who) != "character":
-        return False
-    for e in t.people:
-        if not state.is_fact(e):
-            if e == who:
-                return True
-        elif not state.is_public(e) and (
-                state.knows(who, e) or any(state.holder(i) == who for i in state.revealers(e))):
-            return True
-    return any(x in state and state.holder(x) == who for _, x in t.things)
+    named: set[str | None] = set()
+    facts: list[str] = []
+    for t in threads:
+        for e in t.people:
+            if not state.is_fact(e):
+                named.add(e)
+            elif not state.is_public(e):
+                facts.append(e)
+                named.update(state.holder(i) for i in state.revealers(e))
+        named.update(state.holder(x) for _, x in t.things if x in state)
+    named.discard(None)  # (a thing nobody holds)
+
+    def test(who: str) -> bool:
+        return state.kind(who) == "character" and (
+            who in named or any(state.knows(who, f) for f in facts))
+
+    return test
 
 
 def _place_of(state: WorldState, e: str) -> str | None:

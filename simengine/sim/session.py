@@ -9,6 +9,7 @@ every committed event as it happens.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -20,7 +21,7 @@ from typing import Any
 
 from simengine.sim.ahead import Ahead, ask_ahead, drop_all
 from simengine.sim.decide import PLAYER_CALLS, Decision, decide
-from simengine.sim.director import Director, aims, intensity, leads
+from simengine.sim.director import Director, aims, intensity, leads, player_clues
 from simengine.sim.metrics import Metrics
 from simengine.sim.narrate import describe
 from simengine.store import Save
@@ -183,6 +184,10 @@ class Session:
         self.story = Story.from_spec(save.settings)
         self.director = Director(save.settings.story.director, self.seed)
         self._subscribers: list[Callable[[Message], Any]] = []
+        #: Branch -> tick -> its salt, as the save holds them (see _salt).
+        self._salts: dict[str, dict[int, int]] = {}
+        #: What the last story check that found nothing new looked at (see _check_story).
+        self._checked: tuple | None = None
         self._reload()
 
     # ------------------------------------------------------------ opening
@@ -379,14 +384,20 @@ class Session:
             beats.append(Intent("npc", actor, "", rng.randrange(2**31)))
         if rng.random() < self.director.event_rate(tick, self.world_event_rate):
             beats.append(Intent("world", None, "", rng.randrange(2**31)))
-        return [self._steered(b, steer, player) for b in beats]
+        # Who can move the player's goals on is read once for all of the tick's beats.
+        clue = (player_clues(self.state, self.story, self.goals_done, player)
+                if player and self.story and any(b.kind == "npc" for b in beats) else None)
+        return [self._steered(b, steer, player, clue) for b in beats]
 
-    def _steered(self, intent: Intent, steer: Any, player: str | None) -> Intent:
-        """The beat with the director's steer, and the actor's own aim and goals."""
+    def _steered(self, intent: Intent, steer: Any, player: str | None,
+                 clue: Callable[[str], bool] | None = None) -> Intent:
+        """The beat with the director's steer, and the actor's own aim and goals
+        (``clue``: :func:`player_clues` of the world as it is, if the caller has it)."""
         if intent.kind == "npc" and intent.actor:
-            toward, goals = aims(self.state, self.story, self.goals_done, intent.actor, player)
-            steer = replace(steer, toward=toward, goals=goals)
-        return replace(intent, steer=steer)
+            toward, goals = aims(self.state, self.story, self.goals_done, intent.actor, player,
+                                 clue)
+            steer = steer.aimed(toward, goals)
+        return intent.steered(steer)
 
     def tension(self, tick: int | None = None) -> float:
         """The story's measured tension at ``tick`` (default: now), 0 to 1."""
@@ -419,8 +430,24 @@ class Session:
         there = self.state.where(intent.actor) if intent.actor else None
         return here is not None and here == there
 
-    def _salt(self) -> int:
-        return int(self.save.get_meta(f"salt:{self.branch}:{self.tick + 1}", 0) or 0)
+    def _salt(self, tick: int | None = None) -> int:
+        """The salt of ``tick`` (default: the next) on this branch: 0 until a regenerate
+        gave it one.
+
+        Asked at every tick, and salts are few (one per tick told again): the branch's
+        are read from the save once, then kept; regenerate, their only writer, keeps
+        what it writes.
+        """
+        salts = self._salts.get(self.branch)
+        if salts is None:
+            prefix = f"salt:{self.branch}:"
+            rows = self.save.db.execute(
+                "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?",
+                [len(prefix), prefix]).fetchall()
+            salts = self._salts[self.branch] = {
+                int(key[len(prefix):]): int(json.loads(value) or 0) for key, value in rows
+                if key[len(prefix):].isdigit()}
+        return salts.get(self.tick + 1 if tick is None else tick, 0)
 
     async def step(self, player_text: str | None = None) -> TickResult:
         """Advance one tick. ``player_text`` is the player's action, if any."""
@@ -461,10 +488,21 @@ class Session:
 
     # ---------------------------------------------------------- the story
     def _check_story(self, tick: int) -> bool:
-        """Record goals newly done and an ending reached; True when the story ended."""
+        """Record goals newly done and an ending reached; True when the story ended.
+
+        The world as the last check found it (the same branch head, tick, goals done
+        and endings) holds nothing new: a tick checks after its last beat and again at
+        its end, and the second check is not made.
+        """
         if not self.story:
             return False
+        seen = (self.branch, self.save.head(), tick, tuple(self.goals_done),
+                tuple(self.endings_reached))
+        if seen == self._checked:
+            return False
         progress = self.story.check(self.state, tick, self.goals_done, self.endings_reached)
+        if not progress.goals and progress.ending is None:
+            self._checked = seen
         for goal in progress.goals:
             event = self._story_event(tick, f"goal:{goal.id}", f"Goal done: {goal.text}")
             self.goals_done[goal.id] = tick
@@ -785,6 +823,7 @@ class Session:
         )
         self.undo(1)
         # A new salt for this tick on this branch: the schedule and every beat's seed change.
-        key = f"salt:{self.branch}:{tick}"
-        self.save.set_meta(key, int(self.save.get_meta(key, 0) or 0) + 1)
+        salt = self._salt(tick) + 1
+        self.save.set_meta(f"salt:{self.branch}:{tick}", salt)
+        self._salts[self.branch][tick] = salt
         return await self.step(player_beat.intent if player_beat else None)

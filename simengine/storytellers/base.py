@@ -39,9 +39,20 @@ class Steer:
     weights: tuple[tuple[str, float], ...] = ()
     toward: str | None = None
     goals: tuple[str, ...] = ()
+    #: ``weights`` by archetype, for :meth:`factor` (asked for every archetype of every
+    #: beat); an archetype's first weight is its factor.
+    _factors: dict[str, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_factors", dict(reversed(self.weights)))
 
     def factor(self, archetype: str) -> float:
-        return next((f for a, f in self.weights if a == archetype), 1.0)
+        return self._factors.get(archetype, 1.0)
+
+    def aimed(self, toward: str | None, goals: tuple[str, ...]) -> Steer:
+        """This steer for one actor: where it heads and its open goals (what
+        ``replace`` gives, without its walk over the fields: asked twice a beat)."""
+        return Steer(self.phase, self.pressure, self.weights, toward, goals)
 
     def without(self, archetype: str) -> Steer:
         """The same steer with ``archetype`` ruled out."""
@@ -73,6 +84,11 @@ class Intent:
     seed: int = 0
     cue: str = ""
     steer: Steer | None = None
+
+    def steered(self, steer: Steer | None) -> Intent:
+        """This intent with ``steer`` (what ``replace`` gives, without its walk over
+        the fields: asked for every beat, some twice)."""
+        return Intent(self.kind, self.actor, self.text, self.seed, self.cue, steer)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ tick, actor): same inputs, same story.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 import random
 import weakref
 from collections import Counter, OrderedDict
@@ -188,6 +190,9 @@ def _kinds_of(state: WorldState) -> _Kinds:
     return kinds
 
 
+_tick = operator.attrgetter("tick")
+
+
 def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     """The actor's :class:`TickMemory` from the scene's recent events."""
     if actor is None:
@@ -198,7 +203,8 @@ def tick_memory(scene: Scene, actor: str | None) -> TickMemory:
     items: set[str] = set()
     here, before, arrived = state.where(actor), None, None
     horizon = scene.tick - TRADE_REST
-    lately = [ev for ev in scene.history if ev.tick > horizon]
+    # The history is in tick order (newest last): its last TRADE_REST ticks are its tail.
+    lately = scene.history[bisect.bisect_right(scene.history, horizon, key=_tick):]
     dealt = kinds.dealt_in(state, lately)
     seen = set(map(id, lately))  # the scene's recent events are the history's, as a rule
     more = [ev for ev in scene.recent if ev.tick > horizon and id(ev) not in seen]
@@ -329,19 +335,21 @@ def _populous(state: WorldState) -> bool:
     return False
 
 
-def archetype_options(state: WorldState, actor: str,
-                      memory: TickMemory | None = None) -> dict[str, float]:
+def archetype_options(state: WorldState, actor: str, memory: TickMemory | None = None, *,
+                      others: list[str] | None = None) -> dict[str, float]:
     """The archetypes whose preconditions hold for ``actor`` now, with their weights.
 
     ``memory`` (what the actor already did this tick) rules out beats that would
-    mirror or undo it.
+    mirror or undo it. ``others``: :func:`_others_here`, if the caller has it.
     """
     if state.kind(actor) != "character" or not state.is_alive(actor):
         return {}
     here = state.where(actor)
-    others = _others_here(state, actor, memory)
+    if others is None:
+        others = _others_here(state, actor, memory)
     kinds = state.relation_kinds
     moved = memory.items if memory else frozenset()
+    budget = _budget(state)
     ok: dict[str, bool] = {
         "wander": bool(here and state.exits(here)),
         "meet": "knows" in kinds and any(not _acquainted(state, actor, o) for o in others),
@@ -351,9 +359,9 @@ def archetype_options(state: WorldState, actor: str,
         "befriend": "friend_of" in kinds and any(not state.has_relation(actor, "friend_of", o)
                                                  for o in others),
         "find": bool(here and (any(i not in moved for i in state.things_at(here))
-                               or _budget(state) >= 1)),
-        "arrive": bool(here) and _budget(state) >= 1,
-        "discover": bool(here) and _budget(state) >= 1,
+                               or budget >= 1)),
+        "arrive": bool(here) and budget >= 1,
+        "discover": bool(here) and budget >= 1,
         "fall_ill": False,
         # The story needs its essential people: they never die of an archetype.
         "die": (actor != state.player and _populous(state)
@@ -378,16 +386,16 @@ def _weighted(weights: dict[str, float], rng: random.Random) -> str | None:
 
 
 def choose_archetype(state: WorldState, actor: str, rng: random.Random,
-                     memory: TickMemory | None = None, steer: Steer | None = None) -> str:
+                     memory: TickMemory | None = None, steer: Steer | None = None, *,
+                     others: list[str] | None = None) -> str:
     """A weighted, seeded choice among the archetypes possible for ``actor`` (else 'talk').
 
     A director's ``steer`` scales the weights (more quarrels in a crisis, no deaths
-    outside one).
+    outside one). ``others``: :func:`_others_here`, if the caller has it.
     """
-    weights = archetype_options(state, actor, memory)
+    weights = archetype_options(state, actor, memory, others=others)
     if steer is not None:
-        weights = {a: w * steer.factor(a) for a, w in weights.items()}
-        weights = {a: w for a, w in weights.items() if w > 0}
+        weights = {a: f for a, w in weights.items() if (f := w * steer.factor(a)) > 0}
     return _weighted(weights, rng) or "talk"
 
 
@@ -405,17 +413,18 @@ def choose_world_event(state: WorldState, rng: random.Random,
 # -------------------------------------------------------------- planning
 def plan_archetype(
     archetype: str, state: WorldState, actor: str, rng: random.Random,
-    memory: TickMemory | None = None,
+    memory: TickMemory | None = None, *, others: list[str] | None = None,
 ) -> Plan | None:
     """Summary and ops for one archetype, or None if it cannot be built here and now.
 
     A beat never proposes a tie the pair already has or a weaker one ("they meet"
     after they were friends), and with ``memory`` never mirrors or undoes what the
-    actor already did this tick.
+    actor already did this tick. ``others``: :func:`_others_here`, if the caller has it.
     """
     here = state.where(actor)
     name = state.name(actor)
-    others = _others_here(state, actor, memory)
+    if others is None:
+        others = _others_here(state, actor, memory)
     if archetype == "wander":
         if not (exits := state.exits(here) if here else []):
             return None
@@ -691,8 +700,9 @@ class ProceduralStoryteller:
         else:
             if steer and steer.toward is not None and steer.toward == here:
                 steer = steer.without("wander")  # where its aim is: it stays
-            archetype = choose_archetype(state, actor, rng, memory, steer)
-            planned = plan_archetype(archetype, state, actor, rng, memory)
+            others = _others_here(state, actor, memory)  # (asked once for both)
+            archetype = choose_archetype(state, actor, rng, memory, steer, others=others)
+            planned = plan_archetype(archetype, state, actor, rng, memory, others=others)
         if planned is None:  # a builder can still fail (every invented name taken ...)
             archetype = "talk" if _others_here(state, actor, memory) else "look"
             planned = plan_archetype(archetype, state, actor, rng, memory) or (

@@ -105,24 +105,19 @@ class StateReader:
     def __init__(self, state: Any):
         self.s = state
         self.tick = state.tick
-
-    def kind(self, e: str) -> str | None:
-        return self.s.kind(e)
+        # Where the state's own answer is the reader's, the reader is the state's bound
+        # method, not a method that passes the call on (a story check after every beat
+        # asks a dozen of them).
+        self.kind: Callable[[str], str | None] = state.kind
+        self.alive: Callable[[str], bool] = state.is_alive
+        self.related: Callable[[str, str, str], bool] = state.has_relation
+        self.knows: Callable[[str, str], bool] = state.knows
 
     def holder(self, e: str) -> str | None:
         return self.s.holder(e) if e in self.s else None
 
-    def alive(self, e: str) -> bool:
-        return self.s.is_alive(e)
-
     def attr(self, e: str, a: str) -> Any:
         return self.s.attr(e, a) if e in self.s else None
-
-    def related(self, source: str, relation: str, target: str) -> bool:
-        return self.s.has_relation(source, relation, target)
-
-    def knows(self, who: str, fact: str) -> bool:
-        return self.s.knows(who, fact)
 
 
 # ------------------------------------------------------------------- the tree
@@ -134,14 +129,17 @@ class Term:
         return getattr(ctx, self.word) if self.word in NAMES else self.word
 
 
-def _chain(r: Reader, e: str) -> Iterable[str]:
-    """The holders of ``e``, nearest first (each once, even in a broken tree)."""
+def _within(r: Reader, e: str, container: str) -> bool:
+    """Whether ``container`` is among the holders of ``e``, however deep (a broken,
+    circular tree ends where it comes round)."""
     seen = {e}
     current = r.holder(e)
     while current is not None and current not in seen:
-        yield current
+        if current == container:
+            return True
         seen.add(current)
         current = r.holder(current)
+    return False
 
 
 class Node:
@@ -180,7 +178,7 @@ class At(Node):
 
     def __call__(self, r: Reader, ctx: Context) -> bool:
         who, place = self.who.value(ctx), self.place.value(ctx)
-        return who is not None and place is not None and place in _chain(r, who)
+        return who is not None and place is not None and _within(r, who, place)
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,7 @@ class Holds(Node):
         who, thing = self.who.value(ctx), self.thing.value(ctx)
         if who is None or thing is None or r.kind(thing) != "item":
             return False
-        return who in _chain(r, thing)
+        return _within(r, thing, who)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,10 @@ class Story:
         self.endings = endings
         self.player = player
         self.by_id = {g.id: g for g in goals}
+        #: Each owner's goals in the world's order (open_goals is asked at every beat).
+        self._owned: dict[str | None, list[Goal]] = {}
+        for g in goals:
+            self._owned.setdefault(self.owner(g), []).append(g)
 
     @classmethod
     def from_spec(cls, spec: Any) -> Story:
@@ -109,8 +113,8 @@ class Story:
     def open_goals(self, done: Iterable[str], who: str | None = None) -> list[Goal]:
         """Goals not yet done (of ``who``, if given), in the order the world lists them."""
         done = set(done)
-        return [g for g in self.goals if g.id not in done
-                and (who is None or self.owner(g) == who)]
+        goals = self.goals if who is None else self._owned.get(who, ())
+        return [g for g in goals if g.id not in done]
 
 
 # ------------------------------------------------------------------ threads

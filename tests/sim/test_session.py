@@ -173,6 +173,25 @@ async def test_regenerate_then_reopen_tells_the_same_story(tmp_path):
     c.close()
 
 
+async def test_each_regenerate_gives_the_tick_a_new_salt_that_the_save_keeps(tmp_path):
+    """The session keeps the branch's salts, not the save alone: a second and third
+    regenerate of one tick still tell it anew, and a reopened save reads them back."""
+    spec = load_world(WORLDS[0])
+    a = Session.new(spec, tmp_path / "a.db", seed=4)
+    await a.wait(5)
+    salts = [a._salt(5)]
+    for _ in range(3):
+        await a.regenerate()
+        salts.append(a._salt(5))
+    assert salts == [0, 1, 2, 3] and a._salt() == 0  # tick 6 was never told again
+    a.fork("alt")
+    assert a._salt(5) == 0  # salts are the branch's
+    a.close()
+    again = Session.load(tmp_path / "a.db", branch="main")
+    assert again._salt(5) == 3
+    again.close()
+
+
 async def test_a_narration_cut_short_keeps_what_was_told(tmp_path):
     import asyncio
 

@@ -90,6 +90,21 @@ def test_undo_takes_a_goal_back(tmp_path):
         assert "find-the-map" in session.goals_done
 
 
+def test_a_goal_done_by_an_event_is_seen_by_the_next_check_of_the_same_tick(tmp_path):
+    """A check that found nothing is not made again on the same world; an event makes it."""
+    from simengine.world.ops import Transfer
+
+    spec = load_world(WORLDS["harbour"])
+    with Session.new(spec, tmp_path / "s.db", narrate=False) as session:
+        tick = session.tick + 1
+        assert not session._check_story(tick) and not session._check_story(tick)
+        assert "find-the-key" not in session.goals_done
+        session.save.append(tick=tick, kind="world", summary="Mara finds the key",
+                            ops=[Transfer(item="brass-key", to="mara")])
+        session._check_story(tick)
+        assert session.goals_done.get("find-the-key") == tick
+
+
 def test_same_seed_same_story_with_the_director(tmp_path):
     spec = load_world(WORLDS["harbour"])
     stories = []
@@ -219,6 +234,25 @@ def test_the_decide_prompt_carries_the_actors_goals_heading_and_pacing():
     assert "PACING: the story is at a crisis" in text and "more trouble than of late" in text
     plain = decide_messages(simple_scene(state, actor), Intent("npc", actor))[1]["content"]
     assert "PACING" not in plain
+
+
+def test_a_steered_intent_keeps_everything_else_it_says():
+    """Steer.aimed and Intent.steered copy their fields by hand (replace was slow at every
+    beat): every other field comes through, and a field added later must be added there."""
+    from dataclasses import fields, replace
+
+    from simengine.storytellers.base import Intent, Steer
+
+    steer = Steer("crisis", 0.6, (("quarrel", 2.0), ("die", 0.0)), "quay", ("a goal",))
+    aimed = steer.aimed("inn", ("find the ledger",))
+    assert aimed == replace(steer, toward="inn", goals=("find the ledger",))
+    assert aimed.factor("quarrel") == 2.0 and aimed.factor("die") == 0.0
+    intent = Intent("npc", "mara", "words", 42, "ask:the murder", steer)
+    assert intent.steered(aimed) == replace(intent, steer=aimed)
+    assert [f.name for f in fields(Steer)] == ["phase", "pressure", "weights", "toward",
+                                               "goals", "_factors"]
+    assert [f.name for f in fields(Intent)] == ["kind", "actor", "text", "seed", "cue",
+                                                "steer"]
 
 
 def test_session_beats_carry_goals_and_invented_people_have_traits_and_a_goal(tmp_path):
