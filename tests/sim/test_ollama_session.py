@@ -116,9 +116,11 @@ async def test_a_players_turn_waits_for_two_model_calls_and_the_reaction_rides_a
         assert [bool(e["body"].get("format")) for e in asked] == [True, False]  # decide, narrate
         (beat,) = result.events  # no separate reaction beat: Nell answers in the player's
         assert beat.event.kind == "player" and "Nell Gannet" in beat.event.summary
-        # The model's time is what the server reports, not the client's set-up and HTTP.
-        calls = session.save.calls()
-        assert session.metrics.model_seconds < sum(c["latency_ms"] for c in calls) / 1000
+        # The model's time is what the server reports (its total_duration), not the
+        # client's set-up and HTTP: each call keeps the server's figure apart.
+        (decided,) = beat.decision.calls
+        assert decided.model_ms is not None and decided.latency_ms is not None
+        assert decided.model_seconds == decided.model_ms / 1000
         session.close()
     procedural = Session.new(spec, tmp_path / "q.db", seed=4, npc_rate=0.0,
                              world_event_rate=0.0)
@@ -170,3 +172,13 @@ async def test_a_repaired_player_turn_is_told_plainly_within_two_calls(tmp_path)
         assert beat.narration.strip() and beat.drift is None  # told procedurally, at once
         assert [c["phase"] for c in session.save.calls(beat.event.id)] == ["decide", "repair"]
         session.close()
+
+
+def test_a_calls_model_time_is_the_servers_figure_else_the_whole_call():
+    from simengine.storytellers.ollama import _server_ms
+    from simengine.world.calls import Call
+
+    assert _server_ms(type("Final", (), {"total_duration": 2_500_000})()) == 2.5
+    assert _server_ms(type("Final", (), {"total_duration": 0})()) is None  # said nothing
+    assert Call(phase="decide", latency_ms=9.0, model_ms=2.5).model_seconds == 0.0025
+    assert Call(phase="decide", latency_ms=9.0).model_seconds == 0.009
