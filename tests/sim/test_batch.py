@@ -122,3 +122,25 @@ def test_model_runs_are_told_together_in_this_process_with_their_own_stories(tmp
     assert {s.pid for s in seen} == {os.getpid()}
     logs = [wire_log(Path(r["save"])) for r in together.rows]
     assert all(logs) and logs == [wire_log(p) for p in alone]
+
+
+def test_a_finished_model_run_closes_its_client(tmp_path, monkeypatch):
+    """One loop tells every model-backed run of a batch: each run, once told, lets go
+    of its client and its kept-alive connection, so a long batch holds no socket per
+    run it has finished."""
+    from simengine.storytellers.ollama import OllamaStoryteller
+    from simengine.testing.fake_ollama import FakeOllama
+
+    closed, aclose = [], OllamaStoryteller.aclose
+
+    async def counted(self):
+        closed.append(self)
+        await aclose(self)
+        assert not self._clients  # nothing of this loop's is left open
+
+    monkeypatch.setattr(OllamaStoryteller, "aclose", counted)
+    with FakeOllama(mode="plausible", seed=3) as fake:
+        result = run_batch(FRONTIER.parent / "harbour.toml", runs=3, ticks=2, jobs=3, seed=9,
+                           storyteller="ollama", host=fake.url, out=tmp_path / "b")
+    assert [r["status"] for r in result.rows] == ["done"] * 3
+    assert len({id(t) for t in closed}) == 3

@@ -5,8 +5,8 @@ by a model spends its life waiting on the model's server, so model-backed runs
 are told in the driver's own process, all on one event loop in one thread: they
 start at once (no worker process to start, no engine to import again, which is
 seconds on a busy machine against a batch of minutes), and one loop switches
-between runs only where a run awaits its model, so no two runs' engine code
-interleaves (module caches stay one run's at a time).
+between runs only where a run awaits its model: one run's engine code runs
+between two awaits, and module caches are shared by all the runs.
 """
 
 from __future__ import annotations

@@ -148,6 +148,7 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
     if watched and not await asyncio.to_thread(host_answers, host):
         return _lost(task, path, host, reporter.node)
     started = time.perf_counter()
+    choice = None
     try:
         choice = await achoose(task.storyteller, spec=task.spec, seed=task.seed,
                                model=task.model, host=host)
@@ -164,6 +165,8 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
     except (StorytellerError, SaveError) as exc:
         # This run cannot start (no model, a damaged save): said in its row, the
         # same words under every executor; the other runs go on.
+        if choice is not None:  # the model was there; the save was not
+            await _let_go(choice.storyteller)
         return Outcome(task, {}, error=str(getattr(exc, "reason", None) or exc))
     lost: str | None = None
     try:
@@ -196,9 +199,18 @@ async def tell_run(task: RunTask, reporter: Reporter) -> Outcome:
             session.save.close()
         else:
             session.close()
+        await _let_go(choice.storyteller)
     if lost:
         return _lost(task, path, lost, reporter.node)
     return Outcome(task, result, save_bytes=_hand_back(task, path))
+
+
+async def _let_go(teller: Any) -> None:
+    """Close a finished run's model client (and its kept-alive connection): one loop
+    tells many runs (:mod:`.local`), and would otherwise hold a socket per run told."""
+    aclose = getattr(teller, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _lost(task: RunTask, path: Path, host: str | None, node: str) -> Outcome:
