@@ -245,7 +245,8 @@ class WorldState:
         self._ways: dict[str, tuple[dict[str, int], list[str]]] = {}
         #: container -> (what it directly holds, the characters of it, the items of
         #: it), each in id order: kept once asked, dropped by whatever makes or undoes
-        #: an ``at`` edge to it (put, add_entity), the only writers of those edges.
+        #: an ``at`` edge to it (put, add_entity; relate and unrelate, should a caller
+        #: that skips the rules name ``at``).
         self._held: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
     # ------------------------------------------------------------------ build
@@ -1017,10 +1018,14 @@ class WorldState:
     def relate(self, source: str, relation: str, target: str) -> None:
         self._need(source, target)
         self.graph.add_edge(source, target, key=relation, relation=relation)
+        if relation == AT:  # the rules refuse it (relation.kind); a replay does not ask
+            self._held.pop(target, None)
 
     def unrelate(self, source: str, relation: str, target: str) -> None:
         if self.graph.has_edge(source, target, key=relation):
             self.graph.remove_edge(source, target, key=relation)
+            if relation == AT:
+                self._held.pop(target, None)
 
     def connect(self, a: str, b: str) -> None:
         """A passage between two places, both ways."""

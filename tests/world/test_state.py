@@ -81,6 +81,15 @@ def test_what_a_place_or_pocket_holds_follows_the_ops_after_it_was_asked(state: 
     assert state.people_at("market", alive=False) == ["gull", "silas"]
 
 
+def test_an_at_edge_made_or_undone_by_relate_shows_in_what_is_held(state: WorldState):
+    # The rules refuse a relate op naming ``at``; a save's replay does not ask them.
+    assert state.things_at("market") == []
+    state.relate("rope", "at", "market")
+    assert state.things_at("market") == ["rope"]
+    state.unrelate("rope", "at", "market")
+    assert state.things_at("market") == []
+
+
 def test_an_answer_changed_by_its_caller_is_not_the_next_answer(state: WorldState):
     for ask in (state.contents, state.people_at, state.things_at):
         ask("dock").append("kraken")
