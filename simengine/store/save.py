@@ -743,9 +743,9 @@ class Save:
             raise
         self._cache = (event_id, state)
         self._since = (event_id, replayed, base)
-        self._played = stamp
-        if outermost:  # committed: the head is the file's
+        if outermost:  # committed: the head is the file's, and last_played is owed
             self._tips[name] = (event_id, depth)
+            self._played = stamp
         else:  # an enclosing transaction may yet roll it back
             self._tips.pop(name, None)
         return Event(

@@ -305,6 +305,8 @@ def test_remembered_head_survives_appends_that_roll_back(save):
         append_beat(save, 3)
         raise RuntimeError("the caller gives up")
     assert save.head() == file_head(save) == 2
+    save.set_metas({})  # writes the last_played stamp still owed: not the rolled-back one's
+    assert save.get_meta("last_played") == save.event(2).created_at
     event = append_beat(save, 3)
     assert (event.parent_id, event.depth) == (2, 3)
     assert save.verify() == []
