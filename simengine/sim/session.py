@@ -9,7 +9,6 @@ every committed event as it happens.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -440,13 +439,10 @@ class Session:
         """
         salts = self._salts.get(self.branch)
         if salts is None:
-            prefix = f"salt:{self.branch}:"
-            rows = self.save.db.execute(
-                "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?",
-                [len(prefix), prefix]).fetchall()
             salts = self._salts[self.branch] = {
-                int(key[len(prefix):]): int(json.loads(value) or 0) for key, value in rows
-                if key[len(prefix):].isdigit()}
+                int(tick): int(value or 0)
+                for tick, value in self.save.metas(f"salt:{self.branch}:").items()
+                if tick.isdigit()}
         return salts.get(self.tick + 1 if tick is None else tick, 0)
 
     async def step(self, player_text: str | None = None) -> TickResult:

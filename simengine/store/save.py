@@ -490,6 +490,16 @@ class Save:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return default if row is None else json.loads(row[0])
 
+    @_sqlite_errors
+    def metas(self, prefix: str) -> dict[str, Any]:
+        """Every ``meta`` value whose key starts with ``prefix`` (JSON-decoded), by the
+        rest of its key."""
+        rows = self._db.execute(  # a range of the key index, not a scan of every row
+            "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+            [prefix, prefix + "\U0010ffff"]).fetchall()
+        return {key[len(prefix):]: json.loads(value) for key, value in rows
+                if key.startswith(prefix)}
+
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON-able value in ``meta`` (sessions keep metrics there)."""
         self.set_metas({key: value})

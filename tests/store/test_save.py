@@ -609,3 +609,9 @@ def test_last_played_catches_up_after_a_crash(save):
     with Save.open(path, readonly=True) as reader:
         newest = reader.event(reader.head()).created_at
         assert reader.get_meta("last_played") == newest
+
+
+def test_metas_reads_the_values_under_one_key_prefix(save):
+    save.set_metas({"salt:main:3": 1, "salt:main:10": 2, "salt:mainly:4": 5, "salu": 7})
+    assert save.metas("salt:main:") == {"3": 1, "10": 2}
+    assert save.metas("nothing:") == {}
