@@ -241,8 +241,7 @@ def _tick_report(rows: list[dict[str, float]]) -> dict[str, Any]:
               "wall_ms": summary([r["wall_ms"] for r in rows]),
               "model_ms_per_tick": round(statistics.fmean(r["model_ms"] for r in rows), 3),
               "beats_per_tick": round(statistics.fmean(r["beats"] for r in rows), 3)}
-    if "cpu_ms" in rows[0]:
-        report["cpu_ms"] = summary([r["cpu_ms"] for r in rows])
+    report["cpu_ms"] = summary([r["cpu_ms"] for r in rows])
     calls = sum(r.get("calls", 0.0) for r in rows)
     if calls:
         transport = [r.get("transport", 0.0) for r in rows]

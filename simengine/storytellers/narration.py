@@ -522,7 +522,8 @@ def _spoken(scene: Scene, accepted: Proposal, b: Beat, rng: random.Random) -> st
     if not others:
         return ""
     touched = {v for op in accepted.ops for _, v in references(op)}
-    named = [p for p in others if p in touched or s.name(p) in text_of(b)]
+    told = text_of(b)
+    named = [p for p in others if p in touched or s.name(p) in told]
     # Talking with the player, they talk to the player.
     listener = b.other if b.other in others else player if player in named else (
         named[0] if named else others[0])
